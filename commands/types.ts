@@ -1,0 +1,78 @@
+import type { Answer, IncidentList } from '../src/core/answer-model.js';
+import type { IncidentService } from '../src/core/incident-service.js';
+
+/** One option of a command or subcommand: platform-neutral, mapped to Discord options and Slack text. */
+export interface CommandOption {
+  /** Lower-case option name (Discord: 1-32 chars, no spaces). */
+  name: string;
+  /** One line shown by the platform (Discord: at most 100 chars). */
+  description: string;
+  /** Value type. */
+  type: 'string' | 'integer';
+  /** Whether the option must be given. */
+  required?: boolean;
+  /** Whether the platform should ask us for suggestions while typing (Discord autocomplete). */
+  autocomplete?: boolean;
+  /** Bounds for integers. */
+  min?: number;
+  max?: number;
+}
+
+/** A subcommand (e.g. `incidents recent`). */
+export interface SubcommandDefinition {
+  name: string;
+  description: string;
+  options: CommandOption[];
+  /** Usage line for help, e.g. "incidents recent [count]". */
+  usage: string;
+}
+
+/** What a command is: its name, options, help text; every platform's registration is generated from this. */
+export interface CommandDefinition {
+  /** Command name, e.g. "incident". */
+  name: string;
+  /** One line for the platform's command picker (at most 100 chars). */
+  description: string;
+  /** Longer help shown by `help`: usage and examples, plain text. */
+  help: string;
+  /** Usage line, e.g. "incident <query>". */
+  usage: string;
+  /** Options, when the command has no subcommands. */
+  options?: CommandOption[];
+  /** Subcommands, when it has them. */
+  subcommands?: SubcommandDefinition[];
+}
+
+/** Parsed input to a command: which subcommand, and option values by name. */
+export interface CommandInput {
+  subcommand?: string;
+  options: Record<string, string | number | undefined>;
+}
+
+/** What the handler has to work with. */
+export interface CommandContext {
+  /** The shared incident index and answering service. */
+  incidents: IncidentService;
+  /** The command list itself (for help). */
+  commands: readonly Command[];
+}
+
+/** Help output: one entry per command, generated from the definitions. */
+export interface HelpReply {
+  title: string;
+  entries: { usage: string; description: string; help: string }[];
+}
+
+/** What a command returns: data for each adapter to render its own way. */
+export type Reply =
+  | { type: 'answer'; answer: Answer }
+  | { type: 'list'; list: IncidentList }
+  | { type: 'help'; help: HelpReply }
+  | { type: 'error'; message: string };
+
+/** A platform-neutral command: its definition and its handler. */
+export interface Command {
+  definition: CommandDefinition;
+  /** Returns the reply for this input; throws only on bugs (adapters catch and report them). */
+  handle(input: CommandInput, ctx: CommandContext): Reply | Promise<Reply>;
+}

@@ -1,0 +1,49 @@
+import type { Answer, IncidentList } from './answer-model.js';
+import type { Incident, IncidentKind } from './incident.js';
+
+/** One ranked search result. */
+export interface SearchHit {
+  id: string;
+  title: string;
+  kind: IncidentKind;
+  /** Relevance score after re-ranking (higher is better; comparable only within one query). */
+  score: number;
+}
+
+/** Filters and bounds for search and lists. */
+export interface SearchOptions {
+  /** Maximum results (default 10). */
+  limit?: number;
+  /** Only records carrying this tag (case-insensitive; `type:campaign` or a bare word). */
+  tag?: string;
+  /** Only records dated on or after this (YYYY, YYYY-MM or YYYY-MM-DD). */
+  since?: string;
+  /** Only these kinds. */
+  kinds?: IncidentKind[];
+}
+
+/** An autocomplete choice; both strings are at most 100 characters (Discord's limit). */
+export interface Choice {
+  name: string;
+  value: string;
+}
+
+/** The shared incident index and answering service that commands and adapters use. */
+export interface IncidentService {
+  /** Answers one free-text query (never throws on bad input). */
+  answer(query: string): Answer;
+  /** Ranked hits for a query, with filters. */
+  search(query: string, options?: SearchOptions): SearchHit[];
+  /** A renderable list of search results; `query` may hold `tag:` and `since:` filters. */
+  searchList(query: string, options?: SearchOptions): IncidentList;
+  /** The newest dated incidents (incident kind only unless kinds says otherwise). */
+  recent(count: number, options?: SearchOptions): IncidentList;
+  /** Title and alias suggestions for a partial query, fast enough for Discord autocomplete. */
+  autocomplete(prefix: string, limit?: number): Choice[];
+  /** One record by id. */
+  get(id: string): Incident | undefined;
+  /** Adds or replaces records in the live index. */
+  upsert(incidents: readonly Incident[]): void;
+  /** Number of records indexed. */
+  readonly size: number;
+}
