@@ -1,0 +1,28 @@
+import type { Command } from './types.js';
+
+/** `incident <query>`: the answer about one incident. */
+export default {
+  definition: {
+    name: 'incident',
+    description: 'Answer a question about a cyber incident: summary, key facts, sources',
+    usage: 'incident <query>',
+    help: [
+      'Ask about an incident by name, alias, CVE id or a plain question.',
+      'Examples: incident skyecc · incident Operation Argus · incident CVE-2023-1389 · incident how many users did Sky ECC have?',
+    ].join('\n'),
+    options: [
+      {
+        name: 'query',
+        description: 'Incident name, alias, CVE id or question',
+        type: 'string',
+        required: true,
+        autocomplete: true,
+      },
+    ],
+  },
+  handle(input, ctx) {
+    const query = String(input.options.query ?? '').trim();
+    if (!query) return { type: 'error', message: 'Tell me what to look up, e.g. `incident skyecc`.' };
+    return { type: 'answer', answer: ctx.incidents.answer(query) };
+  },
+} satisfies Command;

@@ -1,0 +1,52 @@
+import type { Command } from './types.js';
+
+/** Most items a list shows: chat messages stay readable and within every platform's limits. */
+export const MAX_LIST_COUNT = 25;
+/** Items a list shows when no count is given. */
+export const DEFAULT_LIST_COUNT = 10;
+
+/** `incidents recent [count]` and `incidents search <query>`: lists of incidents, with `tag:` and `since:` filters. */
+export default {
+  definition: {
+    name: 'incidents',
+    description: 'List recent incidents or search them',
+    usage: 'incidents recent [count] | incidents search <query>',
+    help: [
+      'incidents recent [count]: the newest incidents (default 10, at most 25).',
+      'incidents search <query>: incidents matching words, with optional filters tag:<tag> and since:<YYYY[-MM[-DD]]>.',
+      'Examples: incidents recent 5 · incidents search ransomware since:2023 · incidents search tag:takedown',
+    ].join('\n'),
+    subcommands: [
+      {
+        name: 'recent',
+        description: 'The newest incidents',
+        usage: 'incidents recent [count]',
+        options: [
+          { name: 'count', description: `How many (1-${MAX_LIST_COUNT}, default ${DEFAULT_LIST_COUNT})`, type: 'integer', min: 1, max: MAX_LIST_COUNT },
+        ],
+      },
+      {
+        name: 'search',
+        description: 'Search incidents; filters: tag:<tag> since:<YYYY[-MM[-DD]]>',
+        usage: 'incidents search <query>',
+        options: [{ name: 'query', description: 'Words and filters, e.g. ransomware since:2023', type: 'string', required: true }],
+      },
+    ],
+  },
+  handle(input, ctx) {
+    if (input.subcommand === 'recent') {
+      const raw = input.options.count;
+      const count = raw === undefined || raw === '' ? DEFAULT_LIST_COUNT : Number(raw);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_LIST_COUNT) {
+        return { type: 'error', message: `count must be a whole number from 1 to ${MAX_LIST_COUNT} (got "${String(raw)}").` };
+      }
+      return { type: 'list', list: ctx.incidents.recent(count) };
+    }
+    if (input.subcommand === 'search') {
+      const query = String(input.options.query ?? '').trim();
+      if (!query) return { type: 'error', message: 'Give search words, e.g. `incidents search ransomware since:2023`.' };
+      return { type: 'list', list: ctx.incidents.searchList(query, { limit: DEFAULT_LIST_COUNT }) };
+    }
+    return { type: 'error', message: 'Use `incidents recent [count]` or `incidents search <query>`.' };
+  },
+} satisfies Command;
