@@ -56,6 +56,8 @@ export interface ParsedQuery {
   dates: QueryDate[];
   /** Kind the wording asks for, if any ("group known for...", "which campaign..."). */
   kindHint?: IncidentKind;
+  /** The words that gave the kind hint ("tool", "malware", "campaign"): they also name sub-kinds in tags. */
+  hintWords: string[];
   /** Whether it reads as a question (question word first, or a question mark). */
   isQuestion: boolean;
   /** Question word that leads it (who, what, when, where, how, which, why), when it is a question. */
@@ -80,9 +82,13 @@ export function parseQuery(raw: string): ParsedQuery {
   const folded = foldText(text);
   const cves = [...new Set([...folded.matchAll(/\bcve[\s_-]*(\d{4})[\s_-]+(\d{4,7})\b/g)].map((m) => `CVE-${m[1]}-${m[2]}`))];
   const withoutCves = folded.replace(/\bcve[\s_-]*\d{4}[\s_-]+\d{4,7}\b/g, ' ');
+  const isoDates = [...withoutCves.matchAll(/\b(\d{4})-(\d{2})(?:-(\d{2}))?\b/g)];
   const all = words(text);
-  const ws = words(withoutCves);
-  const dates = parseDates(ws, withoutCves);
+  const ws = words(withoutCves.replace(/\b\d{4}-\d{2}(?:-\d{2})?\b/g, ' '));
+  const dates = [
+    ...isoDates.map((m) => ({ year: Number(m[1]), month: Number(m[2]), day: m[3] ? Number(m[3]) : undefined })),
+    ...parseDates(ws),
+  ];
   const days = new Set(dates.filter((d) => d.day !== undefined).map((d) => String(d.day)));
   let kindHint: IncidentKind | undefined;
   for (const w of ws) {
@@ -95,7 +101,12 @@ export function parseQuery(raw: string): ParsedQuery {
   const terms = [
     ...new Set(
       ws.filter(
-        (w) => w.length <= MAX_TERM_CHARS && !STOP_WORDS.has(w) && !days.has(w) && !(MONTH_INDEX.has(w) && dates.length > 0),
+        (w) =>
+          w.length <= MAX_TERM_CHARS &&
+          !STOP_WORDS.has(w) &&
+          !KIND_WORDS[w] &&
+          !days.has(w) &&
+          !(MONTH_INDEX.has(w) && dates.length > 0),
       ),
     ),
   ].slice(0, MAX_QUERY_TERMS);
@@ -109,17 +120,15 @@ export function parseQuery(raw: string): ParsedQuery {
     cves,
     dates,
     kindHint,
+    hintWords: [...new Set(ws.filter((w) => KIND_WORDS[w]))],
     isQuestion,
     questionWord: isQuestion ? all.find((w) => questionWords.slice(0, 9).includes(w)) : undefined,
     wantsNumber: /\bhow (many|much)\b/.test(folded),
   };
 }
 
-function parseDates(ws: string[], folded: string): QueryDate[] {
+function parseDates(ws: string[]): QueryDate[] {
   const out: QueryDate[] = [];
-  for (const m of folded.matchAll(/\b(\d{4})-(\d{2})(?:-(\d{2}))?\b/g)) {
-    out.push({ year: Number(m[1]), month: Number(m[2]), day: m[3] ? Number(m[3]) : undefined });
-  }
   for (let i = 0; i < ws.length; i++) {
     const month = MONTH_INDEX.get(ws[i]);
     if (!month) continue;
