@@ -278,11 +278,13 @@ export class IncidentIndex {
     }
     // One typo in a name (a dropped, doubled, swapped or wrong letter) still names the record: look up every
     // one-edit variant of the compact query; that is ~40 map lookups per character, far cheaper than fuzzy search.
-    const nearIds = new Set<string>();
+    const nearIds = new Map<string, number>();
     for (const key of new Set([compactQuery, compactAll])) {
-      if (key.length < 5 || key.length > MAX_TYPO_CHARS) continue;
-      for (const variant of oneEditVariants(key)) {
-        for (const id of this.names.get(variant) ?? []) if (!exactIds.has(id)) nearIds.add(id);
+      if (key.length < 4 || key.length > MAX_TYPO_CHARS) continue;
+      for (const [variant, bonus] of oneEditVariants(key)) {
+        for (const id of this.names.get(variant) ?? []) {
+          if (!exactIds.has(id) && bonus > (nearIds.get(id) ?? 0)) nearIds.set(id, bonus);
+        }
       }
     }
     const dated: string[] = [];
@@ -295,7 +297,7 @@ export class IncidentIndex {
       }
     }
     // Exact names that minisearch ranked below the candidate cut still belong in the candidate set.
-    for (const id of [...exactIds, ...nearIds, ...dated]) {
+    for (const id of [...exactIds, ...nearIds.keys(), ...dated]) {
       if (!candidates.has(id)) {
         const stored = this.mini.getStoredFields(id) as unknown as Stored | undefined;
         if (stored) candidates.set(id, { hit: { id, title: stored.title, kind: stored.kind, date: stored.date, score: 0, exactName: false }, base: 0.5, coverage: new Set<string>() });
@@ -303,6 +305,9 @@ export class IncidentIndex {
     }
 
     const termCount = Math.max(1, q.terms.length + q.cves.length);
+    const queryWords = new Set(q.words);
+    // Short names ("Reg", "Arp") only count as a whole word; longer ones also inside run-together text.
+    const mentions = (name: string) => (name.length >= 4 ? compactAll.includes(name) : queryWords.has(name));
     const out: RankedHit[] = [];
     for (const { hit, base, coverage } of candidates.values()) {
       const profile = this.profiles.get(hit.id);
@@ -326,8 +331,14 @@ export class IncidentIndex {
       let nameContained = 0;
       if (profile) {
         for (const cve of q.cves) if (profile.names.includes(compactName(cve)) || profile.entities.includes(compactName(cve))) covered++;
-        for (const n of profile.names) if (n.length >= 4 && compactWords.includes(n)) nameContained = Math.max(nameContained, n.length);
-        for (const n of profile.entities) if (n.length >= 4 && compactWords.includes(n)) entityHits++;
+        const ownNames = new Set<string>();
+        for (const n of profile.names) {
+          if (!mentions(n)) continue;
+          ownNames.add(n);
+          nameContained = Math.max(nameContained, n.length);
+        }
+        // A group named after its malware ("Carbanak") must not score that one name twice.
+        for (const n of profile.entities) if (!ownNames.has(n) && mentions(n)) entityHits++;
       }
       const cov = Math.min(1, covered / termCount);
       score *= 0.35 + 0.65 * cov * cov;
@@ -335,15 +346,15 @@ export class IncidentIndex {
         hit.exactName = true;
         score += 2;
       } else if (nearIds.has(hit.id)) {
-        score += 1.5;
+        score += nearIds.get(hit.id)!;
       } else if (nameContained > 0) {
         score += 0.8 * Math.min(1, nameContained / Math.max(8, compactQuery.length)) + 0.3;
       }
       if (entityHits > 0) score += 0.5 * Math.min(entityHits, 3);
       if (q.dates.length > 0) score *= dateFactor(q.dates, profile?.date ?? null, profile?.dateEnd ?? null);
-      if (q.kindHint) score *= hintFactor(q.kindHint, hit.kind);
+      if (q.kindHint) score *= hintFactor(q.kindHint, hit.kind, q.weakHint);
       // "tool" vs "malware", "campaign": the hint word itself may be carried by the record's tags.
-      if (shortId !== undefined) for (const w of q.hintWords) if (termWeight(internals, w, shortId) > 0) score *= 1.1;
+      if (shortId !== undefined) for (const w of q.hintWords) if (termWeight(internals, w, shortId) > 0) score *= 1.2;
       // Context records (groups, software, CVEs) must not outrank an incident that matches as well.
       if (CONTEXT_KINDS.has(hit.kind)) score *= 0.92;
       hit.score = score;
@@ -446,20 +457,25 @@ function dateKeys(value: string | null): string[] {
 const MAX_TYPO_CHARS = 32;
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** Returns every string one edit (deletion, transposition, substitution, insertion) away from `s`. */
-export function oneEditVariants(s: string): Set<string> {
-  const out = new Set<string>();
+/**
+ * Returns every string one edit away from `s`, with the bonus a name at that edit earns. Typists double or swap
+ * letters more often than they hit a wrong key, so a name reached by undoing an extra letter or a swap ranks first.
+ */
+export function oneEditVariants(s: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const put = (v: string, bonus: number) => {
+    if (v !== s && bonus > (out.get(v) ?? 0)) out.set(v, bonus);
+  };
   for (let i = 0; i <= s.length; i++) {
     const head = s.slice(0, i);
     const tail = s.slice(i);
-    if (tail) out.add(head + tail.slice(1));
-    if (tail.length > 1) out.add(head + tail[1] + tail[0] + tail.slice(2));
+    if (tail) put(head + tail.slice(1), tail[0] === s[i - 1] ? 1.55 : 1.5);
+    if (tail.length > 1) put(head + tail[1] + tail[0] + tail.slice(2), 1.5);
     for (const ch of ALPHABET) {
-      if (tail) out.add(head + ch + tail.slice(1));
-      out.add(head + ch + tail);
+      if (tail) put(head + ch + tail.slice(1), 1.4);
+      put(head + ch + tail, 1.45);
     }
   }
-  out.delete(s);
   return out;
 }
 
@@ -480,6 +496,7 @@ function dateFactor(dates: QueryDate[], date: string | null, dateEnd: string | n
   return best;
 }
 
-function hintFactor(hint: IncidentKind, kind: IncidentKind): number {
-  return hint === kind ? 1.25 : 0.8;
+function hintFactor(hint: IncidentKind, kind: IncidentKind, weak: boolean): number {
+  if (weak) return hint === kind ? 1.2 : 0.75;
+  return hint === kind ? 1.25 : 0.7;
 }

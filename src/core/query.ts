@@ -58,6 +58,8 @@ export interface ParsedQuery {
   kindHint?: IncidentKind;
   /** The words that gave the kind hint ("tool", "malware", "campaign"): they also name sub-kinds in tags. */
   hintWords: string[];
+  /** Whether the kind hint was inferred from phrasing ("who uses") rather than said ("group"). */
+  weakHint: boolean;
   /** Whether it reads as a question (question word first, or a question mark). */
   isQuestion: boolean;
   /** Question word that leads it (who, what, when, where, how, which, why), when it is a question. */
@@ -98,6 +100,12 @@ export function parseQuery(raw: string): ParsedQuery {
     }
   }
   if (!kindHint && cves.length > 0 && ws.length === 0) kindHint = 'vulnerability';
+  // "Who uses X?" asks for an actor; a weak hint, since "who took down Sky ECC?" asks about an incident.
+  let weakHint = false;
+  if (!kindHint && all[0] === 'who' && ws.some((w) => w === 'uses' || w === 'use' || w === 'used')) {
+    kindHint = 'group';
+    weakHint = true;
+  }
   const terms = [
     ...new Set(
       ws.filter(
@@ -121,6 +129,7 @@ export function parseQuery(raw: string): ParsedQuery {
     dates,
     kindHint,
     hintWords: [...new Set(ws.filter((w) => KIND_WORDS[w]))],
+    weakHint,
     isQuestion,
     questionWord: isQuestion ? all.find((w) => questionWords.slice(0, 9).includes(w)) : undefined,
     wantsNumber: /\bhow (many|much)\b/.test(folded),
