@@ -74,7 +74,7 @@ export function toIndexDoc(incident: Incident): IndexDoc {
   const compact = new Set<string>();
   for (const n of [...names, ...productNames, ...cves]) {
     const c = compactName(n);
-    if (c.length > 1 && c.length <= 60) compact.add(c);
+    if (c.length > 1 && c.length <= MAX_TERM_CHARS) compact.add(c);
   }
   return {
     id: incident.id,
@@ -186,9 +186,15 @@ export class IncidentIndex {
 
   private remember(incident: Incident): void {
     const compactNames = recordNames(incident).map(compactName).filter((c) => c.length > 1);
+    // KEV names a product by vendor and product ("Cisco" + "IOS XE Web UI"): users type both together or either.
+    const vendor = incident.tags.find((t) => t.startsWith('vendor:'))?.slice(7);
     for (const tag of incident.tags) {
-      if (tag.startsWith('product:') || tag.startsWith('vendor:')) compactNames.push(compactName(tag.slice(tag.indexOf(':') + 1)));
+      if (!tag.startsWith('product:')) continue;
+      const product = tag.slice(8);
+      compactNames.push(compactName(product));
+      if (vendor && !foldText(product).startsWith(foldText(vendor))) compactNames.push(compactName(`${vendor} ${product}`));
     }
+    if (vendor) compactNames.push(compactName(vendor));
     for (const c of compactNames) {
       let set = this.names.get(c);
       if (!set) this.names.set(c, (set = new Set()));

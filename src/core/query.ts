@@ -3,8 +3,8 @@ import { foldText } from './text.js';
 
 /** Longest query we look at: anything beyond is noise for a chat question, and bounds the work per query. */
 export const MAX_QUERY_CHARS = 300;
-/** Longest word searched: no name is longer, and fuzzy matching cost grows with word length. */
-export const MAX_TERM_CHARS = 40;
+/** Longest word indexed or searched: compact names run to ~60 characters; longer is noise, and fuzzy cost grows with length. */
+export const MAX_TERM_CHARS = 64;
 /** Most content terms searched per query, so a pasted paragraph cannot make one query expensive. */
 export const MAX_QUERY_TERMS = 12;
 
