@@ -1,0 +1,48 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { routeText } from '../../../commands/index.js';
+import type { Command, CommandContext } from '../../../commands/types.js';
+import type { IncidentService } from '../../core/incident-service.js';
+import { replyToText } from './render.js';
+
+/** What the console adapter needs: the service, the command list, and where to read and write. */
+export interface ConsoleAdapterOptions {
+  service: IncidentService;
+  commands: readonly Command[];
+  input?: Readable;
+  output?: Writable;
+}
+
+/** Returns the reply text for one line typed at the console (commands with or without "/", or a question). */
+export async function handleConsoleLine(line: string, ctx: CommandContext): Promise<string> {
+  const { command, input } = routeText(line);
+  try {
+    return replyToText(await command.handle(input, ctx));
+  } catch (error) {
+    return `Error: something went wrong answering that (${(error as Error).message}).`;
+  }
+}
+
+/** Runs the interactive prompt until the input ends or the user types exit; resolves when it closes. */
+export function runConsole(options: ConsoleAdapterOptions): Promise<void> {
+  const output = options.output ?? process.stdout;
+  const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: Boolean((output as NodeJS.WriteStream).isTTY) });
+  const ctx: CommandContext = { incidents: options.service, commands: options.commands };
+  output.write(`incident-bot console: ${options.service.size} records. Try /incident skyecc, /incidents recent, /help, or a question. Type exit to leave.\n`);
+  rl.setPrompt('> ');
+  rl.prompt();
+  // Lines are answered one at a time, in order, even when pasted together.
+  let chain = Promise.resolve();
+  rl.on('line', (line) => {
+    chain = chain.then(async () => {
+      const text = line.trim();
+      if (text === 'exit' || text === 'quit' || text === '/exit') {
+        rl.close();
+        return;
+      }
+      if (text) output.write(`${await handleConsoleLine(text, ctx)}\n\n`);
+      rl.prompt();
+    });
+  });
+  return new Promise((resolve) => rl.on('close', () => void chain.then(resolve)));
+}

@@ -1,0 +1,137 @@
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { COMMANDS } from '../commands/index.js';
+import { replyToText } from './adapters/console/render.js';
+import { importIntoStore, loadAllIncidents } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createIncidentService } from './core/create-service.js';
+import type { Incident } from './core/incident.js';
+import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
+import { evaluate, formatEvalTable, readEvalQueries } from './eval/evaluate.js';
+import { PlainMiniSearch } from './eval/baseline.js';
+import { IMPORT_FORMATS, ImportError, importFile, type ImportFormat } from './importers/index.js';
+import { openStore } from './store/store.js';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  ask <query> [--json]                         answer one query (text, or the Answer as JSON)
+  search [--data PATH]... [--limit N] --json   read queries from stdin, one per line; write one JSON line each:
+                                               {"query", "results": [{"id", "title", "score"}]} (top 10 by default)
+  import <${IMPORT_FORMATS.join('|')}> <file>...     load files into the store (DATABASE_PATH), all or nothing
+  eval --data PATH... --queries PATH [--misses] hit@1 and MRR@10 per query kind, beside plain minisearch
+  help                                         this text
+
+Bundled data is always loaded; --data adds a file in any format the importers know (detected from content).`;
+
+/** Thrown for a usage mistake: the message says what to type instead. */
+class UsageError extends Error {}
+
+function loadWithData(paths: readonly string[]): Incident[] {
+  const byId = new Map<string, Incident>();
+  for (const i of loadIncidentDir(BUNDLED_DATA_DIR)) byId.set(i.id, i);
+  for (const p of paths) for (const i of importFile('auto', [p])) byId.set(i.id, i);
+  return [...byId.values()];
+}
+
+async function ask(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const query = positionals.join(' ');
+  const store = openStore(loadConfig().databasePath);
+  try {
+    const service = createIncidentService(loadAllIncidents(store));
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(service.answer(query), null, 2)}\n`);
+    } else {
+      const incident = COMMANDS.find((c) => c.definition.name === 'incident')!;
+      process.stdout.write(`${replyToText(await incident.handle({ options: { query } }, { incidents: service, commands: COMMANDS }))}\n`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function search(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { data: { type: 'string', multiple: true, default: [] }, limit: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } },
+  });
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`--limit must be a whole number from 1 to 100 (got "${values.limit}")`);
+  if (!values.json) throw new UsageError('search writes JSON lines only: add --json');
+  const service = createIncidentService(loadWithData(values.data));
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of rl) {
+    const query = line.replace(/\r$/, '');
+    const results = service.search(query, { limit }).map((h) => ({ id: h.id, title: h.title, score: Number(h.score.toFixed(4)) }));
+    process.stdout.write(`${JSON.stringify({ query, results })}\n`);
+  }
+}
+
+function importCommand(args: string[]): void {
+  const [format, ...files] = args;
+  if (!format || !IMPORT_FORMATS.includes(format as ImportFormat)) {
+    throw new UsageError(`import needs a format: ${IMPORT_FORMATS.join(', ')} (got "${format ?? ''}")`);
+  }
+  if (files.length === 0) throw new UsageError(`import ${format} needs at least one file`);
+  const store = openStore(loadConfig().databasePath);
+  try {
+    // misp-galaxy takes its clusters file and references file together; the others import file by file.
+    const groups = format === 'misp-galaxy' ? [files] : files.map((f) => [f]);
+    for (const group of groups) {
+      const result = importIntoStore(store, format as ImportFormat, group);
+      process.stdout.write(`${group.join(' + ')}: ${result.inserted} new, ${result.updated} updated\n`);
+    }
+    const counts = store.countIncidents();
+    process.stdout.write(`store ${store.path}: ${counts.total} records (${Object.entries(counts.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})\n`);
+  } finally {
+    store.close();
+  }
+}
+
+function evalCommand(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: { data: { type: 'string', multiple: true, default: [] }, queries: { type: 'string', multiple: true }, misses: { type: 'boolean', default: false } },
+  });
+  if (!values.queries?.length) throw new UsageError('eval needs --queries PATH (JSONL of {query, expected_ids, kind})');
+  const incidents = loadWithData(values.data);
+  const service = createIncidentService(incidents);
+  const plain = new PlainMiniSearch(incidents);
+  for (const file of values.queries) {
+    const queries = readEvalQueries(file);
+    const ours = evaluate(queries, (q) => service.search(q, { limit: 10 }).map((h) => h.id));
+    const baseline = evaluate(queries, (q) => plain.search(q, 10));
+    process.stdout.write(`${file} (${queries.length} queries, ${incidents.length} records)\n${formatEvalTable(ours, baseline)}\n\n`);
+    if (values.misses) for (const m of ours.misses) process.stdout.write(`miss [${m.kind}] ${JSON.stringify(m.query)} expected ${m.expected.join('|')} got ${m.got.join(', ')}\n`);
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'ask':
+      return ask(args);
+    case 'search':
+      return search(args);
+    case 'import':
+      return importCommand(args);
+    case 'eval':
+      return evalCommand(args);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+  else if (error instanceof ConfigError || error instanceof ImportError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`error: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

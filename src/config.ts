@@ -1,0 +1,100 @@
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+import { DEFAULT_DATABASE_PATH } from './store/store.js';
+
+/** Discord's REST API base; discord.js appends the version (`/v10`). */
+export const DISCORD_DEFAULT_API_URL = 'https://discord.com/api';
+/** Slack's Web API base (GovSlack: https://slack-gov.com/api/). */
+export const SLACK_DEFAULT_API_URL = 'https://slack.com/api/';
+
+/** Thrown when configuration is missing or invalid; the message names the variable and the fix, never a secret. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const optionalText = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s ? s : undefined));
+const httpUrl = (fallback: string) =>
+  optionalText.pipe(z.string().url().refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://').default(fallback));
+
+/** Every environment variable the bot reads, with its rule; the one place configuration is defined. */
+export const EnvSchema = z.object({
+  DATABASE_PATH: optionalText.default(DEFAULT_DATABASE_PATH),
+  INCIDENT_DATA: optionalText,
+  LOG_LEVEL: optionalText.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  DISCORD_TOKEN: optionalText,
+  DISCORD_APPLICATION_ID: optionalText.pipe(z.string().regex(/^\d{17,20}$/, 'must be the numeric application id (17-20 digits)').optional()),
+  DISCORD_GUILD_ID: optionalText.pipe(z.string().regex(/^\d{17,20}$/, 'must be a numeric server id (17-20 digits)').optional()),
+  DISCORD_API_URL: httpUrl(DISCORD_DEFAULT_API_URL),
+  SLACK_BOT_TOKEN: optionalText.pipe(z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-').optional()),
+  SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional()),
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_PORT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a port number (1-65535)')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)'))
+      .default(3000),
+  ),
+  SLACK_API_URL: httpUrl(SLACK_DEFAULT_API_URL),
+});
+
+/** The bot's typed configuration. */
+export interface Config {
+  databasePath: string;
+  /** Extra data files to import at start (INCIDENT_DATA, comma-separated). */
+  dataPaths: string[];
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** Present when DISCORD_TOKEN is set. */
+  discord?: { token: string; applicationId: string; guildId?: string; apiUrl: string };
+  /** Present when SLACK_BOT_TOKEN is set. */
+  slack?: { botToken: string; appToken?: string; signingSecret?: string; port: number; apiUrl: string };
+}
+
+const SECRET_VARS = new Set(['DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET']);
+
+/** Returns the configuration from `env` (default: process.env after loading `.env`), or throws a ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '');
+      // Never echo a secret's value: the message goes to logs and terminals.
+      const got = SECRET_VARS.has(name) || env[name] === undefined ? '' : ` (got "${String(env[name]).slice(0, 60)}")`;
+      return `${name} ${issue.message}${got}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}\nFix the variables above in .env or the environment (see .env.example).`);
+  }
+  const e = parsed.data;
+  const config: Config = {
+    databasePath: e.DATABASE_PATH,
+    dataPaths: (e.INCIDENT_DATA ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+  };
+  if (e.DISCORD_TOKEN) {
+    if (!e.DISCORD_APPLICATION_ID) {
+      throw new ConfigError('DISCORD_APPLICATION_ID is missing: set it to your application id (Developer Portal > General Information) when DISCORD_TOKEN is set.');
+    }
+    config.discord = { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, apiUrl: e.DISCORD_API_URL };
+  } else if (e.DISCORD_APPLICATION_ID || e.DISCORD_GUILD_ID) {
+    throw new ConfigError('DISCORD_TOKEN is missing: set it to the bot token (Developer Portal > Bot > Reset Token), or remove the other DISCORD_ variables.');
+  }
+  if (e.SLACK_BOT_TOKEN) {
+    if (!e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+      throw new ConfigError('SLACK_APP_TOKEN is missing: set it (xapp-..., Socket Mode, no public URL needed) or set SLACK_SIGNING_SECRET and SLACK_PORT for HTTP mode.');
+    }
+    config.slack = { botToken: e.SLACK_BOT_TOKEN, appToken: e.SLACK_APP_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, port: e.SLACK_PORT, apiUrl: e.SLACK_API_URL };
+  } else if (e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET) {
+    throw new ConfigError('SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or remove the other SLACK_ variables.');
+  }
+  return config;
+}
+
+function readEnv(): NodeJS.ProcessEnv {
+  loadDotenv({ quiet: true });
+  return process.env;
+}

@@ -1,0 +1,200 @@
+import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-model.js';
+import { formatIncidentDate, type Incident, type Source } from './incident.js';
+import type { IncidentIndex, RankedHit } from './incident-index.js';
+import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
+import { splitSentences, stripMarkup, truncateWords } from './text.js';
+
+/** Longest summary an answer carries (about 2-4 sentences): chat answers must be read at a glance. */
+export const MAX_SUMMARY_CHARS = 600;
+/** Below this re-ranked score nothing matched well enough to call it an answer. */
+export const NOT_FOUND_SCORE = 0.35;
+/** When the runner-up scores at least this share of the top hit (and the top is no exact name), ask which one. */
+export const AMBIGUOUS_RATIO = 0.85;
+/** Most candidates offered for an ambiguous query (Discord buttons: 5 per row). */
+export const MAX_CANDIDATES = 5;
+/** Most related incidents listed. */
+export const MAX_RELATED = 5;
+
+/** Looks up a full record by id (the index keeps only what ranking needs). */
+export type RecordLookup = (id: string) => Incident | undefined;
+
+/** Returns the answer to one query: found, ambiguous or not-found, never an exception, whatever the input. */
+export function answerQuery(index: IncidentIndex, lookup: RecordLookup, raw: string): Answer {
+  const q = parseQuery(raw);
+  const empty: Answer = { query: q.text, status: 'not-found', summary: '', facts: [], sources: [], related: [], candidates: [], suggestions: [] };
+  if (q.words.length === 0 && q.cves.length === 0) {
+    return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
+  }
+  const hits = index.search(q, 12);
+  const top = hits[0];
+  if (!top || top.score < NOT_FOUND_SCORE) {
+    return {
+      ...empty,
+      summary: `Nothing in the index matches "${truncateWords(q.text, 80)}".`,
+      suggestions: suggestionsFor(index, q, hits),
+    };
+  }
+  const incident = lookup(top.id);
+  if (!incident) return { ...empty, summary: 'The index is out of date with its records; try again shortly.' };
+  const second = hits[1];
+  const ambiguous = !top.exactName && second !== undefined && second.score >= top.score * AMBIGUOUS_RATIO && !q.isQuestion;
+  const candidates = ambiguous
+    ? hits.filter((h) => h.score >= top.score * AMBIGUOUS_RATIO).slice(0, MAX_CANDIDATES).flatMap((h) => refOf(lookup(h.id)) ?? [])
+    : [];
+  const sources = rankSources(incident.sources);
+  return {
+    query: q.text,
+    status: ambiguous ? 'ambiguous' : 'found',
+    incident: { ...refOf(incident)!, aliases: incident.aliases, tags: incident.tags },
+    summary: summarize(incident),
+    quote: q.isQuestion ? quoteFor(incident, q, sources[0]) : undefined,
+    facts: factsOf(incident),
+    sources,
+    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id))),
+    candidates,
+    suggestions: ambiguous ? candidates.map((c) => c.title) : [],
+  };
+}
+
+/** Returns the reference form of a record (for lists, candidates and related incidents). */
+export function refOf(incident: Incident | undefined): IncidentRef | undefined {
+  if (!incident) return undefined;
+  const first = splitSentences(stripMarkup(incident.summary))[0] ?? '';
+  return {
+    id: incident.id,
+    title: incident.title,
+    kind: incident.kind,
+    date: incident.date ? formatIncidentDate(incident.date) : null,
+    blurb: truncateWords(first, 200),
+    url: incident.sources.find((s) => s.url)?.url,
+  };
+}
+
+/** Returns 2-4 sentences of the record's summary (and body, when the summary is short), at most MAX_SUMMARY_CHARS. */
+export function summarize(incident: Incident): string {
+  const sentences = splitSentences(stripMarkup(incident.summary));
+  if (sentences.length < 2 && incident.body) sentences.push(...splitSentences(stripMarkup(incident.body)));
+  let out = '';
+  for (const s of sentences.slice(0, 4)) {
+    const next = out ? `${out} ${s}` : s;
+    if (next.length > MAX_SUMMARY_CHARS && out) break;
+    out = next;
+  }
+  return truncateWords(out, MAX_SUMMARY_CHARS);
+}
+
+/** Returns the key facts a reader looks for first, as far as the record gives them. */
+export function factsOf(incident: Incident): Fact[] {
+  const facts: Fact[] = [];
+  const e = incident.entities;
+  if (incident.date) {
+    const start = formatIncidentDate(incident.date);
+    const end = incident.dateEnd ? formatIncidentDate(incident.dateEnd) : null;
+    facts.push({ label: 'When', value: end && end !== start ? `${start} – ${end}` : start });
+  }
+  if (e.actors.length) facts.push({ label: 'Who', value: list(e.actors, 8) });
+  const what = whatOf(incident);
+  if (what) facts.push({ label: 'What', value: what });
+  const impact = incident.impact ?? (incident.tags.some((t) => /^ransomware-use:known$/i.test(t)) ? 'Known to be used in ransomware campaigns' : undefined);
+  if (impact) facts.push({ label: 'Impact', value: impact });
+  if (e.countries.length) facts.push({ label: 'Where', value: list(e.countries, 10) });
+  if (e.victims.length) facts.push({ label: 'Targets', value: list(e.victims, 8) });
+  if (e.software.length) facts.push({ label: 'Tools', value: list(e.software, 10) });
+  if (e.cves.length) facts.push({ label: 'CVEs', value: list(e.cves, 10) });
+  return facts;
+}
+
+const KIND_LABEL = { incident: 'Incident', group: 'Threat group', software: 'Software', vulnerability: 'Exploited vulnerability' } as const;
+
+function whatOf(incident: Incident): string {
+  const tag = (prefix: string) => incident.tags.filter((t) => t.startsWith(`${prefix}:`)).map((t) => t.slice(prefix.length + 1));
+  const vendor = tag('vendor')[0];
+  const product = tag('product')[0];
+  if (incident.kind === 'vulnerability' && (vendor || product)) {
+    return `${KIND_LABEL.vulnerability} in ${[vendor, product].filter(Boolean).join(' ')}`;
+  }
+  const plain = incident.tags.filter((t) => !t.includes(':')).slice(0, 5);
+  return plain.length ? `${KIND_LABEL[incident.kind]}: ${plain.join(', ')}` : KIND_LABEL[incident.kind];
+}
+
+function list(items: string[], max: number): string {
+  return items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : items.join(', ');
+}
+
+/** Returns sources deduplicated by URL (scheme, `www.`, trailing slash and fragment ignored), linked and titled first. */
+export function rankSources(sources: readonly Source[]): AnswerSource[] {
+  const seen = new Set<string>();
+  const ranked: { s: AnswerSource; rank: number; order: number }[] = [];
+  sources.forEach((src, order) => {
+    const key = src.url ? urlKey(src.url) : `pub:${src.publisher ?? ''}:${src.published ?? ''}:${src.title ?? ''}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const title = src.title ?? (src.url ? hostOf(src.url) : undefined) ?? src.publisher ?? 'Source';
+    const s: AnswerSource = { title };
+    if (src.url && /^https?:\/\//i.test(src.url)) s.url = src.url;
+    if (src.publisher) s.publisher = src.publisher;
+    if (src.published) s.published = src.published;
+    ranked.push({ s, rank: (s.url ? 0 : 2) + (src.title || src.publisher ? 0 : 1), order });
+  });
+  return ranked.sort((a, b) => a.rank - b.rank || a.order - b.order).map((r) => r.s);
+}
+
+function urlKey(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host.replace(/^www\./, '')}${u.pathname.replace(/\/+$/, '')}${u.search}`.toLowerCase();
+  } catch {
+    return url.toLowerCase();
+  }
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host.replace(/^www\./, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns the sentence of the record that best answers a question, quoted with the record's first source. */
+export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSource | undefined): Quote | undefined {
+  const text = [stripMarkup(incident.summary), incident.body ? stripMarkup(incident.body) : ''].join(' ');
+  const names = new Set([incident.title, ...incident.aliases].flatMap((n) => words(n)));
+  // Words that name the incident say which record, not which sentence: only the rest pick the sentence.
+  const asked = q.words.filter((w) => !isStopWord(w) && !names.has(w));
+  const actors = incident.entities.actors.flatMap((a) => words(a));
+  let best: { s: string; score: number } | undefined;
+  splitSentences(text).forEach((s, i) => {
+    const ws = new Set(words(s));
+    let score = 0;
+    for (const w of asked) if (ws.has(w) || ws.has(w.replace(/s$/, '')) || ws.has(`${w}s`)) score += 1;
+    if (q.wantsNumber && /\d[\d,.]*/.test(s)) score += 1.5;
+    if (q.questionWord === 'who' && actors.some((a) => ws.has(a))) score += 1.5;
+    if (q.questionWord === 'when' && /\b(19|20)\d{2}\b/.test(s)) score += 1.5;
+    if (q.questionWord === 'where' && incident.entities.countries.some((c) => s.includes(c))) score += 1.5;
+    score -= i * 0.01;
+    if (score > 0.5 && (!best || score > best.score)) best = { s, score };
+  });
+  return best ? { text: best.s, source } : undefined;
+}
+
+function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>): IncidentRef[] {
+  const out: IncidentRef[] = [];
+  const seen = new Set([incident.id, ...exclude]);
+  const push = (id: string) => {
+    if (out.length >= MAX_RELATED || seen.has(id)) return;
+    seen.add(id);
+    const ref = refOf(lookup(id));
+    if (ref) out.push(ref);
+  };
+  for (const id of incident.related) push(id);
+  for (const h of hits.slice(1)) if (h.kind === 'incident' && h.score >= hits[0].score * 0.3) push(h.id);
+  return out;
+}
+
+function suggestionsFor(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): string[] {
+  const titles = new Set<string>();
+  for (const h of hits.slice(0, 5)) titles.add(h.title);
+  if (titles.size < 5) for (const s of index.suggest(q.terms.join(' ') || q.text, 5)) titles.add(s.name);
+  return [...titles].slice(0, 5);
+}
