@@ -1,6 +1,7 @@
 import MiniSearch, { type Options, type SearchResult } from 'minisearch';
+import SearchableMap from 'minisearch/SearchableMap';
 import { CONTEXT_KINDS, monthName, type Incident, type IncidentKind } from './incident.js';
-import { MAX_TERM_CHARS, parseQuery, words, type ParsedQuery, type QueryDate } from './query.js';
+import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery, type QueryDate } from './query.js';
 import { compactName, foldText, stripMarkup } from './text.js';
 
 /** The flattened, bounded text of one record as minisearch indexes it. */
@@ -124,6 +125,8 @@ const CANDIDATES = 60;
 
 /** Returns the fuzzy edit distance allowed for a term: none for short words, where a typo is another word. */
 function fuzzyFor(term: string): number {
+  // Beyond this length a word is run-together text, not a typed name; fuzzy cost grows with length.
+  if (term.length > 24) return 0;
   if (term.length >= 8) return 2;
   if (term.length >= 5) return 1;
   return 0;
@@ -136,7 +139,7 @@ function fuzzyFor(term: string): number {
 export class IncidentIndex {
   readonly mini: MiniSearch<IndexDoc>;
   /** compact name -> ids that carry it, for exact-name identity and autocomplete. */
-  private readonly names = new Map<string, Set<string>>();
+  private readonly names = new SearchableMap<Set<string>>();
   /** id -> the compact names and entity names of a record, for containment checks in re-ranking. */
   private readonly profiles = new Map<string, { names: string[]; entities: string[]; date: string | null; dateEnd: string | null }>();
   /** 'YYYY-MM' and 'YYYY-MM-DD' -> ids dated then, so a dated question can reach records its words alone rank low. */
@@ -194,7 +197,6 @@ export class IncidentIndex {
       compactNames.push(compactName(product));
       if (vendor && !foldText(product).startsWith(foldText(vendor))) compactNames.push(compactName(`${vendor} ${product}`));
     }
-    if (vendor) compactNames.push(compactName(vendor));
     for (const c of compactNames) {
       let set = this.names.get(c);
       if (!set) this.names.set(c, (set = new Set()));
@@ -244,21 +246,27 @@ export class IncidentIndex {
     // "microsoft") costs the most and discriminates the least. Search the rare words, then check the common
     // ones against the candidates only (the way Lucene's MaxScore skips low-impact terms).
     const internals = this.mini as unknown as MiniInternals;
-    const commonCap = Math.max(COMMON_MIN_DF, this.mini.documentCount * COMMON_DF_RATIO);
     const rare: string[] = [];
-    const common: string[] = [];
-    for (const t of q.terms) (documentFrequency(internals, t) > commonCap ? common : rare).push(t);
-    const searched = rare.length > 0 ? rare : common;
+    const common: { term: string; df: number }[] = [];
+    for (const t of q.terms) {
+      const df = documentFrequency(internals, t);
+      if (df > COMMON_DF) common.push({ term: t, df });
+      else rare.push(t);
+    }
+    // With only common words, search the rarest one in the name fields; the others are checked per candidate.
+    common.sort((a, b) => a.df - b.df);
+    const searched = rare.length > 0 ? rare : common.slice(0, 1).map((c) => c.term);
     if (searched.length > 0) {
       add(
         this.mini.search(searched.join(' '), {
           boost: BOOST,
-          prefix: (term, i, terms) => i === terms.length - 1 && term.length >= 3,
+          // Only a name being typed ends in a partial word; questions are complete, and prefix expansion is costly.
+          prefix: (term, i, terms) => !q.isQuestion && i === terms.length - 1 && term.length >= 4,
           // A word the index knows is taken as typed: fuzzing it would turn "inception" into "exception".
           fuzzy: (term) => (documentFrequency(internals, term) > 0 ? 0 : fuzzyFor(term)),
           maxFuzzy: 2,
           combineWith: 'OR',
-          ...(rare.length === 0 ? { fields: ['title', 'aliases', 'compact', 'entities', 'tags'], fuzzy: false, prefix: false } : {}),
+          ...(rare.length === 0 ? { fields: ['title', 'aliases', 'compact'], fuzzy: false, prefix: false } : {}),
         }),
         1,
         true,
@@ -266,13 +274,11 @@ export class IncidentIndex {
     }
     const compactQuery = compactName(q.terms.join(''));
     const compactAll = compactName(q.words.filter((w) => w.length <= MAX_TERM_CHARS).join(''));
+    // Run-together names ("skyecc", "sky ecc") meet the compact field; typos in them are handled by the one-edit
+    // lookups below, which cost far less than fuzzy search over every compact name.
     for (const c of new Set([compactQuery, compactAll])) {
-      if (c.length < 3 || c.length > MAX_TERM_CHARS) continue;
-      add(
-        this.mini.search(c, { fields: ['compact'], fuzzy: fuzzyFor(c) ? Math.min(2, fuzzyFor(c)) : 0, maxFuzzy: 2, prefix: c.length >= 4 }),
-        1.2,
-        false,
-      );
+      if (c.length < 3 || c.length > MAX_TERM_CHARS || (q.terms.length === 1 && c === q.terms[0])) continue;
+      add(this.mini.search(c, { fields: ['compact'], prefix: !q.isQuestion && c.length >= 4 }), 1.2, false);
     }
     for (const cve of q.cves) {
       add(this.mini.search(compactName(cve), { fields: ['compact', 'entities'], boost: { compact: 3, entities: 1 } }), 1.5, false);
@@ -282,15 +288,23 @@ export class IncidentIndex {
     for (const key of new Set([compactQuery, compactAll, ...q.cves.map(compactName)])) {
       for (const id of this.names.get(key) ?? []) exactIds.add(id);
     }
-    // One typo in a name (a dropped, doubled, swapped or wrong letter) still names the record: look up every
-    // one-edit variant of the compact query; that is ~40 map lookups per character, far cheaper than fuzzy search.
+    // One typo in a name (a dropped, doubled, swapped or wrong letter) still names the record. Swaps are looked up
+    // directly (n variants); the rest through a one-edit walk of the names' radix tree, not of every indexed word.
     const nearIds = new Map<string, number>();
-    for (const key of new Set([compactQuery, compactAll])) {
+    const named = compactName(q.words.filter((w) => !isStopWord(w) && w.length <= MAX_TERM_CHARS).join(''));
+    const note = (name: string, bonus: number) => {
+      for (const id of this.names.get(name) ?? []) {
+        if (!exactIds.has(id) && bonus > (nearIds.get(id) ?? 0)) nearIds.set(id, bonus);
+      }
+    };
+    for (const key of new Set([compactQuery, named])) {
       if (key.length < 4 || key.length > MAX_TYPO_CHARS) continue;
-      for (const [variant, bonus] of oneEditVariants(key)) {
-        for (const id of this.names.get(variant) ?? []) {
-          if (!exactIds.has(id) && bonus > (nearIds.get(id) ?? 0)) nearIds.set(id, bonus);
-        }
+      for (const swapped of transpositions(key)) note(swapped, TYPO_BONUS.swap);
+      for (const [name, [, distance]] of this.names.fuzzyGet(key, 1)) {
+        if (distance === 0) continue;
+        // Typists double a letter or skip one more often than they hit a wrong key: rank those names first.
+        const bonus = name.length < key.length ? TYPO_BONUS.extraLetter : name.length > key.length ? TYPO_BONUS.missingLetter : TYPO_BONUS.wrongLetter;
+        note(name, bonus);
       }
     }
     const dated: string[] = [];
@@ -416,9 +430,11 @@ export class IncidentIndex {
   }
 }
 
-/** A term carried by more than this share of records (and at least COMMON_MIN_DF) is checked, not searched. */
-const COMMON_DF_RATIO = 0.03;
-const COMMON_MIN_DF = 200;
+/**
+ * A term carried by more records than this is checked against candidates, not searched: a fixed bound, so that
+ * the work per query does not grow with the corpus (at 100k records a common word has tens of thousands of postings).
+ */
+const COMMON_DF = 400;
 /** Score a common term adds per unit of field weight, comparable to a normalised rare-term match. */
 const COMMON_TERM_SCORE = 0.04;
 
@@ -461,26 +477,15 @@ function dateKeys(value: string | null): string[] {
 
 /** Longest compact query for which one-edit name variants are tried (names are shorter than this). */
 const MAX_TYPO_CHARS = 32;
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/**
- * Returns every string one edit away from `s`, with the bonus a name at that edit earns. Typists double or swap
- * letters more often than they hit a wrong key, so a name reached by undoing an extra letter or a swap ranks first.
- */
-export function oneEditVariants(s: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const put = (v: string, bonus: number) => {
-    if (v !== s && bonus > (out.get(v) ?? 0)) out.set(v, bonus);
-  };
-  for (let i = 0; i <= s.length; i++) {
-    const head = s.slice(0, i);
-    const tail = s.slice(i);
-    if (tail) put(head + tail.slice(1), tail[0] === s[i - 1] ? 1.55 : 1.5);
-    if (tail.length > 1) put(head + tail[1] + tail[0] + tail.slice(2), 1.5);
-    for (const ch of ALPHABET) {
-      if (tail) put(head + ch + tail.slice(1), 1.4);
-      put(head + ch + tail, 1.45);
-    }
+/** Score bonus for a record whose name is one edit from the query, by the kind of edit. */
+const TYPO_BONUS = { extraLetter: 1.55, swap: 1.5, missingLetter: 1.45, wrongLetter: 1.4 } as const;
+
+/** Returns every string made by swapping two adjacent letters of `s` (Levenshtein counts a swap as two edits). */
+export function transpositions(s: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < s.length; i++) {
+    if (s[i] !== s[i + 1]) out.push(s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2));
   }
   return out;
 }

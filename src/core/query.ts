@@ -118,6 +118,8 @@ export function parseQuery(raw: string): ParsedQuery {
       ),
     ),
   ].slice(0, MAX_QUERY_TERMS);
+  // A query made only of kind words ("takedown", "malware") searches for them instead of finding nothing.
+  if (terms.length === 0) terms.push(...new Set(ws.filter((w) => KIND_WORDS[w])));
   const first = all[0];
   const questionWords = ['who', 'what', 'when', 'where', 'which', 'how', 'why', 'whom', 'whose', 'did', 'does', 'is', 'was', 'were', 'are', 'has', 'have'];
   const isQuestion = /\?\s*$/.test(text) || (first !== undefined && questionWords.includes(first) && all.length > 2);

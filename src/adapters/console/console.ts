@@ -33,8 +33,14 @@ export function runConsole(options: ConsoleAdapterOptions): Promise<void> {
   rl.prompt();
   // Lines are answered one at a time, in order, even when pasted together.
   let chain = Promise.resolve();
+  // Lines pasted after "exit" are already queued: once closed, nothing more is answered.
+  let closed = false;
+  rl.on('close', () => {
+    closed = true;
+  });
   rl.on('line', (line) => {
     chain = chain.then(async () => {
+      if (closed) return;
       const text = line.trim();
       if (text === 'exit' || text === 'quit' || text === '/exit') {
         rl.close();

@@ -1,0 +1,145 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Platform SDKs the platform-neutral layers must never import (issue 2: "A test fails if src/core, src/store or commands/ imports discord.js or @slack/bolt"). */
+const FORBIDDEN = ['discord.js', '@slack/bolt', '@slack/web-api'];
+
+/** Folders that must stay platform-neutral; src/feeds joins when it exists. */
+const NEUTRAL_DIRS = ['src/core', 'src/store', 'src/feeds', 'src/importers', 'commands'];
+
+/** Returns every module specifier a TypeScript source imports: static, re-exports, side-effect, dynamic and require. */
+function importSpecifiers(source: string): string[] {
+  const patterns = [
+    /^\s*(?:import|export)\s[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  const out = new Set<string>();
+  for (const re of patterns) for (const m of source.matchAll(re)) out.add(m[1]);
+  return [...out];
+}
+
+/** Returns the forbidden packages (or their subpaths) among a source's imports. */
+function forbiddenImports(source: string): string[] {
+  return importSpecifiers(source).filter((s) => FORBIDDEN.some((pkg) => s === pkg || s.startsWith(`${pkg}/`)));
+}
+
+function tsFilesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...tsFilesUnder(full));
+    else if (/\.(ts|tsx|mts|cts)$/.test(name) && !name.endsWith('.d.ts')) out.push(full);
+  }
+  return out;
+}
+
+/** Returns the file a relative specifier resolves to (`./x.js` is `./x.ts` under NodeNext), or undefined. */
+function resolveRelative(from: string, specifier: string): string | undefined {
+  const base = path.resolve(path.dirname(from), specifier);
+  const stem = base.replace(/\.(c|m)?js$/, '');
+  const candidates = [`${stem}.ts`, `${stem}.tsx`, `${stem}.mts`, base, path.join(base, 'index.ts')];
+  return candidates.find((c) => existsSync(c) && statSync(c).isFile());
+}
+
+/** A forbidden import found by the scan, with the chain of files that leads to it from a scanned root. */
+interface Violation {
+  chain: string[];
+  specifier: string;
+}
+
+/** Scans the roots and every file they reach through relative imports; returns each forbidden import with its import chain. */
+function scanLayering(roots: readonly string[]): { scanned: string[]; violations: Violation[] } {
+  const parent = new Map<string, string | undefined>();
+  const queue: string[] = [];
+  for (const r of roots) if (!parent.has(r)) (parent.set(r, undefined), queue.push(r));
+  const violations: Violation[] = [];
+  const chainTo = (file: string) => {
+    const chain: string[] = [];
+    for (let f: string | undefined = file; f; f = parent.get(f)) chain.unshift(path.relative(ROOT, f));
+    return chain;
+  };
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    const source = readFileSync(file, 'utf8');
+    for (const specifier of forbiddenImports(source)) violations.push({ chain: chainTo(file), specifier });
+    for (const s of importSpecifiers(source)) {
+      if (!s.startsWith('.')) continue;
+      const target = resolveRelative(file, s);
+      if (target && !parent.has(target)) {
+        parent.set(target, file);
+        queue.push(target);
+      }
+    }
+  }
+  return { scanned: [...parent.keys()], violations };
+}
+
+describe('layering', () => {
+  it('scanLayering finds no platform SDK import when scanning core, store, feeds, importers and commands transitively', () => {
+    const roots = NEUTRAL_DIRS.flatMap((d) => tsFilesUnder(path.join(ROOT, d)));
+    const { scanned, violations } = scanLayering(roots);
+    const rel = scanned.map((f) => path.relative(ROOT, f));
+    // Guard against a vacuous pass: the scan must have read the real modules.
+    for (const must of ['src/core/answer.ts', 'src/core/incident-index.ts', 'src/store/store.ts', 'src/importers/index.ts', 'commands/index.ts']) {
+      assert.ok(rel.includes(must), `${must} was scanned`);
+    }
+    assert.deepEqual(
+      violations.map((v) => `${v.chain.join(' -> ')} imports ${v.specifier}`),
+      [],
+      'platform-neutral code must not import discord.js or @slack/*',
+    );
+  });
+
+  it('forbiddenImports flags every import form when a synthetic source imports a platform SDK', () => {
+    const source = [
+      "import { Client } from 'discord.js';",
+      'import type {',
+      '  App,',
+      "} from '@slack/bolt';",
+      "export { WebClient } from '@slack/web-api';",
+      "import 'discord.js/typings';",
+      "const lazy = await import('@slack/bolt');",
+      "const old = require('discord.js');",
+      "import { z } from 'zod';",
+      "import { x } from './discord.js';",
+    ].join('\n');
+    assert.deepEqual(forbiddenImports(source).sort(), ['@slack/bolt', '@slack/web-api', 'discord.js', 'discord.js/typings'].sort());
+  });
+
+  it('forbiddenImports ignores lookalikes when no SDK is imported', () => {
+    assert.deepEqual(forbiddenImports("import { a } from './discord.js';\nimport b from 'discord.js-extra';\nimport c from '@slack/types';"), []);
+  });
+
+  it('scanLayering flags an SDK reached through a relative import chain when a neutral file imports an adapter', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'layering-'));
+    try {
+      writeFileSync(path.join(dir, 'neutral.ts'), "import { helper } from './helper.js';\nexport const x = helper;\n");
+      writeFileSync(path.join(dir, 'helper.ts'), "import { render } from './adapter/render.js';\nexport const helper = render;\n");
+      const adapterDir = path.join(dir, 'adapter');
+      mkdirSync(adapterDir);
+      writeFileSync(path.join(adapterDir, 'render.ts'), "import { EmbedBuilder } from 'discord.js';\nexport const render = EmbedBuilder;\n");
+      const { violations } = scanLayering([path.join(dir, 'neutral.ts')]);
+      assert.equal(violations.length, 1);
+      assert.equal(violations[0].specifier, 'discord.js');
+      assert.equal(violations[0].chain.length, 3, violations[0].chain.join(' -> '));
+      assert.match(violations[0].chain[2], /adapter[\\/]render\.ts$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const adapter = path.join(ROOT, 'src/adapters/discord/adapter.ts');
+  it('scanLayering flags the real Discord adapter when it is scanned (the check can fail on real code)', { skip: existsSync(adapter) ? false : 'no src/adapters/discord/adapter.ts yet' }, () => {
+    const { violations } = scanLayering([adapter]);
+    assert.ok(violations.some((v) => v.specifier === 'discord.js'));
+  });
+});
