@@ -1,0 +1,135 @@
+import { Client, Events, GatewayIntentBits, RESTEvents } from 'discord.js';
+import type { IncidentService } from '../../core/incident-service.js';
+import type { Command } from '../../../commands/types.js';
+import { NO_MENTIONS, handleInteraction, type DiscordLogger, type InteractionContext } from './interactions.js';
+
+/** Discord's own API root; `DISCORD_API_URL` replaces it for REST proxies and for the tests' fake Discord. */
+export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
+
+/** How the Discord adapter is built: credentials, where the API is, and what it answers with. */
+export interface DiscordAdapterOptions {
+  /** Bot token (DISCORD_TOKEN). */
+  token: string;
+  /** Application id (DISCORD_APPLICATION_ID); checked against the one the gateway reports. */
+  applicationId: string;
+  /** API root without version, default `https://discord.com/api`. */
+  apiUrl?: string;
+  /** The incident index every command answers from. */
+  service: IncidentService;
+  /** The commands to route slash commands to (the same list deploy-commands registers). */
+  commands: readonly Command[];
+  /** Where failures and notable events go; default console. */
+  logger?: DiscordLogger;
+  /** Milliseconds before a slow reply is deferred; default 1,500 (Discord's deadline is 3,000 after creation). */
+  deferAfterMs?: number;
+  /** Retries of a request that failed with a 5xx or a network error, before the user sees an error; default 2. */
+  restRetries?: number;
+  /** Milliseconds a REST request may take before it is aborted (and retried); default 10,000. */
+  restTimeoutMs?: number;
+}
+
+/** A running (or startable) Discord bot. */
+export interface DiscordAdapter {
+  /** Logs in and resolves once the gateway is ready and interactions are being answered. */
+  start(): Promise<void>;
+  /** Lets in-flight interactions finish (up to 2 s), then destroys the client; safe to call twice. */
+  stop(): Promise<void>;
+  /** The discord.js client, for events and diagnostics. */
+  readonly client: Client;
+}
+
+const CONSOLE_LOGGER: DiscordLogger = {
+  info: (details, message) => console.info(message, details),
+  warn: (details, message) => console.warn(message, details),
+  error: (details, message) => console.error(message, details),
+};
+
+const STOP_GRACE_MS = 2_000;
+
+/** Returns a Discord adapter: a discord.js client with only the Guilds intent that answers the given commands. */
+export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAdapter {
+  const logger = options.logger ?? CONSOLE_LOGGER;
+  const client = new Client({
+    // Slash commands, autocomplete and components arrive without any intent; Guilds gives the channel cache that
+    // component interactions resolve against. No privileged intents (message content, members, presences).
+    intents: [GatewayIntentBits.Guilds],
+    allowedMentions: NO_MENTIONS,
+    rest: {
+      api: options.apiUrl ?? DEFAULT_DISCORD_API_URL,
+      retries: options.restRetries ?? 2,
+      timeout: options.restTimeoutMs ?? 10_000,
+    },
+  });
+  const ctx: InteractionContext = {
+    service: options.service,
+    commands: options.commands,
+    logger,
+    deferAfterMs: options.deferAfterMs ?? 1_500,
+  };
+  const inFlight = new Set<Promise<void>>();
+
+  client.on(Events.InteractionCreate, (interaction) => {
+    const task = handleInteraction(interaction, ctx).catch((error: unknown) => {
+      logger.error({ err: String(error) }, 'discord interaction handler escaped');
+    });
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+  });
+  // An EventEmitter 'error' without a listener throws and would end the process.
+  client.on(Events.Error, (error) => logger.error({ err: error.message }, 'discord client error'));
+  client.on(Events.Warn, (message) => logger.warn({}, `discord: ${message}`));
+  let stopping = false;
+  // discord.js reports its own shutdown as a reconnect; only real ones are worth a log line.
+  client.on(Events.ShardReconnecting, (shardId) => {
+    if (!stopping) logger.info({ shardId }, 'discord gateway reconnecting');
+  });
+  client.on(Events.ShardResume, (shardId, replayed) => logger.info({ shardId, replayed }, 'discord gateway resumed'));
+  // discord.js retries 429s (after Retry-After) and 5xx itself; its RateLimited event only covers limits it saw
+  // coming, so unexpected ones are logged from the responses.
+  client.rest.on(RESTEvents.RateLimited, (info) =>
+    logger.warn({ route: info.route, retryAfter: info.retryAfter, global: info.global }, 'discord rate limited: waiting'),
+  );
+  client.rest.on(RESTEvents.Response, (request, response) => {
+    if (response.status === 429) {
+      logger.warn({ route: request.route, retryAfter: response.headers.get('retry-after') }, 'discord rate limited (429): retrying after Retry-After');
+    } else if (response.status >= 500) {
+      logger.warn({ route: request.route, status: response.status, retries: request.retries }, 'discord server error: retrying');
+    }
+  });
+
+  let started: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+
+  async function start(): Promise<void> {
+    // Not events.once: that rejects on any 'error' event, and a transient one must not fail start-up.
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login(options.token);
+    await ready;
+    const reported = client.application?.id;
+    if (reported && reported !== options.applicationId) {
+      logger.warn({ configured: options.applicationId, reported }, 'DISCORD_APPLICATION_ID does not match the token\'s application');
+    }
+    logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'discord adapter ready');
+  }
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    if (inFlight.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, STOP_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    await client.destroy();
+  }
+
+  return {
+    client,
+    start: () => (started ??= start()),
+    stop: () => (stopped ??= stop()),
+  };
+}

@@ -1,0 +1,491 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/**
+ * A small fake Discord on 127.0.0.1 for running the real discord.js against: the REST routes the bot uses
+ * (gateway info, interaction callbacks, webhook edits and follow-ups, channel messages, command registration) and a
+ * WebSocket gateway (HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, op 7 reconnect). Text frames only.
+ */
+
+/** One REST request as the fake received it. */
+export interface RecordedRequest {
+  method: string;
+  /** Decoded path, without the query string, e.g. `/api/v10/webhooks/1/tok/messages/@original`. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  /** Parsed JSON body, or the raw text when it is not JSON, or undefined when empty. */
+  body: any;
+  /** performance.now() when the request was complete. */
+  at: number;
+  /** Status the fake answered with. */
+  status: number;
+}
+
+/** A scripted failure: the next `times` requests matching `method` and `path` get this response instead. */
+export interface FaultRule {
+  method?: string;
+  path: RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  times: number;
+}
+
+/** A gateway event the fake handled, for tests about sessions. */
+export interface GatewayEvent {
+  kind: 'connect' | 'identify' | 'resume' | 'heartbeat' | 'close';
+  /** The path the client connected to (`/gateway` for a new session, `/resume` for a resume). */
+  path?: string;
+  payload?: any;
+  at: number;
+}
+
+/** Ids the fake uses for its one application, guild, channel and users. */
+export interface FakeDiscordOptions {
+  applicationId?: string;
+  botUserId?: string;
+  guildId?: string;
+  channelId?: string;
+  userId?: string;
+}
+
+/** What `sendInteraction` and its helpers return: enough to find the bot's response. */
+export interface SentInteraction {
+  id: string;
+  token: string;
+  /** performance.now() just before the INTERACTION_CREATE frame was written. */
+  sentAt: number;
+}
+
+/** An option as Discord sends it inside INTERACTION_CREATE. */
+export interface ApiOption {
+  name: string;
+  type: number;
+  value?: string | number | boolean;
+  focused?: boolean;
+  options?: ApiOption[];
+}
+
+const OPTION_TYPE = { subcommand: 1, string: 3, integer: 4 } as const;
+const PERMISSIONS = '2248473465835073';
+
+let snowflakeCounter = 0n;
+/** Returns a fresh snowflake-shaped id (numeric string, increasing). */
+export function snowflake(): string {
+  snowflakeCounter += 1n;
+  return String(1_300_000_000_000_000_000n + snowflakeCounter);
+}
+
+/** Returns options in Discord's wire form from a plain record: strings are type 3, numbers type 4. */
+export function toApiOptions(values: Record<string, string | number>, focused?: string): ApiOption[] {
+  return Object.entries(values).map(([name, value]) => ({
+    name,
+    type: typeof value === 'number' ? OPTION_TYPE.integer : OPTION_TYPE.string,
+    value,
+    ...(name === focused ? { focused: true } : {}),
+  }));
+}
+
+/** The fake Discord: start it, point discord.js at `apiUrl`, drive it with `sendInteraction` and friends. */
+export class FakeDiscord {
+  readonly applicationId: string;
+  readonly botUserId: string;
+  readonly guildId: string;
+  readonly channelId: string;
+  readonly userId: string;
+  /** Every REST request, in arrival order. */
+  readonly requests: RecordedRequest[] = [];
+  /** Every gateway event, in order. */
+  readonly gatewayEvents: GatewayEvent[] = [];
+  /** Commands registered with PUT, by route (`global` or the guild id). */
+  readonly registeredCommands = new Map<string, any[]>();
+
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly faults: FaultRule[] = [];
+  private readonly requestWaiters: { predicate: (r: RecordedRequest) => boolean; resolve: (r: RecordedRequest) => void }[] = [];
+  private readonly gatewayWaiters: { predicate: (e: GatewayEvent) => boolean; resolve: (e: GatewayEvent) => void }[] = [];
+  private socket: WebSocket | undefined;
+  private sessionId = '';
+  private seq = 0;
+  private port = 0;
+
+  private constructor(options: FakeDiscordOptions) {
+    this.applicationId = options.applicationId ?? '1100000000000000001';
+    this.botUserId = options.botUserId ?? this.applicationId;
+    this.guildId = options.guildId ?? '1100000000000000002';
+    this.channelId = options.channelId ?? '1100000000000000003';
+    this.userId = options.userId ?? '1100000000000000004';
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    this.wss = new WebSocketServer({ server: this.server });
+    this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
+  }
+
+  /** Returns a fake Discord listening on 127.0.0.1 on a free port. */
+  static async start(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+    const fake = new FakeDiscord(options);
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.port = (fake.server.address() as AddressInfo).port;
+    return fake;
+  }
+
+  /** The API root to give discord.js (`rest.api`), without version. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api`;
+  }
+
+  /** The gateway URL handed out by `GET /gateway/bot`. */
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.port}/gateway`;
+  }
+
+  /** The resume URL handed out in READY; a resuming client connects here. */
+  get resumeUrl(): string {
+    return `ws://127.0.0.1:${this.port}/resume`;
+  }
+
+  /** Scripts failures for the next matching requests (e.g. 429 with Retry-After, or 500s). */
+  fail(rule: FaultRule): void {
+    this.faults.push({ ...rule });
+  }
+
+  /** Returns the first request (already received or future) matching the predicate, or rejects after timeoutMs. */
+  waitForRequest(predicate: (r: RecordedRequest) => boolean, timeoutMs = 5_000): Promise<RecordedRequest> {
+    const found = this.requests.find(predicate);
+    if (found) return Promise.resolve(found);
+    return this.waitFor(this.requestWaiters, predicate, timeoutMs, 'request');
+  }
+
+  /** Returns the first gateway event (already seen or future) matching the predicate. */
+  waitForGateway(predicate: (e: GatewayEvent) => boolean, timeoutMs = 5_000): Promise<GatewayEvent> {
+    const found = this.gatewayEvents.find(predicate);
+    if (found) return Promise.resolve(found);
+    return this.waitFor(this.gatewayWaiters, predicate, timeoutMs, 'gateway event');
+  }
+
+  /** Returns the bot's initial response (POST .../callback) to an interaction. */
+  waitForCallback(interaction: { id: string }, timeoutMs = 5_000): Promise<RecordedRequest> {
+    const path = `/api/v10/interactions/${interaction.id}/`;
+    return this.waitForRequest((r) => r.method === 'POST' && r.path.startsWith(path) && r.path.endsWith('/callback') && r.status < 300, timeoutMs);
+  }
+
+  /** Returns the requests made with an interaction's token (callback, edits, follow-ups), in order. */
+  requestsFor(interaction: { id: string; token: string }): RecordedRequest[] {
+    return this.requests.filter((r) => r.path.includes(`/${interaction.id}/`) || r.path.includes(`/${interaction.token}`));
+  }
+
+  /** Sends a gateway dispatch to the connected client. */
+  dispatch(t: string, d: unknown): void {
+    if (!this.socket) throw new Error('fake discord: no gateway connection (did the client log in?)');
+    this.seq += 1;
+    this.socket.send(JSON.stringify({ op: 0, t, s: this.seq, d }));
+  }
+
+  /** Sends INTERACTION_CREATE with the usual guild context around `fields` (type and data at least). */
+  sendInteraction(fields: { type: number; data: Record<string, unknown>; message?: unknown }): SentInteraction {
+    const id = snowflake();
+    const token = `tok-${id}-${Math.random().toString(36).slice(2)}`;
+    const payload = {
+      id,
+      application_id: this.applicationId,
+      token,
+      version: 1,
+      guild_id: this.guildId,
+      channel_id: this.channelId,
+      channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 },
+      member: {
+        user: { id: this.userId, username: 'tester', discriminator: '0', global_name: 'Tester', avatar: null },
+        roles: [],
+        permissions: PERMISSIONS,
+        joined_at: '2024-01-01T00:00:00.000Z',
+        nick: null,
+        avatar: null,
+        deaf: false,
+        mute: false,
+        flags: 0,
+        pending: false,
+      },
+      app_permissions: PERMISSIONS,
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      // Without this discord.js throws while building the interaction and never replies.
+      entitlements: [],
+      authorizing_integration_owners: { '0': this.guildId },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+      ...fields,
+    };
+    const sentAt = performance.now();
+    this.dispatch('INTERACTION_CREATE', payload);
+    return { id, token, sentAt };
+  }
+
+  /** Sends a slash command; options may name a subcommand. */
+  sendSlashCommand(name: string, options: Record<string, string | number> = {}, subcommand?: string): SentInteraction {
+    const opts = toApiOptions(options);
+    const data = {
+      id: snowflake(),
+      name,
+      type: 1,
+      guild_id: this.guildId,
+      options: subcommand ? [{ name: subcommand, type: OPTION_TYPE.subcommand, options: opts }] : opts,
+    };
+    return this.sendInteraction({ type: 2, data });
+  }
+
+  /** Sends an autocomplete request for `option` of `/name`, with the partial value typed so far. */
+  sendAutocomplete(name: string, option: string, value: string, others: Record<string, string | number> = {}): SentInteraction {
+    const data = { id: snowflake(), name, type: 1, guild_id: this.guildId, options: toApiOptions({ ...others, [option]: value }, option) };
+    return this.sendInteraction({ type: 4, data });
+  }
+
+  /** Sends a button click on a message the bot sent. */
+  sendButton(customId: string, message: Record<string, unknown> = {}): SentInteraction {
+    return this.sendInteraction({ type: 3, data: { custom_id: customId, component_type: 2 }, message: this.message(message) });
+  }
+
+  /** Sends a string-select choice on a message the bot sent. */
+  sendSelect(customId: string, values: string[], message: Record<string, unknown> = {}): SentInteraction {
+    return this.sendInteraction({ type: 3, data: { custom_id: customId, component_type: 3, values }, message: this.message(message) });
+  }
+
+  /** Tells the client to reconnect (gateway op 7); it should resume on the resume URL. */
+  requestReconnect(): void {
+    if (!this.socket) throw new Error('fake discord: no gateway connection');
+    this.socket.send(JSON.stringify({ op: 7, d: null }));
+  }
+
+  /** Closes every connection and the server; call after `client.destroy()`. */
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Returns a message object as the API would, with the bot as author. */
+  message(fields: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      id: snowflake(),
+      type: 0,
+      channel_id: this.channelId,
+      author: { id: this.botUserId, username: 'incident-bot', discriminator: '0', global_name: null, avatar: null, bot: true },
+      content: '',
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      flags: 0,
+      application_id: this.applicationId,
+      webhook_id: this.applicationId,
+      ...fields,
+    };
+  }
+
+  private waitFor<T>(list: { predicate: (x: T) => boolean; resolve: (x: T) => void }[], predicate: (x: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter = {
+        predicate,
+        resolve: (x: T) => {
+          clearTimeout(timer);
+          resolve(x);
+        },
+      };
+      const timer = setTimeout(() => {
+        list.splice(list.indexOf(waiter), 1);
+        reject(new Error(`fake discord: no matching ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      list.push(waiter);
+    });
+  }
+
+  private notify<T>(list: { predicate: (x: T) => boolean; resolve: (x: T) => void }[], item: T): void {
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].predicate(item)) {
+        const [waiter] = list.splice(i, 1);
+        waiter.resolve(item);
+      }
+    }
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: any;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: decodeURIComponent(url.pathname),
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      at: performance.now(),
+      status: 0,
+    };
+    const [status, headers, payload] = this.route(record);
+    record.status = status;
+    this.requests.push(record);
+    const out = payload === undefined ? '' : JSON.stringify(payload);
+    res.writeHead(status, { ...(out ? { 'Content-Type': 'application/json' } : {}), ...headers });
+    res.end(out);
+    this.notify(this.requestWaiters, record);
+  }
+
+  private route(r: RecordedRequest): [number, Record<string, string>, unknown] {
+    const fault = this.faults.find((f) => f.times > 0 && (!f.method || f.method === r.method) && f.path.test(r.path));
+    if (fault) {
+      fault.times -= 1;
+      return [fault.status, fault.headers ?? {}, fault.body ?? { message: `fake ${fault.status}`, code: 0 }];
+    }
+    const p = r.path.replace(/^\/api\/v\d+/, '');
+    let m: RegExpMatchArray | null;
+    if (r.method === 'GET' && p === '/gateway/bot') {
+      return [200, {}, { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }];
+    }
+    if (r.method === 'GET' && p === '/gateway') return [200, {}, { url: this.gatewayUrl }];
+    if (r.method === 'POST' && /^\/interactions\/[^/]+\/[^/]+\/callback$/.test(p)) return [204, {}, undefined];
+    if ((m = p.match(/^\/webhooks\/[^/]+\/[^/]+\/messages\/([^/]+)$/))) {
+      if (r.method === 'DELETE') return [204, {}, undefined];
+      return [200, {}, this.message({ ...(r.body ?? {}), id: m[1] === '@original' ? snowflake() : m[1] })];
+    }
+    if (r.method === 'POST' && /^\/webhooks\/[^/]+\/[^/]+$/.test(p)) return [200, {}, this.message(r.body ?? {})];
+    if (r.method === 'POST' && /^\/channels\/[^/]+\/messages$/.test(p)) return [200, {}, this.message(r.body ?? {})];
+    if (r.method === 'PUT' && (m = p.match(/^\/applications\/([^/]+)(?:\/guilds\/([^/]+))?\/commands$/))) {
+      const commands = (Array.isArray(r.body) ? r.body : []).map((c: any) => ({ ...c, id: snowflake(), application_id: m![1], version: snowflake(), ...(m![2] ? { guild_id: m![2] } : {}) }));
+      this.registeredCommands.set(m[2] ?? 'global', commands);
+      return [200, {}, commands];
+    }
+    return [404, {}, { message: '404: Not Found', code: 0 }];
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    this.socket = ws;
+    this.gatewayEvent({ kind: 'connect', path, at: performance.now() });
+    ws.on('message', (data) => this.onFrame(ws, String(data)));
+    ws.on('close', (code) => {
+      if (this.socket === ws) this.socket = undefined;
+      this.gatewayEvent({ kind: 'close', payload: { code }, at: performance.now() });
+    });
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
+  }
+
+  private onFrame(ws: WebSocket, text: string): void {
+    let frame: any;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      ws.close(4002, 'decode error');
+      return;
+    }
+    switch (frame.op) {
+      case 1:
+        this.gatewayEvent({ kind: 'heartbeat', payload: frame.d, at: performance.now() });
+        ws.send(JSON.stringify({ op: 11 }));
+        return;
+      case 2:
+        return this.onIdentify(ws, frame.d);
+      case 6:
+        return this.onResume(ws, frame.d);
+      default:
+        return;
+    }
+  }
+
+  private onIdentify(ws: WebSocket, d: any): void {
+    this.gatewayEvent({ kind: 'identify', payload: d, at: performance.now() });
+    this.sessionId = `session-${snowflake()}`;
+    this.seq = 0;
+    this.socket = ws;
+    this.dispatch('READY', {
+      v: 10,
+      user: { id: this.botUserId, username: 'incident-bot', discriminator: '0', global_name: null, avatar: null, bot: true, flags: 0 },
+      guilds: [{ id: this.guildId, unavailable: true }],
+      session_id: this.sessionId,
+      resume_gateway_url: this.resumeUrl,
+      application: { id: this.applicationId, flags: 0 },
+      shard: [0, 1],
+      private_channels: [],
+    });
+    // discord.js waits (15 s) for a GUILD_CREATE of every guild listed in READY before it is ready.
+    this.dispatch('GUILD_CREATE', this.guild());
+  }
+
+  private onResume(ws: WebSocket, d: any): void {
+    this.gatewayEvent({ kind: 'resume', payload: d, at: performance.now() });
+    if (d?.session_id !== this.sessionId) {
+      ws.send(JSON.stringify({ op: 9, d: false }));
+      return;
+    }
+    this.socket = ws;
+    this.dispatch('RESUMED', {});
+  }
+
+  private gatewayEvent(event: GatewayEvent): void {
+    this.gatewayEvents.push(event);
+    this.notify(this.gatewayWaiters, event);
+  }
+
+  private guild(): Record<string, unknown> {
+    return {
+      id: this.guildId,
+      name: 'Fake Guild',
+      icon: null,
+      splash: null,
+      discovery_splash: null,
+      owner_id: this.userId,
+      afk_channel_id: null,
+      afk_timeout: 300,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      roles: [{ id: this.guildId, name: '@everyone', permissions: PERMISSIONS, position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+      emojis: [],
+      stickers: [],
+      features: [],
+      mfa_level: 0,
+      application_id: null,
+      system_channel_id: null,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      vanity_url_code: null,
+      description: null,
+      banner: null,
+      premium_tier: 0,
+      preferred_locale: 'en-US',
+      public_updates_channel_id: null,
+      nsfw_level: 0,
+      premium_progress_bar_enabled: false,
+      joined_at: '2024-01-01T00:00:00.000Z',
+      large: false,
+      unavailable: false,
+      member_count: 2,
+      voice_states: [],
+      members: [],
+      channels: [{ id: this.channelId, type: 0, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 }],
+      threads: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    };
+  }
+}
