@@ -1,0 +1,171 @@
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
+import type { Command } from '../../../commands/types.js';
+import type { IncidentService } from '../../core/incident-service.js';
+import { toBoltLogger } from './bolt-logger.js';
+import { RecentKeys } from './event-dedupe.js';
+import { registerListeners } from './listeners/index.js';
+import { slackUsageFor, slashCommandOf } from './manifest.js';
+import type { SlackLogger } from './reply.js';
+import { describeSlackError } from './slack-errors.js';
+
+/** What the Slack adapter needs: tokens, the mode's settings, the incident service and the command list. */
+export interface SlackAdapterOptions {
+  /** Bot token (xoxb-...), always needed. */
+  botToken: string;
+  /** App-level token (xapp-..., scope connections:write): when set, Socket Mode (no public endpoint). */
+  appToken?: string;
+  /** Signing secret: HTTP mode, when no app token is given. */
+  signingSecret?: string;
+  /** HTTP mode port (default 3000; 0 picks a free one). */
+  port?: number;
+  /** HTTP mode bind address (default: all interfaces). */
+  host?: string;
+  /** Web API base URL (default Slack's own, https://slack.com/api/), e.g. GovSlack's or a test fake's. */
+  apiUrl?: string;
+  /** The incident index and answering service. */
+  service: IncidentService;
+  /** The command list; the first one names the slash command. */
+  commands: readonly Command[];
+  /** Where to log (default console). */
+  logger?: SlackLogger;
+  /** Web API client options for every client, the Socket Mode client's included (tests: slackApiUrl, retryConfig). */
+  clientOptions?: webApi.WebClientOptions;
+  /** How many recent event ids to remember against redelivery (default 1000). */
+  dedupeCapacity?: number;
+}
+
+/** A configured Slack bot: start connects (Socket Mode) or listens (HTTP), stop disconnects; `app` is the Bolt app. */
+export interface SlackAdapter {
+  /** Verifies the bot token (auth.test), then connects or listens. */
+  start(): Promise<void>;
+  /** Disconnects or stops listening; safe to call twice or before start. */
+  stop(): Promise<void>;
+  /** The Bolt app, with the listeners registered. */
+  readonly app: App;
+  /** "socket" when an app token was given, else "http". */
+  readonly mode: 'socket' | 'http';
+  /** HTTP mode: the port listened on, once started. */
+  readonly port: number | undefined;
+}
+
+/** Thrown when the adapter's options cannot work; the message names the setting and the fix. */
+export class SlackConfigError extends Error {
+  override name = 'SlackConfigError';
+}
+
+/**
+ * Retries for answers: Web API 429s are waited out for their Retry-After, and each wait uses one retry (with
+ * `retries: 0` a 429 is waited out and then fails). An answer much later than a minute is worth little, so the
+ * default of about 30 minutes of retries is not used.
+ */
+export const SLACK_REPLY_RETRY: webApi.RetryOptions = { retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 10_000, randomize: true };
+
+/** The path Bolt's HTTP receiver serves: slash commands, events and interactivity all post here. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** Longest wait for the Socket Mode close handshake on stop (the client's own limit is 30 s). */
+const DISCONNECT_TIMEOUT_MS = 5000;
+
+/** Returns a Slack adapter: Socket Mode when appToken is set, else HTTP mode with signingSecret and port. */
+export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
+  if (!options.botToken) throw new SlackConfigError('SLACK_BOT_TOKEN is required (the bot token, xoxb-..., from OAuth & Permissions)');
+  if (!options.appToken && !options.signingSecret) {
+    throw new SlackConfigError(
+      'Slack needs SLACK_APP_TOKEN (Socket Mode, xapp-... with connections:write) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information)',
+    );
+  }
+  slashCommandOf(options.commands); // fails early on an empty command list
+
+  const logger = options.logger ?? console;
+  const boltLogger = toBoltLogger(logger);
+  const base: webApi.WebClientOptions = { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), ...options.clientOptions };
+  // Separate copies: Bolt writes its logger into the object it is given, and the Socket Mode client writes its own
+  // retry policy (100 retries, for reconnecting) into its object when none is set; neither must leak into the other.
+  const appClientOptions: webApi.WebClientOptions = { retryConfig: SLACK_REPLY_RETRY, ...base };
+  const socketClientOptions: webApi.WebClientOptions = { ...base };
+
+  const mode = options.appToken ? 'socket' : 'http';
+  const socketReceiver =
+    mode === 'socket'
+      ? new SocketModeReceiver({ appToken: options.appToken!, logger: boltLogger, installerOptions: { clientOptions: socketClientOptions } })
+      : undefined;
+  const httpReceiver =
+    mode === 'http'
+      ? new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: SLACK_EVENTS_PATH, logger: boltLogger })
+      : undefined;
+
+  const app = new App({
+    token: options.botToken,
+    receiver: (socketReceiver ?? httpReceiver)!,
+    logger: boltLogger,
+    clientOptions: appClientOptions,
+    // Without this, new App() calls auth.test at once and an unreachable API or a bad token becomes an unhandled
+    // rejection; with it, start() calls auth.test and reports the failure.
+    deferInitialization: true,
+  });
+  app.error(async (error) => {
+    // Log and swallow: a listener's failure must never reach the receiver as a 500 or end the process.
+    const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
+    logger.error(`Slack: a listener failed: ${describeSlackError(error, { method: 'listener' })}${stack}`);
+  });
+
+  const usageFor = slackUsageFor(options.commands);
+  registerListeners(app, {
+    service: options.service,
+    commands: options.commands,
+    logger,
+    recent: new RecentKeys(options.dedupeCapacity ?? 1000),
+    help: { usageFor, footer: 'You can also mention me with a question, e.g. "@incident-bot what happened with Sky ECC?"; I answer in a thread.' },
+  });
+
+  let state: 'new' | 'started' | 'stopped' = 'new';
+  let port: number | undefined;
+
+  return {
+    app,
+    mode,
+    get port() {
+      return port;
+    },
+    async start() {
+      if (state === 'started') return;
+      try {
+        await app.init();
+      } catch (error) {
+        throw new SlackConfigError(`Slack auth.test failed, so the bot token cannot be used: ${describeSlackError(error, { method: 'auth.test' })}`, {
+          cause: error,
+        });
+      }
+      if (httpReceiver) {
+        const server = await httpReceiver.start({ port: options.port ?? 3000, host: options.host });
+        port = (server.address() as AddressInfo).port;
+        logger.info(`Slack: HTTP mode, listening on ${options.host ?? '*'}:${port}${SLACK_EVENTS_PATH}`);
+      } else {
+        await socketReceiver!.start();
+        logger.info('Slack: connected in Socket Mode');
+      }
+      state = 'started';
+    },
+    async stop() {
+      if (state !== 'started') return;
+      state = 'stopped';
+      if (httpReceiver) {
+        await httpReceiver.stop();
+        return;
+      }
+      // SocketModeReceiver.stop() does not wait for the disconnect; the client's disconnect() does.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        socketReceiver!.client.disconnect(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            logger.warn('Slack: Socket Mode close handshake timed out; stopping anyway');
+            resolve();
+          }, DISCONNECT_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import type { AllMiddlewareArgs, App, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { slashCommandOf } from '../manifest.js';
+import { slackTextToPlain } from '../mention.js';
+import { isShareable, replyToMessage, runCommandText, withShareButton, type SlackReplyDeps } from '../reply.js';
+import { describeSlackError } from '../slack-errors.js';
+
+/** Returns the `/incident <text>` callback: ack at once (Slack's 3-second rule), then an ephemeral answer with a share button. */
+export function createIncidentCommandCallback(deps: SlackReplyDeps) {
+  return async function incidentCommandCallback({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> {
+    await ack();
+    // Slack escapes &, < and > in command text as in messages.
+    const text = slackTextToPlain(command.text ?? '');
+    const reply = await runCommandText(text, deps);
+    let message = replyToMessage(reply, deps.help);
+    if (isShareable(reply)) message = withShareButton(message, text);
+    try {
+      await respond({ response_type: 'ephemeral', ...message, unfurl_links: false, unfurl_media: false });
+    } catch (error) {
+      deps.logger.error(describeSlackError(error, { method: `response_url for ${command.command}`, channel: command.channel_id }));
+    }
+  };
+}
+
+/** Registers the slash command listener (named after the first command, e.g. "/incident"). */
+export function register(app: App, deps: SlackReplyDeps): void {
+  app.command(slashCommandOf(deps.commands), createIncidentCommandCallback(deps));
+}

@@ -1,0 +1,323 @@
+import type { types } from '@slack/bolt';
+import type { Answer, AnswerSource, Fact, IncidentList, IncidentRef } from '../../core/answer-model.js';
+import type { HelpReply } from '../../../commands/types.js';
+
+/**
+ * Slack's limits for what we send. Source: Slack's Block Kit reference (blocks, block elements, composition
+ * objects) and the chat.postMessage reference, except `messageChars`, which is not documented.
+ */
+export const SLACK_LIMITS = {
+  /** Blocks in one message. */
+  blocks: 50,
+  /** Header block text (plain_text only). */
+  headerText: 150,
+  /** Section block `text`. */
+  sectionText: 3000,
+  /** Section block `fields`: how many. */
+  sectionFields: 10,
+  /** Section block `fields`: characters in each. */
+  fieldText: 2000,
+  /** Context block elements. */
+  contextElements: 10,
+  /** Any text object, e.g. a context element (the text object's own maximum). */
+  textObject: 3000,
+  /** Actions block elements. */
+  actionsElements: 25,
+  /** Button label. */
+  buttonText: 75,
+  /** Button value, returned to us on click. */
+  buttonValue: 2000,
+  /** action_id and block_id. */
+  actionId: 255,
+  /** Top-level `text`: Slack truncates beyond this (chat.postMessage reference). */
+  messageText: 40_000,
+  /**
+   * The whole message, blocks and text serialized. UNDOCUMENTED: messages around 12,000 characters and over are
+   * refused (`invalid_blocks`, `msg_too_long`) or cut in practice although every per-block limit holds, so our
+   * renderers aim at RENDER_BUDGET, well under it.
+   */
+  messageChars: 12_000,
+} as const;
+
+/** What our renderers' output may weigh (serialized JSON), leaving room under the undocumented cap for a button row. */
+export const RENDER_BUDGET = 9_000;
+
+/** A Block Kit message: blocks and the `text` fallback used for notifications, screen readers and old clients. */
+export interface SlackMessage {
+  /** Block Kit blocks, within SLACK_LIMITS. */
+  blocks: types.KnownBlock[];
+  /** Plain mrkdwn fallback, escaped; never empty. */
+  text: string;
+}
+
+/** Options for rendering help. */
+export interface HelpRenderOptions {
+  /** Maps a neutral usage line ("incidents recent [count]") to how it is typed in Slack ("/incident recent [count]"). */
+  usageFor?: (usage: string) => string;
+  /** A last line, e.g. how to ask by mentioning the bot. */
+  footer?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Escaping and fitting
+
+/** Returns text with `&`, `<`, `>` escaped, so data can never form mentions (`<!channel>`, `<@U1>`) or links. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Returns escaped text cut to at most `max` characters at a word boundary with an ellipsis, never inside an
+ * entity (`&amp;`) or a surrogate pair.
+ */
+export function fitEscaped(raw: string, max: number): string {
+  const escaped = escapeMrkdwn(raw);
+  if (escaped.length <= max) return escaped;
+  if (max < 2) return '…'.slice(0, Math.max(0, max));
+  let cut = escaped.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  if (space > max * 0.6) cut = cut.slice(0, space);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  // Trailing punctuation goes; so does a partial entity ("&am", or "&amp" once its ";" went), which would show as text.
+  cut = cut.replace(/[\s,;:.\-–—]+$/, '').replace(/&[a-z]*$/, '');
+  return cut + '…';
+}
+
+/** Returns one line of text: newlines and runs of spaces collapsed. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** Returns the URL in the form Slack's `<url|title>` syntax needs, or undefined when it is not a plain http(s) URL. */
+export function slackUrl(url: string | undefined): string | undefined {
+  if (!url || !/^https?:\/\//i.test(url) || /[\s\u0000-\u001f]/.test(url)) return undefined;
+  let href: string;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
+    href = parsed.href;
+  } catch {
+    return undefined;
+  }
+  // `|` and `>` would end the URL part of Slack's link syntax early; `&` is escaped as Slack itself sends it.
+  return href.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
+}
+
+/** Returns a mrkdwn link `<url|title>` (title escaped, `|` removed), or the escaped title alone when the URL is not http(s). */
+export function linkMrkdwn(url: string | undefined, title: string, maxTitle = 150): string {
+  const label = fitEscaped(oneLine(title.replace(/\|/g, ' ')), maxTitle) || 'link';
+  const href = slackUrl(url);
+  return href ? `<${href}|${label}>` : label;
+}
+
+/** Returns the serialized size that RENDER_BUDGET and SLACK_LIMITS.messageChars are measured on. */
+export function messageSize(message: SlackMessage): number {
+  return JSON.stringify(message).length;
+}
+
+function mrkdwn(text: string): types.MrkdwnElement {
+  // verbatim: Slack does not auto-link bare URLs, #channel names or @words in our text; explicit <url|t> links still work.
+  return { type: 'mrkdwn', text, verbatim: true };
+}
+
+function header(raw: string): types.HeaderBlock {
+  return { type: 'header', text: { type: 'plain_text', text: fitEscaped(oneLine(raw), SLACK_LIMITS.headerText) || '…', emoji: true } };
+}
+
+function section(text: string): types.SectionBlock {
+  return { type: 'section', text: mrkdwn(text.slice(0, SLACK_LIMITS.sectionText)) };
+}
+
+function context(texts: string[]): types.ContextBlock {
+  return {
+    type: 'context',
+    elements: texts.slice(0, SLACK_LIMITS.contextElements).map((t) => mrkdwn(t.slice(0, SLACK_LIMITS.textObject))),
+  };
+}
+
+/** Joins parts with a separator, adding parts while the result stays within `max`; returns the text and how many fit. */
+function joinWithin(parts: string[], separator: string, max: number): { text: string; count: number } {
+  let text = '';
+  let count = 0;
+  for (const part of parts) {
+    const next = count === 0 ? part : text + separator + part;
+    if (next.length > max) break;
+    text = next;
+    count += 1;
+  }
+  return { text, count };
+}
+
+/** Picks the first (most detailed) level whose message fits RENDER_BUDGET; the last level must always fit. */
+function firstFitting(levels: number, build: (level: number) => SlackMessage): SlackMessage {
+  let message = build(0);
+  for (let level = 1; level < levels && messageSize(message) > RENDER_BUDGET; level += 1) message = build(level);
+  return message;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Answers
+
+/** How much of an answer each detail level shows: level 0 is the richest, the last is tiny whatever the data. */
+const ANSWER_LEVELS = [
+  { summary: 3000, quote: 1000, fields: 10, field: 1000, sources: 10, sourceTitle: 150, url: 1000, related: 5, candidates: 5 },
+  { summary: 1500, quote: 500, fields: 10, field: 300, sources: 6, sourceTitle: 100, url: 500, related: 3, candidates: 3 },
+  { summary: 700, quote: 250, fields: 6, field: 120, sources: 3, sourceTitle: 80, url: 300, related: 0, candidates: 3 },
+  { summary: 300, quote: 0, fields: 0, field: 0, sources: 0, sourceTitle: 0, url: 0, related: 0, candidates: 0 },
+] as const;
+
+type AnswerLevel = (typeof ANSWER_LEVELS)[number];
+
+/** Characters of the `text` fallback: enough for a notification preview and a screen reader's first sentence. */
+const FALLBACK_CHARS = 600;
+
+function sourceMrkdwn(source: AnswerSource, level: AnswerLevel): string {
+  const url = source.url && source.url.length <= level.url ? source.url : undefined;
+  const title = linkMrkdwn(url, source.title, level.sourceTitle);
+  const meta = [source.publisher, source.published].filter((v): v is string => Boolean(v));
+  return meta.length ? `${title} (${fitEscaped(oneLine(meta.join(', ')), 80)})` : title;
+}
+
+function refMrkdwn(ref: IncidentRef, maxTitle = 100): string {
+  const date = ref.date ? ` (${fitEscaped(ref.date, 40)})` : '';
+  return `${linkMrkdwn(ref.url, ref.title, maxTitle)}${date}`;
+}
+
+function factFields(facts: Fact[], level: AnswerLevel): types.MrkdwnElement[] {
+  return facts.slice(0, Math.min(level.fields, SLACK_LIMITS.sectionFields)).map((fact) => {
+    const label = `*${fitEscaped(fact.label, 40)}*\n`;
+    return mrkdwn(label + fitEscaped(fact.value, Math.min(level.field, SLACK_LIMITS.fieldText) - label.length));
+  });
+}
+
+function sourcesContext(sources: AnswerSource[], level: AnswerLevel): types.ContextBlock | undefined {
+  if (level.sources === 0 || sources.length === 0) return undefined;
+  const shown = sources.slice(0, level.sources).map((s) => sourceMrkdwn(s, level));
+  // One text element, packed within the text object limit (leaving room for the "+N more" note).
+  const { text, count } = joinWithin(shown, ' · ', SLACK_LIMITS.textObject - 200);
+  const more = sources.length - count;
+  return context([`*Sources:* ${text}${more > 0 ? ` · +${more} more` : ''}`]);
+}
+
+function answerFallback(answer: Answer): string {
+  const inc = answer.incident;
+  if (answer.status === 'not-found' || !inc) {
+    return fitEscaped(oneLine(answer.summary || `Nothing found for "${answer.query}".`), FALLBACK_CHARS);
+  }
+  const date = inc.date ? ` (${inc.date})` : '';
+  return fitEscaped(oneLine(`${inc.title}${date}: ${answer.summary}`), FALLBACK_CHARS);
+}
+
+function notFoundBlocks(answer: Answer, level: AnswerLevel): types.KnownBlock[] {
+  const blocks: types.KnownBlock[] = [header(`No match for "${oneLine(answer.query)}"`)];
+  const summary = answer.summary || 'No incident matches that.';
+  blocks.push(section(fitEscaped(summary, level.summary)));
+  if (answer.suggestions.length > 0) {
+    const names = answer.suggestions.map((s) => `*${fitEscaped(oneLine(s), 100)}*`);
+    const { text } = joinWithin(names, ', ', Math.max(level.summary, 300));
+    blocks.push(section(`Did you mean ${text}?`));
+  }
+  return blocks;
+}
+
+function buildAnswer(answer: Answer, level: AnswerLevel): SlackMessage {
+  const text = answerFallback(answer);
+  const inc = answer.incident;
+  if (answer.status === 'not-found' || !inc) return { blocks: notFoundBlocks(answer, level), text };
+
+  const blocks: types.KnownBlock[] = [header(inc.title)];
+  const meta: string[] = [];
+  if (inc.kind !== 'incident') meta.push(fitEscaped(inc.kind, 20));
+  if (inc.date) meta.push(fitEscaped(inc.date, 40));
+  if (inc.aliases.length > 0 && level.related > 0) meta.push(`also: ${fitEscaped(inc.aliases.slice(0, 3).join(', '), 200)}`);
+  if (answer.status === 'ambiguous') meta.push(`closest of several matches for "${fitEscaped(oneLine(answer.query), 100)}"`);
+  if (meta.length > 0) blocks.push(context([meta.join(' · ')]));
+
+  if (answer.summary) blocks.push(section(fitEscaped(answer.summary, Math.min(level.summary, SLACK_LIMITS.sectionText))));
+  if (answer.quote && level.quote > 0) {
+    const src = answer.quote.source ? ` (${sourceMrkdwn(answer.quote.source, level)})` : '';
+    blocks.push(section(`> ${fitEscaped(oneLine(answer.quote.text), level.quote)}${src}`));
+  }
+  const fields = factFields(answer.facts, level);
+  if (fields.length > 0) blocks.push({ type: 'section', fields });
+
+  const sources = sourcesContext(answer.sources, level);
+  if (sources) blocks.push(sources);
+
+  const others = answer.candidates.filter((c) => c.id !== inc.id).slice(0, level.candidates);
+  if (answer.status === 'ambiguous' && others.length > 0) {
+    blocks.push(section(`*Other matches*\n${others.map((c) => `• ${refMrkdwn(c)}`).join('\n')}`));
+  }
+  if (level.related > 0 && answer.related.length > 0) {
+    const { text: related } = joinWithin(answer.related.slice(0, level.related).map((r) => refMrkdwn(r, 80)), ' · ', 1500);
+    if (related) blocks.push(context([`*Related:* ${related}`]));
+  }
+  return { blocks, text };
+}
+
+/** Returns the Block Kit message for an answer: header, summary, facts as fields, sources as links; within SLACK_LIMITS whatever the data. */
+export function answerToBlocks(answer: Answer): SlackMessage {
+  return firstFitting(ANSWER_LEVELS.length, (level) => buildAnswer(answer, ANSWER_LEVELS[level]));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lists and help
+
+/** Most list items shown: one section each, leaving blocks for the header, the footer and a button row. */
+const MAX_LIST_ITEMS = SLACK_LIMITS.blocks - 5;
+
+const LIST_LEVELS = [
+  { items: MAX_LIST_ITEMS, blurb: 300, title: 150 },
+  { items: MAX_LIST_ITEMS, blurb: 100, title: 100 },
+  { items: 25, blurb: 0, title: 80 },
+  { items: 10, blurb: 0, title: 60 },
+] as const;
+
+function buildList(list: IncidentList, level: (typeof LIST_LEVELS)[number]): SlackMessage {
+  const blocks: types.KnownBlock[] = [header(list.title)];
+  const items = list.items.slice(0, level.items);
+  for (const item of items) {
+    const meta = [item.date ? fitEscaped(item.date, 40) : '', item.kind !== 'incident' ? fitEscaped(item.kind, 20) : ''].filter(Boolean);
+    const blurb = level.blurb > 0 && item.blurb ? `\n${fitEscaped(oneLine(item.blurb), level.blurb)}` : '';
+    blocks.push(section(`*${linkMrkdwn(item.url, item.title, level.title)}*${meta.map((m) => ` · ${m}`).join('')}${blurb}`));
+  }
+  if (items.length === 0) blocks.push(section(fitEscaped(list.note || 'Nothing found.', 500)));
+  const footer: string[] = [];
+  if (list.total > items.length) footer.push(`Showing ${items.length} of ${list.total}`);
+  if (list.note && items.length > 0) footer.push(fitEscaped(list.note, 500));
+  if (footer.length > 0) blocks.push(context([footer.join(' · ')]));
+
+  const titles = items.slice(0, 5).map((i) => oneLine(i.title));
+  const summary = items.length === 0 ? (list.note || 'Nothing found.') : `${items.length} of ${list.total}: ${titles.join('; ')}`;
+  return { blocks, text: fitEscaped(`${oneLine(list.title)}: ${summary}`, FALLBACK_CHARS) };
+}
+
+/** Returns the Block Kit message for a list of incidents (recent, search results), within SLACK_LIMITS. */
+export function listToBlocks(list: IncidentList): SlackMessage {
+  return firstFitting(LIST_LEVELS.length, (level) => buildList(list, LIST_LEVELS[level]));
+}
+
+/** Returns the Block Kit message for help: one section per command with its Slack usage, description and examples. */
+export function helpToBlocks(help: HelpReply, options: HelpRenderOptions = {}): SlackMessage {
+  const usageFor = options.usageFor ?? ((u: string) => u);
+  const blocks: types.KnownBlock[] = [header(help.title)];
+  for (const entry of help.entries.slice(0, SLACK_LIMITS.blocks - 3)) {
+    const usages = entry.usage.split(' | ').map((u) => `\`${fitEscaped(usageFor(u.trim()), 200)}\``).join('  ');
+    blocks.push(section(`${usages}\n${fitEscaped(entry.description, 300)}\n${fitEscaped(entry.help, 1500)}`));
+  }
+  if (options.footer) blocks.push(context([fitEscaped(options.footer, 500)]));
+  const text = fitEscaped(`${help.title}: ${help.entries.map((e) => usageFor(e.usage)).join(', ')}`, FALLBACK_CHARS);
+  return firstFittingHelp({ blocks, text });
+}
+
+function firstFittingHelp(message: SlackMessage): SlackMessage {
+  // Help comes from our own definitions; should it ever outgrow the budget, drop trailing entries rather than fail.
+  while (messageSize(message) > RENDER_BUDGET && message.blocks.length > 2) message.blocks.splice(-2, 1);
+  return message;
+}
+
+/** Returns the Block Kit message for an error the user should see (plain words, no stack). */
+export function errorToBlocks(message: string): SlackMessage {
+  const text = fitEscaped(oneLine(message) || 'Something went wrong.', 1000);
+  return { blocks: [section(`:warning: ${text}`)], text };
+}

@@ -1,0 +1,98 @@
+import { routeText } from '../../../commands/index.js';
+import type { Command, Reply } from '../../../commands/types.js';
+import type { IncidentService } from '../../core/incident-service.js';
+import {
+  answerToBlocks,
+  errorToBlocks,
+  helpToBlocks,
+  listToBlocks,
+  SLACK_LIMITS,
+  type HelpRenderOptions,
+  type SlackMessage,
+} from './render.js';
+
+/** action_id of the "Share in channel" button under an ephemeral answer. */
+export const SHARE_ACTION_ID = 'share_in_channel';
+
+/** Longest command text the share button carries (re-run on click); longer requests are answered without the button. */
+export const SHARE_VALUE_MAX = 1000;
+
+/** The minimal logger the Slack adapter writes to, one string per call (console and pino both fit). */
+export interface SlackLogger {
+  info(...msg: unknown[]): void;
+  warn(...msg: unknown[]): void;
+  error(...msg: unknown[]): void;
+  debug?(...msg: unknown[]): void;
+}
+
+/** What listeners need to answer: the incident service, the command list, help rendering and a logger. */
+export interface SlackReplyDeps {
+  service: IncidentService;
+  commands: readonly Command[];
+  logger: SlackLogger;
+  help?: HelpRenderOptions;
+}
+
+/** Shown when a command throws: the user learns it failed, the log gets the details. */
+const FAILURE_MESSAGE = 'Something went wrong while answering that. Please try again, or ask for `help`.';
+
+/** Returns the reply to a line of free text (slash command text or a mention); empty text means help; never throws. */
+export async function runCommandText(text: string, deps: SlackReplyDeps): Promise<Reply> {
+  const routed = routeText(text.trim() || 'help');
+  try {
+    return await routed.command.handle(routed.input, { incidents: deps.service, commands: deps.commands });
+  } catch (error) {
+    // One string: pino keeps only the first argument of a call.
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    deps.logger.error(`Slack: command "${routed.command.definition.name}" failed for text ${JSON.stringify(text.slice(0, 200))}: ${detail}`);
+    return { type: 'error', message: FAILURE_MESSAGE };
+  }
+}
+
+/** Returns the Block Kit message for any command reply. */
+export function replyToMessage(reply: Reply, help: HelpRenderOptions = {}): SlackMessage {
+  switch (reply.type) {
+    case 'answer':
+      return answerToBlocks(reply.answer);
+    case 'list':
+      return listToBlocks(reply.list);
+    case 'help':
+      return helpToBlocks(reply.help, help);
+    case 'error':
+      return errorToBlocks(reply.message);
+  }
+}
+
+/** Returns whether a reply is worth sharing with the channel (an answer that found something, or a non-empty list). */
+export function isShareable(reply: Reply): boolean {
+  if (reply.type === 'answer') return reply.answer.status !== 'not-found';
+  if (reply.type === 'list') return reply.list.items.length > 0;
+  return false;
+}
+
+/** Returns the message with a "Share in channel" button carrying the command text, or unchanged when the text is too long. */
+export function withShareButton(message: SlackMessage, commandText: string): SlackMessage {
+  if (commandText.length > Math.min(SHARE_VALUE_MAX, SLACK_LIMITS.buttonValue)) return message;
+  const blocks = message.blocks.slice(0, SLACK_LIMITS.blocks - 1);
+  blocks.push({
+    type: 'actions',
+    elements: [
+      {
+        type: 'button',
+        action_id: SHARE_ACTION_ID,
+        text: { type: 'plain_text', text: 'Share in channel' },
+        value: commandText,
+      },
+    ],
+  });
+  return { blocks, text: message.text };
+}
+
+/** Returns the message with a "Shared by @user" line, for an answer reposted visibly. */
+export function withSharedBy(message: SlackMessage, userId: string): SlackMessage {
+  // Only a well-formed user id becomes a mention; anything else is dropped rather than escaped into the message.
+  if (!/^[UW][A-Z0-9]{2,}$/.test(userId)) return message;
+  const blocks = message.blocks.slice(0, SLACK_LIMITS.blocks - 1);
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Shared by <@${userId}>` }] });
+  return { blocks, text: message.text };
+}

@@ -1,0 +1,388 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseQuery } from 'node:querystring';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { checkMessage } from './fake-slack-blocks.js';
+
+/** One Web API call the fake received. */
+export interface FakeSlackCall {
+  /** Method name, e.g. "chat.postMessage". */
+  method: string;
+  /** Arguments, decoded from form or JSON; `blocks` parsed from its JSON string. */
+  params: Record<string, any>;
+  /** Bearer token sent, if any. */
+  token?: string;
+  /** Content-Type of the request. */
+  contentType: string;
+  /** Block Kit problems found (as Slack would refuse them); empty when valid. */
+  problems: string[];
+  /** Arrival time (performance.now()). */
+  at: number;
+}
+
+/** One message posted to a response_url. */
+export interface FakeSlackResponse {
+  /** The id in the response_url path. */
+  id: string;
+  /** The JSON body respond() sent. */
+  body: Record<string, any>;
+  /** Block Kit problems found; empty when valid. */
+  problems: string[];
+  /** Arrival time (performance.now()). */
+  at: number;
+}
+
+/** What a Socket Mode client sent back for an envelope. */
+export interface FakeSlackAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+}
+
+/** Options for the fake. */
+export interface FakeSlackOptions {
+  /** The bot's user id auth.test reports (default "UBOT"). */
+  botUserId?: string;
+  /** The bot id auth.test reports (default "BBOT"). */
+  botId?: string;
+  /** Team id (default "T0001"). */
+  teamId?: string;
+}
+
+type Script = { kind: 'error'; error: string } | { kind: 'ratelimit'; retryAfter: number } | { kind: 'status'; status: number };
+
+interface Waiter<T> {
+  match: (item: T) => boolean;
+  resolve: (item: T) => void;
+}
+
+/**
+ * A small fake Slack on 127.0.0.1: the Web API (form or JSON posts to /api/<method>), response_url sinks
+ * (/response/<id>) and a Socket Mode WebSocket (/socket). Records everything and can script failures.
+ */
+export class FakeSlack {
+  /** Every Web API call, in arrival order. */
+  readonly calls: FakeSlackCall[] = [];
+  /** Every response_url post, in arrival order. */
+  readonly responses: FakeSlackResponse[] = [];
+  /** Every Socket Mode ack, in arrival order. */
+  readonly acks: FakeSlackAck[] = [];
+  /** Open Socket Mode connections. */
+  readonly sockets = new Set<WebSocket>();
+  /** The bot's user id, as auth.test reports it. */
+  readonly botUserId: string;
+  /** The bot id, as auth.test reports it. */
+  readonly botId: string;
+  /** The workspace id. */
+  readonly teamId: string;
+
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  readonly #scripts = new Map<string, Script[]>();
+  #callWaiters: Waiter<FakeSlackCall>[] = [];
+  #responseWaiters: Waiter<FakeSlackResponse>[] = [];
+  #ackWaiters: Waiter<FakeSlackAck>[] = [];
+  #socketWaiters: (() => void)[] = [];
+  #port = 0;
+  #ts = 1_700_000_000;
+  #envelopes = 0;
+  #tickets = 0;
+  #responseIds = 0;
+  #responseStatus = new Map<string, number>();
+
+  private constructor(options: FakeSlackOptions) {
+    this.botUserId = options.botUserId ?? 'UBOT';
+    this.botId = options.botId ?? 'BBOT';
+    this.teamId = options.teamId ?? 'T0001';
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error) => {
+        res.writeHead(500).end(String(error));
+      });
+    });
+    this.#wss = new WebSocketServer({ noServer: true });
+    this.#server.on('upgrade', (req, socket, head) => {
+      if (!req.url?.startsWith('/socket')) {
+        socket.destroy();
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws));
+    });
+  }
+
+  /** Starts a fake on 127.0.0.1 and a free port; resolves once it listens (Bolt calls auth.test early). */
+  static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+    const fake = new FakeSlack(options);
+    await new Promise<void>((resolve) => fake.#server.listen(0, '127.0.0.1', resolve));
+    fake.#port = (fake.#server.address() as AddressInfo).port;
+    return fake;
+  }
+
+  /** Base URL for clientOptions.slackApiUrl. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.#port}/api/`;
+  }
+
+  /** Returns a fresh response_url pointing at this fake. */
+  responseUrl(id = `r${++this.#responseIds}`): string {
+    return `http://127.0.0.1:${this.#port}/response/${id}`;
+  }
+
+  /** Makes the response_url with this id answer with an HTTP status (e.g. 404 for an expired one). */
+  failResponseUrl(url: string, status: number): void {
+    this.#responseStatus.set(url.split('/').pop()!, status);
+  }
+
+  /** Makes the next `times` calls of a method answer `{ok: false, error}`. */
+  failNext(method: string, error: string, times = 1): void {
+    this.#script(method, { kind: 'error', error }, times);
+  }
+
+  /** Makes the next `times` calls of a method answer HTTP 429 with Retry-After (seconds). */
+  rateLimitNext(method: string, retryAfterSeconds: number, times = 1): void {
+    this.#script(method, { kind: 'ratelimit', retryAfter: retryAfterSeconds }, times);
+  }
+
+  /** Makes the next `times` calls of a method answer with a bare HTTP status. */
+  statusNext(method: string, status: number, times = 1): void {
+    this.#script(method, { kind: 'status', status }, times);
+  }
+
+  /** Returns the calls of one method. */
+  callsOf(method: string): FakeSlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Resolves with the first call (already received or coming) of a method matching the predicate. */
+  waitForCall(method: string, match: (call: FakeSlackCall) => boolean = () => true, timeoutMs = 3000): Promise<FakeSlackCall> {
+    const test = (c: FakeSlackCall) => c.method === method && match(c);
+    return this.#waitFor(this.calls, this.#callWaiters, test, timeoutMs, `Web API call ${method}`);
+  }
+
+  /** Resolves with the first response_url post (already received or coming) matching the predicate. */
+  waitForResponse(match: (response: FakeSlackResponse) => boolean = () => true, timeoutMs = 3000): Promise<FakeSlackResponse> {
+    return this.#waitFor(this.responses, this.#responseWaiters, match, timeoutMs, 'response_url post');
+  }
+
+  /** Resolves once a Socket Mode client is connected. */
+  waitForSocket(timeoutMs = 3000): Promise<void> {
+    if (this.sockets.size > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no Socket Mode connection')), timeoutMs);
+      this.#socketWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Sends a Socket Mode envelope to the connected client and resolves with its ack. `type` is "slash_commands",
+   * "events_api" or "interactive"; `retryAttempt` marks a redelivery.
+   */
+  async sendEnvelope(
+    type: 'slash_commands' | 'events_api' | 'interactive',
+    payload: Record<string, unknown>,
+    options: { envelopeId?: string; retryAttempt?: number; timeoutMs?: number } = {},
+  ): Promise<FakeSlackAck> {
+    const socket = [...this.sockets][0];
+    if (!socket) throw new Error('no Socket Mode client connected');
+    const envelope_id = options.envelopeId ?? `env-${++this.#envelopes}`;
+    const ack = this.#waitFor(this.acks, this.#ackWaiters, (a) => a.envelope_id === envelope_id, options.timeoutMs ?? 3000, `ack of ${envelope_id}`);
+    socket.send(
+      JSON.stringify({
+        envelope_id,
+        type,
+        payload,
+        accepts_response_payload: type !== 'events_api',
+        retry_attempt: options.retryAttempt ?? 0,
+        retry_reason: options.retryAttempt ? 'timeout' : '',
+      }),
+    );
+    return ack;
+  }
+
+  /** Closes every connection and the server. */
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.#wss.close();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #script(method: string, script: Script, times: number): void {
+    const list = this.#scripts.get(method) ?? [];
+    for (let i = 0; i < times; i += 1) list.push(script);
+    this.#scripts.set(method, list);
+  }
+
+  #waitFor<T>(seen: T[], waiters: Waiter<T>[], match: (item: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+    const found = seen.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = {
+        match,
+        resolve: (item) => {
+          clearTimeout(timer);
+          resolve(item);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`fake Slack: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      waiters.push(waiter);
+    });
+  }
+
+  #notify<T>(waiters: Waiter<T>[], item: T): void {
+    for (const waiter of [...waiters]) {
+      if (waiter.match(item)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(item);
+      }
+    }
+  }
+
+  #onSocket(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('message', (data) => {
+      let ack: FakeSlackAck;
+      try {
+        ack = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      if (typeof ack?.envelope_id !== 'string') return;
+      this.acks.push(ack);
+      this.#notify(this.#ackWaiters, ack);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake-slack' }, connection_info: { app_id: 'A0001' } }));
+    for (const wake of this.#socketWaiters.splice(0)) wake();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (url.pathname.startsWith('/response/')) {
+      const id = url.pathname.slice('/response/'.length);
+      const body = JSON.parse(raw || '{}');
+      const response: FakeSlackResponse = { id, body, problems: checkMessage(body), at: performance.now() };
+      this.responses.push(response);
+      this.#notify(this.#responseWaiters, response);
+      const status = this.#responseStatus.get(id) ?? (response.problems.length ? 400 : 200);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : response.problems.join('; ') || 'expired_url');
+      return;
+    }
+    if (!url.pathname.startsWith('/api/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const method = url.pathname.slice('/api/'.length);
+    const params = decodeParams(raw, contentType);
+    const auth = String(req.headers.authorization ?? '');
+    const call: FakeSlackCall = {
+      method,
+      params,
+      token: auth.startsWith('Bearer ') ? auth.slice(7) : (params.token as string | undefined),
+      contentType,
+      problems: method.startsWith('chat.') ? checkMessage(params) : [],
+      at: performance.now(),
+    };
+    this.calls.push(call);
+    this.#notify(this.#callWaiters, call);
+
+    const script = this.#scripts.get(method)?.shift();
+    if (script?.kind === 'ratelimit') {
+      res.writeHead(429, { 'retry-after': String(script.retryAfter), 'content-type': 'application/json' }).end('{"ok":false,"error":"ratelimited"}');
+      return;
+    }
+    if (script?.kind === 'status') {
+      res.writeHead(script.status).end();
+      return;
+    }
+    if (script?.kind === 'error') return json(res, { ok: false, error: script.error });
+    if (call.problems.length) return json(res, { ok: false, error: 'invalid_blocks', errors: call.problems });
+    json(res, this.#answer(method, params));
+  }
+
+  #answer(method: string, params: Record<string, any>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'incident-bot', team_id: this.teamId, user_id: this.botUserId, bot_id: this.botId };
+      case 'apps.connections.open':
+        return { ok: true, url: `ws://127.0.0.1:${this.#port}/socket?ticket=${++this.#tickets}` };
+      case 'chat.postMessage': {
+        const ts = `${++this.#ts}.000100`;
+        return { ok: true, channel: params.channel, ts, message: { type: 'message', text: params.text, bot_id: this.botId, ts, thread_ts: params.thread_ts } };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: `${++this.#ts}.000200` };
+      default:
+        return { ok: true };
+    }
+  }
+}
+
+/** Returns the `v0=` signature Slack puts in X-Slack-Signature for a raw body and a timestamp (seconds). */
+export function slackSignature(signingSecret: string, timestamp: number, rawBody: string): string {
+  return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
+}
+
+/** Options for a signed post; overrides let a test send a wrong signature or a stale timestamp. */
+export interface SignedPostOptions {
+  contentType: 'application/x-www-form-urlencoded' | 'application/json';
+  /** Seconds since the epoch (default now). */
+  timestamp?: number;
+  /** Replaces the computed signature. */
+  signature?: string;
+  /** Extra headers, e.g. X-Slack-Retry-Num. */
+  headers?: Record<string, string>;
+}
+
+/** Posts a body to Bolt's HTTP endpoint signed as Slack does; resolves with the status and response text. */
+export async function postSigned(url: string, signingSecret: string, rawBody: string, options: SignedPostOptions): Promise<{ status: number; text: string }> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': options.contentType,
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': options.signature ?? slackSignature(signingSecret, timestamp, rawBody),
+      ...options.headers,
+    },
+    body: rawBody,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function decodeParams(raw: string, contentType: string): Record<string, any> {
+  if (!raw) return {};
+  if (contentType.includes('application/json')) return JSON.parse(raw);
+  const form = parseQuery(raw) as Record<string, any>;
+  // The Web API client sends objects (blocks, attachments) as JSON strings inside the form.
+  for (const key of ['blocks', 'attachments', 'metadata']) {
+    if (typeof form[key] === 'string') {
+      try {
+        form[key] = JSON.parse(form[key]);
+      } catch {
+        // keep the string: checkMessage reports it
+      }
+    }
+  }
+  return form;
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
