@@ -27,9 +27,11 @@ export function routeText(text: string): RoutedText {
   const words = text.trim().replace(/^\//, '').split(/\s+/).filter(Boolean);
   let name = (words[0] ?? '').toLowerCase();
   let rest = words.slice(1);
-  // Slack has one slash command, so `/incident recent` and `/incident help` reach the other commands through it.
-  if (name === 'incident' && rest.length > 0 && ['recent', 'search', 'help'].includes(rest[0].toLowerCase())) {
-    name = rest[0].toLowerCase();
+  // Slack has one slash command, so `/incident recent`, `/incident help` or `/incident alerts list` reach the
+  // other commands through it.
+  const second = (rest[0] ?? '').toLowerCase();
+  if (name === 'incident' && rest.length > 0 && (second === 'recent' || second === 'search' || (second !== 'incident' && findCommand(second)))) {
+    name = second;
     rest = rest.slice(1);
   }
   if (name === 'recent' || name === 'search') {

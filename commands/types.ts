@@ -1,5 +1,6 @@
 import type { Answer, IncidentList } from '../src/core/answer-model.js';
 import type { IncidentService } from '../src/core/incident-service.js';
+import type { AlertsService } from '../src/feeds/types.js';
 
 /** One option of a command or subcommand: platform-neutral, mapped to Discord options and Slack text. */
 export interface CommandOption {
@@ -41,6 +42,8 @@ export interface CommandDefinition {
   options?: CommandOption[];
   /** Subcommands, when it has them. */
   subcommands?: SubcommandDefinition[];
+  /** Only channel managers may run it (Discord: Manage Channels via default_member_permissions; Slack: admins). */
+  adminOnly?: boolean;
 }
 
 /** Parsed input to a command: which subcommand, and option values by name. */
@@ -49,12 +52,27 @@ export interface CommandInput {
   options: Record<string, string | number | undefined>;
 }
 
+/** Where a command was typed and by whom, as the adapter knows it. */
+export interface ChannelContext {
+  platform: 'discord' | 'slack' | 'console';
+  channelId?: string;
+  /** Discord guild id or Slack team id. */
+  workspaceId?: string;
+  userId?: string;
+  /** Whether the caller may manage alerts and feeds here (checked by the adapter with the platform's permissions). */
+  canManage: boolean;
+}
+
 /** What the handler has to work with. */
 export interface CommandContext {
   /** The shared incident index and answering service. */
   incidents: IncidentService;
   /** The command list itself (for help). */
   commands: readonly Command[];
+  /** Where the command came from; absent in the CLI. */
+  channel?: ChannelContext;
+  /** Feeds and subscriptions, when the feed watcher runs. */
+  alerts?: AlertsService;
 }
 
 /** Help output: one entry per command, generated from the definitions. */
@@ -68,6 +86,8 @@ export type Reply =
   | { type: 'answer'; answer: Answer }
   | { type: 'list'; list: IncidentList }
   | { type: 'help'; help: HelpReply }
+  /** A short titled notice (subscriptions, feed status): plain-text lines, each rendered on its own line. */
+  | { type: 'message'; title: string; lines: string[] }
   | { type: 'error'; message: string };
 
 /** A platform-neutral command: its definition and its handler. */

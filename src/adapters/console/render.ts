@@ -78,6 +78,8 @@ export function replyToText(reply: Reply): string {
       return listToText(reply.list);
     case 'help':
       return helpToText(reply.help);
+    case 'message':
+      return [reply.title, underline(reply.title.length), ...reply.lines].join('\n');
     case 'error':
       return `Error: ${reply.message}`;
   }

@@ -475,7 +475,17 @@ export function replyToMessage(reply: Reply): DiscordMessage {
       return { embeds: [listToEmbed(reply.list)], components: [], ephemeral: false };
     case 'help':
       return { embeds: [helpToEmbed(reply.help)], components: [], ephemeral: true };
+    case 'message':
+      return { embeds: [noticeToEmbed(reply.title, reply.lines)], components: [], ephemeral: true };
     case 'error':
       return errorToMessage(reply.message);
   }
+}
+
+/** Returns a titled notice (subscriptions, feed status) as an embed; lines come from data, so they are escaped. */
+export function noticeToEmbed(title: string, lines: readonly string[]): APIEmbed {
+  return {
+    title: fitMarkdown(title, DISCORD_LIMITS.embedTitle),
+    description: fitMarkdown(lines.join('\n') || ' ', DISCORD_LIMITS.embedDescription),
+  };
 }

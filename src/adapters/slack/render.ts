@@ -317,6 +317,14 @@ function firstFittingHelp(message: SlackMessage): SlackMessage {
 }
 
 /** Returns the Block Kit message for an error the user should see (plain words, no stack). */
+/** Returns a titled notice (subscriptions, feed status) as one section; all text escaped. */
+export function noticeToBlocks(title: string, lines: readonly string[]): SlackMessage {
+  const heading = fitEscaped(oneLine(title), SLACK_LIMITS.headerText);
+  const body = fitEscaped(lines.join('\n') || ' ', SLACK_LIMITS.sectionText);
+  return { blocks: [section(`*${heading}*\n${body}`)], text: heading };
+}
+
+/** Returns a short warning message; the text is escaped. */
 export function errorToBlocks(message: string): SlackMessage {
   const text = fitEscaped(oneLine(message) || 'Something went wrong.', 1000);
   return { blocks: [section(`:warning: ${text}`)], text };

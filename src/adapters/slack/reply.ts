@@ -4,6 +4,7 @@ import type { IncidentService } from '../../core/incident-service.js';
 import {
   answerToBlocks,
   errorToBlocks,
+  noticeToBlocks,
   helpToBlocks,
   listToBlocks,
   SLACK_LIMITS,
@@ -58,6 +59,8 @@ export function replyToMessage(reply: Reply, help: HelpRenderOptions = {}): Slac
       return listToBlocks(reply.list);
     case 'help':
       return helpToBlocks(reply.help, help);
+    case 'message':
+      return noticeToBlocks(reply.title, reply.lines);
     case 'error':
       return errorToBlocks(reply.message);
   }
