@@ -20,6 +20,23 @@ const optionalText = z
 const httpUrl = (fallback: string) =>
   optionalText.pipe(z.string().url().refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://').default(fallback));
 
+function wholeNumber(_name: string, min: number, max: number) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message));
+}
+
+const booleanText = z
+  .string()
+  .regex(/^(true|false|1|0|yes|no)$/i, 'must be true or false')
+  .transform((v) => /^(true|1|yes)$/i.test(v));
+
+function idList(pattern: RegExp, what: string) {
+  return z
+    .string()
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((ids) => ids.every((id) => pattern.test(id)), `must be a comma-separated list of ${what}`);
+}
+
 /** Every environment variable the bot reads, with its rule; the one place configuration is defined. */
 export const EnvSchema = z.object({
   DATABASE_PATH: optionalText.default(DEFAULT_DATABASE_PATH),
@@ -41,6 +58,13 @@ export const EnvSchema = z.object({
       .default(3000),
   ),
   SLACK_API_URL: httpUrl(SLACK_DEFAULT_API_URL),
+  FEEDS_FILE: optionalText,
+  FEED_POLL_SECONDS: optionalText.pipe(wholeNumber('FEED_POLL_SECONDS', 1, 86_400).default(600)),
+  FEED_BACKFILL: optionalText.pipe(wholeNumber('FEED_BACKFILL', 0, 100).default(0)),
+  FEEDS_ENABLED: optionalText.pipe(booleanText.default(true)),
+  ALLOW_PRIVATE_FEED_URLS: optionalText.pipe(booleanText.default(false)),
+  DISCORD_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^\d{17,20}$/, 'numeric Discord channel ids').default([])),
+  SLACK_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^[CGD][A-Z0-9]{6,}$/, 'Slack channel ids like C0123ABCD').default([])),
 });
 
 /** The bot's typed configuration. */
@@ -53,6 +77,18 @@ export interface Config {
   discord?: { token: string; applicationId: string; guildId?: string; apiUrl: string };
   /** Present when SLACK_BOT_TOKEN is set. */
   slack?: { botToken: string; appToken?: string; signingSecret?: string; port: number; apiUrl: string };
+  /** The feed watcher. */
+  feeds: {
+    enabled: boolean;
+    /** FEEDS_FILE: JSON list or OPML; default the bundled data/feeds.json. */
+    file?: string;
+    pollSeconds: number;
+    backfill: number;
+    allowPrivateUrls: boolean;
+    /** Channels subscribed to everything at start. */
+    discordAlertChannels: string[];
+    slackAlertChannels: string[];
+  };
 }
 
 const SECRET_VARS = new Set(['DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET']);
@@ -74,6 +110,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
     databasePath: e.DATABASE_PATH,
     dataPaths: (e.INCIDENT_DATA ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    feeds: {
+      enabled: e.FEEDS_ENABLED,
+      file: e.FEEDS_FILE,
+      pollSeconds: e.FEED_POLL_SECONDS,
+      backfill: e.FEED_BACKFILL,
+      allowPrivateUrls: e.ALLOW_PRIVATE_FEED_URLS,
+      discordAlertChannels: e.DISCORD_ALERT_CHANNEL_IDS,
+      slackAlertChannels: e.SLACK_ALERT_CHANNEL_IDS,
+    },
   };
   if (e.DISCORD_TOKEN) {
     if (!e.DISCORD_APPLICATION_ID) {
