@@ -84,11 +84,16 @@ function queriesFor(records: readonly Incident[]): string[] {
 function timeQueries(queries: string[], run: (q: string) => unknown): { p50: number; p99: number } {
   for (const q of queries.slice(0, 200)) run(q); // warm up the JIT
   const times: number[] = [];
+  const slow: [number, string][] = [];
   for (const q of queries) {
     const t = performance.now();
     run(q);
-    times.push(performance.now() - t);
+    const ms = performance.now() - t;
+    times.push(ms);
+    slow.push([ms, q]);
   }
+  // BENCH_SLOW=1 lists the slowest queries, to tell a systematic cost from a garbage-collection pause.
+  if (process.env.BENCH_SLOW) for (const [ms, q] of slow.sort((a, b) => b[0] - a[0]).slice(0, 12)) console.log(`    ${ms.toFixed(1)} ms  ${q.slice(0, 90)}`);
   times.sort((a, b) => a - b);
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }

@@ -2,7 +2,7 @@ import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-mo
 import { formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
-import { splitSentences, stripMarkup, truncateWords } from './text.js';
+import { compactName, splitSentences, stripMarkup, truncateWords } from './text.js';
 
 /** Longest summary an answer carries (about 2-4 sentences): chat answers must be read at a glance. */
 export const MAX_SUMMARY_CHARS = 600;
@@ -37,10 +37,10 @@ export function answerQuery(index: IncidentIndex, lookup: RecordLookup, raw: str
   const incident = lookup(top.id);
   if (!incident) return { ...empty, summary: 'The index is out of date with its records; try again shortly.' };
   const second = hits[1];
-  const ambiguous = !top.exactName && second !== undefined && second.score >= top.score * AMBIGUOUS_RATIO && !q.isQuestion;
-  const candidates = ambiguous
-    ? hits.filter((h) => h.score >= top.score * AMBIGUOUS_RATIO).slice(0, MAX_CANDIDATES).flatMap((h) => refOf(lookup(h.id)) ?? [])
-    : [];
+  // Records that share the top hit's name are candidates whatever their scores: the name alone cannot pick one.
+  const close = (h: RankedHit) => h.score >= top.score * AMBIGUOUS_RATIO || (h.exactName === top.exactName && sameName(h, top));
+  const ambiguous = !q.isQuestion && second !== undefined && close(second) && (!top.exactName || sameName(second, top));
+  const candidates = ambiguous ? hits.filter(close).slice(0, MAX_CANDIDATES).flatMap((h) => refOf(lookup(h.id)) ?? []) : [];
   const sources = rankSources(incident.sources);
   return {
     query: q.text,
@@ -54,6 +54,10 @@ export function answerQuery(index: IncidentIndex, lookup: RecordLookup, raw: str
     candidates,
     suggestions: ambiguous ? candidates.map((c) => c.title) : [],
   };
+}
+
+function sameName(a: RankedHit, b: RankedHit): boolean {
+  return compactName(a.title) === compactName(b.title);
 }
 
 /** Returns the reference form of a record (for lists, candidates and related incidents). */

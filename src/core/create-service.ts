@@ -10,12 +10,12 @@ export const CHOICE_MAX_CHARS = 100;
 
 /** Returns the shared incident service over these records, with a freshly built index. */
 export function createIncidentService(incidents: readonly Incident[]): IncidentService & { index: IncidentIndex } {
-  return serviceOver(IncidentIndex.build(incidents), incidents);
+  return serviceOver(IncidentIndex.build(incidents));
 }
 
 /** Returns the service over an index loaded from a snapshot of the same records. */
 export function createIncidentServiceFromSnapshot(snapshot: string, incidents: readonly Incident[]): IncidentService & { index: IncidentIndex } {
-  return serviceOver(IncidentIndex.fromSnapshot(snapshot, incidents), incidents);
+  return serviceOver(IncidentIndex.fromSnapshot(snapshot, incidents));
 }
 
 /** Returns `{ query, tag, since }` from search text holding `tag:<tag>` and `since:<YYYY[-MM[-DD]]>` filters. */
@@ -35,10 +35,8 @@ export function parseFilters(text: string): { query: string; tag?: string; since
   return { query, tag, since, error };
 }
 
-function serviceOver(index: IncidentIndex, incidents: readonly Incident[]): IncidentService & { index: IncidentIndex } {
-  const records = new Map<string, Incident>();
-  for (const i of incidents) records.set(i.id, i);
-  const lookup = (id: string) => records.get(id);
+function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentIndex } {
+  const lookup = (id: string) => index.get(id);
 
   const matches = (incident: Incident | undefined, options: SearchOptions): boolean => {
     if (!incident) return false;
@@ -50,7 +48,7 @@ function serviceOver(index: IncidentIndex, incidents: readonly Incident[]): Inci
     }
     return true;
   };
-  const filtered = (options: SearchOptions) => (h: RankedHit) => matches(records.get(h.id), options);
+  const filtered = (options: SearchOptions) => (h: RankedHit) => matches(index.get(h.id), options);
   const hasFilter = (o: SearchOptions) => Boolean(o.kinds || o.since || o.tag);
 
   const service: IncidentService & { index: IncidentIndex } = {
@@ -67,10 +65,10 @@ function serviceOver(index: IncidentIndex, incidents: readonly Incident[]): Inci
       const limit = options.limit ?? 10;
       let items;
       if (f.query) {
-        items = service.search(f.query, { ...merged, limit }).flatMap((h) => refOf(records.get(h.id)) ?? []);
+        items = service.search(f.query, { ...merged, limit }).flatMap((h) => refOf(index.get(h.id)) ?? []);
       } else {
         // Filters alone ("tag:takedown since:2023") list the newest matching records.
-        items = newest(records.values(), merged, limit).map((i) => refOf(i)!);
+        items = newest(index.all(), merged, limit).map((i) => refOf(i)!);
       }
       const label = [f.query, f.tag && `tag:${f.tag}`, f.since && `since:${f.since}`].filter(Boolean).join(' ');
       return {
@@ -82,19 +80,21 @@ function serviceOver(index: IncidentIndex, incidents: readonly Incident[]): Inci
     },
     recent(count, options = {}): IncidentList {
       const merged: SearchOptions = { kinds: ['incident'], ...options };
-      const items = newest(records.values(), merged, count).map((i) => refOf(i)!);
+      const items = newest(index.all(), merged, count).map((i) => refOf(i)!);
       return { title: 'Recent incidents', items, total: items.length, note: items.length === 0 ? 'No dated incidents yet.' : undefined };
     },
     autocomplete(prefix, limit = 25): Choice[] {
       const text = prefix.trim();
-      const suggestions = text ? index.suggest(text, limit) : newest(records.values(), { kinds: ['incident'] }, limit).map((i) => ({ id: i.id, name: i.title }));
+      // Ask for a few more than needed: ids too long to be a choice's value are dropped below.
+      const want = limit + 5;
+      const suggestions = text ? index.suggest(text, want) : newest(index.all(), { kinds: ['incident'] }, want).map((i) => ({ id: i.id, name: i.title }));
       return suggestions
         .filter((s) => s.id.length <= CHOICE_MAX_CHARS)
+        .slice(0, limit)
         .map((s) => ({ name: truncateWords(s.name, CHOICE_MAX_CHARS), value: s.id }));
     },
     get: lookup,
     upsert(more) {
-      for (const i of more) records.set(i.id, i);
       index.upsert(more);
     },
     get size() {

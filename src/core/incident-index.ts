@@ -14,12 +14,10 @@ export interface IndexDoc {
   tags: string;
   dates: string;
   summary: string;
-  kind: IncidentKind;
-  date: string | null;
 }
 
 /** Summary characters indexed per record: enough for the lead sentences; minisearch's cost grows with indexed text. */
-export const MAX_INDEXED_SUMMARY_CHARS = 400;
+export const MAX_INDEXED_SUMMARY_CHARS = 200;
 
 // Indexing keeps stop words out so that postings stay small; a question's function words match nothing useful.
 const INDEX_STOP = new Set('a an the of and or to in on for by with at from as is are was were be been it its this that'.split(' '));
@@ -31,7 +29,8 @@ const INDEX_STOP = new Set('a an the of and or to in on for by with at from as i
 export const INDEX_OPTIONS: Options<IndexDoc> = {
   idField: 'id',
   fields: ['title', 'aliases', 'compact', 'entities', 'tags', 'dates', 'summary'],
-  storeFields: ['title', 'kind', 'date'],
+  // Nothing stored: the index keeps the records themselves, and stored fields would double the snapshot's load work.
+  storeFields: [],
   tokenize: (text) => text.split(/[^\p{L}\p{N}]+/u),
   processTerm: (term) => {
     const t = foldText(term);
@@ -52,11 +51,8 @@ export function recordNames(incident: Incident): string[] {
 
 /** Returns the index document for a record: names, a compact form of each, entities, tag values, date words, lead summary. */
 export function toIndexDoc(incident: Incident): IndexDoc {
-  const names = recordNames(incident);
   const e = incident.entities;
-  const cves = e.cves;
   const tagValues: string[] = [];
-  const productNames: string[] = [];
   for (const tag of incident.tags) {
     const colon = tag.indexOf(':');
     const prefix = colon > 0 ? tag.slice(0, colon) : '';
@@ -69,28 +65,44 @@ export function toIndexDoc(incident: Incident): IndexDoc {
       if (prefix === 'stix' || prefix === 'type') tagValues.push(value);
       continue;
     }
-    if (prefix === 'vendor' || prefix === 'product') productNames.push(value);
     tagValues.push(value);
-  }
-  const compact = new Set<string>();
-  for (const n of [...names, ...productNames, ...cves]) {
-    const c = compactName(n);
-    if (c.length > 1 && c.length <= MAX_TERM_CHARS) compact.add(c);
   }
   return {
     id: incident.id,
     title: stripMarkup(incident.title),
     aliases: incident.aliases.join(' · '),
-    compact: [...compact].join(' '),
-    entities: [...e.actors, ...e.victims, ...e.software, ...e.countries, ...cves.map(compactName)].join(' · '),
+    compact: compactNamesOf(incident).join(' '),
+    entities: [...e.actors, ...e.victims, ...e.software, ...e.countries, ...e.cves.map(compactName)].join(' · '),
     tags: tagValues.join(' · '),
     dates: dateWords(incident),
-    summary: stripMarkup(incident.summary).slice(0, MAX_INDEXED_SUMMARY_CHARS),
-    kind: incident.kind,
-    date: incident.date?.value ?? null,
+    // Context records (groups, software, CVEs) are found by their names, entities and tags; their long texts
+    // would triple the index (and its snapshot and load time) for little gain.
+    summary: CONTEXT_KINDS.has(incident.kind) ? '' : stripMarkup(incident.summary).slice(0, MAX_INDEXED_SUMMARY_CHARS),
   };
 }
 
+/**
+ * Returns the compact forms of every name of a record: title, aliases and, for products (KEV), the product with and
+ * without its vendor ("Cisco" + "IOS XE Web UI"). A vendor alone names no one record, so it is not among them.
+ */
+export function compactNamesOf(incident: Incident): string[] {
+  const names = [...recordNames(incident)];
+  const vendor = incident.tags.find((t) => t.startsWith('vendor:'))?.slice(7).trim();
+  for (const tag of incident.tags) {
+    if (!tag.startsWith('product:')) continue;
+    const product = tag.slice(8).trim();
+    names.push(product);
+    if (vendor && !foldText(product).startsWith(foldText(vendor))) names.push(`${vendor} ${product}`);
+  }
+  const out = new Set<string>();
+  for (const n of names) {
+    const c = compactName(n);
+    if (c.length > 1 && c.length <= MAX_TERM_CHARS) out.add(c);
+  }
+  return [...out];
+}
+
+/** Returns the date words of a record: year and month name for reading, and `m<YYYYMM>` / `d<YYYYMMDD>` keys for lookup. */
 function dateWords(incident: Incident): string {
   const out: string[] = [];
   for (const d of [incident.date, incident.dateEnd]) {
@@ -99,14 +111,8 @@ function dateWords(incident: Incident): string {
     out.push(y);
     if (m) out.push(monthName(Number(m)));
   }
+  if (incident.date) out.push(...dateKeys(incident.date.value));
   return out.join(' ');
-}
-
-/** Stored fields minisearch keeps per hit. */
-interface Stored {
-  title: string;
-  kind: IncidentKind;
-  date: string | null;
 }
 
 /** A candidate with the signals the re-ranker combines. */
@@ -138,30 +144,35 @@ function fuzzyFor(term: string): number {
  */
 export class IncidentIndex {
   readonly mini: MiniSearch<IndexDoc>;
-  /** compact name -> ids that carry it, for exact-name identity and autocomplete. */
-  private readonly names = new SearchableMap<Set<string>>();
-  /** id -> the compact names and entity names of a record, for containment checks in re-ranking. */
-  private readonly profiles = new Map<string, { names: string[]; entities: string[]; date: string | null; dateEnd: string | null }>();
-  /** 'YYYY-MM' and 'YYYY-MM-DD' -> ids dated then, so a dated question can reach records its words alone rank low. */
-  private readonly byDate = new Map<string, Set<string>>();
-  private sortedNames: { key: string; display: string; id: string }[] | null = null;
+  /** The records, by id: answers need them whole, and re-ranking reads names and entities of candidates. */
+  private readonly records = new Map<string, Incident>();
+  /** Re-ranking signals of recently seen candidates, computed on demand (bounded; cleared when full). */
+  private readonly profiles = new Map<string, Profile>();
+  private readonly internals: MiniInternals;
+  private readonly compactField: number;
+  private readonly datesField: number;
 
-  private constructor(mini: MiniSearch<IndexDoc>) {
+  private constructor(mini: MiniSearch<IndexDoc>, incidents: readonly Incident[]) {
     this.mini = mini;
+    this.internals = mini as unknown as MiniInternals;
+    this.compactField = this.internals._fieldIds.compact;
+    this.datesField = this.internals._fieldIds.dates;
+    for (const i of incidents) this.records.set(i.id, i);
   }
 
   /** Returns an index built from these records. */
   static build(incidents: readonly Incident[]): IncidentIndex {
-    const index = new IncidentIndex(new MiniSearch<IndexDoc>(INDEX_OPTIONS));
+    const index = new IncidentIndex(new MiniSearch<IndexDoc>(INDEX_OPTIONS), []);
     index.upsert(incidents);
     return index;
   }
 
-  /** Returns an index loaded from a snapshot (`toSnapshot()`), with its side tables rebuilt from the records. */
+  /**
+   * Returns an index loaded from a snapshot (`toSnapshot()`) of the same records. Everything else the index needs is
+   * in minisearch's own tables or derived per query, so loading costs no more than minisearch's own load.
+   */
   static fromSnapshot(snapshot: string, incidents: readonly Incident[]): IncidentIndex {
-    const index = new IncidentIndex(MiniSearch.loadJSON<IndexDoc>(snapshot, INDEX_OPTIONS));
-    for (const incident of incidents) index.remember(incident);
-    return index;
+    return new IncidentIndex(MiniSearch.loadJSON<IndexDoc>(snapshot, INDEX_OPTIONS), incidents);
   }
 
   /** Returns the minisearch snapshot (JSON) of this index. */
@@ -174,81 +185,117 @@ export class IncidentIndex {
     return this.mini.documentCount;
   }
 
+  /** Returns one record by id. */
+  get(id: string): Incident | undefined {
+    return this.records.get(id);
+  }
+
+  /** Returns every record (in insertion order). */
+  all(): IterableIterator<Incident> {
+    return this.records.values();
+  }
+
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
     for (const incident of incidents) {
-      if (this.mini.has(incident.id)) {
-        this.forget(incident.id);
-        this.mini.discard(incident.id);
-      }
+      if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
-      this.remember(incident);
+      this.records.set(incident.id, incident);
+      this.profiles.delete(incident.id);
     }
-    this.sortedNames = null;
   }
 
-  private remember(incident: Incident): void {
-    const compactNames = recordNames(incident).map(compactName).filter((c) => c.length > 1);
-    // KEV names a product by vendor and product ("Cisco" + "IOS XE Web UI"): users type both together or either.
-    const vendor = incident.tags.find((t) => t.startsWith('vendor:'))?.slice(7);
-    for (const tag of incident.tags) {
-      if (!tag.startsWith('product:')) continue;
-      const product = tag.slice(8);
-      compactNames.push(compactName(product));
-      if (vendor && !foldText(product).startsWith(foldText(vendor))) compactNames.push(compactName(`${vendor} ${product}`));
+  private hitFor(id: string): RankedHit | undefined {
+    const r = this.records.get(id);
+    return r && { id, title: r.title, kind: r.kind, date: r.date?.value ?? null, score: 0, exactName: false };
+  }
+
+  /** Returns the indexed words a typed word may have meant: swaps first, then one edit, then two for long words. */
+  private corrections(term: string): string[] {
+    const allowed = fuzzyFor(term);
+    if (allowed === 0) return [];
+    const found = transpositions(term).filter((t) => documentFrequency(this.internals, t) > 0);
+    if (found.length === 0) {
+      for (const distance of allowed >= 2 ? [1, 2] : [1]) {
+        for (const [t, [, d]] of this.internals._index.fuzzyGet(term, distance)) if (d > 0) found.push(t);
+        if (found.length > 0) break;
+      }
     }
-    for (const c of compactNames) {
-      let set = this.names.get(c);
-      if (!set) this.names.set(c, (set = new Set()));
-      set.add(incident.id);
+    return found.slice(0, MAX_CORRECTIONS);
+  }
+
+  /** Returns the ids of records whose `field` holds exactly this term (a compact name, a date key). */
+  private idsWithTerm(term: string, fieldId: number): string[] {
+    const docs = this.internals._index.get(term)?.get(fieldId);
+    if (!docs) return [];
+    const out: string[] = [];
+    for (const shortId of docs.keys()) {
+      const id = this.internals._documentIds.get(shortId);
+      if (id !== undefined) out.push(id);
     }
-    for (const key of dateKeys(incident.date?.value ?? null)) {
-      let set = this.byDate.get(key);
-      if (!set) this.byDate.set(key, (set = new Set()));
-      set.add(incident.id);
-    }
+    return out;
+  }
+
+  private profile(id: string): Profile | undefined {
+    let p = this.profiles.get(id);
+    if (p) return p;
+    const incident = this.records.get(id);
+    if (!incident) return undefined;
     const e = incident.entities;
-    this.profiles.set(incident.id, {
-      names: [...new Set(compactNames)],
+    p = {
+      names: compactNamesOf(incident),
       entities: [...new Set([...e.actors, ...e.software, ...e.victims, ...e.cves].map(compactName).filter((c) => c.length > 2))],
       date: incident.date?.value ?? null,
       dateEnd: incident.dateEnd?.value ?? null,
-    });
-  }
-
-  private forget(id: string): void {
-    const profile = this.profiles.get(id);
-    if (!profile) return;
-    for (const c of profile.names) this.names.get(c)?.delete(id);
-    for (const key of dateKeys(profile.date)) this.byDate.get(key)?.delete(id);
-    this.profiles.delete(id);
+    };
+    if (this.profiles.size >= MAX_CACHED_PROFILES) this.profiles.clear();
+    this.profiles.set(id, p);
+    return p;
   }
 
   /** Returns ranked hits for a query (already parsed or raw), best first; empty when nothing matches. */
   search(query: string | ParsedQuery, limit = 10, filter?: (hit: RankedHit) => boolean): RankedHit[] {
     const q = typeof query === 'string' ? parseQuery(query) : query;
     const candidates = new Map<string, { hit: RankedHit; base: number; coverage: Set<string> }>();
-    const add = (results: SearchResult[], weight: number, countsTerms: boolean) => {
+    const add = (results: SearchResult[], weight: number, countsTerms: boolean, correctedFrom?: Map<string, string>) => {
       const max = results[0]?.score ?? 1;
       for (const r of results.slice(0, CANDIDATES)) {
         let c = candidates.get(r.id);
         if (!c) {
-          const s = r as unknown as SearchResult & Stored;
-          c = { hit: { id: r.id, title: s.title, kind: s.kind, date: s.date, score: 0, exactName: false }, base: 0, coverage: new Set<string>() };
+          const hit = this.hitFor(r.id);
+          if (!hit) continue;
+          c = { hit, base: 0, coverage: new Set<string>() };
           candidates.set(r.id, c);
         }
         c.base += weight * (r.score / max);
-        if (countsTerms) for (const t of r.queryTerms) c.coverage.add(t);
+        if (countsTerms) for (const t of r.queryTerms) c.coverage.add(correctedFrom?.get(t) ?? t);
       }
     };
 
     // Work per query grows with the postings of its terms: a word carried by thousands of records ("vulnerability",
     // "microsoft") costs the most and discriminates the least. Search the rare words, then check the common
     // ones against the candidates only (the way Lucene's MaxScore skips low-impact terms).
-    const internals = this.mini as unknown as MiniInternals;
+    const internals = this.internals;
+    // A word the index does not know is a typo: search the indexed words one or two edits away instead, found by a
+    // walk of the term tree (cheapest first). Corrections that are common words are checked per candidate below.
+    const correctedFrom = new Map<string, string>();
+    const correctionsOf = new Map<string, string[]>();
+    const searchTerms: string[] = [];
+    for (const t of q.terms) {
+      if (documentFrequency(internals, t) > 0) {
+        searchTerms.push(t);
+        continue;
+      }
+      const fixes = this.corrections(t);
+      correctionsOf.set(t, fixes);
+      for (const f of fixes) {
+        correctedFrom.set(f, t);
+        searchTerms.push(f);
+      }
+    }
     const rare: string[] = [];
     const common: { term: string; df: number }[] = [];
-    for (const t of q.terms) {
+    for (const t of searchTerms) {
       const df = documentFrequency(internals, t);
       if (df > COMMON_DF) common.push({ term: t, df });
       else rare.push(t);
@@ -257,19 +304,19 @@ export class IncidentIndex {
     common.sort((a, b) => a.df - b.df);
     const searched = rare.length > 0 ? rare : common.slice(0, 1).map((c) => c.term);
     if (searched.length > 0) {
+      const lastTyped = q.terms[q.terms.length - 1];
       add(
         this.mini.search(searched.join(' '), {
           boost: BOOST,
           // Only a name being typed ends in a partial word; questions are complete, and prefix expansion is costly.
-          prefix: (term, i, terms) => !q.isQuestion && i === terms.length - 1 && term.length >= 4,
-          // A word the index knows is taken as typed: fuzzing it would turn "inception" into "exception".
-          fuzzy: (term) => (documentFrequency(internals, term) > 0 ? 0 : fuzzyFor(term)),
-          maxFuzzy: 2,
+          prefix: (term) => !q.isQuestion && rare.length > 0 && term === lastTyped && term.length >= 4,
+          boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1),
           combineWith: 'OR',
-          ...(rare.length === 0 ? { fields: ['title', 'aliases', 'compact'], fuzzy: false, prefix: false } : {}),
+          ...(rare.length === 0 ? { fields: ['title', 'aliases', 'compact'] } : {}),
         }),
         1,
         true,
+        correctedFrom,
       );
     }
     const compactQuery = compactName(q.terms.join(''));
@@ -286,22 +333,22 @@ export class IncidentIndex {
 
     const exactIds = new Set<string>();
     for (const key of new Set([compactQuery, compactAll, ...q.cves.map(compactName)])) {
-      for (const id of this.names.get(key) ?? []) exactIds.add(id);
+      for (const id of this.idsWithTerm(key, this.compactField)) exactIds.add(id);
     }
     // One typo in a name (a dropped, doubled, swapped or wrong letter) still names the record. Swaps are looked up
     // directly (n variants); the rest through a one-edit walk of the names' radix tree, not of every indexed word.
     const nearIds = new Map<string, number>();
     const named = compactName(q.words.filter((w) => !isStopWord(w) && w.length <= MAX_TERM_CHARS).join(''));
     const note = (name: string, bonus: number) => {
-      for (const id of this.names.get(name) ?? []) {
+      for (const id of this.idsWithTerm(name, this.compactField)) {
         if (!exactIds.has(id) && bonus > (nearIds.get(id) ?? 0)) nearIds.set(id, bonus);
       }
     };
     for (const key of new Set([compactQuery, named])) {
       if (key.length < 4 || key.length > MAX_TYPO_CHARS) continue;
       for (const swapped of transpositions(key)) note(swapped, TYPO_BONUS.swap);
-      for (const [name, [, distance]] of this.names.fuzzyGet(key, 1)) {
-        if (distance === 0) continue;
+      for (const [name, [fields, distance]] of this.internals._index.fuzzyGet(key, 1)) {
+        if (distance === 0 || !fields.has(this.compactField)) continue;
         // Typists double a letter or skip one more often than they hit a wrong key: rank those names first.
         const bonus = name.length < key.length ? TYPO_BONUS.extraLetter : name.length > key.length ? TYPO_BONUS.missingLetter : TYPO_BONUS.wrongLetter;
         note(name, bonus);
@@ -310,18 +357,13 @@ export class IncidentIndex {
     const dated: string[] = [];
     for (const d of q.dates) {
       if (d.month === undefined) continue;
-      const key = `${d.year}-${String(d.month).padStart(2, '0')}${d.day ? `-${String(d.day).padStart(2, '0')}` : ''}`;
-      for (const id of this.byDate.get(key) ?? []) {
-        if (dated.length >= MAX_DATED_CANDIDATES) break;
-        dated.push(id);
-      }
+      const key = dateKeys(`${d.year}-${String(d.month).padStart(2, '0')}${d.day ? `-${String(d.day).padStart(2, '0')}` : ''}`)[0];
+      dated.push(...this.idsWithTerm(key, this.datesField).slice(0, MAX_DATED_CANDIDATES - dated.length));
     }
     // Exact names that minisearch ranked below the candidate cut still belong in the candidate set.
     for (const id of [...exactIds, ...nearIds.keys(), ...dated]) {
-      if (!candidates.has(id)) {
-        const stored = this.mini.getStoredFields(id) as unknown as Stored | undefined;
-        if (stored) candidates.set(id, { hit: { id, title: stored.title, kind: stored.kind, date: stored.date, score: 0, exactName: false }, base: 0.5, coverage: new Set<string>() });
-      }
+      const hit = candidates.has(id) ? undefined : this.hitFor(id);
+      if (hit) candidates.set(id, { hit, base: 0.5, coverage: new Set<string>() });
     }
 
     const termCount = Math.max(1, q.terms.length + q.cves.length);
@@ -330,7 +372,7 @@ export class IncidentIndex {
     const mentions = (name: string) => (name.length >= 4 ? compactAll.includes(name) : queryWords.has(name));
     const out: RankedHit[] = [];
     for (const { hit, base, coverage } of candidates.values()) {
-      const profile = this.profiles.get(hit.id);
+      const profile = this.profile(hit.id);
       let score = base;
       // Coverage: a record that matches every meaningful word beats one that matches a single word strongly.
       let covered = coverage.size;
@@ -339,7 +381,8 @@ export class IncidentIndex {
       if (shortId !== undefined) {
         for (const t of q.terms) {
           if (coverage.has(t)) continue;
-          const w = termWeight(internals, t, shortId);
+          const fixes = correctionsOf.get(t);
+          const w = fixes ? Math.max(0, ...fixes.map((f) => CORRECTION_WEIGHT * termWeight(internals, f, shortId))) : termWeight(internals, t, shortId);
           if (w > 0) {
             covered++;
             score += COMMON_TERM_SCORE * w;
@@ -384,49 +427,33 @@ export class IncidentIndex {
     return out.slice(0, limit);
   }
 
-  /** Returns up to `limit` records whose names start with the typed text (compact match), then word-prefix matches. */
+  /** Returns up to `limit` records whose names start with the typed text (compact match), then word matches. */
   suggest(prefix: string, limit = 25): { id: string; name: string }[] {
     const key = compactName(prefix.slice(0, 100));
     const out: { id: string; name: string }[] = [];
     const seen = new Set<string>();
+    const push = (id: string, name: string) => {
+      if (out.length >= limit || seen.has(id)) return;
+      seen.add(id);
+      out.push({ id, name });
+    };
     if (key.length > 0) {
-      const names = this.sorted();
-      let lo = 0;
-      let hi = names.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (names[mid].key < key) lo = mid + 1;
-        else hi = mid;
+      // Names sharing the prefix, shortest first ("sky" -> "Sky ECC" before "Skywalker Campaign 2021").
+      const names: string[] = [];
+      for (const [term, fields] of this.internals._index.atPrefix(key)) {
+        if (fields.has(this.compactField)) names.push(term);
+        if (names.length >= MAX_PREFIX_NAMES) break;
       }
-      for (let i = lo; i < names.length && out.length < limit && names[i].key.startsWith(key); i++) {
-        const n = names[i];
-        if (seen.has(n.id)) continue;
-        seen.add(n.id);
-        out.push({ id: n.id, name: n.display });
+      names.sort((x, y) => x.length - y.length || (x < y ? -1 : 1));
+      for (const name of names) {
+        for (const id of this.idsWithTerm(name, this.compactField)) push(id, this.records.get(id)?.title ?? id);
+        if (out.length >= limit) break;
       }
     }
     if (out.length < limit && words(prefix).length > 0) {
-      for (const hit of this.search(prefix, limit)) {
-        if (out.length >= limit) break;
-        if (seen.has(hit.id)) continue;
-        seen.add(hit.id);
-        out.push({ id: hit.id, name: hit.title });
-      }
+      for (const hit of this.search(prefix, limit)) push(hit.id, hit.title);
     }
     return out;
-  }
-
-  private sorted(): { key: string; display: string; id: string }[] {
-    if (this.sortedNames) return this.sortedNames;
-    const list: { key: string; display: string; id: string }[] = [];
-    for (const id of this.profiles.keys()) {
-      const stored = this.mini.getStoredFields(id) as unknown as Stored | undefined;
-      if (!stored) continue;
-      list.push({ key: compactName(stored.title), display: stored.title, id });
-    }
-    list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.sortedNames = list;
-    return list;
   }
 }
 
@@ -440,8 +467,9 @@ const COMMON_TERM_SCORE = 0.04;
 
 /** The parts of minisearch 7's index we read to check common terms against candidates (pinned version; tested). */
 interface MiniInternals {
-  _index: { get(term: string): Map<number, Map<number, number>> | undefined };
+  _index: SearchableMap<Map<number, Map<number, number>>>;
   _idToShortId: Map<string, number>;
+  _documentIds: Map<number, string>;
   _fieldIds: Record<string, number>;
 }
 
@@ -470,10 +498,30 @@ const FIELD_BOOSTS = (INDEX_OPTIONS.fields as (keyof typeof BOOST)[]).map((f) =>
 /** Most records a date in the query brings into the candidate set (a busy month must not make a query slow). */
 const MAX_DATED_CANDIDATES = 300;
 
+/** Returns the lookup keys of a date, most precise first: `d20240304` and `m202403` for a day, `m202403` for a month. */
 function dateKeys(value: string | null): string[] {
   if (!value) return [];
-  return value.length === 10 ? [value, value.slice(0, 7)] : value.length === 7 ? [value] : [];
+  const compact = value.replace(/-/g, '');
+  return value.length === 10 ? [`d${compact}`, `m${compact.slice(0, 6)}`] : value.length === 7 ? [`m${compact}`] : [];
 }
+
+/** Re-ranking signals of one record. */
+interface Profile {
+  names: string[];
+  entities: string[];
+  date: string | null;
+  dateEnd: string | null;
+}
+
+/** Names read under one prefix for autocomplete: a short prefix matches thousands; the shortest few are enough. */
+const MAX_PREFIX_NAMES = 200;
+
+/** Most corrections searched for one unknown word, and how much a corrected word counts against a typed one. */
+const MAX_CORRECTIONS = 6;
+const CORRECTION_WEIGHT = 0.5;
+
+/** Profiles kept between queries: enough for the candidates of many queries, bounded for memory. */
+const MAX_CACHED_PROFILES = 20_000;
 
 /** Longest compact query for which one-edit name variants are tried (names are shorter than this). */
 const MAX_TYPO_CHARS = 32;

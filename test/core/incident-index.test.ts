@@ -73,7 +73,7 @@ describe('IncidentIndex.search', () => {
       buildIncident({ ...shared, id: 'test:z-incident', kind: 'incident' }),
     ];
     const idx = IncidentIndex.build(records);
-    for (const q of ['lantern spider', 'lanternspider', 'harbour operators']) {
+    for (const q of ['lantern spider', 'lanternspider', 'lantern espionage']) {
       const hits = idx.search(q, 3);
       assert.equal(hits[0].id, 'test:z-incident', `${q}: ${JSON.stringify(hits.map((h) => h.id))}`);
       assert.ok(hits[0].score > hits[1].score, `${q}: the incident must score strictly higher`);
