@@ -1,3 +1,5 @@
+import alerts from './alerts.js';
+import feeds, { FEEDS_MANAGED_SUBCOMMANDS } from './feeds.js';
 import help from './help.js';
 import incident from './incident.js';
 import incidents from './incidents.js';
@@ -6,7 +8,7 @@ import type { Command, CommandInput } from './types.js';
 export type * from './types.js';
 
 /** Every command, in help order: Discord registration, Slack's manifest and the console's help come from this list. */
-export const COMMANDS: readonly Command[] = [incident, incidents, help];
+export const COMMANDS: readonly Command[] = [incident, incidents, alerts, feeds, help];
 
 /** Returns the command with this name, if any. */
 export function findCommand(name: string): Command | undefined {
@@ -63,4 +65,13 @@ function bindOptions(options: readonly { name: string; type: string }[], words: 
     }
   });
   return out;
+}
+
+/**
+ * Returns whether running this input needs the caller's manage permission: adminOnly commands, and `feeds add` and
+ * `feeds remove`. Adapters whose permission check costs API calls (Slack) only make them when this is true.
+ */
+export function needsManagePermission(command: Command, input: CommandInput): boolean {
+  if (command.definition.adminOnly) return true;
+  return command.definition.name === feeds.definition.name && FEEDS_MANAGED_SUBCOMMANDS.has(input.subcommand ?? '');
 }

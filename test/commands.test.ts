@@ -159,9 +159,9 @@ describe('help command', () => {
 });
 
 describe('command definitions', () => {
-  it('COMMANDS holds incident, incidents and help with unique names', () => {
+  it('COMMANDS holds incident, incidents, alerts, feeds and help with unique names', () => {
     const names = COMMANDS.map((c) => c.definition.name);
-    assert.deepEqual([...names].sort(), ['help', 'incident', 'incidents']);
+    assert.deepEqual([...names].sort(), ['alerts', 'feeds', 'help', 'incident', 'incidents']);
     assert.equal(findCommand('INCIDENT'), findCommand('incident'));
     assert.equal(findCommand('nope'), undefined);
   });

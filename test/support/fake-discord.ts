@@ -69,8 +69,23 @@ export interface ApiOption {
   options?: ApiOption[];
 }
 
-const OPTION_TYPE = { subcommand: 1, string: 3, integer: 4 } as const;
+const OPTION_TYPE = { subcommand: 1, string: 3, integer: 4, role: 8 } as const;
 const PERMISSIONS = '2248473465835073';
+
+/** Member permissions of an ordinary member (no Manage Channels), the default of every interaction the fake sends. */
+export const MEMBER_PERMISSIONS = PERMISSIONS;
+/** Member permissions with Manage Channels (1 << 4) added: what /alerts needs. */
+export const MANAGER_PERMISSIONS = String(BigInt(PERMISSIONS) | (1n << 4n));
+
+/** Who sends a slash command, and role options (name -> role id, sent as type 8 with the role resolved). */
+export interface SlashCommandExtras {
+  /** The member's computed permissions (default MEMBER_PERMISSIONS). */
+  permissions?: string;
+  /** Role options by name. */
+  roles?: Record<string, string>;
+  /** Send from a DM: no guild, no member, only a user. */
+  dm?: boolean;
+}
 
 let snowflakeCounter = 0n;
 /** Returns a fresh snowflake-shaped id (numeric string, increasing). */
@@ -102,6 +117,14 @@ export class FakeDiscord {
   readonly gatewayEvents: GatewayEvent[] = [];
   /** Commands registered with PUT, by route (`global` or the guild id). */
   readonly registeredCommands = new Map<string, any[]>();
+  /** Messages created with `POST /channels/{id}/messages`, by channel id, in order (a nonce-deduplicated resend adds none). */
+  readonly channelMessages = new Map<string, any[]>();
+  /** Channels that answer 404 Unknown Channel (code 10003) to message posts. */
+  readonly missingChannels = new Set<string>();
+  /** Channels that answer 403 Missing Access (code 50001) to message posts. */
+  readonly forbiddenChannels = new Set<string>();
+  /** Messages by `channel:nonce`, for `enforce_nonce` (Discord keeps them a few minutes; the fake, for its lifetime). */
+  private readonly nonces = new Map<string, any>();
 
   private readonly server: Server;
   private readonly wss: WebSocketServer;
@@ -186,8 +209,9 @@ export class FakeDiscord {
   }
 
   /** Sends INTERACTION_CREATE with the usual guild context around `fields` (type and data at least). */
-  sendInteraction(fields: { type: number; data: Record<string, unknown>; message?: unknown }): SentInteraction {
+  sendInteraction(fields: { type: number; data: Record<string, unknown>; message?: unknown }, extras: SlashCommandExtras = {}): SentInteraction {
     const id = snowflake();
+    const permissions = extras.permissions ?? PERMISSIONS;
     const token = `tok-${id}-${Math.random().toString(36).slice(2)}`;
     const payload = {
       id,
@@ -200,7 +224,7 @@ export class FakeDiscord {
       member: {
         user: { id: this.userId, username: 'tester', discriminator: '0', global_name: 'Tester', avatar: null },
         roles: [],
-        permissions: PERMISSIONS,
+        permissions,
         joined_at: '2024-01-01T00:00:00.000Z',
         nick: null,
         avatar: null,
@@ -219,22 +243,39 @@ export class FakeDiscord {
       attachment_size_limit: 10_485_760,
       ...fields,
     };
+    if (extras.dm) {
+      // A DM: Discord sends `user` instead of `member`, and no guild.
+      const dm: Record<string, unknown> = { ...payload, user: payload.member.user, context: 1, channel: { id: this.channelId, type: 1 } };
+      delete dm.member;
+      delete dm.guild_id;
+      const sentAt = performance.now();
+      this.dispatch('INTERACTION_CREATE', dm);
+      return { id, token, sentAt };
+    }
     const sentAt = performance.now();
     this.dispatch('INTERACTION_CREATE', payload);
     return { id, token, sentAt };
   }
 
   /** Sends a slash command; options may name a subcommand. */
-  sendSlashCommand(name: string, options: Record<string, string | number> = {}, subcommand?: string): SentInteraction {
-    const opts = toApiOptions(options);
-    const data = {
+  sendSlashCommand(name: string, options: Record<string, string | number> = {}, subcommand?: string, extras: SlashCommandExtras = {}): SentInteraction {
+    const roles = Object.entries(extras.roles ?? {});
+    const opts = [...toApiOptions(options), ...roles.map(([option, id]) => ({ name: option, type: OPTION_TYPE.role, value: id }))];
+    const data: Record<string, unknown> = {
       id: snowflake(),
       name,
       type: 1,
       guild_id: this.guildId,
       options: subcommand ? [{ name: subcommand, type: OPTION_TYPE.subcommand, options: opts }] : opts,
     };
-    return this.sendInteraction({ type: 2, data });
+    if (roles.length) {
+      data.resolved = {
+        roles: Object.fromEntries(
+          roles.map(([, id]) => [id, { id, name: `role-${id.slice(-4)}`, color: 0, hoist: false, position: 1, permissions: '0', managed: false, mentionable: true, flags: 0 }]),
+        ),
+      };
+    }
+    return this.sendInteraction({ type: 2, data }, extras);
   }
 
   /** Sends an autocomplete request for `option` of `/name`, with the partial value typed so far. */
@@ -367,13 +408,36 @@ export class FakeDiscord {
       return [200, {}, this.message({ ...(r.body ?? {}), id: m[1] === '@original' ? snowflake() : m[1] })];
     }
     if (r.method === 'POST' && /^\/webhooks\/[^/]+\/[^/]+$/.test(p)) return [200, {}, this.message(r.body ?? {})];
-    if (r.method === 'POST' && /^\/channels\/[^/]+\/messages$/.test(p)) return [200, {}, this.message(r.body ?? {})];
+    if (r.method === 'POST' && (m = p.match(/^\/channels\/([^/]+)\/messages$/))) return this.createMessage(m[1], r.body ?? {});
     if (r.method === 'PUT' && (m = p.match(/^\/applications\/([^/]+)(?:\/guilds\/([^/]+))?\/commands$/))) {
       const commands = (Array.isArray(r.body) ? r.body : []).map((c: any) => ({ ...c, id: snowflake(), application_id: m![1], version: snowflake(), ...(m![2] ? { guild_id: m![2] } : {}) }));
       this.registeredCommands.set(m[2] ?? 'global', commands);
       return [200, {}, commands];
     }
     return [404, {}, { message: '404: Not Found', code: 0 }];
+  }
+
+  /** Creates a channel message as Discord does, honouring `nonce` with `enforce_nonce` (the same message comes back). */
+  private createMessage(channelId: string, body: Record<string, any>): [number, Record<string, string>, unknown] {
+    if (this.missingChannels.has(channelId)) return [404, {}, { message: 'Unknown Channel', code: 10003 }];
+    if (this.forbiddenChannels.has(channelId)) return [403, {}, { message: 'Missing Access', code: 50001 }];
+    const key = body.nonce !== undefined ? `${channelId}:${body.nonce}` : undefined;
+    if (key && body.enforce_nonce === true && this.nonces.has(key)) return [200, {}, this.nonces.get(key)];
+    if (body.nonce !== undefined && String(body.nonce).length > 25) {
+      return [400, {}, { message: 'Invalid Form Body', code: 50035, errors: { nonce: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer in length.' }] } } }];
+    }
+    const { enforce_nonce: _enforce, allowed_mentions: _mentions, message_reference: reference, ...fields } = body;
+    const message = this.message({
+      ...fields,
+      channel_id: channelId,
+      webhook_id: undefined,
+      ...(reference ? { message_reference: { type: 0, channel_id: channelId, ...reference }, type: 19 } : {}),
+    });
+    if (key) this.nonces.set(key, message);
+    const list = this.channelMessages.get(channelId) ?? [];
+    list.push(message);
+    this.channelMessages.set(channelId, list);
+    return [200, {}, message];
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {

@@ -41,6 +41,8 @@ export interface TestSlackBotOptions {
   service?: IncidentService;
   /** Retry policy for the Web API clients (default: no retries, as every test should). */
   retryConfig?: NonNullable<SlackAdapterOptions['clientOptions']>['retryConfig'];
+  /** Feeds and subscriptions for `/incident alerts|feeds` (default: none, feeds not enabled). */
+  alerts?: SlackAdapterOptions['alerts'];
 }
 
 /** The signing secret test bots use. */
@@ -56,6 +58,7 @@ export async function startTestSlackBot(mode: 'socket' | 'http', options: TestSl
     ...(mode === 'socket' ? { appToken: 'xapp-test-app-token' } : { signingSecret: TEST_SIGNING_SECRET, port: 0, host: '127.0.0.1' }),
     service,
     commands: COMMANDS,
+    alerts: options.alerts,
     logger,
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: options.retryConfig ?? { retries: 0 } },
   });

@@ -39,6 +39,28 @@ export interface FakeSlackAck {
   payload?: Record<string, unknown>;
 }
 
+/** A message the fake keeps for conversations.history and conversations.replies. */
+export interface FakeSlackMessage {
+  type: 'message';
+  ts: string;
+  text?: string;
+  blocks?: unknown[];
+  bot_id?: string;
+  thread_ts?: string;
+  reply_count?: number;
+  latest_reply?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+/** What users.info says about a user (the admin flags the alert commands check). */
+export interface FakeSlackUser {
+  is_admin?: boolean;
+  is_owner?: boolean;
+  is_primary_owner?: boolean;
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+}
+
 /** Options for the fake. */
 export interface FakeSlackOptions {
   /** The bot's user id auth.test reports (default "UBOT"). */
@@ -75,6 +97,12 @@ export class FakeSlack {
   readonly botId: string;
   /** The workspace id. */
   readonly teamId: string;
+  /** Messages posted with chat.postMessage, by channel, oldest first (thread replies included). */
+  readonly channelMessages = new Map<string, FakeSlackMessage[]>();
+  /** users.info answers by user id; unknown users are ordinary members. */
+  readonly users = new Map<string, FakeSlackUser>();
+  /** conversations.info creators by channel id; unknown channels were created by "UCREATOR". */
+  readonly channelCreators = new Map<string, string>();
 
   readonly #server: Server;
   readonly #wss: WebSocketServer;
@@ -307,6 +335,13 @@ export class FakeSlack {
     json(res, this.#answer(method, params));
   }
 
+  /** Returns a stored message as the history methods show it: metadata only with include_all_metadata. */
+  #view(message: FakeSlackMessage, includeMetadata: unknown): FakeSlackMessage {
+    if (includeMetadata === true || includeMetadata === 'true' || includeMetadata === '1') return message;
+    const { metadata: _metadata, ...rest } = message;
+    return rest;
+  }
+
   #answer(method: string, params: Record<string, any>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
@@ -315,7 +350,41 @@ export class FakeSlack {
         return { ok: true, url: `ws://127.0.0.1:${this.#port}/socket?ticket=${++this.#tickets}` };
       case 'chat.postMessage': {
         const ts = `${++this.#ts}.000100`;
-        return { ok: true, channel: params.channel, ts, message: { type: 'message', text: params.text, bot_id: this.botId, ts, thread_ts: params.thread_ts } };
+        const message: FakeSlackMessage = { type: 'message', text: params.text, blocks: params.blocks, bot_id: this.botId, ts };
+        if (params.thread_ts) message.thread_ts = params.thread_ts;
+        if (params.metadata && typeof params.metadata === 'object') message.metadata = params.metadata;
+        const list = this.channelMessages.get(params.channel) ?? [];
+        list.push(message);
+        this.channelMessages.set(params.channel, list);
+        const parent = params.thread_ts ? list.find((m) => m.ts === params.thread_ts) : undefined;
+        if (parent) {
+          parent.thread_ts = parent.ts;
+          parent.reply_count = (parent.reply_count ?? 0) + 1;
+          parent.latest_reply = ts;
+        }
+        return { ok: true, channel: params.channel, ts, message };
+      }
+      case 'conversations.history': {
+        // Top-level messages (and thread parents), newest first, as Slack returns them; metadata only when asked.
+        const all = (this.channelMessages.get(params.channel) ?? []).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+        const limit = Number(params.limit ?? 100);
+        const messages = [...all].reverse().slice(0, limit).map((m) => this.#view(m, params.include_all_metadata));
+        return { ok: true, messages, has_more: all.length > limit };
+      }
+      case 'conversations.replies': {
+        const all = this.channelMessages.get(params.channel) ?? [];
+        const parent = all.find((m) => m.ts === params.ts);
+        if (!parent) return { ok: false, error: 'thread_not_found' };
+        const thread = all.filter((m) => m === parent || m.thread_ts === params.ts);
+        return { ok: true, messages: thread.map((m) => this.#view(m, params.include_all_metadata)), has_more: false };
+      }
+      case 'users.info': {
+        const flags = this.users.get(params.user) ?? {};
+        return { ok: true, user: { id: params.user, team_id: this.teamId, name: String(params.user).toLowerCase(), deleted: false, is_bot: false, is_admin: false, is_owner: false, is_primary_owner: false, is_restricted: false, is_ultra_restricted: false, ...flags } };
+      }
+      case 'conversations.info': {
+        const creator = this.channelCreators.get(params.channel) ?? 'UCREATOR';
+        return { ok: true, channel: { id: params.channel, name: 'general', is_channel: true, is_private: false, creator, created: 1_600_000_000 } };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: `${++this.#ts}.000200` };

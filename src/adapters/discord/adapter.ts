@@ -1,6 +1,8 @@
 import { Client, Events, GatewayIntentBits, RESTEvents } from 'discord.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { Command } from '../../../commands/types.js';
+import type { AlertsService } from '../../feeds/types.js';
+import { createDiscordAlertSender, type DiscordAlertSender } from './alert-sender.js';
 import { NO_MENTIONS, handleInteraction, type DiscordLogger, type InteractionContext } from './interactions.js';
 
 /** Discord's own API root; `DISCORD_API_URL` replaces it for REST proxies and for the tests' fake Discord. */
@@ -26,6 +28,8 @@ export interface DiscordAdapterOptions {
   restRetries?: number;
   /** Milliseconds a REST request may take before it is aborted (and retried); default 10,000. */
   restTimeoutMs?: number;
+  /** Feeds and subscriptions, when the feed watcher runs; without it /alerts and /feeds say feeds are not enabled. */
+  alerts?: AlertsService;
 }
 
 /** A running (or startable) Discord bot. */
@@ -36,6 +40,8 @@ export interface DiscordAdapter {
   stop(): Promise<void>;
   /** The discord.js client, for events and diagnostics. */
   readonly client: Client;
+  /** Posts alerts for the outbox worker (its own REST client; usable before start and after stop). */
+  readonly alertSender: DiscordAlertSender;
 }
 
 const CONSOLE_LOGGER: DiscordLogger = {
@@ -65,7 +71,9 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     commands: options.commands,
     logger,
     deferAfterMs: options.deferAfterMs ?? 1_500,
+    alerts: options.alerts,
   };
+  let alertSender: DiscordAlertSender | undefined;
   const inFlight = new Set<Promise<void>>();
 
   client.on(Events.InteractionCreate, (interaction) => {
@@ -129,6 +137,9 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
 
   return {
     client,
+    get alertSender() {
+      return (alertSender ??= createDiscordAlertSender({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.restTimeoutMs }));
+    },
     start: () => (started ??= start()),
     stop: () => (stopped ??= stop()),
   };

@@ -1,5 +1,6 @@
 import {
   ApplicationCommandOptionType,
+  PermissionFlagsBits,
   ApplicationCommandType,
   type APIApplicationCommandBasicOption,
   type APIApplicationCommandSubcommandOption,
@@ -12,6 +13,19 @@ import type { Command, CommandDefinition, CommandOption } from '../../../command
 const NAME = /^[-_\p{Ll}\p{N}]{1,32}$/u;
 const DESCRIPTION_MAX = 100;
 const OPTIONS_MAX = 25;
+
+/**
+ * Permission Discord requires by default to see and use an adminOnly command (Manage Channels, bit 1 << 4 = "16").
+ * Server admins can change who may use a command (Server Settings > Integrations), so handlers re-check the
+ * caller's permissions from the interaction as well.
+ */
+export const ADMIN_PERMISSIONS = String(PermissionFlagsBits.ManageChannels);
+
+/**
+ * Neutral options registered as a Discord role picker: the neutral option types have no "role" kind, so the name
+ * `role` marks it (Discord then sends the role id as the value).
+ */
+export const ROLE_OPTION_NAMES: ReadonlySet<string> = new Set(['role']);
 
 /** Thrown when a neutral command definition cannot be registered on Discord; the message names the command and the rule. */
 export class CommandDefinitionError extends Error {
@@ -43,6 +57,7 @@ function optionToJson(option: CommandOption, where: string): APIApplicationComma
       ...(option.autocomplete ? { autocomplete: true } : {}),
     };
   }
+  if (ROLE_OPTION_NAMES.has(option.name)) return { ...base, type: ApplicationCommandOptionType.Role };
   return { ...base, type: ApplicationCommandOptionType.String, ...(option.autocomplete ? { autocomplete: true } : {}) };
 }
 
@@ -62,6 +77,9 @@ export function definitionToDiscordJson(def: CommandDefinition): RESTPostAPIChat
     name: checkName(def.name, where),
     description: description(def.description),
   };
+  // Hidden from members without Manage Channels unless a server admin allows them. In DMs the handler refuses (no
+  // member permissions there); `contexts` is not set because guild-scoped registration does not take it.
+  if (def.adminOnly) body.default_member_permissions = ADMIN_PERMISSIONS;
   if (def.subcommands?.length) {
     body.options = def.subcommands.map(
       (sub): APIApplicationCommandSubcommandOption => ({

@@ -1,6 +1,7 @@
 import {
   ApplicationCommandOptionType,
   MessageFlags,
+  PermissionFlagsBits,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -13,7 +14,8 @@ import {
 } from 'discord.js';
 import type { Answer } from '../../core/answer-model.js';
 import type { Choice, IncidentService } from '../../core/incident-service.js';
-import type { Command, CommandInput } from '../../../commands/types.js';
+import type { ChannelContext, Command, CommandInput } from '../../../commands/types.js';
+import type { AlertsService } from '../../feeds/types.js';
 import { CUSTOM_ID, DISCORD_LIMITS, answerToMessage, clipText, errorToMessage, messageLimitViolations, replyToMessage, type DiscordMessage } from './render.js';
 
 /** Where the adapter reports what happened: pino's `(details, message)` shape, which console also accepts. */
@@ -30,6 +32,8 @@ export interface InteractionContext {
   logger: DiscordLogger;
   /** How long a reply may take before the interaction is deferred (Discord drops replies after 3,000 ms). */
   deferAfterMs: number;
+  /** Feeds and subscriptions for /alerts and /feeds, when the feed watcher runs. */
+  alerts?: AlertsService;
 }
 
 /** Every message we send allows no pings: an incident titled "@everyone" must not notify anyone. */
@@ -51,6 +55,22 @@ export function toReplyOptions(message: DiscordMessage): InteractionReplyOptions
 /** Returns edit options that replace the whole message (content, embeds and components). */
 function toEditOptions(message: DiscordMessage): InteractionEditReplyOptions & InteractionUpdateOptions {
   return { content: message.content ?? '', embeds: message.embeds, components: message.components, allowedMentions: NO_MENTIONS };
+}
+
+/**
+ * Returns where a command was typed and whether the caller may manage alerts there: Manage Channels in that channel,
+ * from the permissions Discord computed for this interaction (roles and channel overwrites). Registration hides
+ * adminOnly commands from other members by default, but server admins can change that, so it is checked here.
+ */
+export function channelContextOf(interaction: ChatInputCommandInteraction): ChannelContext {
+  return {
+    platform: 'discord',
+    channelId: interaction.channelId ?? undefined,
+    workspaceId: interaction.guildId ?? undefined,
+    userId: interaction.user.id,
+    // memberPermissions is null outside a guild (DMs): nobody manages alerts there.
+    canManage: interaction.inGuild() && (interaction.memberPermissions?.has(PermissionFlagsBits.ManageChannels) ?? false),
+  };
 }
 
 /** Returns the neutral command input for a slash command's options (subcommand first, values by name). */
@@ -148,7 +168,8 @@ async function chatInputCallback(interaction: ChatInputCommandInteraction, ctx: 
     return;
   }
   const input = optionsToInput(interaction.options.data);
-  await respond(interaction, 'reply', async () => replyToMessage(await command.handle(input, { incidents: ctx.service, commands: ctx.commands })), ctx);
+  const context = { incidents: ctx.service, commands: ctx.commands, channel: channelContextOf(interaction), alerts: ctx.alerts };
+  await respond(interaction, 'reply', async () => replyToMessage(await command.handle(input, context)), ctx);
 }
 
 async function componentCallback(interaction: ButtonInteraction | StringSelectMenuInteraction, ctx: InteractionContext): Promise<void> {

@@ -7,7 +7,10 @@ import {
   type APIEmbed,
   type APIEmbedField,
   type APISelectMenuOption,
+  type RESTAPIMessageReference,
+  type APIAllowedMentions,
 } from 'discord.js';
+import type { AlertPost, OutgoingMessage } from '../../feeds/types.js';
 import type { Answer, AnswerSource, IncidentList, IncidentRef } from '../../core/answer-model.js';
 import type { IncidentKind } from '../../core/incident.js';
 import type { HelpReply, Reply } from '../../../commands/types.js';
@@ -488,4 +491,106 @@ export function noticeToEmbed(title: string, lines: readonly string[]): APIEmbed
     title: fitMarkdown(title, DISCORD_LIMITS.embedTitle),
     description: fitMarkdown(lines.join('\n') || ' ', DISCORD_LIMITS.embedDescription),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alerts (channel posts made by the outbox worker, not replies to a command)
+
+/** Embed colours of alert messages. */
+export const ALERT_COLOURS = { alert: 0xe67e22, digest: 0x3498db } as const;
+
+/** Posts a digest lists by name; the rest are counted ("…and M more"). */
+export const DIGEST_MAX_POSTS = 20;
+
+// Short on purpose: an alert is a pointer to the post, and a channel may get many of them.
+const ALERT_SUMMARY_BUDGET = 700;
+const ALERT_FOOTER_BUDGET = 200;
+const DIGEST_TITLE_BUDGET = 120;
+// A snowflake: the only role and message ids we put into mention syntax or a message reference.
+const SNOWFLAKE = /^\d{17,20}$/;
+
+/** The JSON body of `POST /channels/{id}/messages` for an alert, without the sender's nonce. */
+export interface DiscordAlertBody {
+  content?: string;
+  embeds: APIEmbed[];
+  /** Never `parse`: only the subscription's role, when it names one, may be pinged. */
+  allowed_mentions: APIAllowedMentions;
+  /** Set for follow-ups: a reply to the channel's first alert about the same incident. */
+  message_reference?: RESTAPIMessageReference;
+}
+
+/** Returns an ISO timestamp Discord accepts for `embed.timestamp` (it refuses unparseable ones with a 400), or undefined. */
+function embedTimestamp(iso: string | undefined): string | undefined {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  if (Number.isNaN(t) || t < 0 || t > Date.parse('9999-12-31T23:59:59Z')) return undefined;
+  return new Date(t).toISOString();
+}
+
+function shortDay(iso: string | undefined): string | undefined {
+  return embedTimestamp(iso)?.slice(0, 10);
+}
+
+function alertEmbed(post: AlertPost): APIEmbed {
+  const when = embedTimestamp(post.published);
+  const embed: APIEmbed = {
+    title: fitMarkdown(post.title, DISCORD_LIMITS.embedTitle) || 'New post',
+    color: ALERT_COLOURS.alert,
+    // Footers show text as is (no markdown, no mentions): clipped, not escaped. The date goes in `timestamp`, which
+    // every client shows in the reader's own time zone; a date Discord would refuse is written out instead.
+    footer: { text: clipText([post.source, when ? '' : (post.published ?? '')].filter(Boolean).join(' · ') || 'feed', ALERT_FOOTER_BUDGET) },
+  };
+  const url = safeUrl(post.url);
+  if (url) embed.url = url;
+  if (when) embed.timestamp = when;
+  const summary = fitMarkdown(post.summary, ALERT_SUMMARY_BUDGET);
+  if (summary) embed.description = summary;
+  return embed;
+}
+
+function digestLine(post: AlertPost): string {
+  const meta = [post.source, shortDay(post.published)].filter((v): v is string => Boolean(v && v.trim()));
+  return `• ${maskedLink(post.title, post.url, DIGEST_TITLE_BUDGET)}${meta.length ? ` — ${fitMarkdown(meta.join(', '), 80)}` : ''}`;
+}
+
+function digestEmbed(posts: readonly AlertPost[]): APIEmbed {
+  const shown = posts.slice(0, DIGEST_MAX_POSTS);
+  const unlisted = posts.length - shown.length;
+  let counted = false;
+  const more = (n: number) => {
+    counted = true;
+    return `…and ${n + unlisted} more`;
+  };
+  const budget = DISCORD_LIMITS.embedDescription - (unlisted > 0 ? MORE_RESERVE : 0);
+  let description = joinWhole(shown.map(digestLine), budget, more);
+  if (unlisted > 0 && !counted) description += `\n${more(0)}`;
+  const sources = [...new Set(posts.map((p) => p.source).filter(Boolean))];
+  return fitTotal({
+    title: `${posts.length} new post${posts.length === 1 ? '' : 's'}`,
+    description: description || '—',
+    color: ALERT_COLOURS.digest,
+    footer: { text: clipText(sources.length ? `From ${sources.join(', ')}` : 'Feed digest', ALERT_FOOTER_BUDGET) },
+  });
+}
+
+/**
+ * Returns the channel message for an alert, a digest or a notice: one embed with the post's title linked to its
+ * http(s) URL, source, date and a short summary; a digest lists up to DIGEST_MAX_POSTS posts and counts the rest;
+ * a notice is plain text. Feed text is escaped, so it cannot ping or form masked links, and `allowed_mentions`
+ * lets through only the subscription's role (content `<@&roleId>`), when it names one.
+ */
+export function alertToMessage(message: OutgoingMessage): DiscordAlertBody {
+  if (message.kind === 'notice') {
+    return { content: fitMarkdown(message.text, DISCORD_LIMITS.messageContent) || 'Notice', embeds: [], allowed_mentions: { parse: [] } };
+  }
+  const embeds = message.kind === 'alert' ? [alertEmbed(message.post)] : [digestEmbed(message.posts)];
+  const roleId = message.roleId && SNOWFLAKE.test(message.roleId) ? message.roleId : undefined;
+  const body: DiscordAlertBody = roleId
+    ? { content: `<@&${roleId}>`, embeds, allowed_mentions: { parse: [], roles: [roleId] } }
+    : { embeds, allowed_mentions: { parse: [] } };
+  if (message.kind === 'alert' && message.threadOf && SNOWFLAKE.test(message.threadOf)) {
+    // A reply to the first alert; if that message was deleted, Discord posts this one as a plain message.
+    body.message_reference = { message_id: message.threadOf, fail_if_not_exists: false };
+  }
+  return body;
 }

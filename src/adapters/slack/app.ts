@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
 import type { Command } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
+import type { AlertsService } from '../../feeds/types.js';
+import { createSlackAlertSender, type SlackAlertSender } from './alert-sender.js';
 import { toBoltLogger } from './bolt-logger.js';
 import { RecentKeys } from './event-dedupe.js';
 import { registerListeners } from './listeners/index.js';
@@ -33,6 +35,8 @@ export interface SlackAdapterOptions {
   clientOptions?: webApi.WebClientOptions;
   /** How many recent event ids to remember against redelivery (default 1000). */
   dedupeCapacity?: number;
+  /** Feeds and subscriptions, when the feed watcher runs; without it `/incident alerts|feeds` say feeds are not enabled. */
+  alerts?: AlertsService;
 }
 
 /** A configured Slack bot: start connects (Socket Mode) or listens (HTTP), stop disconnects; `app` is the Bolt app. */
@@ -47,6 +51,8 @@ export interface SlackAdapter {
   readonly mode: 'socket' | 'http';
   /** HTTP mode: the port listened on, once started. */
   readonly port: number | undefined;
+  /** Posts alerts for the outbox worker (its own Web API client; usable before start and after stop). */
+  readonly alertSender: SlackAlertSender;
 }
 
 /** Thrown when the adapter's options cannot work; the message names the setting and the fix. */
@@ -115,16 +121,21 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     service: options.service,
     commands: options.commands,
     logger,
+    alerts: options.alerts,
     recent: new RecentKeys(options.dedupeCapacity ?? 1000),
     help: { usageFor, footer: 'You can also mention me with a question, e.g. "@incident-bot what happened with Sky ECC?"; I answer in a thread.' },
   });
 
   let state: 'new' | 'started' | 'stopped' = 'new';
   let port: number | undefined;
+  let alertSender: SlackAlertSender | undefined;
 
   return {
     app,
     mode,
+    get alertSender() {
+      return (alertSender ??= createSlackAlertSender({ botToken: options.botToken, clientOptions: { ...base, logger: boltLogger } }));
+    },
     get port() {
       return port;
     },

@@ -1,4 +1,5 @@
 /** The Slack adapter's public surface: the adapter factory, the renderers and the manifest generator. */
 export { createSlackAdapter, SlackConfigError, SLACK_EVENTS_PATH, SLACK_REPLY_RETRY, type SlackAdapter, type SlackAdapterOptions } from './app.js';
-export { answerToBlocks, helpToBlocks, listToBlocks, errorToBlocks, SLACK_LIMITS, type SlackMessage } from './render.js';
+export { alertToBlocks, answerToBlocks, helpToBlocks, listToBlocks, errorToBlocks, SLACK_LIMITS, type SlackMessage } from './render.js';
+export { ALERT_EVENT_TYPE, createSlackAlertSender, type SlackAlertSender, type SlackAlertSenderOptions } from './alert-sender.js';
 export { buildSlackManifest, manifestFileText, slashCommandOf, SLACK_BOT_SCOPES } from './manifest.js';

@@ -15,15 +15,18 @@ export interface SlackManifestOptions {
 
 /**
  * Bot scopes: commands (the slash command), app_mentions:read (mentions), chat:write (answers and alerts),
- * chat:write.public (alerts into public channels the bot has not joined), and for the alert subscriptions'
- * admin check users:read (workspace admins), channels:read and groups:read (channel managers).
+ * chat:write.public (alerts into public channels the bot has not joined), for the alert subscriptions' admin check
+ * users:read (workspace admins), channels:read and groups:read (the channel's creator), and for finding an alert
+ * that was in flight at a crash channels:history and groups:history (conversations.history and .replies).
  */
 export const SLACK_BOT_SCOPES = [
   'app_mentions:read',
+  'channels:history',
   'channels:read',
   'chat:write',
   'chat:write.public',
   'commands',
+  'groups:history',
   'groups:read',
   'users:read',
 ] as const;
@@ -66,13 +69,28 @@ export function slackUsageFor(commands: readonly Command[]): (usage: string) => 
   return (usage) => `${slash} ${usages.get(usage) ?? usage}`;
 }
 
+/**
+ * Returns the slash command's usage hint: each usage line in its Slack form, except that a command whose
+ * subcommands are typed after its own name is folded into one entry ("alerts list|subscribe|unsubscribe"), since
+ * Slack shows the hint on one line in the command picker.
+ */
+export function usageHint(commands: readonly Command[]): string {
+  const usages = slackUsages(commands);
+  const parts = commands.flatMap((c) => {
+    const def = c.definition;
+    if (!def.subcommands?.length) return [usages.get(def.usage) ?? def.usage];
+    const typed = def.subcommands.map((s) => usages.get(s.usage) ?? s.usage);
+    if (typed.every((u) => u.startsWith(`${def.name} `))) return [`${def.name} ${def.subcommands.map((s) => s.name).join('|')}`];
+    return typed;
+  });
+  return [...new Set(parts)].join(' | ');
+}
+
 /** Returns the app manifest generated from the command definitions: Socket Mode unless a request URL is given. */
 export function buildSlackManifest(commands: readonly Command[], options: SlackManifestOptions = {}): SlackManifest {
   const name = options.appName ?? 'incident-bot';
   const first = commands[0]?.definition;
-  const hint = [...new Set(commands.flatMap((c) => (c.definition.subcommands?.length ? c.definition.subcommands.map((s) => s.usage) : [c.definition.usage])))]
-    .map((u) => slackUsages(commands).get(u) ?? u)
-    .join(' | ');
+  const hint = usageHint(commands);
   const url = options.requestUrl;
   return {
     _metadata: { major_version: 1, minor_version: 1 },

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { Answer, AnswerSource, Fact, IncidentList, IncidentRef } from '../../core/answer-model.js';
 import type { HelpReply } from '../../../commands/types.js';
+import type { AlertPost, OutgoingMessage } from '../../feeds/types.js';
 
 /**
  * Slack's limits for what we send. Source: Slack's Block Kit reference (blocks, block elements, composition
@@ -316,7 +317,6 @@ function firstFittingHelp(message: SlackMessage): SlackMessage {
   return message;
 }
 
-/** Returns the Block Kit message for an error the user should see (plain words, no stack). */
 /** Returns a titled notice (subscriptions, feed status) as one section; all text escaped. */
 export function noticeToBlocks(title: string, lines: readonly string[]): SlackMessage {
   const heading = fitEscaped(oneLine(title), SLACK_LIMITS.headerText);
@@ -324,8 +324,79 @@ export function noticeToBlocks(title: string, lines: readonly string[]): SlackMe
   return { blocks: [section(`*${heading}*\n${body}`)], text: heading };
 }
 
-/** Returns a short warning message; the text is escaped. */
+/** Returns the Block Kit message for an error the user should see (plain words, no stack); the text is escaped. */
 export function errorToBlocks(message: string): SlackMessage {
   const text = fitEscaped(oneLine(message) || 'Something went wrong.', 1000);
   return { blocks: [section(`:warning: ${text}`)], text };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Alerts (channel posts made by the outbox worker)
+
+/** Posts a digest lists by name; the rest are counted ("…and M more"). */
+export const DIGEST_MAX_POSTS = 20;
+
+/** Returns Slack's date token for an ISO date (each reader sees their own time zone), with a UTC fallback; undefined when not a date. */
+export function slackDate(iso: string | undefined, format = '{date_short_pretty} {time}'): string | undefined {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return undefined;
+  const fallback = `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  // Only digits and our own format go into the token: nothing from the feed.
+  return `<!date^${Math.floor(t / 1000)}^${format}|${fallback}>`;
+}
+
+function alertMeta(post: AlertPost, dateFormat?: string): string {
+  const parts = [post.source ? fitEscaped(oneLine(post.source), 150) : '', slackDate(post.published, dateFormat) ?? ''].filter(Boolean);
+  return parts.join(' · ');
+}
+
+function alertBlocks(post: AlertPost): SlackMessage {
+  const title = linkMrkdwn(post.url, oneLine(post.title) || 'New post', 250);
+  const blocks: types.KnownBlock[] = [section(`*${title}*`)];
+  const meta = alertMeta(post);
+  if (meta) blocks.push(context([meta]));
+  const summary = fitEscaped(oneLine(post.summary), 700);
+  if (summary) blocks.push(section(summary));
+  const text = fitEscaped(oneLine(`${post.title}${post.source ? ` (${post.source})` : ''}`), FALLBACK_CHARS) || 'New post';
+  return { blocks, text };
+}
+
+const DIGEST_LEVELS = [
+  { posts: DIGEST_MAX_POSTS, title: 150 },
+  { posts: DIGEST_MAX_POSTS, title: 80 },
+  { posts: 10, title: 60 },
+] as const;
+
+function digestBlocks(posts: readonly AlertPost[], level: (typeof DIGEST_LEVELS)[number]): SlackMessage {
+  const lines = posts.slice(0, level.posts).map((p) => {
+    const meta = alertMeta(p, '{date_short}');
+    return `• *${linkMrkdwn(p.url, p.title, level.title)}*${meta ? ` — ${meta}` : ''}`;
+  });
+  const { text: listed, count } = joinWithin(lines, '\n', SLACK_LIMITS.sectionText);
+  const blocks: types.KnownBlock[] = [header(`${posts.length} new post${posts.length === 1 ? '' : 's'}`)];
+  if (listed) blocks.push(section(listed));
+  const more = posts.length - count;
+  if (more > 0) blocks.push(context([`…and ${more} more`]));
+  const titles = posts.slice(0, 5).map((p) => oneLine(p.title)).join('; ');
+  return { blocks, text: fitEscaped(`${posts.length} new posts: ${titles}`, FALLBACK_CHARS) };
+}
+
+/**
+ * Returns the Block Kit message for an alert (the post's title linked to its http(s) URL, source, date, short
+ * summary), a digest (up to DIGEST_MAX_POSTS posts, then "…and M more") or a notice (a warning line), with a text
+ * fallback. Feed text is escaped, so it can form no mention, broadcast or link; Slack has no roles, so `roleId`
+ * (a Discord role) is not used.
+ */
+export function alertToBlocks(message: OutgoingMessage): SlackMessage {
+  switch (message.kind) {
+    case 'alert':
+      return alertBlocks(message.post);
+    case 'digest':
+      return firstFitting(DIGEST_LEVELS.length, (level) => digestBlocks(message.posts, DIGEST_LEVELS[level]));
+    case 'notice': {
+      const text = fitEscaped(oneLine(message.text) || 'Notice', 2900);
+      return { blocks: [section(`:warning: ${text}`)], text: fitEscaped(oneLine(message.text) || 'Notice', FALLBACK_CHARS) };
+    }
+  }
 }

@@ -1,6 +1,8 @@
-import { routeText } from '../../../commands/index.js';
-import type { Command, Reply } from '../../../commands/types.js';
+import { needsManagePermission, routeText } from '../../../commands/index.js';
+import type { ChannelContext, Command, Reply } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
+import type { AlertsService } from '../../feeds/types.js';
+import { canManageChannel, type SlackWhere } from './permissions.js';
 import {
   answerToBlocks,
   errorToBlocks,
@@ -32,16 +34,33 @@ export interface SlackReplyDeps {
   commands: readonly Command[];
   logger: SlackLogger;
   help?: HelpRenderOptions;
+  /** Feeds and subscriptions for `/incident alerts|feeds ...`, when the feed watcher runs. */
+  alerts?: AlertsService;
 }
 
 /** Shown when a command throws: the user learns it failed, the log gets the details. */
 const FAILURE_MESSAGE = 'Something went wrong while answering that. Please try again, or ask for `help`.';
 
-/** Returns the reply to a line of free text (slash command text or a mention); empty text means help; never throws. */
-export async function runCommandText(text: string, deps: SlackReplyDeps): Promise<Reply> {
+/**
+ * Returns the reply to a line of free text (slash command text or a mention); empty text means help; never throws.
+ * `where` (channel, user, a client) gives commands their channel; the caller's manage permission is checked with
+ * the API only for commands that need it (see needsManagePermission), so questions cost no extra calls.
+ */
+export async function runCommandText(text: string, deps: SlackReplyDeps, where?: SlackWhere): Promise<Reply> {
   const routed = routeText(text.trim() || 'help');
   try {
-    return await routed.command.handle(routed.input, { incidents: deps.service, commands: deps.commands });
+    let channel: ChannelContext | undefined;
+    if (where) {
+      const check = deps.alerts !== undefined && needsManagePermission(routed.command, routed.input);
+      channel = {
+        platform: 'slack',
+        channelId: where.channelId,
+        workspaceId: where.teamId,
+        userId: where.userId,
+        canManage: check ? await canManageChannel(where, deps.logger) : false,
+      };
+    }
+    return await routed.command.handle(routed.input, { incidents: deps.service, commands: deps.commands, channel, alerts: deps.alerts });
   } catch (error) {
     // One string: pino keeps only the first argument of a call.
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -41,7 +41,7 @@ describe('deployCommands', { timeout: 30_000 }, () => {
   it('registers the commands to the guild when a guild id is given', async () => {
     const result = await deployCommands({ token: 't', applicationId: fake.applicationId, guildId: fake.guildId, apiUrl: fake.apiUrl });
     assert.equal(result.scope, 'guild');
-    assert.deepEqual(result.registered.map((c) => c.name), ['incident', 'incidents', 'help']);
+    assert.deepEqual(result.registered.map((c) => c.name), ['incident', 'incidents', 'alerts', 'feeds', 'help']);
     const put = await fake.waitForRequest((r) => r.method === 'PUT');
     assert.equal(put.path, `/api/v10/applications/${fake.applicationId}/guilds/${fake.guildId}/commands`);
     assert.equal(put.headers.authorization, 'Bot t');
@@ -62,7 +62,7 @@ describe('deployCommands', { timeout: 30_000 }, () => {
       DISCORD_API_URL: fake.apiUrl,
     });
     assert.equal(code, 0, stderr);
-    assert.match(stdout, new RegExp(`Registered 3 commands to guild ${fake.guildId}.*/incident, /incidents, /help`));
+    assert.match(stdout, new RegExp(`Registered 5 commands to guild ${fake.guildId}.*/incident, /incidents, /alerts, /feeds, /help`));
     assert.equal(fake.requests.filter((r) => r.method === 'PUT' && r.headers.authorization === 'Bot script-token').length, 1);
   });
 

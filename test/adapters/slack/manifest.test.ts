@@ -19,13 +19,15 @@ describe('buildSlackManifest', () => {
     assert.equal(manifest.features.slash_commands.length, 1);
     assert.equal(slash.command, `/${COMMANDS[0].definition.name}`);
     assert.equal(slash.description, COMMANDS[0].definition.description);
-    assert.equal(slash.usage_hint, '<query> | recent [count] | search <query> | help');
+    assert.equal(slash.usage_hint, '<query> | recent [count] | search <query> | alerts list|subscribe|unsubscribe | feeds list|status|add|remove | help');
     assert.ok(slash.command.length <= 32 && slash.description.length <= 2000 && slash.usage_hint.length <= 1000);
   });
 
   it('requests the scopes for commands, mentions and alerts, subscribes app_mention only, and enables Socket Mode', () => {
     const scopes: string[] = manifest.oauth_config.scopes.bot;
     for (const scope of ['commands', 'app_mentions:read', 'chat:write', 'chat:write.public']) assert.ok(scopes.includes(scope), scope);
+    // Alerts: the admin check (users.info, conversations.info) and findSent (conversations.history and .replies).
+    for (const scope of ['users:read', 'channels:read', 'groups:read', 'channels:history', 'groups:history']) assert.ok(scopes.includes(scope), scope);
     assert.deepEqual(manifest.settings.event_subscriptions.bot_events, ['app_mention']);
     assert.equal(manifest.settings.socket_mode_enabled, true);
     assert.equal(manifest.settings.interactivity.is_enabled, true, 'the share button needs interactivity');

@@ -6,11 +6,11 @@ import { describeSlackError } from '../slack-errors.js';
 
 /** Returns the `/incident <text>` callback: ack at once (Slack's 3-second rule), then an ephemeral answer with a share button. */
 export function createIncidentCommandCallback(deps: SlackReplyDeps) {
-  return async function incidentCommandCallback({ ack, command, respond }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> {
+  return async function incidentCommandCallback({ ack, command, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> {
     await ack();
     // Slack escapes &, < and > in command text as in messages.
     const text = slackTextToPlain(command.text ?? '');
-    const reply = await runCommandText(text, deps);
+    const reply = await runCommandText(text, deps, { client, channelId: command.channel_id, teamId: command.team_id, userId: command.user_id });
     let message = replyToMessage(reply, deps.help);
     if (isShareable(reply)) message = withShareButton(message, text);
     try {

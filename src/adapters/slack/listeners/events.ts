@@ -22,7 +22,8 @@ export function createAppMentionCallback(deps: MentionDeps) {
       return;
     }
     const query = mentionToQuery(event.text ?? '', context.botUserId);
-    const reply = await runCommandText(query, deps);
+    const where = event.user ? { client, channelId: event.channel, teamId: body.team_id, userId: event.user } : undefined;
+    const reply = await runCommandText(query, deps, where);
     const message = replyToMessage(reply, deps.help);
     try {
       await client.chat.postMessage({

@@ -1,0 +1,179 @@
+import { webApi } from '@slack/bolt';
+import { AlertSendError, type AlertSender, type OutgoingMessage } from '../../feeds/types.js';
+import { alertToBlocks } from './render.js';
+import { describeSlackError, slackErrorCode } from './slack-errors.js';
+
+/** `metadata.event_type` of every alert message: findSent looks for it (with the key in `event_payload.key`). */
+export const ALERT_EVENT_TYPE = 'incident_bot_alert';
+
+/** Messages of the channel's history findSent reads (one conversations.history page). */
+export const FIND_HISTORY_LIMIT = 100;
+
+/** Alert threads findSent also reads (newest replies first): follow-ups are thread replies, absent from the history. */
+export const FIND_THREADS_MAX = 10;
+
+/** Wait before retrying after an auth or scope problem: it needs an operator, and hammering Slack will not help. */
+const CONFIG_RETRY_MS = 60_000;
+
+/** Platform errors about this channel or this message: retrying cannot help. */
+const PERMANENT_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'msg_too_long',
+  'no_text',
+  'invalid_blocks',
+  'invalid_metadata_format',
+  'invalid_metadata_schema',
+  'metadata_too_large',
+  'metadata_must_be_sent_from_app',
+  'restricted_action',
+  'restricted_action_read_only_channel',
+  'restricted_action_thread_only_channel',
+  'restricted_action_non_threadable_channel',
+  'cannot_reply_to_message',
+  'team_access_not_granted',
+  'too_many_attachments',
+  'invalid_arguments',
+]);
+
+/** Platform errors about the deployment (token, scopes): retried slowly, so no alert is lost while someone fixes it. */
+const CONFIG_ERRORS = new Set(['not_authed', 'invalid_auth', 'account_inactive', 'token_revoked', 'token_expired', 'missing_scope', 'no_permission', 'org_login_required']);
+
+/** What the Slack alert sender needs: the bot token and the Web API client options (API URL, logger). */
+export interface SlackAlertSenderOptions {
+  /** Bot token (xoxb-...). */
+  botToken: string;
+  /** Web API options (slackApiUrl, logger, timeout...); retries and rate-limit handling are set by the sender. */
+  clientOptions?: webApi.WebClientOptions;
+}
+
+/** A Slack AlertSender, with its Web API client exposed for diagnostics. */
+export interface SlackAlertSender extends AlertSender {
+  readonly platform: 'slack';
+  readonly client: webApi.WebClient;
+}
+
+/**
+ * Returns the AlertSendError for a failed Web API call: 429 retryable after Retry-After; channel_not_found,
+ * not_in_channel, is_archived and other errors about the channel or message permanent; token and scope errors
+ * retryable after a minute; Slack's own failures (fatal_error, internal_error, HTTP 5xx) and network errors retryable.
+ */
+export function toAlertSendError(error: unknown, channelId: string, method = 'chat.postMessage'): AlertSendError {
+  if (error instanceof AlertSendError) return error;
+  const e = error as { code?: string; retryAfter?: number; statusCode?: number } | undefined;
+  const what = describeSlackError(error, { method, channel: channelId });
+  if (e?.code === webApi.ErrorCode.RateLimitedError) {
+    return new AlertSendError(what, true, Math.max(1, e.retryAfter ?? 1) * 1000);
+  }
+  const code = slackErrorCode(error);
+  if (code) {
+    if (PERMANENT_ERRORS.has(code)) return new AlertSendError(what, false);
+    if (CONFIG_ERRORS.has(code)) return new AlertSendError(what, true, CONFIG_RETRY_MS);
+    // ratelimited (as a platform error), fatal_error, internal_error, service_unavailable, request_timeout, and
+    // codes Slack adds later: not known to be about this message, so kept.
+    return new AlertSendError(what, true);
+  }
+  if (e?.code === webApi.ErrorCode.HTTPError && e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429) {
+    // A 4xx from the HTTP layer means a wrong SLACK_API_URL or a proxy: the deployment's problem, not the alert's.
+    return new AlertSendError(what, true, CONFIG_RETRY_MS);
+  }
+  return new AlertSendError(what, true);
+}
+
+/** Returns whether a failure leaves it unknown whether Slack posted the message (the request may have arrived). */
+function outcomeUnknown(error: unknown): boolean {
+  const e = error as { code?: string; statusCode?: number } | undefined;
+  return e?.code === webApi.ErrorCode.RequestError || (e?.code === webApi.ErrorCode.HTTPError && (e.statusCode ?? 0) >= 500);
+}
+
+interface HistoryMessage {
+  ts?: string;
+  reply_count?: number;
+  latest_reply?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+function isAlert(message: HistoryMessage): boolean {
+  return message.metadata?.event_type === ALERT_EVENT_TYPE;
+}
+
+function hasKey(message: HistoryMessage, key: string): boolean {
+  return isAlert(message) && message.metadata?.event_payload?.key === key;
+}
+
+/**
+ * Returns a sender that posts alerts with chat.postMessage: Block Kit with a text fallback, link unfurling off
+ * (feed links would otherwise expand into previews nobody asked for), follow-ups in the first alert's thread, and
+ * the idempotency key in the message's metadata. Its client neither retries nor waits out 429s
+ * (`rejectRateLimitedCalls`): the outbox worker owns retrying and Slack's 1 message/s per channel pacing.
+ *
+ * findSent reads the newest FIND_HISTORY_LIMIT messages (conversations.history with include_all_metadata, scopes
+ * channels:history / groups:history) and the threads of the newest alerts (conversations.replies), and matches the
+ * key in the metadata. Slack limits both methods to 1 call a minute and 15 messages for commercially distributed
+ * apps outside the Marketplace (May 2025); self-hosted internal apps keep the usual limits.
+ */
+export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackAlertSender {
+  const client = new webApi.WebClient(options.botToken, {
+    ...options.clientOptions,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
+
+  async function findSent(channelId: string, idempotencyKey: string): Promise<{ messageId: string } | undefined> {
+    let messages: HistoryMessage[];
+    try {
+      const history = await client.conversations.history({ channel: channelId, limit: FIND_HISTORY_LIMIT, include_all_metadata: true });
+      messages = (history.messages ?? []) as HistoryMessage[];
+    } catch (error) {
+      // Unknown is not "not sent": the caller must not resend on a guess.
+      throw toAlertSendError(error, channelId, 'conversations.history');
+    }
+    const top = messages.find((m) => hasKey(m, idempotencyKey));
+    if (top?.ts) return { messageId: top.ts };
+    const threads = messages
+      .filter((m) => isAlert(m) && (m.reply_count ?? 0) > 0 && m.ts)
+      .sort((a, b) => Number(b.latest_reply ?? b.ts) - Number(a.latest_reply ?? a.ts))
+      .slice(0, FIND_THREADS_MAX);
+    for (const parent of threads) {
+      try {
+        const replies = await client.conversations.replies({ channel: channelId, ts: parent.ts!, limit: 200, include_all_metadata: true });
+        const found = ((replies.messages ?? []) as HistoryMessage[]).find((m) => m.ts !== parent.ts && hasKey(m, idempotencyKey));
+        if (found?.ts) return { messageId: found.ts };
+      } catch (error) {
+        throw toAlertSendError(error, channelId, 'conversations.replies');
+      }
+    }
+    return undefined;
+  }
+
+  return {
+    platform: 'slack',
+    client,
+    findSent,
+    async send(channelId: string, message: OutgoingMessage, idempotencyKey: string) {
+      const { blocks, text } = alertToBlocks(message);
+      const threadTs = message.kind === 'alert' && message.threadOf ? message.threadOf : undefined;
+      try {
+        const result = await client.chat.postMessage({
+          channel: channelId,
+          blocks,
+          text,
+          metadata: { event_type: ALERT_EVENT_TYPE, event_payload: { key: idempotencyKey } },
+          unfurl_links: false,
+          unfurl_media: false,
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+        });
+        if (!result.ts) throw new AlertSendError(`Slack accepted chat.postMessage in channel ${channelId} but returned no ts`, true);
+        return { messageId: result.ts };
+      } catch (error) {
+        if (outcomeUnknown(error)) {
+          // The post may have gone through before the failure: look before the worker retries, so it is not doubled.
+          const sent = await findSent(channelId, idempotencyKey).catch(() => undefined);
+          if (sent) return sent;
+        }
+        throw toAlertSendError(error, channelId);
+      }
+    },
+  };
+}
