@@ -1,5 +1,6 @@
 import MiniSearch, { type Options, type SearchResult } from 'minisearch';
 import SearchableMap from 'minisearch/SearchableMap';
+import { readSnapshot, writeSnapshot } from './index-snapshot.js';
 import { CONTEXT_KINDS, monthName, type Incident, type IncidentKind } from './incident.js';
 import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery, type QueryDate } from './query.js';
 import { compactName, foldText, stripMarkup } from './text.js';
@@ -172,12 +173,12 @@ export class IncidentIndex {
    * in minisearch's own tables or derived per query, so loading costs no more than minisearch's own load.
    */
   static fromSnapshot(snapshot: string, incidents: readonly Incident[]): IncidentIndex {
-    return new IncidentIndex(MiniSearch.loadJSON<IndexDoc>(snapshot, INDEX_OPTIONS), incidents);
+    return new IncidentIndex(readSnapshot<IndexDoc>(snapshot, INDEX_OPTIONS), incidents);
   }
 
-  /** Returns the minisearch snapshot (JSON) of this index. */
+  /** Returns a snapshot of this index (JSON), for `fromSnapshot` with the same records. */
   toSnapshot(): string {
-    return JSON.stringify(this.mini);
+    return writeSnapshot(this.mini, INDEX_OPTIONS);
   }
 
   /** Number of records indexed. */

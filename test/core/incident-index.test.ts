@@ -238,3 +238,28 @@ describe('IncidentIndex.search typo preference', () => {
     assert.equal(idx.search('dokki')[0]?.id, 'test:doki');
   });
 });
+
+describe('index snapshot', () => {
+  it('fromSnapshot refuses a snapshot of another format with an error that says to rebuild', () => {
+    const idx = IncidentIndex.build([buildIncident({ id: 'test:one', title: 'Only One' })]);
+    const bad = JSON.stringify({ ...JSON.parse(idx.toSnapshot()), version: 999 });
+    assert.throws(() => IncidentIndex.fromSnapshot(bad, []), /rebuild/);
+    assert.throws(() => IncidentIndex.fromSnapshot('{not json', []), /rebuild/);
+  });
+
+  it('fromSnapshot gives the same scores as the built index and accepts upserts when loaded', () => {
+    const records = [
+      buildIncident({ id: 'test:a', title: 'Quiet Harbor', aliases: ['QH'], summary: 'Quiet Harbor was an intrusion. It hit ports.', date: day('2023-11-30') }),
+      buildIncident({ id: 'test:b', kind: 'group', title: 'Harbor Spider', tags: ['espionage'] }),
+      buildIncident({ id: 'test:c', kind: 'vulnerability', title: 'Acme Router Overflow', aliases: ['CVE-2024-0001'], entities: { actors: [], victims: [], software: [], cves: ['CVE-2024-0001'], countries: [] } }),
+    ];
+    const built = IncidentIndex.build(records);
+    const loaded = IncidentIndex.fromSnapshot(built.toSnapshot(), records);
+    for (const q of ['quiet harbor', 'quietharbor', 'harbr spider', 'cve 2024 0001', 'harbor', 'November 30, 2023 intrusion']) {
+      assert.deepEqual(loaded.search(q), built.search(q), q);
+    }
+    loaded.upsert([{ ...records[0], title: 'Loud Harbor', aliases: [] }]);
+    assert.equal(loaded.search('loud harbor')[0]?.id, 'test:a');
+    assert.notEqual(loaded.search('quietharbor')[0]?.exactName, true);
+  });
+});

@@ -1,0 +1,179 @@
+import MiniSearch, { type Options } from 'minisearch';
+import type SearchableMap from 'minisearch/SearchableMap';
+
+/** Bumped whenever the snapshot layout or the index options change: an older snapshot is rebuilt, never misread. */
+export const SNAPSHOT_VERSION = 1;
+
+/** The minisearch 7 internals a snapshot writes and restores (the library is pinned; the round trip is tested). */
+interface MiniState {
+  _index: SearchableMap<Map<number, Map<number, number>>>;
+  _documentCount: number;
+  _nextId: number;
+  _dirtCount: number;
+  _documentIds: Map<number, string>;
+  _idToShortId: Map<string, number>;
+  _fieldIds: Record<string, number>;
+  _fieldLength: Map<number, number[]>;
+  _avgFieldLength: number[];
+}
+
+/** The snapshot as stored: posting lists are compact strings, decoded per term on first use. */
+interface SnapshotJson {
+  format: 'incident-index';
+  version: number;
+  fields: string[];
+  documentCount: number;
+  nextId: number;
+  dirtCount: number;
+  averageFieldLength: number[];
+  /** shortId, id, shortId, id, ... */
+  documentIds: (number | string)[];
+  /** shortId followed by one length per field, repeated. */
+  fieldLength: number[];
+  /** term, postings, term, postings, ... (postings: `field:doc,freq,doc,freq|field:...` in base 36). */
+  terms: string[];
+}
+
+/**
+ * A term's postings, decoded on first use. Loading a snapshot then costs one parse of short strings instead of
+ * millions of Map entries (minisearch's own loadJSON spends most of its time there: ~2 s at 100k records).
+ */
+class LazyTermData extends Map<number, Map<number, number>> {
+  private raw: string | undefined;
+
+  constructor(raw: string) {
+    super();
+    this.raw = raw;
+  }
+
+  private decode(): void {
+    const raw = this.raw;
+    if (raw === undefined) return;
+    this.raw = undefined;
+    for (const part of raw.split('|')) {
+      const colon = part.indexOf(':');
+      const docs = new Map<number, number>();
+      const nums = part.slice(colon + 1).split(',');
+      for (let i = 0; i + 1 < nums.length; i += 2) docs.set(parseInt(nums[i], 36), parseInt(nums[i + 1], 36));
+      super.set(parseInt(part.slice(0, colon), 36), docs);
+    }
+  }
+
+  override get(key: number) {
+    this.decode();
+    return super.get(key);
+  }
+  override has(key: number) {
+    this.decode();
+    return super.has(key);
+  }
+  override set(key: number, value: Map<number, number>) {
+    this.decode();
+    return super.set(key, value);
+  }
+  override delete(key: number) {
+    this.decode();
+    return super.delete(key);
+  }
+  override clear() {
+    this.raw = undefined;
+    super.clear();
+  }
+  override get size() {
+    this.decode();
+    return super.size;
+  }
+  override keys() {
+    this.decode();
+    return super.keys();
+  }
+  override values() {
+    this.decode();
+    return super.values();
+  }
+  override entries() {
+    this.decode();
+    return super.entries();
+  }
+  override forEach(fn: (value: Map<number, number>, key: number, map: Map<number, Map<number, number>>) => void, thisArg?: unknown) {
+    this.decode();
+    super.forEach(fn, thisArg);
+  }
+  override [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+/** Returns a snapshot of a minisearch index built with `options`, in the compact lazily-decoded form. */
+export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options: Options<any>): string {
+  const s = mini as unknown as MiniState;
+  const documentIds: (number | string)[] = [];
+  for (const [shortId, id] of s._documentIds) documentIds.push(shortId, id);
+  const fieldLength: number[] = [];
+  for (const [shortId, lengths] of s._fieldLength) {
+    fieldLength.push(shortId);
+    for (let f = 0; f < options.fields.length; f++) fieldLength.push(lengths[f] ?? 0);
+  }
+  const terms: string[] = [];
+  for (const [term, fields] of s._index) {
+    const parts: string[] = [];
+    for (const [fieldId, docs] of fields) {
+      const nums: string[] = [];
+      for (const [doc, freq] of docs) nums.push(doc.toString(36), freq.toString(36));
+      parts.push(`${fieldId.toString(36)}:${nums.join(',')}`);
+    }
+    terms.push(term, parts.join('|'));
+  }
+  const json: SnapshotJson = {
+    format: 'incident-index',
+    version: SNAPSHOT_VERSION,
+    fields: options.fields,
+    documentCount: s._documentCount,
+    nextId: s._nextId,
+    dirtCount: s._dirtCount,
+    averageFieldLength: s._avgFieldLength,
+    documentIds,
+    fieldLength,
+    terms,
+  };
+  return JSON.stringify(json);
+}
+
+/** Thrown when a snapshot cannot be used (another version or other options); the caller rebuilds the index. */
+export class SnapshotError extends Error {
+  override name = 'SnapshotError';
+}
+
+/** Returns the minisearch index a snapshot holds; `options` must be the ones it was written with. */
+export function readSnapshot<T>(snapshot: string, options: Options<T>): MiniSearch<T> {
+  let json: SnapshotJson;
+  try {
+    json = JSON.parse(snapshot) as SnapshotJson;
+  } catch (error) {
+    throw new SnapshotError(`index snapshot is not valid JSON (${(error as Error).message}); rebuild it`);
+  }
+  if (json?.format !== 'incident-index' || json.version !== SNAPSHOT_VERSION) {
+    throw new SnapshotError(`index snapshot has format ${String(json?.format)} v${String(json?.version)}, expected incident-index v${SNAPSHOT_VERSION}; rebuild it`);
+  }
+  if (json.fields.join(',') !== options.fields.join(',')) {
+    throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
+  }
+  const mini = new MiniSearch<T>(options);
+  const s = mini as unknown as MiniState;
+  s._documentCount = json.documentCount;
+  s._nextId = json.nextId;
+  s._dirtCount = json.dirtCount;
+  s._avgFieldLength = json.averageFieldLength;
+  for (let i = 0; i + 1 < json.documentIds.length; i += 2) {
+    const shortId = json.documentIds[i] as number;
+    const id = json.documentIds[i + 1] as string;
+    s._documentIds.set(shortId, id);
+    s._idToShortId.set(id, shortId);
+  }
+  const stride = options.fields.length + 1;
+  for (let i = 0; i + stride <= json.fieldLength.length; i += stride) {
+    s._fieldLength.set(json.fieldLength[i], json.fieldLength.slice(i + 1, i + stride));
+  }
+  for (let i = 0; i + 1 < json.terms.length; i += 2) s._index.set(json.terms[i], new LazyTermData(json.terms[i + 1]));
+  return mini;
+}
