@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import MiniSearch from 'minisearch';
 import type { Incident } from '../../src/core/incident.js';
+import { readSnapshot, SnapshotError } from '../../src/core/index-snapshot.js';
 import { INDEX_OPTIONS, IncidentIndex, toIndexDoc, transpositions } from '../../src/core/incident-index.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from '../../src/core/load-data.js';
 import { buildIncident, day, month } from '../fixtures/core/build-incident.js';
@@ -162,9 +163,10 @@ describe('IncidentIndex snapshots', () => {
     assert.deepEqual(loaded.suggest('sky'), built.suggest('sky'));
   });
 
-  it('IncidentIndex.toSnapshot is loadable by minisearch with INDEX_OPTIONS', () => {
-    const mini = MiniSearch.loadJSON(built.toSnapshot(), INDEX_OPTIONS);
+  it('readSnapshot loads a snapshot with INDEX_OPTIONS and refuses other options', () => {
+    const mini = readSnapshot(built.toSnapshot(), INDEX_OPTIONS);
     assert.equal(mini.documentCount, records.length);
+    assert.throws(() => readSnapshot(built.toSnapshot(), { ...INDEX_OPTIONS, fields: ['title'] }), SnapshotError);
   });
 });
 
