@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import MiniSearch from 'minisearch';
 import type { Incident } from '../../src/core/incident.js';
 import { readSnapshot, SnapshotError } from '../../src/core/index-snapshot.js';
 import { INDEX_OPTIONS, IncidentIndex, toIndexDoc, transpositions } from '../../src/core/incident-index.js';
