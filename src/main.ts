@@ -1,8 +1,7 @@
 import { COMMANDS } from '../commands/index.js';
 import { runConsole } from './adapters/console/console.js';
-import { importDataPaths, loadAllIncidents } from './bootstrap.js';
+import { importDataPaths, loadService } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createIncidentService } from './core/create-service.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/store.js';
 
@@ -30,7 +29,7 @@ async function main(): Promise<void> {
   const store = openStore(config.databasePath);
   if (config.dataPaths.length) importDataPaths(store, config.dataPaths, logger);
   const started = performance.now();
-  const service = createIncidentService(loadAllIncidents(store));
+  const service = await loadService(store, logger);
   logger.info({ records: service.size, ms: Math.round(performance.now() - started) }, 'index ready');
 
   if (consoleMode) {

@@ -29,6 +29,10 @@ export function runConsole(options: ConsoleAdapterOptions): Promise<void> {
   const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: Boolean((output as NodeJS.WriteStream).isTTY) });
   const ctx: CommandContext = { incidents: options.service, commands: options.commands };
   output.write(`incident-bot console: ${options.service.size} records. Try /incident skyecc, /incidents recent, /help, or a question. Type exit to leave.\n`);
+  // A reader that goes away (`npm start | head`) ends the session quietly instead of crashing on EPIPE.
+  output.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') rl.close();
+  });
   rl.setPrompt('> ');
   rl.prompt();
   // Lines are answered one at a time, in order, even when pasted together.
