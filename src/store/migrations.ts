@@ -45,6 +45,116 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'feeds, feed items, posts, subscriptions, outbox, alert threads',
+    // Times are INTEGER milliseconds since the epoch (UTC) so due-work queries compare numbers, not strings.
+    sql: `
+      CREATE TABLE feeds (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        url                  TEXT NOT NULL UNIQUE,
+        name                 TEXT,
+        interval_seconds     INTEGER,
+        etag                 TEXT,
+        last_modified        TEXT,
+        -- sha-256 of the last body parsed: an unchanged body is skipped without parsing (a 15,000-item feed re-polled)
+        body_hash            TEXT,
+        next_poll_at         INTEGER,
+        last_success_at      INTEGER,
+        last_error           TEXT,
+        last_error_at        INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        failing              INTEGER NOT NULL DEFAULT 0,
+        failing_notified     INTEGER NOT NULL DEFAULT 0,
+        -- 0 until the first successful poll stored the feed's items: that poll alerts nothing
+        seeded               INTEGER NOT NULL DEFAULT 0,
+        items_seen           INTEGER NOT NULL DEFAULT 0,
+        polls                INTEGER NOT NULL DEFAULT 0,
+        not_modified         INTEGER NOT NULL DEFAULT 0,
+        -- an admin removed it: kept as a tombstone so the feed list file does not bring it back
+        removed              INTEGER NOT NULL DEFAULT 0,
+        added_by             TEXT,
+        created_at           INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE posts (
+        id          TEXT PRIMARY KEY,
+        feed_id     INTEGER NOT NULL REFERENCES feeds(id),
+        -- by value, not foreign key: the incident may be a bundled record that is not in this file
+        incident_id TEXT NOT NULL,
+        url         TEXT,
+        -- url normalised for same-link detection (no fragment, no utm_ parameters, lower-case host)
+        url_key     TEXT,
+        title       TEXT NOT NULL,
+        published   TEXT,
+        summary     TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX posts_url_key ON posts(url_key);
+      CREATE INDEX posts_incident ON posts(incident_id);
+      CREATE INDEX posts_published ON posts(published);
+
+      CREATE TABLE feed_items (
+        feed_id    INTEGER NOT NULL REFERENCES feeds(id),
+        item_key   TEXT NOT NULL,
+        post_id    TEXT REFERENCES posts(id),
+        first_seen INTEGER NOT NULL,
+        PRIMARY KEY (feed_id, item_key)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE subscriptions (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        platform     TEXT NOT NULL CHECK (platform IN ('discord', 'slack')),
+        channel_id   TEXT NOT NULL,
+        workspace_id TEXT,
+        filter       TEXT NOT NULL DEFAULT '',
+        role_id      TEXT,
+        created_by   TEXT,
+        created_at   INTEGER NOT NULL,
+        UNIQUE (platform, channel_id, filter)
+      ) STRICT;
+
+      CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        platform        TEXT NOT NULL,
+        channel_id      TEXT NOT NULL,
+        post_id         TEXT REFERENCES posts(id),
+        incident_id     TEXT,
+        kind            TEXT NOT NULL CHECK (kind IN ('alert', 'digest', 'notice')),
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'folded')),
+        -- notice text (alerts and digests are rendered from posts at send time)
+        text            TEXT,
+        role_id         TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        -- travels with the message (Discord nonce: at most 25 characters) so an interrupted send can be found
+        idempotency_key TEXT NOT NULL UNIQUE,
+        message_id      TEXT,
+        thread_of       TEXT,
+        -- for folded rows: the digest row that carries them
+        digest_id       INTEGER REFERENCES outbox(id) ON DELETE SET NULL,
+        error           TEXT,
+        created_at      INTEGER NOT NULL,
+        sent_at         INTEGER,
+        UNIQUE (subscription_id, post_id),
+        -- one alert per post per channel, however many of the channel's subscriptions match it
+        UNIQUE (platform, channel_id, post_id)
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+      CREATE INDEX outbox_channel ON outbox(platform, channel_id, status);
+      CREATE INDEX outbox_digest ON outbox(digest_id);
+
+      CREATE TABLE alert_threads (
+        platform    TEXT NOT NULL,
+        channel_id  TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (platform, channel_id, incident_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

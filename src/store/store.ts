@@ -60,6 +60,8 @@ export interface StoreOptions {
 export interface Store {
   /** The absolute path of the database file (or ":memory:"). */
   readonly path: string;
+  /** The open connection, for modules that keep their own tables in this file (feeds, outbox) and share its transactions. */
+  readonly db: Database.Database;
   /** Validates and upserts every record by id in one transaction, and logs the import; on any error nothing is written. */
   importIncidents(incidents: readonly IncidentInput[], info: ImportInfo): ImportResult;
   /** Runs `produce` (e.g. a parser) and imports its result in one transaction, so a parse failure leaves the store as it was. */
@@ -133,7 +135,7 @@ class SqliteStore implements Store {
   private readonly importTx;
 
   constructor(
-    private readonly db: Database.Database,
+    readonly db: Database.Database,
     readonly path: string,
     private readonly now: () => Date,
   ) {

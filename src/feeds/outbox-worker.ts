@@ -1,0 +1,297 @@
+import { truncateWords } from '../core/text.js';
+import type { Logger } from '../logger.js';
+import type { FeedStore, OutboxRow } from '../store/feed-store.js';
+import { feedLabel } from './pipeline.js';
+import { AlertSendError, type AlertPost, type AlertSender, type OutgoingMessage } from './types.js';
+
+/** Slack allows about one message per second per channel (chat.postMessage, "Rate limits": special tier). */
+export const SLACK_MIN_INTERVAL_MS = 1000;
+/** More alerts than this for one channel within FOLD_WINDOW_MS are folded into one digest message. */
+export const FOLD_THRESHOLD = 10;
+/** The window FOLD_THRESHOLD counts over (10 minutes). */
+export const FOLD_WINDOW_MS = 10 * 60_000;
+/** First retry delay after a retryable failure; doubles per attempt up to RETRY_MAX_MS. */
+export const RETRY_BASE_MS = 5_000;
+/** Longest wait between two attempts. */
+export const RETRY_MAX_MS = 15 * 60_000;
+/** Attempts before a row is given up as failed (about four hours of backoff). */
+export const MAX_ATTEMPTS = 20;
+/** Longest summary an alert carries: an alert is read at a glance; the link has the rest. */
+export const ALERT_SUMMARY_CHARS = 400;
+
+/** Options for createOutboxWorker. */
+export interface OutboxWorkerOptions {
+  feeds: FeedStore;
+  /** One sender per platform; rows for a platform without a sender wait. */
+  senders: readonly AlertSender[];
+  logger?: Logger;
+  /** Clock (epoch milliseconds). */
+  now?: () => number;
+  slackMinIntervalMs?: number;
+  foldThreshold?: number;
+  foldWindowMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  maxAttempts?: number;
+  /** Sends in flight at once (different channels; one channel never has two). */
+  maxConcurrent?: number;
+  /** Longest sleep of the loop between two looks at the outbox. */
+  idleMs?: number;
+}
+
+/** The delivery loop: sends due outbox rows exactly once per (channel, post), surviving crashes. */
+export interface OutboxWorker {
+  /** Resolves rows left `sending` by a crash, then keeps delivering until stop(). */
+  start(): Promise<void>;
+  /** Stops the loop and waits for sends in flight. */
+  stop(): Promise<void>;
+  /** Wakes the loop now (new rows were queued). */
+  kick(): void;
+  /** Resolves interrupted sends (rows `sending` that this process is not sending); returns how many were resolved. */
+  recover(): Promise<number>;
+  /** One round: recovery, folding, then at most one send per eligible channel; returns the rows it sent. */
+  runOnce(): Promise<number>;
+  /** Runs rounds until nothing is due or `timeoutMs` passes (tests); returns the rows sent. */
+  drain(timeoutMs?: number): Promise<number>;
+  /** Adds (or replaces) the sender of a platform, e.g. once its adapter exists; its waiting rows go out at the next round. */
+  addSender(sender: AlertSender): void;
+}
+
+/** Returns an outbox worker over the store (not started). */
+export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
+  const feeds = options.feeds;
+  const now = options.now ?? Date.now;
+  const log = options.logger;
+  const senders = new Map(options.senders.map((s) => [s.platform, s]));
+  const slackGap = options.slackMinIntervalMs ?? SLACK_MIN_INTERVAL_MS;
+  const foldThreshold = options.foldThreshold ?? FOLD_THRESHOLD;
+  const foldWindow = options.foldWindowMs ?? FOLD_WINDOW_MS;
+  const retryBase = options.retryBaseMs ?? RETRY_BASE_MS;
+  const retryMax = options.retryMaxMs ?? RETRY_MAX_MS;
+  const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+  const maxConcurrent = options.maxConcurrent ?? 4;
+  const idleMs = options.idleMs ?? 1000;
+
+  const inFlight = new Map<number, Promise<boolean>>();
+  const busyChannels = new Set<string>();
+  /** Earliest time a channel may get its next message (Slack pacing, 429 Retry-After). */
+  const heldUntil = new Map<string, number>();
+  const warnedPlatforms = new Set<string>();
+  let running: Promise<number> | undefined;
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  const channelKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}\u0000${r.channelId}`;
+
+  async function recover(): Promise<number> {
+    let resolved = 0;
+    for (const row of feeds.outboxByStatus('sending')) {
+      if (inFlight.has(row.id)) continue;
+      const sender = senders.get(row.platform);
+      if (!sender) continue;
+      try {
+        const found = await sender.findSent(row.channelId, row.idempotencyKey);
+        if (found) {
+          feeds.markSent(row, found.messageId, now());
+          log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send had been delivered; marked sent');
+        } else {
+          // Not on the platform: send again with the same key, so a late copy of the first attempt is deduplicated.
+          feeds.requeue(row.id, now());
+          log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send not delivered; sending again with the same key');
+        }
+        resolved++;
+      } catch (err) {
+        log?.warn({ outbox: row.id, err: (err as Error).message }, 'cannot check an interrupted send yet; will retry');
+      }
+    }
+    return resolved;
+  }
+
+  function fold(due: readonly OutboxRow[]): void {
+    const byChannel = new Map<string, OutboxRow[]>();
+    for (const r of due) {
+      if (r.kind !== 'alert') continue;
+      const k = channelKey(r);
+      byChannel.set(k, [...(byChannel.get(k) ?? []), r]);
+    }
+    const t = now();
+    for (const rows of byChannel.values()) {
+      const first = rows[0]!;
+      const capacity = Math.max(0, foldThreshold - feeds.recentAlertCount(first.platform, first.channelId, t - foldWindow));
+      if (rows.length <= capacity) continue;
+      const extra = [...rows].sort((a, b) => a.id - b.id).slice(capacity);
+      const digest = feeds.foldIntoDigest(extra, t);
+      log?.info({ channel: first.channelId, folded: extra.length, digest }, 'alert burst folded into a digest');
+    }
+  }
+
+  function buildPost(postId: string): AlertPost | undefined {
+    const post = feeds.getPost(postId);
+    if (!post) return undefined;
+    const feed = feeds.getFeed(post.feedId);
+    return {
+      postId: post.id,
+      incidentId: post.incidentId,
+      title: post.title,
+      url: post.url ?? undefined,
+      source: feed ? feedLabel(feed) : 'feed',
+      published: post.published ?? undefined,
+      summary: truncateWords(post.summary, ALERT_SUMMARY_CHARS),
+    };
+  }
+
+  /** Returns the message for a row and its thread parent, or a reason it cannot be sent. */
+  function messageFor(row: OutboxRow): { message: OutgoingMessage; threadOf: string | null } | { error: string } {
+    if (row.kind === 'notice') return { message: { kind: 'notice', text: row.text ?? '' }, threadOf: null };
+    if (row.kind === 'digest') {
+      const posts = feeds.foldedInto(row.id).flatMap((r) => (r.postId ? (buildPost(r.postId) ?? []) : []));
+      if (posts.length === 0) return { error: 'digest has no posts left' };
+      return { message: { kind: 'digest', posts, roleId: row.roleId ?? undefined }, threadOf: null };
+    }
+    const post = row.postId ? buildPost(row.postId) : undefined;
+    if (!post) return { error: `post ${row.postId} is missing` };
+    // Decided once, when the row goes to `sending`, so a resend after a crash uses the same parent.
+    const threadOf = row.threadOf ?? (row.incidentId ? feeds.threadOf(row.platform, row.channelId, row.incidentId) : undefined) ?? null;
+    return { message: { kind: 'alert', post, roleId: row.roleId ?? undefined, threadOf: threadOf ?? undefined }, threadOf };
+  }
+
+  async function deliver(row: OutboxRow, sender: AlertSender): Promise<boolean> {
+    const built = messageFor(row);
+    if ('error' in built) {
+      feeds.markFailed(row.id, built.error);
+      log?.error({ outbox: row.id, channel: row.channelId, error: built.error }, 'alert cannot be built; given up');
+      return false;
+    }
+    // `sending` is committed before the platform call: after a crash the row is checked with findSent, never lost.
+    if (!feeds.markSending(row.id, built.threadOf)) return false;
+    const key = channelKey(row);
+    try {
+      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey);
+      feeds.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
+      return true;
+    } catch (err) {
+      const e = err instanceof AlertSendError ? err : new AlertSendError((err as Error)?.message ?? String(err), true);
+      const attempts = row.attempts + 1;
+      if (!e.retryable || attempts >= maxAttempts) {
+        feeds.markFailed(row.id, e.message);
+        log?.error({ outbox: row.id, platform: row.platform, channel: row.channelId, attempts, error: e.message }, 'alert delivery failed for good');
+        return false;
+      }
+      const backoff = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
+      const wait = Math.max(backoff, e.retryAfterMs ?? 0);
+      if (e.retryAfterMs) heldUntil.set(key, Math.max(heldUntil.get(key) ?? 0, now() + e.retryAfterMs));
+      feeds.markRetry(row.id, now() + wait, e.message);
+      log?.warn({ outbox: row.id, channel: row.channelId, attempts, retryInMs: wait, error: e.message }, 'alert delivery failed; will retry');
+      return false;
+    } finally {
+      if (row.platform === 'slack' && slackGap > 0) heldUntil.set(key, Math.max(heldUntil.get(key) ?? 0, now() + slackGap));
+    }
+  }
+
+  async function round(): Promise<number> {
+    await recover();
+    let due = feeds.dueOutbox(now());
+    if (due.some((r) => r.kind === 'alert')) {
+      fold(due);
+      due = feeds.dueOutbox(now());
+    }
+    const t = now();
+    const started: Promise<boolean>[] = [];
+    for (const row of due) {
+      if (inFlight.size >= maxConcurrent) break;
+      const key = channelKey(row);
+      if (busyChannels.has(key) || (heldUntil.get(key) ?? 0) > t) continue;
+      const sender = senders.get(row.platform);
+      if (!sender) {
+        if (!warnedPlatforms.has(row.platform)) log?.warn({ platform: row.platform }, 'alerts queued for a platform that is not connected; they wait');
+        warnedPlatforms.add(row.platform);
+        continue;
+      }
+      busyChannels.add(key);
+      const p = deliver(row, sender)
+        .catch((err: unknown) => {
+          log?.error({ outbox: row.id, err: (err as Error).message }, 'outbox worker error');
+          return false;
+        })
+        .finally(() => {
+          busyChannels.delete(key);
+          inFlight.delete(row.id);
+        });
+      inFlight.set(row.id, p);
+      started.push(p);
+    }
+    const results = await Promise.all(started);
+    return results.filter(Boolean).length;
+  }
+
+  function runOnce(): Promise<number> {
+    // Rounds never overlap: the loop and a test (or kick) share one at a time.
+    const next = (running ?? Promise.resolve(0)).then(() => round());
+    running = next.catch(() => 0);
+    return next;
+  }
+
+  /** Milliseconds until something may be sendable (next due row or a channel hold), bounded by idleMs. */
+  function sleepFor(): number {
+    const t = now();
+    let at = feeds.nextOutboxDue() ?? t + idleMs;
+    for (const until of heldUntil.values()) if (until > t) at = Math.min(Math.max(at, t), until);
+    return Math.max(10, Math.min(idleMs, at - t));
+  }
+
+  async function drain(timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let sent = 0;
+    for (;;) {
+      sent += await runOnce();
+      const pending = feeds.nextOutboxDue();
+      if (pending === undefined && feeds.outboxByStatus('sending').length === 0) return sent;
+      if (Date.now() > deadline) return sent;
+      await new Promise((r) => setTimeout(r, Math.min(sleepFor(), Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  return {
+    async start() {
+      if (!stopped) return;
+      stopped = false;
+      loop = (async () => {
+        while (!stopped) {
+          let sleep = idleMs;
+          try {
+            await runOnce();
+            sleep = sleepFor();
+          } catch (err) {
+            log?.error({ err: (err as Error).message }, 'outbox round failed');
+          }
+          if (stopped) break;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            timer = setTimeout(resolve, sleep);
+          });
+          wake = undefined;
+        }
+      })();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      wake?.();
+      await loop;
+      await Promise.allSettled([...inFlight.values()]);
+    },
+    kick() {
+      if (timer) clearTimeout(timer);
+      wake?.();
+    },
+    recover,
+    runOnce,
+    drain,
+    addSender(sender) {
+      senders.set(sender.platform, sender);
+      warnedPlatforms.delete(sender.platform);
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import type { Config } from '../config.js';
+import type { Incident } from '../core/incident.js';
+import type { IncidentService } from '../core/incident-service.js';
+import type { Logger } from '../logger.js';
+import { FeedStore } from '../store/feed-store.js';
+import type { Store } from '../store/store.js';
+import { createAlertsService, subscribeConfiguredChannels, type FeedUrlCheck } from './alerts-service.js';
+import { DEFAULT_FEEDS_FILE, loadFeedList } from './feed-list.js';
+import { fetchFeed } from './fetch.js';
+import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox-worker.js';
+import { parseFeedDocument } from './parse.js';
+import { createPipeline, type PipelineDeps } from './pipeline.js';
+import { createPoller, type FeedFetcher, type FeedParser, type Poller, type PollOutcome } from './poller.js';
+import type { AlertSender, AlertsService, FetchOptions } from './types.js';
+
+/** Options for createFeedWatcher. */
+export interface FeedWatcherOptions {
+  store: Store;
+  /** The live index new posts go into. */
+  service: IncidentService;
+  /** Delivery edges, one per connected platform (more can be added later with addSender). */
+  senders: readonly AlertSender[];
+  config: Config['feeds'];
+  logger: Logger;
+  /** Fetcher (default fetchFeed). */
+  fetch?: FeedFetcher;
+  /** Parser (default parseFeedDocument). */
+  parse?: FeedParser;
+  /** Clock (epoch milliseconds). */
+  now?: () => number;
+  /** Records known besides the store (the bundled corpus), so coverage of them attaches instead of duplicating. */
+  incidents?: readonly Incident[];
+  /** SSRF check for feeds added from chat or the CLI (default assertFeedUrlAllowed). */
+  checkUrl?: FeedUrlCheck;
+  /** Extra fetch options (timeout, User-Agent). */
+  fetchOptions?: Partial<FetchOptions>;
+  /** Worker tuning (tests: pacing, retry delays). */
+  worker?: Partial<Omit<OutboxWorkerOptions, 'feeds' | 'senders'>>;
+  /** Random source for poll jitter. */
+  random?: () => number;
+}
+
+/** The running feed watcher: poller, outbox worker and the alerts service the chat commands use. */
+export interface FeedWatcher {
+  /** Subscribes the configured channels, resolves interrupted sends, then polls and delivers until stop(). */
+  start(): Promise<void>;
+  /** Stops polling and delivery, waiting for work in flight. */
+  stop(): Promise<void>;
+  /** Polls one feed now. */
+  pollOnce(feedId: number): Promise<PollOutcome>;
+  /**
+   * Adds a platform's sender. Adapters take `alerts` when they are created and the watcher takes their senders, so
+   * start-up goes: create the watcher, create the adapters with `watcher.alerts`, add their `alertSender`s, start.
+   */
+  addSender(sender: AlertSender): void;
+  alerts: AlertsService;
+  worker: OutboxWorker;
+  poller: Poller;
+  feeds: FeedStore;
+  pipeline: PipelineDeps;
+}
+
+/**
+ * Returns a feed watcher over the store (not started). The feed list (FEEDS_FILE, else the bundled data/feeds.json)
+ * is added to the feeds table now, additively: feeds an admin removed stay removed. Throws when FEEDS_FILE is set and
+ * cannot be read.
+ */
+export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
+  const { store, service, config, logger } = options;
+  const now = options.now ?? Date.now;
+  const feeds = new FeedStore(store);
+  let worker: OutboxWorker | undefined;
+  const kick = () => worker?.kick();
+
+  const listFile = config.file ?? DEFAULT_FEEDS_FILE;
+  try {
+    const added = feeds.seedFeeds(loadFeedList(listFile), now());
+    if (added) logger.info({ file: listFile, added }, 'feeds added from the feed list');
+  } catch (err) {
+    if (config.file) throw err;
+    logger.warn({ file: listFile, err: (err as Error).message }, 'bundled feed list not loaded; add feeds from chat or the CLI');
+  }
+
+  const pipeline = createPipeline({ feeds, service, now, backfill: config.backfill, logger, incidents: options.incidents, onQueued: kick });
+  worker = createOutboxWorker({ feeds, senders: options.senders, logger, now, ...options.worker });
+  const poller = createPoller({
+    feeds,
+    pipeline,
+    fetchFeed: options.fetch ?? fetchFeed,
+    parseFeed: options.parse ?? parseFeedDocument,
+    pollSeconds: config.pollSeconds,
+    allowPrivate: config.allowPrivateUrls,
+    fetchOptions: options.fetchOptions,
+    logger,
+    now,
+    random: options.random,
+    onQueued: kick,
+  });
+  const alerts = createAlertsService({ feeds, allowPrivate: config.allowPrivateUrls, checkUrl: options.checkUrl, now, logger });
+  const w = worker;
+
+  return {
+    async start() {
+      const subscribed = subscribeConfiguredChannels(alerts, config);
+      if (subscribed) logger.info({ channels: subscribed }, 'configured alert channels subscribed to everything');
+      await w.recover();
+      await w.start();
+      poller.start();
+      logger.info({ feeds: feeds.listFeeds().length, pollSeconds: config.pollSeconds }, 'feed watcher started');
+    },
+    async stop() {
+      await poller.stop();
+      await w.stop();
+    },
+    pollOnce: (feedId) => poller.pollOnce(feedId),
+    addSender: (sender) => w.addSender(sender),
+    alerts,
+    worker: w,
+    poller,
+    feeds,
+    pipeline,
+  };
+}
