@@ -5,6 +5,7 @@ import path from 'node:path';
 import { COMMANDS } from '../commands/index.js';
 import { createIncidentService, createIncidentServiceFromSnapshot } from './core/create-service.js';
 import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
+import type { IncidentIndex } from './core/incident-index.js';
 import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
@@ -34,7 +35,7 @@ export function snapshotPathFor(databasePath: string): string | undefined {
  * was written for exactly these records (building takes ~6 s at 100k records; loading ~1 s), else building it and
  * writing a fresh snapshot in the background.
  */
-export async function loadService(store: Store, logger: Logger): Promise<IncidentService> {
+export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex }> {
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
   const incidents = mergeIncidents(bundled, store.allIncidents());
   const file = snapshotPathFor(store.path);

@@ -10,6 +10,7 @@ import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { evaluate, formatEvalTable, readEvalQueries } from './eval/evaluate.js';
 import { PlainMiniSearch } from './eval/baseline.js';
 import { IMPORT_FORMATS, ImportError, importFile, type ImportFormat } from './importers/index.js';
+import { feedsCliAlerts, runFeedsCli } from './feeds/cli.js';
 import { openStore } from './store/store.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -20,6 +21,7 @@ Commands:
                                                {"query", "results": [{"id", "title", "score"}]} (top 10 by default)
   import <${IMPORT_FORMATS.join('|')}> <file>...     load files into the store (DATABASE_PATH), all or nothing
   eval --data PATH... --queries PATH [--misses] hit@1 and MRR@10 per query kind, beside plain minisearch
+  feeds add|remove|list|import-opml|status     manage watched feeds (see: npm run cli -- feeds help)
   help                                         this text
 
 Bundled data is always loaded; --data adds a file in any format the importers know (detected from content).`;
@@ -118,6 +120,16 @@ async function run(argv: string[]): Promise<void> {
       return importCommand(args);
     case 'eval':
       return evalCommand(args);
+    case 'feeds': {
+      const config = loadConfig();
+      const store = openStore(config.databasePath);
+      try {
+        process.exitCode = await runFeedsCli(args, { alerts: feedsCliAlerts(store, config.feeds) });
+      } finally {
+        store.close();
+      }
+      return;
+    }
     case undefined:
     case 'help':
     case '--help':

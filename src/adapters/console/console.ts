@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { routeText } from '../../../commands/index.js';
 import type { Command, CommandContext } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
+import type { AlertsService } from '../../feeds/types.js';
 import { replyToText } from './render.js';
 
 /** What the console adapter needs: the service, the command list, and where to read and write. */
@@ -11,6 +12,8 @@ export interface ConsoleAdapterOptions {
   commands: readonly Command[];
   input?: Readable;
   output?: Writable;
+  /** Feeds and subscriptions, when the watcher runs (the console user is the local operator, so may manage feeds). */
+  alerts?: AlertsService;
 }
 
 /** Returns the reply text for one line typed at the console (commands with or without "/", or a question). */
@@ -27,7 +30,12 @@ export async function handleConsoleLine(line: string, ctx: CommandContext): Prom
 export function runConsole(options: ConsoleAdapterOptions): Promise<void> {
   const output = options.output ?? process.stdout;
   const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: Boolean((output as NodeJS.WriteStream).isTTY) });
-  const ctx: CommandContext = { incidents: options.service, commands: options.commands };
+  const ctx: CommandContext = {
+    incidents: options.service,
+    commands: options.commands,
+    alerts: options.alerts,
+    channel: { platform: 'console', canManage: true },
+  };
   output.write(`incident-bot console: ${options.service.size} records. Try /incident skyecc, /incidents recent, /help, or a question. Type exit to leave.\n`);
   // A reader that goes away (`npm start | head`) ends the session quietly instead of crashing on EPIPE.
   output.on('error', (error: NodeJS.ErrnoException) => {
