@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { FeedStore, OutboxRow } from '../store/feed-store.js';
 import { feedLabel } from './pipeline.js';
 import { AlertSendError, type AlertPost, type AlertSender, type OutgoingMessage } from './types.js';
+import { createRunLoop } from './run-loop.js';
 
 /** Slack allows about one message per second per channel (chat.postMessage, "Rate limits": special tier). */
 export const SLACK_MIN_INTERVAL_MS = 1000;
@@ -78,10 +79,6 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const heldUntil = new Map<string, number>();
   const warnedPlatforms = new Set<string>();
   let running: Promise<number> | undefined;
-  let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
-  let wake: (() => void) | undefined;
-  let loop: Promise<void> | undefined;
 
   const channelKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}\u0000${r.channelId}`;
 
@@ -253,38 +250,23 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
+  const loop = createRunLoop({
+    round: runOnce,
+    sleepFor,
+    afterErrorMs: idleMs,
+    onError: (err) => log?.error({ err: (err as Error).message }, 'outbox round failed'),
+  });
+
   return {
     async start() {
-      if (!stopped) return;
-      stopped = false;
-      loop = (async () => {
-        while (!stopped) {
-          let sleep = idleMs;
-          try {
-            await runOnce();
-            sleep = sleepFor();
-          } catch (err) {
-            log?.error({ err: (err as Error).message }, 'outbox round failed');
-          }
-          if (stopped) break;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            timer = setTimeout(resolve, sleep);
-          });
-          wake = undefined;
-        }
-      })();
+      loop.start();
     },
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      wake?.();
-      await loop;
+      await loop.stop();
       await Promise.allSettled([...inFlight.values()]);
     },
     kick() {
-      if (timer) clearTimeout(timer);
-      wake?.();
+      loop.wake();
     },
     recover,
     runOnce,

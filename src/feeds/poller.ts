@@ -4,6 +4,7 @@ import type { FeedPollUpdate, FeedRow, FeedStore } from '../store/feed-store.js'
 import { filterAllowsFeed } from './match.js';
 import { compileFilters, feedLabel, feedTag, ingestFeed, type IngestResult, type PipelineDeps } from './pipeline.js';
 import type { FetchOptions, FetchResult, ParsedFeed } from './types.js';
+import { createRunLoop } from './run-loop.js';
 
 /** Failures in a row after which a feed is marked failing and its channels get one notice (issue 5). */
 export const FAILING_AFTER = 10;
@@ -92,10 +93,6 @@ export function createPoller(options: PollerOptions): Poller {
   /** Host -> the poll holding it; "at most one request at a time per host" (politeness to shared hosts like FeedBurner). */
   const hostGate = new Map<string, Promise<unknown>>();
   const polling = new Map<number, Promise<PollOutcome>>();
-  let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
 
   const jitter = (seconds: number) => seconds * 1000 * (1 + (random() * 2 - 1) * JITTER);
 
@@ -265,33 +262,20 @@ export function createPoller(options: PollerOptions): Poller {
     return Math.max(50, Math.min(1000, next - now()));
   }
 
+  const loop = createRunLoop({
+    // Not awaited: a slow feed must not hold the others; the host gate and `polling` prevent overlap.
+    round: () => void tick(),
+    sleepFor: sleepMs,
+    afterErrorMs: 1000,
+    onError: (err) => log?.error({ err: (err as Error).message }, 'feed poller round failed'),
+  });
+
   return {
     start() {
-      if (!stopped) return;
-      stopped = false;
-      loop = (async () => {
-        while (!stopped) {
-          let sleep = 1000;
-          try {
-            // Not awaited: a slow feed must not hold the others; the host gate and `polling` prevent overlap.
-            void tick();
-            sleep = sleepMs();
-          } catch (err) {
-            log?.error({ err: (err as Error).message }, 'feed poller round failed');
-          }
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            timer = setTimeout(resolve, sleep);
-          });
-          wake = undefined;
-        }
-      })();
+      loop.start();
     },
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      wake?.();
-      await loop;
+      await loop.stop();
       await Promise.allSettled([...polling.values()]);
     },
     pollOnce,
