@@ -6,28 +6,16 @@ import { createDiscordAlertSender, nonceFor, type DiscordAlertSender } from '../
 import { commandsToDiscordJson } from '../../../src/adapters/discord/command-json.js';
 import { DIGEST_MAX_POSTS, alertToMessage, messageLimitViolations } from '../../../src/adapters/discord/render.js';
 import { AlertSendError, type AlertPost, type OutgoingMessage } from '../../../src/feeds/types.js';
+import { buildAlertPost, HOSTILE } from '../../support/alert-fixtures.js';
 import { createFakeAlertsService, type FakeAlertsService } from '../../support/fake-alerts-service.js';
 import { startFakeDiscordBot, type FakeDiscordBot } from '../../support/fake-discord-bot.js';
 import { FakeDiscord, MANAGER_PERMISSIONS, snowflake, type RecordedRequest } from '../../support/fake-discord.js';
 import { liveMaskedLinks, unescapedMentions } from './fixtures.js';
 
 const EPHEMERAL = 1 << 6;
-/** The hostile title from issue 5: mass mentions in both platforms' syntax and masked links in both. */
-const HOSTILE = '@everyone <!channel> [x](https://evil) <https://evil|click>';
 const ROLE_ID = '1100000000000000099';
 
-function post(overrides: Partial<AlertPost> = {}): AlertPost {
-  return {
-    postId: 'p1',
-    incidentId: 'feed:p1',
-    title: 'LockBit affiliate arrested in Poland',
-    url: 'https://news.example.com/lockbit-arrest',
-    source: 'Example Security News',
-    published: '2026-11-25T09:30:00Z',
-    summary: 'Police arrested a LockBit affiliate accused of attacks on hospitals.',
-    ...overrides,
-  };
-}
+const post = buildAlertPost;
 
 /** Returns the reply message data of an interaction's first response. */
 function dataOf(request: RecordedRequest): any {

@@ -3,27 +3,15 @@ import { after, before, describe, it } from 'node:test';
 import { createSlackAlertSender, ALERT_EVENT_TYPE, type SlackAlertSender } from '../../../src/adapters/slack/alert-sender.js';
 import { DIGEST_MAX_POSTS, RENDER_BUDGET, alertToBlocks, messageSize } from '../../../src/adapters/slack/render.js';
 import { AlertSendError, type AlertPost, type OutgoingMessage } from '../../../src/feeds/types.js';
+import { buildAlertPost, HOSTILE } from '../../support/alert-fixtures.js';
 import { createFakeAlertsService, type FakeAlertsService } from '../../support/fake-alerts-service.js';
 import { FakeSlack } from '../../support/fake-slack.js';
 import { checkMessage, messageTexts } from '../../support/fake-slack-blocks.js';
 import { startTestSlackBot, type TestSlackBot } from '../../support/fake-slack-bot.js';
 import { appMentionBody, slashCommandPayload, unique } from '../../support/fake-slack-payloads.js';
 
-/** The hostile title from issue 5: mass mentions in both platforms' syntax and masked links in both. */
-const HOSTILE = '@everyone <!channel> [x](https://evil) <https://evil|click>';
 
-function post(overrides: Partial<AlertPost> = {}): AlertPost {
-  return {
-    postId: 'p1',
-    incidentId: 'feed:p1',
-    title: 'LockBit affiliate arrested in Poland',
-    url: 'https://news.example.com/lockbit-arrest',
-    source: 'Example Security News',
-    published: '2026-11-25T09:30:00Z',
-    summary: 'Police arrested a LockBit affiliate accused of attacks on hospitals.',
-    ...overrides,
-  };
-}
+const post = buildAlertPost;
 
 /** Every `<...>` sequence in a message must be a link we made to an http(s) URL or our date token. */
 function assertOnlyOurMarkup(message: Record<string, any>): void {
