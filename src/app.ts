@@ -1,0 +1,75 @@
+import { COMMANDS } from '../commands/index.js';
+import { runConsole } from './adapters/console/console.js';
+import { importDataPaths, loadService } from './bootstrap.js';
+import type { Config } from './config.js';
+import type { IncidentService } from './core/incident-service.js';
+import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
+import type { Logger } from './logger.js';
+import { openStore } from './store/store.js';
+
+/** A running bot: its service and watcher, and how to stop everything in order. */
+export interface RunningApp {
+  service: IncidentService;
+  watcher?: FeedWatcher;
+  /** Resolves when the console closes (console mode); never in chat mode. */
+  done: Promise<void>;
+  /** Stops the watcher, then the adapters, then closes the store (safe to call twice). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the bot from a configuration: store, index, feed watcher, then Discord and/or Slack with the watcher's
+ * alerts wired both ways, or the console when no chat adapter is configured.
+ */
+export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+  const store = openStore(config.databasePath);
+  if (config.dataPaths.length) importDataPaths(store, config.dataPaths, logger);
+  const started = performance.now();
+  const service = await loadService(store, logger);
+  logger.info({ records: service.size, ms: Math.round(performance.now() - started) }, 'index ready');
+
+  // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
+  // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
+  const watcher = config.feeds.enabled
+    ? createFeedWatcher({ store, service, senders: [], config: config.feeds, logger, incidents: [...service.index.all()] })
+    : undefined;
+  const stops: (() => Promise<void>)[] = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await watcher?.stop();
+    await Promise.allSettled(stops.map((s) => s()));
+    store.close();
+  };
+
+  try {
+    if (!config.discord && !config.slack) {
+      await watcher?.start();
+      const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts }).then(stop);
+      return { service, watcher, done, stop };
+    }
+    if (config.discord) {
+      const { createDiscordAdapter } = await import('./adapters/discord/adapter.js');
+      const adapter = createDiscordAdapter({ ...config.discord, service, commands: COMMANDS, logger, alerts: watcher?.alerts });
+      stops.push(() => adapter.stop());
+      await adapter.start();
+      watcher?.addSender(adapter.alertSender);
+      logger.info('discord adapter started');
+    }
+    if (config.slack) {
+      const { createSlackAdapter } = await import('./adapters/slack/index.js');
+      const adapter = createSlackAdapter({ ...config.slack, service, commands: COMMANDS, logger, alerts: watcher?.alerts });
+      stops.push(() => adapter.stop());
+      await adapter.start();
+      watcher?.addSender(adapter.alertSender);
+      logger.info('slack adapter started');
+    }
+    await watcher?.start();
+    if (watcher) logger.info('feed watcher started');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { service, watcher, done: new Promise(() => {}), stop };
+}
