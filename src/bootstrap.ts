@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { COMMANDS } from '../commands/index.js';
 import { createIncidentService, createIncidentServiceFromSnapshot } from './core/create-service.js';
 import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
 import type { IncidentIndex } from './core/incident-index.js';
@@ -76,9 +75,4 @@ export function importDataPaths(store: Store, paths: readonly string[], logger: 
     const result = importIntoStore(store, 'auto', [p]);
     logger.info({ file: p, ...result }, 'imported INCIDENT_DATA file');
   }
-}
-
-/** Returns the service over these records, and the commands context adapters hand to handlers. */
-export function createRuntime(incidents: readonly Incident[]): { service: IncidentService; commands: typeof COMMANDS } {
-  return { service: createIncidentService(incidents), commands: COMMANDS };
 }
