@@ -3,6 +3,7 @@ import { runConsole } from './adapters/console/console.js';
 import { importDataPaths, loadService } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { IncidentService } from './core/incident-service.js';
+import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
 import { openStore } from './store/store.js';
@@ -49,21 +50,21 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts }).then(stop);
       return { service, watcher, done, stop };
     }
-    if (config.discord) {
-      const { createDiscordAdapter } = await import('./adapters/discord/adapter.js');
-      const adapter = createDiscordAdapter({ ...config.discord, service, commands: COMMANDS, logger, alerts: watcher?.alerts });
+    const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts };
+    // Each adapter is stoppable before it has started, and hands the watcher its sender once connected.
+    const run = async (name: string, adapter: { start(): Promise<void>; stop(): Promise<void>; alertSender: AlertSender }) => {
       stops.push(() => adapter.stop());
       await adapter.start();
       watcher?.addSender(adapter.alertSender);
-      logger.info('discord adapter started');
+      logger.info(`${name} adapter started`);
+    };
+    if (config.discord) {
+      const { createDiscordAdapter } = await import('./adapters/discord/adapter.js');
+      await run('discord', createDiscordAdapter({ ...config.discord, ...shared }));
     }
     if (config.slack) {
       const { createSlackAdapter } = await import('./adapters/slack/index.js');
-      const adapter = createSlackAdapter({ ...config.slack, service, commands: COMMANDS, logger, alerts: watcher?.alerts });
-      stops.push(() => adapter.stop());
-      await adapter.start();
-      watcher?.addSender(adapter.alertSender);
-      logger.info('slack adapter started');
+      await run('slack', createSlackAdapter({ ...config.slack, ...shared }));
     }
     await watcher?.start();
     if (watcher) logger.info('feed watcher started');
