@@ -7,6 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { COMMANDS } from '../../../commands/index.js';
 import { createSlackAdapter } from '../../../src/adapters/slack/app.js';
 import { createSlackHttpServer, SLACK_HTTP_LIMITS } from '../../../src/adapters/slack/http-server.js';
+import { ReplayCache } from '../../../src/adapters/slack/replay-cache.js';
 import { ConfigError, loadConfig } from '../../../src/config.js';
 import { FakeSlack, postSigned } from '../../support/fake-slack.js';
 import { recordingLogger, settle, startTestSlackBot, type TestSlackBot } from '../../support/fake-slack-bot.js';
@@ -336,5 +337,26 @@ describe('SLACK_HOST', () => {
       await adapter.stop();
       await fake.close();
     }
+  });
+});
+
+describe('ReplayCache', () => {
+  it('remembers a key until its expiry, then forgets it', () => {
+    const cache = new ReplayCache(10);
+    assert.equal(cache.seen(['sig:a'], 1000, 0), false);
+    assert.equal(cache.seen(['sig:a'], 1000, 999), true);
+    assert.equal(cache.seen(['sig:b'], 5000, 1000), false, 'a new key');
+    assert.equal(cache.size, 1, 'the expired key was pruned');
+    assert.equal(cache.seen(['sig:a'], 2000, 1001), false, 'expired: a replay this late fails the timestamp check instead');
+    assert.equal(cache.seen(['sig:c', 'cmd:T1:x'], 9000, 1002), false);
+    assert.equal(cache.seen(['sig:d', 'cmd:T1:x'], 9000, 1003), true, 'one key seen is enough');
+  });
+
+  it('never holds more than its capacity, forgetting the oldest first', () => {
+    const cache = new ReplayCache(100);
+    for (let i = 0; i < 10_000; i += 1) cache.seen([`sig:${i}`], 1e12, i);
+    assert.equal(cache.size, 100);
+    assert.equal(cache.seen(['sig:9999'], 1e12, 10_000), true);
+    assert.equal(cache.seen(['sig:0'], 1e12, 10_000), false);
   });
 });
