@@ -91,6 +91,7 @@ export interface SlackHttpServer {
   readonly server: Server;
 }
 
+const FORM = 'application/x-www-form-urlencoded';
 const SIGNATURE = /^v0=[0-9a-f]{64}$/;
 const TIMESTAMP = /^\d{1,12}$/;
 const CLOSE_GRACE_MS = 3000;
@@ -192,14 +193,15 @@ export function createSlackHttpServer(options: SlackHttpServerOptions): SlackHtt
     const body = await readBody(req, res, cap, unsigned);
     if (!body) return;
     if (unsigned) {
-      // Only Slack's ssl_check comes unsigned; Bolt answers it (or 401) and runs nothing else.
-      return passOn(req, res, body);
+      // Only Slack's ssl_check comes unsigned; Bolt answers it and runs nothing else.
+      const sslCheck = req.headers['content-type'] === FORM && parseQuery(body.toString('utf8')).ssl_check === '1';
+      return sslCheck ? passOn(req, res, body) : refuse(req, res, 'unsigned', 401, 'no signature headers');
     }
     const expected = Buffer.from(`v0=${createHmac('sha256', options.signingSecret).update(`v0:${timestamp}:`).update(body).digest('hex')}`);
     if (!timingSafeEqual(expected, Buffer.from(signature!))) return refuse(req, res, 'signature', 401, 'the signature does not match (another signing secret?)');
 
     const keys = [`sig:${signature}`];
-    if (req.headers['content-type'] === 'application/x-www-form-urlencoded') {
+    if (req.headers['content-type'] === FORM) {
       const form = parseQuery(body.toString('utf8'));
       // Slack never sends a slash command twice; the same trigger id again is someone replaying it.
       if (typeof form.command === 'string' && typeof form.trigger_id === 'string' && form.trigger_id) {

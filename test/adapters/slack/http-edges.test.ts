@@ -238,6 +238,15 @@ describe('Slack HTTP endpoint: slow clients (timeouts shortened to 300 ms for he
     assert.equal(stats.refused.incomplete, before.refused.incomplete + 1);
   });
 
+  it("answers Slack's unsigned ssl_check, and refuses other unsigned requests without passing them on", async () => {
+    const check = await fetch(bot.endpoint!, { method: 'POST', headers: { 'content-type': FORM }, body: 'ssl_check=1&token=legacy' });
+    assert.equal(check.status, 200);
+    const before = bot.adapter.httpStats()!.refused.unsigned;
+    const other = await fetch(bot.endpoint!, { method: 'POST', headers: { 'content-type': FORM }, body: stringify(slashCommandPayload({ text: 'skyecc', response_url: bot.fake.responseUrl() })) });
+    assert.equal(other.status, 401);
+    assert.equal(bot.adapter.httpStats()!.refused.unsigned, before + 1);
+  });
+
   it('answers Slack as usual with the short timeouts', async () => {
     const url = bot.fake.responseUrl();
     await bot.driver.command(slashCommandPayload({ text: 'skyecc', response_url: url }));
