@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { DEFAULT_DATABASE_PATH } from './store/store.js';
@@ -57,6 +58,12 @@ export const EnvSchema = z.object({
       .pipe(z.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)'))
       .default(3000),
   ),
+  SLACK_HOST: optionalText.pipe(
+    z
+      .string()
+      .refine((h) => isIP(h) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(h), 'must be an IP address or host name to listen on, e.g. 0.0.0.0, :: or 127.0.0.1')
+      .optional(),
+  ),
   SLACK_API_URL: httpUrl(SLACK_DEFAULT_API_URL),
   FEEDS_FILE: optionalText,
   FEED_POLL_SECONDS: optionalText.pipe(wholeNumber('FEED_POLL_SECONDS', 1, 86_400).default(600)),
@@ -76,7 +83,7 @@ export interface Config {
   /** Present when DISCORD_TOKEN is set. */
   discord?: { token: string; applicationId: string; guildId?: string; apiUrl: string };
   /** Present when SLACK_BOT_TOKEN is set. */
-  slack?: { botToken: string; appToken?: string; signingSecret?: string; port: number; apiUrl: string };
+  slack?: { botToken: string; appToken?: string; signingSecret?: string; port: number; host?: string; apiUrl: string };
   /** The feed watcher. */
   feeds: {
     enabled: boolean;
@@ -133,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
       throw new ConfigError('SLACK_APP_TOKEN is missing: set it (xapp-..., Socket Mode, no public URL needed) or set SLACK_SIGNING_SECRET and SLACK_PORT for HTTP mode.');
     }
     config.slack = { botToken: e.SLACK_BOT_TOKEN, appToken: e.SLACK_APP_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, port: e.SLACK_PORT, apiUrl: e.SLACK_API_URL };
+    if (e.SLACK_HOST) config.slack.host = e.SLACK_HOST;
   } else if (e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET) {
     throw new ConfigError('SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or remove the other SLACK_ variables.');
   }

@@ -1,8 +1,15 @@
+import { createHash } from 'node:crypto';
 import MiniSearch, { type Options } from 'minisearch';
 import type SearchableMap from 'minisearch/SearchableMap';
 
 /** Bumped whenever the snapshot layout or the index options change: an older snapshot is rebuilt, never misread. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+
+/**
+ * The snapshot's first characters: format, version and the SHA-256 of everything after them. Valid JSON still, so
+ * the whole snapshot parses as one object; the checksum is found without parsing.
+ */
+const HEADER = /^\{"format":"incident-index","version":(\d+),"sha256":"([0-9a-f]{64})",/;
 
 /** The minisearch 7 internals a snapshot writes and restores (the library is pinned; the round trip is tested). */
 interface MiniState {
@@ -21,6 +28,8 @@ interface MiniState {
 interface SnapshotJson {
   format: 'incident-index';
   version: number;
+  /** SHA-256 (hex) of the snapshot text after the header (see HEADER). */
+  sha256: string;
   fields: string[];
   documentCount: number;
   nextId: number;
@@ -104,7 +113,10 @@ class LazyTermData extends Map<number, Map<number, number>> {
   }
 }
 
-/** Returns a snapshot of a minisearch index built with `options`, in the compact lazily-decoded form. */
+/**
+ * Returns a snapshot of a minisearch index built with `options`, in the compact lazily-decoded form, led by a
+ * checksum of its own content.
+ */
 export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options: Options<any>): string {
   const s = mini as unknown as MiniState;
   const documentIds: (number | string)[] = [];
@@ -124,9 +136,7 @@ export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options
     }
     terms.push(term, parts.join('|'));
   }
-  const json: SnapshotJson = {
-    format: 'incident-index',
-    version: SNAPSHOT_VERSION,
+  const content: Omit<SnapshotJson, 'format' | 'version' | 'sha256'> = {
     fields: options.fields,
     documentCount: s._documentCount,
     nextId: s._nextId,
@@ -136,7 +146,12 @@ export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options
     fieldLength,
     terms,
   };
-  return JSON.stringify(json);
+  const rest = JSON.stringify(content).slice(1); // the members and the closing brace
+  return `{"format":"incident-index","version":${SNAPSHOT_VERSION},"sha256":"${sha256(rest)}",${rest}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Thrown when a snapshot cannot be used (another version or other options); the caller rebuilds the index. */
@@ -144,8 +159,20 @@ export class SnapshotError extends Error {
   override name = 'SnapshotError';
 }
 
-/** Returns the minisearch index a snapshot holds; `options` must be the ones it was written with. */
+/**
+ * Returns the minisearch index a snapshot holds; `options` must be the ones it was written with. Throws
+ * SnapshotError when the snapshot is of another version or options, or its content does not match its checksum
+ * (a torn write, a flipped byte, an edit): a damaged index would answer wrongly without any other sign.
+ */
 export function readSnapshot<T>(snapshot: string, options: Options<T>): MiniSearch<T> {
+  const header = HEADER.exec(snapshot.slice(0, 200));
+  let verified = false;
+  if (header && Number(header[1]) === SNAPSHOT_VERSION) {
+    if (sha256(snapshot.slice(header[0].length)) !== header[2]) {
+      throw new SnapshotError('index snapshot does not match its checksum (damaged or changed since it was written); rebuild it');
+    }
+    verified = true;
+  }
   let json: SnapshotJson;
   try {
     json = JSON.parse(snapshot) as SnapshotJson;
@@ -158,6 +185,9 @@ export function readSnapshot<T>(snapshot: string, options: Options<T>): MiniSear
   if (json.fields.join(',') !== options.fields.join(',')) {
     throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
   }
+  // The header itself was damaged (the version still reads right): the checksum could not be found, so nothing is
+  // known about the rest.
+  if (!verified) throw new SnapshotError('index snapshot has no readable checksum (damaged header); rebuild it');
   const mini = new MiniSearch<T>(options);
   const s = mini as unknown as MiniState;
   s._documentCount = json.documentCount;

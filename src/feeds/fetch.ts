@@ -1,10 +1,9 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlibConstants } from 'node:zlib';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { assertFeedUrlAllowed, blockedAddressReason, FeedUrlError } from './ssrf.js';
+import { assertFeedUrlAllowed, connectTimeLookup, FeedUrlError, type FeedResolver } from './ssrf.js';
 import type { FetchOptions, FetchResult } from './types.js';
 
 /** User-Agent sent when FetchOptions.userAgent is not given: names the bot, as feed publishers ask. */
@@ -60,6 +59,8 @@ export function fetchFeed(url: string, options: FetchOptions = {}): Promise<Fetc
 export interface FetchHooks {
   /** Per-hop SSRF check (default assertFeedUrlAllowed). */
   checkUrl?: (url: string, options: { allowPrivate: boolean }) => Promise<void>;
+  /** DNS used when connecting, where the guard runs again on the answer (default dns.promises.lookup). */
+  resolve?: FeedResolver;
 }
 
 /** fetchFeed with replaceable parts; production code calls fetchFeed. */
@@ -97,7 +98,7 @@ export async function fetchFeedWith(url: string, options: FetchOptions, hooks: F
       }
       if (controller.signal.aborted) throw timeoutError(current, timeoutMs);
 
-      const res = await send(current, headers, controller.signal, allowPrivate, timeoutMs);
+      const res = await send(current, headers, controller.signal, allowPrivate ? undefined : connectTimeLookup(hooks.resolve), timeoutMs);
       const status = res.statusCode ?? 0;
 
       if (REDIRECTS.has(status) && res.headers.location) {
@@ -207,27 +208,11 @@ function networkError(url: string, err: unknown): FeedFetchError {
   return new FeedFetchError(`${url}: ${what}${code}`, 'network', { url, cause: err });
 }
 
-/** A lookup that refuses private addresses at connect time (the hop was checked, but DNS may answer again). */
-function guardedLookup(allowPrivate: boolean): LookupFunction | undefined {
-  if (allowPrivate) return undefined;
-  return ((hostname: string, options: LookupOptions, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { ...options, verbatim: true }, (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => {
-      if (err) return callback(err);
-      const list = Array.isArray(address) ? address.map((a) => a.address) : [address];
-      for (const a of list) {
-        const why = blockedAddressReason(a);
-        if (why) return callback(new FeedUrlError(`${hostname} resolved to ${a}, a ${why} address`, 'blocked'));
-      }
-      callback(null, address, family);
-    });
-  }) as unknown as LookupFunction;
-}
-
-function send(url: string, headers: OutgoingHttpHeaders, signal: AbortSignal, allowPrivate: boolean, timeoutMs: number): Promise<IncomingMessage> {
+/** Sends the GET; `lookup` (unless private targets are allowed) refuses a private address at connect time. */
+function send(url: string, headers: OutgoingHttpHeaders, signal: AbortSignal, lookup: LookupFunction | undefined, timeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const requestFn = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const lookup = guardedLookup(allowPrivate);
     const req = requestFn(u, {
       method: 'GET',
       headers,

@@ -43,6 +43,8 @@ export interface TestSlackBotOptions {
   retryConfig?: NonNullable<SlackAdapterOptions['clientOptions']>['retryConfig'];
   /** Feeds and subscriptions for `/incident alerts|feeds` (default: none, feeds not enabled). */
   alerts?: SlackAdapterOptions['alerts'];
+  /** HTTP mode: stricter endpoint limits and a faster timeout check (slow-client tests). */
+  http?: Pick<SlackAdapterOptions, 'httpLimits' | 'httpCheckIntervalMs'>;
 }
 
 /** The signing secret test bots use. */
@@ -59,6 +61,7 @@ export async function startTestSlackBot(mode: 'socket' | 'http', options: TestSl
     service,
     commands: COMMANDS,
     alerts: options.alerts,
+    ...options.http,
     logger,
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: options.retryConfig ?? { retries: 0 } },
   });

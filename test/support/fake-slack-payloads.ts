@@ -9,6 +9,12 @@ export function unique(prefix: string): string {
   return `${prefix}${Date.now().toString(36).toUpperCase()}${counter}`;
 }
 
+/** Returns a trigger id shaped like Slack's; each is new, as Slack never sends one twice. */
+export function triggerId(): string {
+  counter += 1;
+  return `${Date.now()}.${counter}.${Math.random().toString(16).slice(2, 14)}`;
+}
+
 /** Returns a slash command payload as Slack sends it (form fields in HTTP mode, the same object in Socket Mode). */
 export function slashCommandPayload(overrides: { text: string; response_url: string } & Record<string, string>): Record<string, string> {
   return {
@@ -21,7 +27,7 @@ export function slashCommandPayload(overrides: { text: string; response_url: str
     user_name: 'alice',
     command: '/incident',
     api_app_id: 'A0001',
-    trigger_id: '1.2.3',
+    trigger_id: triggerId(),
     ...overrides,
   };
 }

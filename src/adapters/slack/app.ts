@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
 import type { Command } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
@@ -6,6 +5,7 @@ import type { AlertsService } from '../../feeds/types.js';
 import { createSlackAlertSender, type SlackAlertSender } from './alert-sender.js';
 import { toBoltLogger } from './bolt-logger.js';
 import { RecentKeys } from './event-dedupe.js';
+import { createSlackHttpServer, type SlackHttpLimits, type SlackHttpServer, type SlackHttpStats } from './http-server.js';
 import { registerListeners } from './listeners/index.js';
 import { slackUsageFor, slashCommandOf } from './manifest.js';
 import type { SlackLogger } from './reply.js';
@@ -21,8 +21,12 @@ export interface SlackAdapterOptions {
   signingSecret?: string;
   /** HTTP mode port (default 3000; 0 picks a free one). */
   port?: number;
-  /** HTTP mode bind address (default: all interfaces). */
+  /** HTTP mode bind address (SLACK_HOST; default all interfaces, since Slack must reach it). */
   host?: string;
+  /** HTTP mode: stricter limits than the defaults (body size, timeouts; tests shorten them). */
+  httpLimits?: Partial<SlackHttpLimits>;
+  /** HTTP mode: how often timed-out requests are looked for, in ms (default 1000). */
+  httpCheckIntervalMs?: number;
   /** Web API base URL (default Slack's own, https://slack.com/api/), e.g. GovSlack's or a test fake's. */
   apiUrl?: string;
   /** The incident index and answering service. */
@@ -51,6 +55,8 @@ export interface SlackAdapter {
   readonly mode: 'socket' | 'http';
   /** HTTP mode: the port listened on, once started. */
   readonly port: number | undefined;
+  /** HTTP mode: what the endpoint holds and has refused; undefined in Socket Mode. */
+  httpStats(): SlackHttpStats | undefined;
   /** Posts alerts for the outbox worker (its own Web API client; usable before start and after stop). */
   readonly alertSender: SlackAlertSender;
 }
@@ -96,10 +102,22 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     mode === 'socket'
       ? new SocketModeReceiver({ appToken: options.appToken!, logger: boltLogger, installerOptions: { clientOptions: socketClientOptions } })
       : undefined;
+  // HTTP mode: Bolt's receiver parses, verifies again and dispatches; our server in front of it bounds what an
+  // unauthenticated client can make us hold, and refuses future timestamps and replays (see http-server.ts).
   const httpReceiver =
     mode === 'http'
       ? new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: SLACK_EVENTS_PATH, logger: boltLogger })
       : undefined;
+  const httpServer: SlackHttpServer | undefined = httpReceiver
+    ? createSlackHttpServer({
+        signingSecret: options.signingSecret!,
+        path: SLACK_EVENTS_PATH,
+        listener: httpReceiver.requestListener,
+        logger,
+        limits: options.httpLimits,
+        checkIntervalMs: options.httpCheckIntervalMs,
+      })
+    : undefined;
 
   const app = new App({
     token: options.botToken,
@@ -139,6 +157,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     get port() {
       return port;
     },
+    httpStats: () => httpServer?.stats(),
     async start() {
       if (state === 'started') return;
       try {
@@ -148,9 +167,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
           cause: error,
         });
       }
-      if (httpReceiver) {
-        const server = await httpReceiver.start({ port: options.port ?? 3000, host: options.host });
-        port = (server.address() as AddressInfo).port;
+      if (httpServer) {
+        port = await httpServer.listen(options.port ?? 3000, options.host);
         logger.info(`Slack: HTTP mode, listening on ${options.host ?? '*'}:${port}${SLACK_EVENTS_PATH}`);
       } else {
         await socketReceiver!.start();
@@ -161,8 +179,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     async stop() {
       if (state !== 'started') return;
       state = 'stopped';
-      if (httpReceiver) {
-        await httpReceiver.stop();
+      if (httpServer) {
+        await httpServer.close();
         return;
       }
       // SocketModeReceiver.stop() does not wait for the disconnect; the client's disconnect() does.
