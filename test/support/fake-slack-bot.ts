@@ -43,6 +43,10 @@ export interface TestSlackBotOptions {
   retryConfig?: NonNullable<SlackAdapterOptions['clientOptions']>['retryConfig'];
   /** Feeds and subscriptions for `/incident alerts|feeds` (default: none, feeds not enabled). */
   alerts?: SlackAdapterOptions['alerts'];
+  /** SLACK_ADMIN_USER_IDS. */
+  adminUserIds?: SlackAdapterOptions['adminUserIds'];
+  /** Which records each workspace may see. */
+  visibilityFor?: SlackAdapterOptions['visibilityFor'];
 }
 
 /** The signing secret test bots use. */
@@ -59,6 +63,8 @@ export async function startTestSlackBot(mode: 'socket' | 'http', options: TestSl
     service,
     commands: COMMANDS,
     alerts: options.alerts,
+    adminUserIds: options.adminUserIds,
+    visibilityFor: options.visibilityFor,
     logger,
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: options.retryConfig ?? { retries: 0 } },
   });
