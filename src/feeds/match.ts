@@ -211,6 +211,8 @@ export function matchesFilter(filter: ParsedFilter, target: PreparedTarget | Mat
 const MAX_GRAM = 2 * MAX_PHRASE_WORDS;
 
 function hasSequence(p: PreparedTarget, needle: readonly string[]): boolean {
+  // Most posts lack one of the phrase's words: that is settled without building any word sequences.
+  for (const w of needle) if (!p.words.has(w)) return false;
   const n = needle.length;
   if (n > MAX_GRAM) return containsSequence(p.sequence, needle);
   let set = p.grams.get(n);

@@ -13,6 +13,7 @@ import { createAlertsService } from '../../src/feeds/alerts-service.js';
 import { FeedFetchError } from '../../src/feeds/fetch.js';
 import { FilterError, MAX_FILTER_TERMS, matchStats } from '../../src/feeds/match.js';
 import { parseFeedDocument } from '../../src/feeds/parse.js';
+import { subscriptionFilters } from '../../src/feeds/subscriptions.js';
 import { createPipeline, ingestFeed, type PipelineDeps } from '../../src/feeds/pipeline.js';
 import { createPoller, FAILING_AFTER } from '../../src/feeds/poller.js';
 import type { Actor, FeedItem, ParsedFeed } from '../../src/feeds/types.js';
@@ -100,12 +101,12 @@ describe('filter cost is bounded', () => {
     const phrase = (i: number, j: number) => (j % 2 ? `"alpha${i} beta${j} gamma"` : `word${i}x${j}`);
     for (let i = 0; i < 25; i++) feeds.subscribe({ platform: 'discord', channelId: 'C', filter: Array.from({ length: MAX_FILTER_TERMS }, (_, j) => phrase(i, j)).join(' ') }, clock);
     // ...and 25 saved before the limits existed, of 37 phrases each: matched as saved, still one lookup per term.
+    const legacy = Array.from({ length: 37 }, (_, j) => `"a${j} b"`).join(' ');
+    assert.ok(legacy.length <= 300, 'old filters were held to 300 characters too');
     for (let i = 0; i < 25; i++) {
-      store.db.prepare("INSERT INTO subscriptions (tenant, platform, channel_id, filter, created_at) VALUES ('operator', 'discord', 'OLD', ?, ?)").run(
-        Array.from({ length: 37 }, (_, j) => `"a${j} b${i}"`).join(' '),
-        clock,
-      );
+      store.db.prepare("INSERT INTO subscriptions (tenant, platform, channel_id, filter, created_at) VALUES ('operator', 'discord', ?, ?, ?)").run(`OLD${i}`, legacy, clock);
     }
+    assert.equal(subscriptionFilters(feeds, feed.id).length, 50, 'every subscription compiles, the old ones included');
     ingest(feed, doc([]), deps);
     const summary = Array.from({ length: 50_000 }, (_, k) => `word${k % 997} alpha${k % 25} beta${k % 10}`).join(' ');
     matchStats.compiles = 0;
