@@ -176,6 +176,10 @@ export class FeedStore {
       feedById: db.prepare<[number], Raw>('SELECT * FROM feeds WHERE id = ?'),
       feedByUrl: db.prepare<[string], Raw>('SELECT * FROM feeds WHERE url = ?'),
       feeds: db.prepare<[], Raw>('SELECT * FROM feeds WHERE removed = 0 ORDER BY id'),
+      feedsOf: db.prepare<[string], Raw>(
+        `SELECT f.* FROM feeds f WHERE f.removed = 0 AND EXISTS (
+           SELECT 1 FROM feed_owners o WHERE o.feed_id = f.id AND (o.tenant = 'operator' OR o.tenant = ?)) ORDER BY f.id`,
+      ),
       dueFeeds: db.prepare<[number], Raw>(
         'SELECT * FROM feeds WHERE removed = 0 AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY coalesce(next_poll_at, 0), id',
       ),
@@ -446,11 +450,8 @@ export class FeedStore {
 
   /** Active feeds a tenant sees: operator feeds and its own (the operator: every active feed; undefined: operator feeds). */
   feedsVisibleTo(tenant: TenantId | undefined): FeedRow[] {
-    const all = this.listFeeds();
-    if (tenant === OPERATOR_TENANT) return all;
-    const ids = new Set(this.tenancy.ownedBy(OPERATOR_TENANT).map((o) => o.feedId));
-    if (tenant) for (const o of this.tenancy.ownedBy(tenant)) ids.add(o.feedId);
-    return all.filter((f) => ids.has(f.id));
+    if (tenant === OPERATOR_TENANT) return this.listFeeds();
+    return this.s.feedsOf.all(tenant ?? OPERATOR_TENANT).map(toFeed);
   }
 
   /** Whether a post of this feed may join this record: public posts join public records only; private posts join nothing. */
