@@ -23,6 +23,6 @@ export default {
   handle(input, ctx) {
     const query = String(input.options.query ?? '').trim();
     if (!query) return { type: 'error', message: 'Tell me what to look up, e.g. `incident skyecc`.' };
-    return { type: 'answer', answer: ctx.incidents.answer(query) };
+    return { type: 'answer', answer: ctx.incidents.answer(query, { visible: ctx.canSee }) };
   },
 } satisfies Command;

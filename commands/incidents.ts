@@ -40,12 +40,12 @@ export default {
       if (!Number.isInteger(count) || count < 1 || count > MAX_LIST_COUNT) {
         return { type: 'error', message: `count must be a whole number from 1 to ${MAX_LIST_COUNT} (got "${String(raw)}").` };
       }
-      return { type: 'list', list: ctx.incidents.recent(count) };
+      return { type: 'list', list: ctx.incidents.recent(count, { visible: ctx.canSee }) };
     }
     if (input.subcommand === 'search') {
       const query = String(input.options.query ?? '').trim();
       if (!query) return { type: 'error', message: 'Give search words, e.g. `incidents search ransomware since:2023`.' };
-      return { type: 'list', list: ctx.incidents.searchList(query, { limit: DEFAULT_LIST_COUNT }) };
+      return { type: 'list', list: ctx.incidents.searchList(query, { limit: DEFAULT_LIST_COUNT, visible: ctx.canSee }) };
     }
     return { type: 'error', message: 'Use `incidents recent [count]` or `incidents search <query>`.' };
   },

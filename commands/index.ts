@@ -68,10 +68,17 @@ function bindOptions(options: readonly { name: string; type: string }[], words: 
 }
 
 /**
- * Returns whether running this input needs the caller's manage permission: adminOnly commands, and `feeds add` and
- * `feeds remove`. Adapters whose permission check costs API calls (Slack) only make them when this is true.
+ * Returns which manage permission running this input needs: `feeds` for `feeds add|remove`, `channel` for the
+ * adminOnly commands (alerts), or undefined. Adapters whose permission checks cost API calls (Slack) make only the
+ * calls this asks for.
  */
+export function managePermissionNeeded(command: Command, input: CommandInput): 'feeds' | 'channel' | undefined {
+  if (command.definition.name === feeds.definition.name && FEEDS_MANAGED_SUBCOMMANDS.has(input.subcommand ?? '')) return 'feeds';
+  if (command.definition.adminOnly) return 'channel';
+  return undefined;
+}
+
+/** Returns whether running this input needs any manage permission (see managePermissionNeeded). */
 export function needsManagePermission(command: Command, input: CommandInput): boolean {
-  if (command.definition.adminOnly) return true;
-  return command.definition.name === feeds.definition.name && FEEDS_MANAGED_SUBCOMMANDS.has(input.subcommand ?? '');
+  return managePermissionNeeded(command, input) !== undefined;
 }

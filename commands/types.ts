@@ -1,6 +1,6 @@
 import type { Answer, IncidentList } from '../src/core/answer-model.js';
 import type { IncidentService } from '../src/core/incident-service.js';
-import type { AlertsService } from '../src/feeds/types.js';
+import type { AlertsService, TenantId } from '../src/core/feed-model.js';
 
 /** One option of a command or subcommand: platform-neutral, mapped to Discord options and Slack text. */
 export interface CommandOption {
@@ -42,7 +42,10 @@ export interface CommandDefinition {
   options?: CommandOption[];
   /** Subcommands, when it has them. */
   subcommands?: SubcommandDefinition[];
-  /** Only channel managers may run it (Discord: Manage Channels via default_member_permissions; Slack: admins). */
+  /**
+   * Only those who may manage the channel's alerts may run it (Discord: Manage Channels, also set as
+   * default_member_permissions; Slack: workspace admins and owners, SLACK_ADMIN_USER_IDS, the channel's creator).
+   */
   adminOnly?: boolean;
 }
 
@@ -52,15 +55,26 @@ export interface CommandInput {
   options: Record<string, string | number | undefined>;
 }
 
-/** Where a command was typed and by whom, as the adapter knows it. */
+/** Where a command was typed and by whom, and what the caller may change there, as the adapter knows it. */
 export interface ChannelContext {
-  platform: 'discord' | 'slack' | 'console';
+  /** The console and the CLI are the local operator. */
+  platform: 'discord' | 'slack' | 'console' | 'cli';
   channelId?: string;
   /** Discord guild id or Slack team id. */
   workspaceId?: string;
   userId?: string;
-  /** Whether the caller may manage alerts and feeds here (checked by the adapter with the platform's permissions). */
-  canManage: boolean;
+  /** Whom the command acts for: `discord:<guild>`, `slack:<team>`, or `operator` (console, CLI); absent in a DM. */
+  tenant?: TenantId;
+  /**
+   * Whether the caller may add, rename and remove the tenant's feeds (Discord: Manage Server; Slack: workspace admins
+   * and owners and SLACK_ADMIN_USER_IDS; console and CLI: yes), checked by the adapter with the platform's permissions.
+   */
+  canManageFeeds: boolean;
+  /**
+   * Whether the caller may change this channel's alert subscriptions (Discord: Manage Channels; Slack: as for
+   * feeds, or the channel's creator for that channel only).
+   */
+  canManageChannel: boolean;
 }
 
 /** What the handler has to work with. */
@@ -73,6 +87,8 @@ export interface CommandContext {
   channel?: ChannelContext;
   /** Feeds and subscriptions, when the feed watcher runs. */
   alerts?: AlertsService;
+  /** Which records the caller's tenant may see (posts of other tenants' feeds are hidden); absent: every record. */
+  canSee?: (id: string) => boolean;
 }
 
 /** Help output: one entry per command, generated from the definitions. */

@@ -7,6 +7,7 @@ import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
 import { openStore } from './store/store.js';
+import { TenantStore } from './store/tenant-store.js';
 
 /** A running bot: its service and watcher, and how to stop everything in order. */
 export interface RunningApp {
@@ -50,7 +51,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts }).then(stop);
       return { service, watcher, done, stop };
     }
-    const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts };
+    // Records made from a tenant's own feeds are answered in that tenant only, feeds watcher or not.
+    const tenancy = TenantStore.of(store);
+    const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts, visibilityFor: (tenant: string | undefined) => tenancy.visibility(tenant) };
     // Each adapter is stoppable before it has started, and hands the watcher its sender once connected.
     const run = async (name: string, adapter: { start(): Promise<void>; stop(): Promise<void>; alertSender: AlertSender }) => {
       stops.push(() => adapter.stop());

@@ -10,7 +10,7 @@ import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { evaluate, formatEvalTable, readEvalQueries } from './eval/evaluate.js';
 import { PlainMiniSearch } from './eval/baseline.js';
 import { IMPORT_FORMATS, ImportError, importFile, type ImportFormat } from './importers/index.js';
-import { feedsCliAlerts, runFeedsCli } from './feeds/cli.js';
+import { feedsCliAlerts, runAuditCli, runFeedsCli } from './feeds/cli.js';
 import { openStore } from './store/store.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -21,7 +21,8 @@ Commands:
                                                {"query", "results": [{"id", "title", "score"}]} (top 10 by default)
   import <${IMPORT_FORMATS.join('|')}> <file>...     load files into the store (DATABASE_PATH), all or nothing
   eval --data PATH... --queries PATH [--misses] hit@1 and MRR@10 per query kind, beside plain minisearch
-  feeds add|remove|list|import-opml|status     manage watched feeds (see: npm run cli -- feeds help)
+  feeds add|remove|list|import-opml|status     manage watched feeds as the operator (see: npm run cli -- feeds help)
+  audit [--tenant T] [--limit N]               who added and removed feeds and subscriptions, newest first
   help                                         this text
 
 Bundled data is always loaded; --data adds a file in any format the importers know (detected from content).`;
@@ -120,11 +121,13 @@ async function run(argv: string[]): Promise<void> {
       return importCommand(args);
     case 'eval':
       return evalCommand(args);
-    case 'feeds': {
+    case 'feeds':
+    case 'audit': {
       const config = loadConfig();
       const store = openStore(config.databasePath);
       try {
-        process.exitCode = await runFeedsCli(args, { alerts: feedsCliAlerts(store, config.feeds) });
+        const alerts = feedsCliAlerts(store, config.feeds);
+        process.exitCode = command === 'feeds' ? await runFeedsCli(args, { alerts }) : runAuditCli(args, { alerts });
       } finally {
         store.close();
       }

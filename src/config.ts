@@ -72,6 +72,10 @@ export const EnvSchema = z.object({
   ALLOW_PRIVATE_FEED_URLS: optionalText.pipe(booleanText.default(false)),
   DISCORD_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^\d{17,20}$/, 'numeric Discord channel ids').default([])),
   SLACK_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^[CGD][A-Z0-9]{6,}$/, 'Slack channel ids like C0123ABCD').default([])),
+  SLACK_ADMIN_USER_IDS: optionalText.pipe(idList(/^[UW][A-Z0-9]{2,}$/, 'Slack user ids like U0123ABCD').default([])),
+  FEEDS_PER_TENANT: optionalText.pipe(wholeNumber('FEEDS_PER_TENANT', 0, 10_000).default(20)),
+  SUBSCRIPTIONS_PER_CHANNEL: optionalText.pipe(wholeNumber('SUBSCRIPTIONS_PER_CHANNEL', 1, 1_000).default(25)),
+  MANAGE_COMMANDS_PER_MINUTE: optionalText.pipe(wholeNumber('MANAGE_COMMANDS_PER_MINUTE', 1, 10_000).default(10)),
 });
 
 /** The bot's typed configuration. */
@@ -83,7 +87,17 @@ export interface Config {
   /** Present when DISCORD_TOKEN is set. */
   discord?: { token: string; applicationId: string; guildId?: string; apiUrl: string };
   /** Present when SLACK_BOT_TOKEN is set. */
-  slack?: { botToken: string; appToken?: string; signingSecret?: string; port: number; host?: string; apiUrl: string };
+  slack?: {
+    botToken: string;
+    appToken?: string;
+    signingSecret?: string;
+    port: number;
+    /** SLACK_HOST: HTTP mode bind address (default all interfaces). */
+    host?: string;
+    apiUrl: string;
+    /** SLACK_ADMIN_USER_IDS: may add and remove feeds in their workspace, besides its admins and owners. */
+    adminUserIds: string[];
+  };
   /** The feed watcher. */
   feeds: {
     enabled: boolean;
@@ -95,6 +109,8 @@ export interface Config {
     /** Channels subscribed to everything at start. */
     discordAlertChannels: string[];
     slackAlertChannels: string[];
+    /** What each tenant may do: FEEDS_PER_TENANT, SUBSCRIPTIONS_PER_CHANNEL, MANAGE_COMMANDS_PER_MINUTE. */
+    limits?: { feedsPerTenant: number; subscriptionsPerChannel: number; manageCommandsPerMinute: number };
   };
 }
 
@@ -125,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
       allowPrivateUrls: e.ALLOW_PRIVATE_FEED_URLS,
       discordAlertChannels: e.DISCORD_ALERT_CHANNEL_IDS,
       slackAlertChannels: e.SLACK_ALERT_CHANNEL_IDS,
+      limits: { feedsPerTenant: e.FEEDS_PER_TENANT, subscriptionsPerChannel: e.SUBSCRIPTIONS_PER_CHANNEL, manageCommandsPerMinute: e.MANAGE_COMMANDS_PER_MINUTE },
     },
   };
   if (e.DISCORD_TOKEN) {
@@ -139,7 +156,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
     if (!e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
       throw new ConfigError('SLACK_APP_TOKEN is missing: set it (xapp-..., Socket Mode, no public URL needed) or set SLACK_SIGNING_SECRET and SLACK_PORT for HTTP mode.');
     }
-    config.slack = { botToken: e.SLACK_BOT_TOKEN, appToken: e.SLACK_APP_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, port: e.SLACK_PORT, apiUrl: e.SLACK_API_URL };
+    config.slack = {
+      botToken: e.SLACK_BOT_TOKEN,
+      appToken: e.SLACK_APP_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      port: e.SLACK_PORT,
+      apiUrl: e.SLACK_API_URL,
+      adminUserIds: e.SLACK_ADMIN_USER_IDS,
+    };
     if (e.SLACK_HOST) config.slack.host = e.SLACK_HOST;
   } else if (e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET) {
     throw new ConfigError('SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or remove the other SLACK_ variables.');

@@ -83,7 +83,56 @@ function scanLayering(roots: readonly string[]): { scanned: string[]; violations
   return { scanned: [...parent.keys()], violations };
 }
 
+/** Where the store's imports may lead: the store itself and the domain core; never a feature module (feeds, importers, adapters, commands). */
+const STORE_MAY_REACH = ['src/store', 'src/core'];
+
+/** Returns each file the store reaches (through relative imports) outside the store and the core, with the chain that leads there. */
+function storeFeatureImports(roots: readonly string[], allowed: readonly string[] = STORE_MAY_REACH.map((d) => path.join(ROOT, d))): string[] {
+  const parent = new Map<string, string | undefined>();
+  const queue: string[] = [];
+  for (const r of roots) if (!parent.has(r)) (parent.set(r, undefined), queue.push(r));
+  const out: string[] = [];
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    for (const s of importSpecifiers(readFileSync(file, 'utf8'))) {
+      if (!s.startsWith('.')) continue;
+      const target = resolveRelative(file, s);
+      if (!target || parent.has(target)) continue;
+      parent.set(target, file);
+      if (!allowed.some((dir) => target.startsWith(dir + path.sep))) {
+        const chain: string[] = [];
+        for (let f: string | undefined = target; f; f = parent.get(f)) chain.unshift(path.relative(ROOT, f));
+        out.push(chain.join(' -> '));
+        continue;
+      }
+      queue.push(target);
+    }
+  }
+  return out;
+}
+
 describe('layering', () => {
+  it('the store imports no feature module: only src/store and src/core, transitively', () => {
+    const roots = tsFilesUnder(path.join(ROOT, 'src/store'));
+    assert.ok(roots.some((f) => f.endsWith('feed-store.ts')), 'the feed store was scanned');
+    assert.deepEqual(storeFeatureImports(roots), [], 'src/store must not import src/feeds, importers, adapters or commands');
+  });
+
+  it('storeFeatureImports flags a store file that imports the feed watcher', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'layering-store-'));
+    try {
+      mkdirSync(path.join(dir, 'store'));
+      mkdirSync(path.join(dir, 'feeds'));
+      writeFileSync(path.join(dir, 'store', 'feed-store.ts'), "import type { FeedSpec } from '../feeds/types.js';\nexport type X = FeedSpec;\n");
+      writeFileSync(path.join(dir, 'feeds', 'types.ts'), 'export interface FeedSpec { url: string }\n');
+      const found = storeFeatureImports([path.join(dir, 'store', 'feed-store.ts')], [path.join(dir, 'store')]);
+      assert.equal(found.length, 1);
+      assert.match(found[0], /feeds[\\/]types\.ts$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('scanLayering finds no platform SDK import when scanning core, store, feeds, importers and commands transitively', () => {
     const roots = NEUTRAL_DIRS.flatMap((d) => tsFilesUnder(path.join(ROOT, d)));
     const { scanned, violations } = scanLayering(roots);

@@ -123,4 +123,16 @@ describe('loadConfig errors', () => {
     assert.match(msg, /SLACK_BOT_TOKEN is missing/);
     assert.ok(!msg.includes('xapp-secret-value'));
   });
+
+  it('reads the tenant limits and SLACK_ADMIN_USER_IDS with their defaults, and names a bad one with its rule', () => {
+    const defaults = loadConfig({});
+    assert.deepEqual(defaults.feeds.limits, { feedsPerTenant: 20, subscriptionsPerChannel: 25, manageCommandsPerMinute: 10 });
+    const set = loadConfig({ FEEDS_PER_TENANT: '5', SUBSCRIPTIONS_PER_CHANNEL: '3', MANAGE_COMMANDS_PER_MINUTE: '30', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_ADMIN_USER_IDS: 'U0123ABCD, W0456EFGH' });
+    assert.deepEqual(set.feeds.limits, { feedsPerTenant: 5, subscriptionsPerChannel: 3, manageCommandsPerMinute: 30 });
+    assert.deepEqual(set.slack?.adminUserIds, ['U0123ABCD', 'W0456EFGH']);
+    assert.match(configError({ FEEDS_PER_TENANT: 'lots' }), /FEEDS_PER_TENANT must be a whole number from 0 to 10000 \(got "lots"\)/);
+    assert.match(configError({ SUBSCRIPTIONS_PER_CHANNEL: '0' }), /SUBSCRIPTIONS_PER_CHANNEL must be a whole number from 1/);
+    assert.match(configError({ MANAGE_COMMANDS_PER_MINUTE: '-1' }), /MANAGE_COMMANDS_PER_MINUTE must be a whole number/);
+    assert.match(configError({ SLACK_ADMIN_USER_IDS: 'alice,U0123ABCD' }), /SLACK_ADMIN_USER_IDS must be a comma-separated list of Slack user ids/);
+  });
 });

@@ -18,20 +18,24 @@ export const MAX_RELATED = 5;
 /** Looks up a full record by id (the index keeps only what ranking needs). */
 export type RecordLookup = (id: string) => Incident | undefined;
 
-/** Returns the answer to one query: found, ambiguous or not-found, never an exception, whatever the input. */
-export function answerQuery(index: IncidentIndex, lookup: RecordLookup, raw: string): Answer {
+/**
+ * Returns the answer to one query: found, ambiguous or not-found, never an exception, whatever the input. With
+ * `visible`, records it refuses are neither answered, offered as candidates, related nor suggested.
+ */
+export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw: string, visible?: (id: string) => boolean): Answer {
+  const lookup: RecordLookup = visible ? (id) => (visible(id) ? allRecords(id) : undefined) : allRecords;
   const q = parseQuery(raw);
   const empty: Answer = { query: q.text, status: 'not-found', summary: '', facts: [], sources: [], related: [], candidates: [], suggestions: [] };
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
-  const hits = index.search(q, 12);
+  const hits = index.search(q, 12, visible && ((h) => visible(h.id)));
   const top = hits[0];
   if (!top || top.score < NOT_FOUND_SCORE) {
     return {
       ...empty,
       summary: `Nothing in the index matches "${truncateWords(q.text, 80)}".`,
-      suggestions: suggestionsFor(index, q, hits),
+      suggestions: suggestionsFor(index, q, hits, visible),
     };
   }
   const incident = lookup(top.id);
@@ -196,9 +200,9 @@ function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, 
   return out;
 }
 
-function suggestionsFor(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): string[] {
+function suggestionsFor(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], visible?: (id: string) => boolean): string[] {
   const titles = new Set<string>();
   for (const h of hits.slice(0, 5)) titles.add(h.title);
-  if (titles.size < 5) for (const s of index.suggest(q.terms.join(' ') || q.text, 5)) titles.add(s.name);
+  if (titles.size < 5) for (const s of index.suggest(q.terms.join(' ') || q.text, visible ? 15 : 5)) if (!visible || visible(s.id)) titles.add(s.name);
   return [...titles].slice(0, 5);
 }

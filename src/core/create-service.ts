@@ -40,6 +40,7 @@ function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentI
 
   const matches = (incident: Incident | undefined, options: SearchOptions): boolean => {
     if (!incident) return false;
+    if (options.visible && !options.visible(incident.id)) return false;
     if (options.kinds && !options.kinds.includes(incident.kind)) return false;
     if (options.since && (!incident.date || incident.date.value < options.since)) return false;
     if (options.tag) {
@@ -49,11 +50,11 @@ function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentI
     return true;
   };
   const filtered = (options: SearchOptions) => (h: RankedHit) => matches(index.get(h.id), options);
-  const hasFilter = (o: SearchOptions) => Boolean(o.kinds || o.since || o.tag);
+  const hasFilter = (o: SearchOptions) => Boolean(o.kinds || o.since || o.tag || o.visible);
 
   const service: IncidentService & { index: IncidentIndex } = {
     index,
-    answer: (query: string): Answer => answerQuery(index, lookup, query),
+    answer: (query, view = {}): Answer => answerQuery(index, lookup, query, view.visible),
     search(query, options = {}) {
       const hits = index.search(query, options.limit ?? 10, hasFilter(options) ? filtered(options) : undefined);
       return hits.map((h): SearchHit => ({ id: h.id, title: h.title, kind: h.kind, score: h.score }));
@@ -83,17 +84,17 @@ function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentI
       const items = newest(index.all(), merged, count).map((i) => refOf(i)!);
       return { title: 'Recent incidents', items, total: items.length, note: items.length === 0 ? 'No dated incidents yet.' : undefined };
     },
-    autocomplete(prefix, limit = 25): Choice[] {
+    autocomplete(prefix, limit = 25, view = {}): Choice[] {
       const text = prefix.trim();
-      // Ask for a few more than needed: ids too long to be a choice's value are dropped below.
-      const want = limit + 5;
-      const suggestions = text ? index.suggest(text, want) : newest(index.all(), { kinds: ['incident'] }, want).map((i) => ({ id: i.id, name: i.title }));
+      // Ask for a few more than needed: ids too long to be a choice's value (or hidden from the caller) are dropped below.
+      const want = view.visible ? limit * 2 + 5 : limit + 5;
+      const suggestions = text ? index.suggest(text, want) : newest(index.all(), { kinds: ['incident'], visible: view.visible }, want).map((i) => ({ id: i.id, name: i.title }));
       return suggestions
-        .filter((s) => s.id.length <= CHOICE_MAX_CHARS)
+        .filter((s) => s.id.length <= CHOICE_MAX_CHARS && (!view.visible || view.visible(s.id)))
         .slice(0, limit)
         .map((s) => ({ name: truncateWords(s.name, CHOICE_MAX_CHARS), value: s.id }));
     },
-    get: lookup,
+    get: (id, view = {}) => (view.visible && !view.visible(id) ? undefined : lookup(id)),
     upsert(more) {
       index.upsert(more);
     },

@@ -20,6 +20,13 @@ export interface SearchOptions {
   since?: string;
   /** Only these kinds. */
   kinds?: IncidentKind[];
+  /** Only records the caller may see (tenancy: posts of another tenant's feeds are hidden); absent: every record. */
+  visible?: (id: string) => boolean;
+}
+
+/** Who is asking, for answers and suggestions: records `visible` refuses are never shown, named or suggested. */
+export interface ViewOptions {
+  visible?: (id: string) => boolean;
 }
 
 /** An autocomplete choice; both strings are at most 100 characters (Discord's limit). */
@@ -30,8 +37,8 @@ export interface Choice {
 
 /** The shared incident index and answering service that commands and adapters use. */
 export interface IncidentService {
-  /** Answers one free-text query (never throws on bad input). */
-  answer(query: string): Answer;
+  /** Answers one free-text query (never throws on bad input), from the records the caller may see. */
+  answer(query: string, view?: ViewOptions): Answer;
   /** Ranked hits for a query, with filters. */
   search(query: string, options?: SearchOptions): SearchHit[];
   /** A renderable list of search results; `query` may hold `tag:` and `since:` filters. */
@@ -39,9 +46,9 @@ export interface IncidentService {
   /** The newest dated incidents (incident kind only unless kinds says otherwise). */
   recent(count: number, options?: SearchOptions): IncidentList;
   /** Title and alias suggestions for a partial query, fast enough for Discord autocomplete. */
-  autocomplete(prefix: string, limit?: number): Choice[];
-  /** One record by id. */
-  get(id: string): Incident | undefined;
+  autocomplete(prefix: string, limit?: number, view?: ViewOptions): Choice[];
+  /** One record by id (undefined when the caller may not see it). */
+  get(id: string, view?: ViewOptions): Incident | undefined;
   /** Adds or replaces records in the live index. */
   upsert(incidents: readonly Incident[]): void;
   /** Number of records indexed. */

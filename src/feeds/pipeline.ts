@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { parseIncident, type Incident, type IncidentInput } from '../core/incident.js';
 import type { IncidentService } from '../core/incident-service.js';
 import { isStopWord, words } from '../core/query.js';
+import { redactUrl } from '../core/redact.js';
 import { compactName, foldText } from '../core/text.js';
 import type { Logger } from '../logger.js';
 import type { FeedPollUpdate, FeedRow, FeedStore, PostRow } from '../store/feed-store.js';
 import { matchesFilter, parseFilter, prepareTarget, type ParsedFilter } from './match.js';
+import { subscriptionFilters } from './subscriptions.js';
 import type { FeedItem, ParsedFeed, Subscription } from './types.js';
 
 /** Two posts are the same story when their significant title words overlap at least this much (Jaccard). */
@@ -390,6 +392,8 @@ export function ingestFeed(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
     }
     const story = storyKey(item.title);
     incidentId ??= deps.stories.find(story, day, feed.id);
+    // Tenancy: a private feed's post joins no record, and a public post never joins a private record.
+    if (incidentId && !deps.feeds.mayAttach(feed.id, incidentId)) [incidentId, sameArticle] = [undefined, false];
 
     let existing: Incident | undefined;
     if (incidentId) existing = changed.get(incidentId) ?? deps.feeds.store.getIncident(incidentId) ?? deps.service?.get(incidentId);
@@ -425,7 +429,7 @@ export function ingestFeed(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
         `${feed.url} item ${item.key}`,
       );
       if (!incident) {
-        deps.logger?.warn({ feed: feed.url, key: item.key }, 'feed item skipped: no valid record can be built from it');
+        deps.logger?.warn({ feed: redactUrl(feed.url), key: item.key }, 'feed item skipped: no valid record can be built from it');
         skippedKeys.push(item.key);
         continue;
       }
@@ -456,8 +460,8 @@ export function ingestFeed(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
   }
   result.skipped = skippedKeys.length;
 
-  const subs = deps.feeds.allSubscriptions();
-  const filters = compileFilters(subs, deps.logger);
+  // Only subscriptions whose tenant sees this feed, with filters compiled once (not at every poll).
+  const filters = subscriptionFilters(deps.feeds, feed.id, deps.logger);
 
   deps.feeds.transaction(() => {
     for (const c of candidates) {
@@ -512,7 +516,7 @@ export function compileFilters(subs: readonly Subscription[], logger?: Logger): 
   const out: { sub: Subscription; filter: ParsedFilter }[] = [];
   for (const sub of subs) {
     try {
-      out.push({ sub, filter: parseFilter(sub.filter) });
+      out.push({ sub, filter: parseFilter(sub.filter, { stored: true }) });
     } catch (err) {
       logger?.warn({ subscription: sub.id, filter: sub.filter, err: (err as Error).message }, 'subscription filter skipped');
     }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { redactText, redactUrl } from '../core/redact.js';
 import type { Logger } from '../logger.js';
 import type { FeedPollUpdate, FeedRow, FeedStore } from '../store/feed-store.js';
-import { filterAllowsFeed } from './match.js';
-import { compileFilters, feedLabel, feedTag, ingestFeed, type IngestResult, type PipelineDeps } from './pipeline.js';
+import { feedLabel, ingestFeed, type IngestResult, type PipelineDeps } from './pipeline.js';
+import { subscriptionFilters } from './subscriptions.js';
 import type { FetchOptions, FetchResult, ParsedFeed } from './types.js';
 import { createRunLoop } from './run-loop.js';
 
@@ -110,12 +111,10 @@ export function createPoller(options: PollerOptions): Poller {
     };
   }
 
-  /** Queues one notice per channel that could get this feed's posts; returns how many. */
+  /** Queues one notice per channel that could get this feed's posts (channels of tenants that see the feed); returns how many. */
   function queueNotices(feed: FeedRow, text: string): number {
-    const label = feedLabel(feed);
     const perChannel = new Map<string, { id: number; platform: 'discord' | 'slack'; channelId: string }>();
-    for (const { sub, filter } of compileFilters(feeds.allSubscriptions(), log)) {
-      if (!filterAllowsFeed(filter, { feedId: feed.id, feedName: label, feedUrl: feed.url, tags: [feedTag(label)] })) continue;
+    for (const { sub } of subscriptionFilters(feeds, feed.id, log)) {
       const k = `${sub.platform}\u0000${sub.channelId}`;
       if (!perChannel.has(k)) perChannel.set(k, sub);
     }
@@ -129,7 +128,8 @@ export function createPoller(options: PollerOptions): Poller {
   }
 
   function recordFailure(feed: FeedRow, err: unknown): PollOutcome {
-    const message = (err as Error)?.message ?? String(err);
+    // Fetch errors quote the URL: stored, shown and logged without its credentials.
+    const message = redactText((err as Error)?.message ?? String(err));
     const failures = feed.consecutiveFailures + 1;
     const retryAfter = Number((err as { retryAfterSeconds?: unknown })?.retryAfterSeconds);
     const delay = Math.max(jitter(backoffSeconds(failures, feed.intervalSeconds ?? options.pollSeconds)), Number.isFinite(retryAfter) ? Math.min(retryAfter, BACKOFF_MAX_SECONDS) * 1000 : 0);
@@ -143,25 +143,25 @@ export function createPoller(options: PollerOptions): Poller {
         update.failingNotified = true;
         queued = queueNotices(
           feed,
-          `Feed "${feedLabel(feed)}" (${feed.url}) is failing: its last ${failures} polls failed (${message}). ` +
+          `Feed "${feedLabel(feed)}" (${redactUrl(feed.url)}) is failing: its last ${failures} polls failed (${message}). ` +
             'It is retried with growing delays, at least once a day, and alerts resume by themselves when it answers again.',
         );
       }
       feeds.updateFeed(feed.id, update);
     });
     const label = feedLabel(feed);
-    log?.warn({ feed: feed.url, failures, retryInS: Math.round(delay / 1000), err: message }, `feed ${label}: poll failed`);
-    if (failures >= FAILING_AFTER && !feed.failing) log?.error({ feed: feed.url, failures }, `feed ${label} marked failing; channels notified`);
+    log?.warn({ feed: redactUrl(feed.url), failures, retryInS: Math.round(delay / 1000), err: message }, `feed ${label}: poll failed`);
+    if (failures >= FAILING_AFTER && !feed.failing) log?.error({ feed: redactUrl(feed.url), failures }, `feed ${label} marked failing; channels notified`);
     if (queued) options.onQueued?.(queued);
     return { feedId: feed.id, status: 'error', error: message, nextPollAt };
   }
 
   function recordRecovery(feed: FeedRow): void {
     if (!feed.failing) return;
-    log?.info({ feed: feed.url }, `feed ${feedLabel(feed)} answers again`);
+    log?.info({ feed: redactUrl(feed.url) }, `feed ${feedLabel(feed)} answers again`);
     if (!feed.failingNotified) return;
     const queued = feeds.transaction(() =>
-      queueNotices(feed, `Feed "${feedLabel(feed)}" (${feed.url}) answers again after ${feed.consecutiveFailures} failed polls; its alerts resume.`),
+      queueNotices(feed, `Feed "${feedLabel(feed)}" (${redactUrl(feed.url)}) answers again after ${feed.consecutiveFailures} failed polls; its alerts resume.`),
     );
     if (queued) options.onQueued?.(queued);
   }
@@ -215,7 +215,7 @@ export function createPoller(options: PollerOptions): Poller {
     recordRecovery(current);
     if (ingest.fresh > 0) {
       log?.info(
-        { feed: current.url, fresh: ingest.fresh, newIncidents: ingest.newIncidents.length, attached: ingest.attached.length, queued: ingest.queued, seeded: ingest.seeded },
+        { feed: redactUrl(current.url), fresh: ingest.fresh, newIncidents: ingest.newIncidents.length, attached: ingest.attached.length, queued: ingest.queued, seeded: ingest.seeded },
         `feed ${feedLabel(current, parsed.title)}: new items`,
       );
     }
@@ -234,7 +234,7 @@ export function createPoller(options: PollerOptions): Poller {
       () => poll(feedId),
     );
     const guarded = run.catch((err: unknown): PollOutcome => {
-      log?.error({ feed: feed.url, err: (err as Error).message }, 'feed poll crashed');
+      log?.error({ feed: redactUrl(feed.url), err: redactText((err as Error).message) }, 'feed poll crashed');
       return { feedId, status: 'error', error: (err as Error).message };
     });
     hostGate.set(host, guarded);

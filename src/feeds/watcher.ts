@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { redactUrl } from '../core/redact.js';
 import type { Incident } from '../core/incident.js';
 import type { IncidentService } from '../core/incident-service.js';
 import type { Logger } from '../logger.js';
@@ -74,8 +75,10 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
 
   const listFile = config.file ?? DEFAULT_FEEDS_FILE;
   try {
-    const added = feeds.seedFeeds(loadFeedList(listFile), now());
-    if (added) logger.info({ file: listFile, added }, 'feeds added from the feed list');
+    // FEEDS_FILE is the truth for operator feeds at every start: listed ones become operator feeds, dropped ones stop.
+    const { added, dropped, droppedUrls } = feeds.syncOperatorFeeds(loadFeedList(listFile), now());
+    if (added) logger.info({ file: listFile, added }, 'operator feeds added from FEEDS_FILE');
+    if (dropped) logger.info({ file: listFile, dropped, feeds: droppedUrls.map(redactUrl) }, 'feeds no longer in FEEDS_FILE are no longer operator feeds');
   } catch (err) {
     if (config.file) throw err;
     logger.warn({ file: listFile, err: (err as Error).message }, 'bundled feed list not loaded; add feeds from chat or the CLI');
@@ -96,7 +99,7 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     random: options.random,
     onQueued: kick,
   });
-  const alerts = createAlertsService({ feeds, allowPrivate: config.allowPrivateUrls, checkUrl: options.checkUrl, now, logger });
+  const alerts = createAlertsService({ feeds, allowPrivate: config.allowPrivateUrls, limits: config.limits, checkUrl: options.checkUrl, now, logger });
   const w = worker;
 
   return {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { FeedSpec, FeedStatus, Subscription } from '../feeds/types.js';
+import { OPERATOR_TENANT, RefusedError, tenantOf, type FeedSpec, type FeedStatus, type Subscription, type TenantId } from '../core/feed-model.js';
+import { redactText, redactUrl } from '../core/redact.js';
 import type { Store } from './store.js';
+import { TenantStore, type OwnerSource } from './tenant-store.js';
 
 /** One row of the feeds table, with times as epoch milliseconds. */
 export interface FeedRow {
@@ -103,6 +105,24 @@ export interface FeedPollUpdate {
   addItemsSeen?: number;
 }
 
+/** Who a feed is added for: the tenant, how (FEEDS_FILE, the operator's CLI, chat), and the tenant's name for it. */
+export interface FeedOwnerInput {
+  tenant: TenantId;
+  source: OwnerSource;
+  name?: string;
+}
+
+/** What a subscription needs; the tenant defaults to the platform's workspace (or the operator when there is none). */
+export interface SubscriptionInput {
+  tenant?: TenantId;
+  platform: 'discord' | 'slack';
+  channelId: string;
+  workspaceId?: string;
+  filter: string;
+  roleId?: string;
+  createdBy?: string;
+}
+
 /** Returns a fresh idempotency key: 24 hex characters (92 random bits), under Discord's 25-character nonce limit. */
 export function newIdempotencyKey(): string {
   // randomUUID draws from a cached entropy pool: a 15,000-alert poll pays microseconds, not a syscall per key.
@@ -142,17 +162,24 @@ const FEED_COLUMNS: Record<keyof FeedPollUpdate, string> = {
 export class FeedStore {
   /** The core store this one shares a connection (and transactions) with. */
   readonly store: Store;
+  /** Feed owners, private records and the audit log, on the same connection. */
+  readonly tenancy: TenantStore;
   private readonly db: Database.Database;
   private readonly s;
 
   constructor(store: Store) {
     this.store = store;
     this.db = store.db;
+    this.tenancy = TenantStore.of(store);
     const db = this.db;
     this.s = {
       feedById: db.prepare<[number], Raw>('SELECT * FROM feeds WHERE id = ?'),
       feedByUrl: db.prepare<[string], Raw>('SELECT * FROM feeds WHERE url = ?'),
       feeds: db.prepare<[], Raw>('SELECT * FROM feeds WHERE removed = 0 ORDER BY id'),
+      feedsOf: db.prepare<[string], Raw>(
+        `SELECT f.* FROM feeds f WHERE f.removed = 0 AND EXISTS (
+           SELECT 1 FROM feed_owners o WHERE o.feed_id = f.id AND (o.tenant = 'operator' OR o.tenant = ?)) ORDER BY f.id`,
+      ),
       dueFeeds: db.prepare<[number], Raw>(
         'SELECT * FROM feeds WHERE removed = 0 AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY coalesce(next_poll_at, 0), id',
       ),
@@ -180,8 +207,10 @@ export class FeedStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       postById: db.prepare<[string], Raw>('SELECT * FROM posts WHERE id = ?'),
+      // Private records are never attached to (their audience is one feed's owners), so they are skipped here.
       incidentByUrlKeyElsewhere: db.prepare<[string, number], { incident_id: string }>(
-        'SELECT incident_id FROM posts WHERE url_key = ? AND feed_id != ? LIMIT 1',
+        `SELECT p.incident_id FROM posts p WHERE p.url_key = ? AND p.feed_id != ?
+           AND NOT EXISTS (SELECT 1 FROM private_records r WHERE r.incident_id = p.incident_id) LIMIT 1`,
       ),
       postsPublishedSince: db.prepare<[string], Raw>('SELECT * FROM posts WHERE published >= ? ORDER BY published'),
       linkedSources: db.prepare<[], { id: string; url: string | null }>(
@@ -190,17 +219,21 @@ export class FeedStore {
       ),
       originOf: db.prepare<[string], { origin: string }>('SELECT origin FROM incidents WHERE id = ?'),
       countPosts: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM posts'),
-      subInsert: db.prepare<[string, string, string | null, string, string | null, string | null, number]>(
-        `INSERT INTO subscriptions (platform, channel_id, workspace_id, filter, role_id, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+      subInsert: db.prepare<[string, string, string, string | null, string, string | null, string | null, number]>(
+        `INSERT INTO subscriptions (tenant, platform, channel_id, workspace_id, filter, role_id, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (platform, channel_id, filter) DO UPDATE SET role_id = excluded.role_id`,
       ),
       subByKey: db.prepare<[string, string, string], Raw>('SELECT * FROM subscriptions WHERE platform = ? AND channel_id = ? AND filter = ?'),
       subById: db.prepare<[number], Raw>('SELECT * FROM subscriptions WHERE id = ?'),
       subsOfChannel: db.prepare<[string, string], Raw>('SELECT * FROM subscriptions WHERE platform = ? AND channel_id = ? ORDER BY id'),
       subsAll: db.prepare<[], Raw>('SELECT * FROM subscriptions ORDER BY id'),
+      // A tenant's subscriptions see operator feeds and the tenant's own feeds: nothing of other tenants.
+      subsSeeing: db.prepare<[number], Raw>(
+        `SELECT s.* FROM subscriptions s WHERE EXISTS (
+           SELECT 1 FROM feed_owners o WHERE o.feed_id = ? AND (o.tenant = 'operator' OR o.tenant = s.tenant)) ORDER BY s.id`,
+      ),
       subDelete: db.prepare<[number, string, string]>('DELETE FROM subscriptions WHERE id = ? AND platform = ? AND channel_id = ?'),
-      subDeleteChannel: db.prepare<[string, string]>('DELETE FROM subscriptions WHERE platform = ? AND channel_id = ?'),
       outInsert: db.prepare<[number, string, string, string | null, string | null, string, string | null, string | null, number, string, number]>(
         `INSERT OR IGNORE INTO outbox (subscription_id, platform, channel_id, post_id, incident_id, kind, status, text, role_id,
            next_attempt_at, idempotency_key, created_at)
@@ -273,36 +306,87 @@ export class FeedStore {
     return this.s.dueFeeds.all(now).map(toFeed);
   }
 
-  /** Adds a feed, or brings back one an admin removed; returns the row and whether it was new or revived. */
-  addFeed(spec: FeedSpec, now: number, addedBy?: string): { feed: FeedRow; added: boolean } {
+  /**
+   * Adds a feed for an owner (default: the operator, as the CLI does), or brings back one no one owned any more;
+   * returns the row, whether it became watched (new or revived) and whether this owner is new. One row per URL is
+   * fetched once, whoever owns it. A tenant's name goes on its ownership only; the operator's names the feed.
+   */
+  addFeed(spec: FeedSpec, now: number, addedBy?: string, owner: FeedOwnerInput = { tenant: OPERATOR_TENANT, source: 'cli' }): { feed: FeedRow; added: boolean; owned: boolean } {
     return this.transaction(() => {
-      const existing = this.getFeedByUrl(spec.url);
-      if (existing && !existing.removed) return { feed: existing, added: false };
-      if (existing) {
-        this.s.reviveFeed.run(spec.name ?? null, spec.intervalSeconds ?? null, addedBy ?? null, existing.id);
-        return { feed: this.getFeed(existing.id)!, added: true };
+      const operator = owner.tenant === OPERATOR_TENANT;
+      const feedName = operator ? (owner.name ?? spec.name ?? null) : null;
+      let feed = this.getFeedByUrl(spec.url);
+      let added = false;
+      if (!feed) {
+        const id = Number(this.s.insertFeed.run(spec.url, feedName, spec.intervalSeconds ?? null, addedBy ?? null, now).lastInsertRowid);
+        feed = this.getFeed(id)!;
+        added = true;
+      } else if (feed.removed) {
+        this.s.reviveFeed.run(feedName, spec.intervalSeconds ?? feed.intervalSeconds, addedBy ?? null, feed.id);
+        added = true;
+      } else if (operator && (feedName || spec.intervalSeconds !== undefined)) {
+        this.db.prepare('UPDATE feeds SET name = coalesce(?, name), interval_seconds = coalesce(?, interval_seconds) WHERE id = ?').run(feedName, spec.intervalSeconds ?? null, feed.id);
       }
-      const id = Number(this.s.insertFeed.run(spec.url, spec.name ?? null, spec.intervalSeconds ?? null, addedBy ?? null, now).lastInsertRowid);
-      return { feed: this.getFeed(id)!, added: true };
+      const had = this.tenancy.owner(feed.id, owner.tenant);
+      this.tenancy.setOwner({
+        feedId: feed.id,
+        tenant: owner.tenant,
+        source: had && had.source === 'file' && owner.source === 'cli' ? 'file' : owner.source,
+        name: operator ? null : (owner.name ?? spec.name ?? null),
+        addedBy: had?.addedBy ?? addedBy ?? null,
+        addedAt: had?.addedAt ?? now,
+      });
+      return { feed: this.getFeed(feed.id)!, added, owned: !had };
     });
   }
 
-  /** Adds the feeds that were never known (removed ones stay removed: the list is additive); returns how many were added. */
-  seedFeeds(specs: readonly FeedSpec[], now: number): number {
+  /**
+   * Makes the operator's FEEDS_FILE ownership match the list: listed feeds become (or stay) operator feeds, and feeds
+   * the file no longer lists stop being FEEDS_FILE feeds (and stop being polled when no one else owns them). Returns
+   * how many became FEEDS_FILE feeds and how many stopped being ones.
+   */
+  syncOperatorFeeds(specs: readonly FeedSpec[], now: number): { added: number; dropped: number; droppedUrls: string[] } {
     return this.transaction(() => {
+      const listed = new Set<number>();
       let added = 0;
       for (const spec of specs) {
-        if (this.s.feedByUrl.get(spec.url)) continue;
-        this.s.insertFeed.run(spec.url, spec.name ?? null, spec.intervalSeconds ?? null, 'feed list', now);
-        added++;
+        const before = this.getFeedByUrl(spec.url);
+        const was = before ? this.tenancy.owner(before.id, OPERATOR_TENANT) : undefined;
+        // The file is the truth for its feeds: an operator feed the CLI added becomes a FEEDS_FILE one once listed.
+        const { feed } = this.addFeed(spec, now, 'FEEDS_FILE', { tenant: OPERATOR_TENANT, source: 'file', name: spec.name });
+        if (was?.source !== 'file') added++;
+        listed.add(feed.id);
       }
-      return added;
+      const droppedUrls: string[] = [];
+      for (const o of this.tenancy.ownedBy(OPERATOR_TENANT)) {
+        if (o.source !== 'file' || listed.has(o.feedId)) continue;
+        this.tenancy.removeOwner(o.feedId, OPERATOR_TENANT);
+        if (this.tenancy.ownerCount(o.feedId) === 0) this.s.removeFeed.run(o.feedId);
+        droppedUrls.push(this.getFeed(o.feedId)?.url ?? String(o.feedId));
+      }
+      return { added, dropped: droppedUrls.length, droppedUrls };
     });
   }
 
-  /** Marks a feed removed (its posts and items stay, so re-adding it does not re-alert); returns whether one was active. */
+  /**
+   * Ends one tenant's ownership of a feed; the feed stops being polled when no one owns it any more (its posts and
+   * items stay, so re-adding it does not re-alert). Returns whether the tenant owned it and whether the feed is still watched.
+   */
+  releaseFeed(id: number, tenant: TenantId): { released: boolean; stillWatched: boolean } {
+    return this.transaction(() => {
+      const released = this.tenancy.removeOwner(id, tenant);
+      const stillWatched = this.tenancy.ownerCount(id) > 0;
+      if (!stillWatched) this.s.removeFeed.run(id);
+      return { released, stillWatched };
+    });
+  }
+
+  /** Stops a feed for everyone: every ownership ends and it is no longer polled; returns whether it was active. */
   removeFeed(id: number): boolean {
-    return this.s.removeFeed.run(id).changes > 0;
+    return this.transaction(() => {
+      this.tenancy.removeOwners(id);
+      return this.s.removeFeed.run(id).changes > 0;
+    });
   }
 
   /** Writes a poll's outcome to the feed row. */
@@ -331,14 +415,23 @@ export class FeedStore {
     return r.at ?? 0;
   }
 
-  /** Returns the status line data of a feed. */
-  feedStatus(feed: FeedRow): FeedStatus {
-    return {
+  /**
+   * Returns the status of a feed as `viewer` sees it: the URL and last error with credentials redacted, the viewer's
+   * own name for it, and whether it is an operator feed or the viewer's (the operator also sees the owning tenants).
+   */
+  feedStatus(feed: FeedRow, viewer: TenantId = OPERATOR_TENANT): FeedStatus {
+    const owners = this.tenancy.ownersOf(feed.id);
+    const operator = owners.find((o) => o.tenant === OPERATOR_TENANT);
+    const own = owners.find((o) => o.tenant === viewer);
+    const tenants = owners.filter((o) => o.tenant !== OPERATOR_TENANT);
+    const status: FeedStatus = {
       id: feed.id,
-      url: feed.url,
-      name: feed.name ?? undefined,
+      url: redactUrl(feed.url),
+      // The operator, who owns no name for a tenant's feed, sees the first tenant's.
+      name: own?.name ?? feed.name ?? (viewer === OPERATOR_TENANT ? tenants.find((o) => o.name)?.name : undefined) ?? undefined,
+      scope: operator ? 'operator' : 'tenant',
       lastSuccessAt: isoOrUndefined(feed.lastSuccessAt),
-      lastError: feed.lastError ?? undefined,
+      lastError: feed.lastError ? redactText(feed.lastError) : undefined,
       lastErrorAt: isoOrUndefined(feed.lastErrorAt),
       nextPollAt: isoOrUndefined(feed.nextPollAt),
       itemsSeen: feed.itemsSeen,
@@ -347,6 +440,23 @@ export class FeedStore {
       consecutiveFailures: feed.consecutiveFailures,
       failing: feed.failing,
     };
+    if (operator) status.source = operator.source === 'file' ? 'file' : 'cli';
+    const by = viewer === OPERATOR_TENANT && !operator ? tenants[0] : own;
+    if (by?.addedBy) status.addedBy = by.addedBy;
+    if (by) status.addedAt = new Date(by.addedAt).toISOString();
+    if (viewer === OPERATOR_TENANT && tenants.length) status.tenants = tenants.map((o) => o.tenant);
+    return status;
+  }
+
+  /** Active feeds a tenant sees: operator feeds and its own (the operator: every active feed; undefined: operator feeds). */
+  feedsVisibleTo(tenant: TenantId | undefined): FeedRow[] {
+    if (tenant === OPERATOR_TENANT) return this.listFeeds();
+    return this.s.feedsOf.all(tenant ?? OPERATOR_TENANT).map(toFeed);
+  }
+
+  /** Whether a post of this feed may join this record: public posts join public records only; private posts join nothing. */
+  mayAttach(feedId: number, incidentId: string): boolean {
+    return this.tenancy.isOperatorFeed(feedId) && this.tenancy.privateFeedOf(incidentId) === undefined;
   }
 
   // ---- items and posts
@@ -368,9 +478,13 @@ export class FeedStore {
     this.s.insertItem.run(feedId, key, postId, now);
   }
 
-  /** Stores a post. */
+  /**
+   * Stores a post. A post that made its own record (record id = post id) from a feed no operator owns makes that
+   * record private to the feed's owners: other tenants never see it in answers, search, lists or suggestions.
+   */
   insertPost(p: PostRow): void {
     this.s.insertPost.run(p.id, p.feedId, p.incidentId, p.url, p.urlKey, p.title, p.published, p.summary, p.createdAt);
+    if (p.incidentId === p.id && !this.tenancy.isOperatorFeed(p.feedId)) this.tenancy.markPrivate(p.incidentId, p.feedId);
   }
 
   /** One post, or undefined. */
@@ -379,8 +493,12 @@ export class FeedStore {
     return r ? toPost(r) : undefined;
   }
 
-  /** The incident of a post of another feed stored with this normalised link (every such post shares it), or undefined. */
+  /**
+   * The incident of a post of another feed stored with this normalised link (every such post shares it), or
+   * undefined; always undefined for a feed no operator owns, whose posts never join another record.
+   */
   incidentByUrlKeyElsewhere(urlKey: string, feedId: number): string | undefined {
+    if (!this.tenancy.isOperatorFeed(feedId)) return undefined;
     return this.s.incidentByUrlKeyElsewhere.get(urlKey, feedId)?.incident_id;
   }
 
@@ -406,10 +524,18 @@ export class FeedStore {
 
   // ---- subscriptions
 
-  /** Creates a subscription (or returns the channel's one with the same filter, its role updated). */
-  subscribe(input: { platform: 'discord' | 'slack'; channelId: string; workspaceId?: string; filter: string; roleId?: string; createdBy?: string }, now: number): Subscription {
-    this.s.subInsert.run(input.platform, input.channelId, input.workspaceId ?? null, input.filter, input.roleId ?? null, input.createdBy ?? null, now);
-    return toSub(this.s.subByKey.get(input.platform, input.channelId, input.filter)!);
+  /**
+   * Creates a subscription (or returns the tenant's one in the channel with the same filter, its role updated).
+   * Throws RefusedError when another tenant has that filter in the channel (a channel shared between workspaces).
+   */
+  subscribe(input: SubscriptionInput, now: number): Subscription {
+    const tenant = input.tenant ?? tenantOf(input.platform, input.workspaceId) ?? OPERATOR_TENANT;
+    return this.transaction(() => {
+      const existing = this.s.subByKey.get(input.platform, input.channelId, input.filter);
+      if (existing && existing.tenant !== tenant) throw new RefusedError('This channel already has a subscription with that filter, made from another workspace.');
+      this.s.subInsert.run(tenant, input.platform, input.channelId, input.workspaceId ?? null, input.filter, input.roleId ?? null, input.createdBy ?? null, now);
+      return toSub(this.s.subByKey.get(input.platform, input.channelId, input.filter)!);
+    });
   }
 
   /** One subscription by id, or undefined. */
@@ -418,9 +544,15 @@ export class FeedStore {
     return r ? toSub(r) : undefined;
   }
 
-  /** A channel's subscriptions, oldest first. */
-  listSubscriptions(platform: 'discord' | 'slack', channelId: string): Subscription[] {
-    return this.s.subsOfChannel.all(platform, channelId).map(toSub);
+  /** A channel's subscriptions, oldest first; with `tenants`, only those of these tenants. */
+  listSubscriptions(platform: 'discord' | 'slack', channelId: string, tenants?: readonly TenantId[]): Subscription[] {
+    const all = this.s.subsOfChannel.all(platform, channelId).map(toSub);
+    return tenants ? all.filter((s) => tenants.includes(s.tenant)) : all;
+  }
+
+  /** Subscriptions whose tenant can see this feed (every one for an operator feed, else its owners' only), oldest first. */
+  subscriptionsSeeing(feedId: number): Subscription[] {
+    return this.s.subsSeeing.all(feedId).map(toSub);
   }
 
   /** Every subscription, oldest first. */
@@ -428,9 +560,21 @@ export class FeedStore {
     return this.s.subsAll.all().map(toSub);
   }
 
-  /** Removes one subscription of the channel (or all of them when id is undefined); pending alerts go with it. */
+  /** Removes one subscription of the channel (or all of them when id is undefined); pending alerts go with it. Returns how many. */
   unsubscribe(platform: 'discord' | 'slack', channelId: string, id?: number): number {
-    return id === undefined ? this.s.subDeleteChannel.run(platform, channelId).changes : this.s.subDelete.run(id, platform, channelId).changes;
+    return this.removeSubscriptions(platform, channelId, id).length;
+  }
+
+  /**
+   * Removes one subscription of the channel (or all of them when id is undefined), only the tenant's when `tenant` is
+   * given; pending alerts go with it. Returns the removed subscriptions.
+   */
+  removeSubscriptions(platform: 'discord' | 'slack', channelId: string, id?: number, tenant?: TenantId): Subscription[] {
+    return this.transaction(() => {
+      const doomed = this.listSubscriptions(platform, channelId, tenant === undefined ? undefined : [tenant]).filter((s) => id === undefined || s.id === id);
+      for (const s of doomed) this.s.subDelete.run(s.id, platform, channelId);
+      return doomed;
+    });
   }
 
   // ---- outbox
@@ -593,6 +737,7 @@ function toPost(r: Raw): PostRow {
 function toSub(r: Raw): Subscription {
   return {
     id: r.id as number,
+    tenant: r.tenant as string,
     platform: r.platform as 'discord' | 'slack',
     channelId: r.channel_id as string,
     workspaceId: (r.workspace_id as string | null) ?? undefined,

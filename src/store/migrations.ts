@@ -155,6 +155,60 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'tenants: feed owners, subscription tenants, private records, audit log',
+    // Feeds already watched become operator feeds: no tenant can be told from a row added before tenants existed
+    // (chat and CLI both wrote added_by 'admin'), and every channel already received them, so keeping them for
+    // everyone widens nothing, while giving them to a guessed tenant could leak one tenant's list to another or
+    // silently stop feeds that channels rely on. The operator sees them in `npm run cli -- feeds list` and can
+    // remove them there. Feed-list rows become FEEDS_FILE feeds, which the next start reconciles with the file.
+    sql: `
+      CREATE TABLE feed_owners (
+        feed_id  INTEGER NOT NULL REFERENCES feeds(id),
+        -- 'operator', 'discord:<guild id>' or 'slack:<team id>'
+        tenant   TEXT NOT NULL,
+        -- file: listed in FEEDS_FILE (re-read at every start); cli: added by the operator; chat: added by a tenant
+        source   TEXT NOT NULL CHECK (source IN ('file', 'cli', 'chat')),
+        -- the tenant's own name for the feed (feeds.name is the operator's name or the feed's title)
+        name     TEXT,
+        added_by TEXT,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (feed_id, tenant)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX feed_owners_tenant ON feed_owners(tenant);
+      INSERT INTO feed_owners (feed_id, tenant, source, name, added_by, added_at)
+        SELECT id, 'operator', CASE WHEN added_by = 'feed list' THEN 'file' ELSE 'cli' END, NULL,
+               CASE WHEN added_by = 'feed list' THEN 'FEEDS_FILE' ELSE 'before tenants (' || coalesce(added_by, 'unknown') || ')' END,
+               created_at
+        FROM feeds WHERE removed = 0;
+
+      ALTER TABLE subscriptions ADD COLUMN tenant TEXT NOT NULL DEFAULT 'operator';
+      UPDATE subscriptions SET tenant = platform || ':' || workspace_id WHERE workspace_id IS NOT NULL AND workspace_id <> '';
+      CREATE INDEX subscriptions_tenant ON subscriptions(tenant);
+
+      -- records made from a post of a feed that no operator owned at the time: shown only to that feed's owners
+      CREATE TABLE private_records (
+        incident_id TEXT PRIMARY KEY,
+        feed_id     INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE audit_log (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        at              INTEGER NOT NULL,
+        tenant          TEXT NOT NULL,
+        platform        TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        action          TEXT NOT NULL CHECK (action IN ('feed-add', 'feed-rename', 'feed-remove', 'subscribe', 'unsubscribe')),
+        feed_id         INTEGER,
+        subscription_id INTEGER,
+        channel_id      TEXT,
+        -- redacted URL and name, or the filter
+        detail          TEXT
+      ) STRICT;
+      CREATE INDEX audit_log_tenant ON audit_log(tenant, at);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

@@ -247,7 +247,9 @@ describe('subscription filters', () => {
     const all = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
     const roleSub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: 'lockbit', roleId: '555' }, clock);
     const tagSub = feeds.subscribe({ platform: 'discord', channelId: '2', filter: 'tag:advisory' }, clock);
-    const feedSub = feeds.subscribe({ platform: 'slack', channelId: 'C3', filter: 'feed:cisa' }, clock);
+    const feedSub = feeds.subscribe({ platform: 'slack', channelId: 'C3', filter: 'feed:cisa-advisories' }, clock);
+    // Feed names match exactly (case, spacing and punctuation aside), never in part.
+    const partSub = feeds.subscribe({ platform: 'slack', channelId: 'C5', filter: 'feed:cisa' }, clock);
     const phrase = feeds.subscribe({ platform: 'slack', channelId: 'C4', filter: '"remote code execution" -phishing' }, clock);
     ingest(cisa, doc([]), deps);
     ingest(news, doc([]), deps);
@@ -257,6 +259,7 @@ describe('subscription filters', () => {
     const bySub = (id: number) => pending().filter((r) => r.subscriptionId === id).map((r) => feeds.getPost(r.postId!)!.title);
     assert.deepEqual(bySub(tagSub.id), ['Ivanti EPMM remote code execution flaw']);
     assert.deepEqual(bySub(feedSub.id), ['Ivanti EPMM remote code execution flaw']);
+    assert.deepEqual(bySub(partSub.id), []);
     assert.deepEqual(bySub(phrase.id), ['Ivanti EPMM remote code execution flaw']);
     assert.deepEqual(bySub(roleSub.id), ['LockBit affiliates arrested in Europe']);
     assert.equal(pending().find((r) => r.subscriptionId === roleSub.id)!.roleId, '555');
@@ -266,11 +269,13 @@ describe('subscription filters', () => {
   it('parses the search syntax and refuses what it cannot use', () => {
     const f = parseFilter('tag:ransomware feed:"The Hacker News" attacks on hospitals');
     assert.deepEqual(f.tags, ['ransomware']);
-    assert.deepEqual(f.feeds, ['the hacker news']);
+    assert.deepEqual(f.feeds, ['The Hacker News']);
     assert.deepEqual(f.keywords, [['attack'], ['hospital']]);
     const target = { title: 'Ransomware attack on two hospitals', summary: '', tags: ['feed:the-hacker-news', 'type:ransomware'], feedName: 'The Hacker News', feedUrl: 'https://feeds.feedburner.com/TheHackersNews' };
     assert.equal(matchesFilter(f, target), true);
-    assert.equal(matchesFilter(parseFilter('feed:feedburner'), target), true);
+    assert.equal(matchesFilter(parseFilter('feed:thehackernews'), target), true);
+    assert.equal(matchesFilter(parseFilter('feed:feedburner'), target), false, 'not a part of the host');
+    assert.equal(matchesFilter(parseFilter('feed:hacker'), target), false, 'not a part of the name');
     assert.equal(matchesFilter(parseFilter('hospital -ransomware'), target), false);
     assert.equal(matchesFilter(parseFilter(''), target), true);
     assert.throws(() => parseFilter('since:2024'), FilterError);

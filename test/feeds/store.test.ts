@@ -57,19 +57,21 @@ describe('migration 2', () => {
 });
 
 describe('FeedStore feeds', () => {
-  it('adds, lists, removes as a tombstone that the feed list cannot bring back, and revives on an admin add', () => {
+  it('adds, lists, removes as a tombstone (items kept), syncs FEEDS_FILE as the truth, and revives on an add', () => {
     withFeedStore((fs) => {
       const { feed, added } = fs.addFeed({ url: 'https://a.example/feed', name: 'A' }, T0, 'admin');
       assert.equal(added, true);
       assert.equal(fs.addFeed({ url: 'https://a.example/feed' }, T0).added, false);
-      assert.equal(fs.seedFeeds([{ url: 'https://a.example/feed' }, { url: 'https://b.example/rss', intervalSeconds: 60 }], T0), 1);
+      assert.deepEqual(fs.syncOperatorFeeds([{ url: 'https://a.example/feed' }, { url: 'https://b.example/rss', intervalSeconds: 60 }], T0), { added: 2, dropped: 0, droppedUrls: [] });
       assert.deepEqual(fs.listFeeds().map((f) => f.url), ['https://a.example/feed', 'https://b.example/rss']);
       assert.equal(fs.listFeeds()[1]!.intervalSeconds, 60);
+      assert.deepEqual(fs.tenancy.ownersOf(feed.id).map((o) => `${o.tenant}/${o.source}`), ['operator/file'], 'a CLI feed the file lists becomes a FEEDS_FILE feed');
 
       fs.updateFeed(feed.id, { seeded: true, etag: '"v1"', addPolls: 2, addNotModified: 1 });
       assert.equal(fs.removeFeed(feed.id), true);
       assert.equal(fs.removeFeed(feed.id), false);
-      assert.equal(fs.seedFeeds([{ url: 'https://a.example/feed' }], T0), 0, 'a removed feed stays removed');
+      assert.deepEqual(fs.listFeeds().map((f) => f.url), ['https://b.example/rss']);
+      assert.equal(fs.syncOperatorFeeds([{ url: 'https://b.example/rss' }], T0).added, 0, 'a feed the file does not list stays removed');
       assert.deepEqual(fs.listFeeds().map((f) => f.url), ['https://b.example/rss']);
 
       const revived = fs.addFeed({ url: 'https://a.example/feed' }, T0, 'admin');

@@ -74,7 +74,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       });
       // The Slack adapter is created after the watcher (it takes watcher.alerts); its sender joins afterwards.
       watcher.addSender(createSlackAlertSender({ botToken: 'xoxb-test', clientOptions: { slackApiUrl: slack.apiUrl } }));
-      watcher.alerts.subscribe({ platform: 'discord', channelId: DISCORD_LOCKBIT, filter: 'lockbit', roleId: '1100000000000000999' });
+      watcher.alerts.subscribe({ tenant: 'operator', platform: 'cli', userId: 'test' }, { platform: 'discord', channelId: DISCORD_LOCKBIT, filter: 'lockbit', roleId: '1100000000000000999' });
       await watcher.start();
       await waitFor('both feeds seeded', () => watcher!.alerts.listFeeds().every((f) => f.polls >= 1));
       assert.equal(service.size, 4, 'seeded posts are indexed');
@@ -114,7 +114,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
     }
   });
 
-  it('keeps a feed an admin removed out across restarts, while new list entries are added', async () => {
+  it('re-reads FEEDS_FILE at every start as the truth for operator feeds: added ones appear, dropped ones stop', async () => {
     const path = join(dir, 'restart.db');
     const list = join(dir, 'feeds-restart.json');
     writeFileSync(list, JSON.stringify([server.url('/r1.xml'), server.url('/r2.xml')]));
@@ -122,13 +122,14 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       createFeedWatcher({ store, service: createIncidentService([]), senders: [new RecordingSender('discord')], config: feedsConfig(list, { discordAlertChannels: [], slackAlertChannels: [] }), logger: silent });
     let store = openStore(path);
     const w1 = make(store);
-    assert.equal(w1.alerts.removeFeed(server.url('/r1.xml')), true);
+    assert.equal(w1.alerts.removeFeed({ tenant: 'discord:1', platform: 'discord', userId: '2' }, server.url('/r1.xml')).status, 'operator-feed', 'chat cannot remove a FEEDS_FILE feed');
     store.close();
-    writeFileSync(list, JSON.stringify([server.url('/r1.xml'), server.url('/r2.xml'), server.url('/r3.xml')]));
+    writeFileSync(list, JSON.stringify([server.url('/r2.xml'), server.url('/r3.xml')]));
     store = openStore(path);
     try {
       const w2 = make(store);
-      assert.deepEqual(w2.alerts.listFeeds().map((f) => f.url), [server.url('/r2.xml'), server.url('/r3.xml')]);
+      assert.deepEqual(w2.alerts.listFeeds('discord:1').map((f) => f.url), [server.url('/r2.xml'), server.url('/r3.xml')]);
+      assert.ok(w2.alerts.listFeeds('discord:1').every((f) => f.scope === 'operator' && f.source === 'file'));
     } finally {
       store.close();
     }

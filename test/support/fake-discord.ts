@@ -76,6 +76,8 @@ const PERMISSIONS = '2248473465835073';
 export const MEMBER_PERMISSIONS = PERMISSIONS;
 /** Member permissions with Manage Channels (1 << 4) added: what /alerts needs. */
 export const MANAGER_PERMISSIONS = String(BigInt(PERMISSIONS) | (1n << 4n));
+/** Member permissions with Manage Server (1 << 5) added, without Manage Channels: what /feeds add and remove need. */
+export const SERVER_MANAGER_PERMISSIONS = String(BigInt(PERMISSIONS) | (1n << 5n));
 
 /** Who sends a slash command, and role options (name -> role id, sent as type 8 with the role resolved). */
 export interface SlashCommandExtras {
@@ -85,6 +87,10 @@ export interface SlashCommandExtras {
   roles?: Record<string, string>;
   /** Send from a DM: no guild, no member, only a user. */
   dm?: boolean;
+  /** Send from another server (a guild the bot is in besides the fake's own), channel or user. */
+  guildId?: string;
+  channelId?: string;
+  userId?: string;
 }
 
 let snowflakeCounter = 0n;
@@ -213,16 +219,18 @@ export class FakeDiscord {
     const id = snowflake();
     const permissions = extras.permissions ?? PERMISSIONS;
     const token = `tok-${id}-${Math.random().toString(36).slice(2)}`;
+    const guildId = extras.guildId ?? this.guildId;
+    const channelId = extras.channelId ?? this.channelId;
     const payload = {
       id,
       application_id: this.applicationId,
       token,
       version: 1,
-      guild_id: this.guildId,
-      channel_id: this.channelId,
-      channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 },
+      guild_id: guildId,
+      channel_id: channelId,
+      channel: { id: channelId, type: 0, guild_id: guildId, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 },
       member: {
-        user: { id: this.userId, username: 'tester', discriminator: '0', global_name: 'Tester', avatar: null },
+        user: { id: extras.userId ?? this.userId, username: 'tester', discriminator: '0', global_name: 'Tester', avatar: null },
         roles: [],
         permissions,
         joined_at: '2024-01-01T00:00:00.000Z',
@@ -238,14 +246,14 @@ export class FakeDiscord {
       guild_locale: 'en-US',
       // Without this discord.js throws while building the interaction and never replies.
       entitlements: [],
-      authorizing_integration_owners: { '0': this.guildId },
+      authorizing_integration_owners: { '0': guildId },
       context: 0,
       attachment_size_limit: 10_485_760,
       ...fields,
     };
     if (extras.dm) {
       // A DM: Discord sends `user` instead of `member`, and no guild.
-      const dm: Record<string, unknown> = { ...payload, user: payload.member.user, context: 1, channel: { id: this.channelId, type: 1 } };
+      const dm: Record<string, unknown> = { ...payload, user: payload.member.user, context: 1, channel: { id: channelId, type: 1 } };
       delete dm.member;
       delete dm.guild_id;
       const sentAt = performance.now();
@@ -265,7 +273,7 @@ export class FakeDiscord {
       id: snowflake(),
       name,
       type: 1,
-      guild_id: this.guildId,
+      guild_id: extras.guildId ?? this.guildId,
       options: subcommand ? [{ name: subcommand, type: OPTION_TYPE.subcommand, options: opts }] : opts,
     };
     if (roles.length) {
@@ -279,9 +287,9 @@ export class FakeDiscord {
   }
 
   /** Sends an autocomplete request for `option` of `/name`, with the partial value typed so far. */
-  sendAutocomplete(name: string, option: string, value: string, others: Record<string, string | number> = {}): SentInteraction {
-    const data = { id: snowflake(), name, type: 1, guild_id: this.guildId, options: toApiOptions({ ...others, [option]: value }, option) };
-    return this.sendInteraction({ type: 4, data });
+  sendAutocomplete(name: string, option: string, value: string, others: Record<string, string | number> = {}, extras: SlashCommandExtras = {}): SentInteraction {
+    const data = { id: snowflake(), name, type: 1, guild_id: extras.guildId ?? this.guildId, options: toApiOptions({ ...others, [option]: value }, option) };
+    return this.sendInteraction({ type: 4, data }, extras);
   }
 
   /** Sends a button click on a message the bot sent. */

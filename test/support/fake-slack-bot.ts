@@ -45,6 +45,10 @@ export interface TestSlackBotOptions {
   alerts?: SlackAdapterOptions['alerts'];
   /** HTTP mode: stricter endpoint limits and a faster timeout check (slow-client tests). */
   http?: Pick<SlackAdapterOptions, 'httpLimits' | 'httpCheckIntervalMs'>;
+  /** SLACK_ADMIN_USER_IDS. */
+  adminUserIds?: SlackAdapterOptions['adminUserIds'];
+  /** Which records each workspace may see. */
+  visibilityFor?: SlackAdapterOptions['visibilityFor'];
 }
 
 /** The signing secret test bots use. */
@@ -62,6 +66,8 @@ export async function startTestSlackBot(mode: 'socket' | 'http', options: TestSl
     commands: COMMANDS,
     alerts: options.alerts,
     ...options.http,
+    adminUserIds: options.adminUserIds,
+    visibilityFor: options.visibilityFor,
     logger,
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: options.retryConfig ?? { retries: 0 } },
   });

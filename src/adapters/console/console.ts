@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { routeText } from '../../../commands/index.js';
 import type { Command, CommandContext } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
-import type { AlertsService } from '../../feeds/types.js';
+import { OPERATOR_TENANT, type AlertsService } from '../../core/feed-model.js';
 import { replyToText } from './render.js';
 
 /** What the console adapter needs: the service, the command list, and where to read and write. */
@@ -34,7 +34,8 @@ export function runConsole(options: ConsoleAdapterOptions): Promise<void> {
     incidents: options.service,
     commands: options.commands,
     alerts: options.alerts,
-    channel: { platform: 'console', canManage: true },
+    // The console user is the local operator: every feed, every record, no quotas.
+    channel: { platform: 'console', tenant: OPERATOR_TENANT, userId: 'console', canManageFeeds: true, canManageChannel: false },
   };
   output.write(`incident-bot console: ${options.service.size} records. Try /incident skyecc, /incidents recent, /help, or a question. Type exit to leave.\n`);
   // A reader that goes away (`npm start | head`) ends the session quietly instead of crashing on EPIPE.

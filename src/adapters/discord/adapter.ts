@@ -1,7 +1,7 @@
 import { Client, Events, GatewayIntentBits, RESTEvents } from 'discord.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { Command } from '../../../commands/types.js';
-import type { AlertsService } from '../../feeds/types.js';
+import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
 import { createDiscordAlertSender, type DiscordAlertSender } from './alert-sender.js';
 import { NO_MENTIONS, handleInteraction, type DiscordLogger, type InteractionContext } from './interactions.js';
 
@@ -30,6 +30,8 @@ export interface DiscordAdapterOptions {
   restTimeoutMs?: number;
   /** Feeds and subscriptions, when the feed watcher runs; without it /alerts and /feeds say feeds are not enabled. */
   alerts?: AlertsService;
+  /** Which records each server may see (posts of other tenants' feeds are hidden); absent: every record. */
+  visibilityFor?: VisibilityFor;
 }
 
 /** A running (or startable) Discord bot. */
@@ -72,6 +74,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     logger,
     deferAfterMs: options.deferAfterMs ?? 1_500,
     alerts: options.alerts,
+    visibilityFor: options.visibilityFor,
   };
   let alertSender: DiscordAlertSender | undefined;
   const inFlight = new Set<Promise<void>>();

@@ -15,7 +15,7 @@ import {
 import type { Answer } from '../../core/answer-model.js';
 import type { Choice, IncidentService } from '../../core/incident-service.js';
 import type { ChannelContext, Command, CommandInput } from '../../../commands/types.js';
-import type { AlertsService } from '../../feeds/types.js';
+import { tenantOf, type AlertsService, type VisibilityFor } from '../../core/feed-model.js';
 import { CUSTOM_ID, DISCORD_LIMITS, answerToMessage, clipText, errorToMessage, messageLimitViolations, replyToMessage, type DiscordMessage } from './render.js';
 
 /** Where the adapter reports what happened: pino's `(details, message)` shape, which console also accepts. */
@@ -34,6 +34,8 @@ export interface InteractionContext {
   deferAfterMs: number;
   /** Feeds and subscriptions for /alerts and /feeds, when the feed watcher runs. */
   alerts?: AlertsService;
+  /** Which records each server may see (posts of other servers' feeds are hidden); absent: every record. */
+  visibilityFor?: VisibilityFor;
 }
 
 /** Every message we send allows no pings: an incident titled "@everyone" must not notify anyone. */
@@ -58,19 +60,29 @@ function toEditOptions(message: DiscordMessage): InteractionEditReplyOptions & I
 }
 
 /**
- * Returns where a command was typed and whether the caller may manage alerts there: Manage Channels in that channel,
- * from the permissions Discord computed for this interaction (roles and channel overwrites). Registration hides
- * adminOnly commands from other members by default, but server admins can change that, so it is checked here.
+ * Returns where a command was typed, its tenant (the server) and what the caller may change there, from the
+ * permissions Discord computed for this interaction (roles and channel overwrites): the server's feeds need Manage
+ * Server, the channel's alerts Manage Channels. Registration hides adminOnly commands from other members by default,
+ * but server admins can change that, so it is checked here.
  */
-export function channelContextOf(interaction: ChatInputCommandInteraction): ChannelContext {
+export function channelContextOf(interaction: ChatInputCommandInteraction | AutocompleteInteraction | ButtonInteraction | StringSelectMenuInteraction): ChannelContext {
+  // memberPermissions is null outside a guild (DMs): nobody manages anything there, and a DM has no tenant.
+  const inGuild = interaction.inGuild();
+  const has = (flag: bigint) => inGuild && (interaction.memberPermissions?.has(flag) ?? false);
   return {
     platform: 'discord',
     channelId: interaction.channelId ?? undefined,
     workspaceId: interaction.guildId ?? undefined,
     userId: interaction.user.id,
-    // memberPermissions is null outside a guild (DMs): nobody manages alerts there.
-    canManage: interaction.inGuild() && (interaction.memberPermissions?.has(PermissionFlagsBits.ManageChannels) ?? false),
+    tenant: inGuild ? tenantOf('discord', interaction.guildId ?? undefined) : undefined,
+    canManageFeeds: has(PermissionFlagsBits.ManageGuild),
+    canManageChannel: has(PermissionFlagsBits.ManageChannels),
   };
+}
+
+/** Returns which records the interaction's server may see, or undefined for every record. */
+function canSeeFor(interaction: Interaction, ctx: InteractionContext): ((id: string) => boolean) | undefined {
+  return ctx.visibilityFor?.(interaction.inGuild() ? tenantOf('discord', interaction.guildId ?? undefined) : undefined);
 }
 
 /** Returns the neutral command input for a slash command's options (subcommand first, values by name). */
@@ -115,12 +127,12 @@ export function toDiscordChoices(choices: readonly Choice[]): Choice[] {
  * Returns the answer for a record picked from candidates: the service's answer when it resolves the id (or, failing
  * that, the record's title) to that record; status becomes "found" since the user chose.
  */
-export function answerForPick(service: IncidentService, id: string): Answer {
-  const direct = service.answer(id);
+export function answerForPick(service: IncidentService, id: string, visible?: (id: string) => boolean): Answer {
+  const direct = service.answer(id, { visible });
   if (direct.incident?.id === id) return { ...direct, status: 'found', candidates: [] };
-  const record = service.get(id);
+  const record = service.get(id, { visible });
   if (!record) return direct;
-  const byTitle = service.answer(record.title);
+  const byTitle = service.answer(record.title, { visible });
   if (byTitle.incident?.id === id) return { ...byTitle, status: 'found', candidates: [] };
   return byTitle;
 }
@@ -149,9 +161,10 @@ async function autocompleteCallback(interaction: AutocompleteInteraction, ctx: I
   try {
     const focused = interaction.options.getFocused(true);
     const prefix = String(focused.value ?? '').trim();
+    const visible = canSeeFor(interaction, ctx);
     const raw = prefix
-      ? ctx.service.autocomplete(prefix, DISCORD_LIMITS.autocompleteChoices)
-      : ctx.service.recent(DISCORD_LIMITS.autocompleteChoices).items.map((i) => ({ name: i.title, value: i.title }));
+      ? ctx.service.autocomplete(prefix, DISCORD_LIMITS.autocompleteChoices, { visible })
+      : ctx.service.recent(DISCORD_LIMITS.autocompleteChoices, { visible }).items.map((i) => ({ name: i.title, value: i.title }));
     await interaction.respond(toDiscordChoices(raw));
   } catch (error) {
     // Autocomplete cannot be deferred or answered with a message: log and offer nothing rather than leave it hanging.
@@ -168,20 +181,21 @@ async function chatInputCallback(interaction: ChatInputCommandInteraction, ctx: 
     return;
   }
   const input = optionsToInput(interaction.options.data);
-  const context = { incidents: ctx.service, commands: ctx.commands, channel: channelContextOf(interaction), alerts: ctx.alerts };
+  const context = { incidents: ctx.service, commands: ctx.commands, channel: channelContextOf(interaction), alerts: ctx.alerts, canSee: canSeeFor(interaction, ctx) };
   await respond(interaction, 'reply', async () => replyToMessage(await command.handle(input, context)), ctx);
 }
 
 async function componentCallback(interaction: ButtonInteraction | StringSelectMenuInteraction, ctx: InteractionContext): Promise<void> {
   const id = interaction.customId;
+  const visible = canSeeFor(interaction, ctx);
   let work: () => DiscordMessage;
   if (interaction.isStringSelectMenu() && id === CUSTOM_ID.pick) {
     const picked = interaction.values[0] ?? '';
-    work = () => answerToMessage(answerForPick(ctx.service, picked));
+    work = () => answerToMessage(answerForPick(ctx.service, picked, visible));
   } else if (id.startsWith(CUSTOM_ID.pick)) {
-    work = () => answerToMessage(answerForPick(ctx.service, id.slice(CUSTOM_ID.pick.length)));
+    work = () => answerToMessage(answerForPick(ctx.service, id.slice(CUSTOM_ID.pick.length), visible));
   } else if (id.startsWith(CUSTOM_ID.ask)) {
-    work = () => answerToMessage(ctx.service.answer(id.slice(CUSTOM_ID.ask.length)));
+    work = () => answerToMessage(ctx.service.answer(id.slice(CUSTOM_ID.ask.length), { visible }));
   } else {
     ctx.logger.warn(describe(interaction), 'discord component not known');
     await interaction.reply(toReplyOptions(errorToMessage('This button is from an older version of the bot; ask again with /incident.')));

@@ -1,7 +1,7 @@
 import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
 import type { Command } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
-import type { AlertsService } from '../../feeds/types.js';
+import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
 import { createSlackAlertSender, type SlackAlertSender } from './alert-sender.js';
 import { toBoltLogger } from './bolt-logger.js';
 import { RecentKeys } from './event-dedupe.js';
@@ -41,6 +41,10 @@ export interface SlackAdapterOptions {
   dedupeCapacity?: number;
   /** Feeds and subscriptions, when the feed watcher runs; without it `/incident alerts|feeds` say feeds are not enabled. */
   alerts?: AlertsService;
+  /** SLACK_ADMIN_USER_IDS: users who may manage feeds in their workspace besides its admins and owners. */
+  adminUserIds?: readonly string[];
+  /** Which records each workspace may see (posts of other tenants' feeds are hidden); absent: every record. */
+  visibilityFor?: VisibilityFor;
 }
 
 /** A configured Slack bot: start connects (Socket Mode) or listens (HTTP), stop disconnects; `app` is the Bolt app. */
@@ -140,6 +144,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     commands: options.commands,
     logger,
     alerts: options.alerts,
+    adminUserIds: new Set(options.adminUserIds ?? []),
+    visibilityFor: options.visibilityFor,
     recent: new RecentKeys(options.dedupeCapacity ?? 1000),
     help: { usageFor, footer: 'You can also mention me with a question, e.g. "@incident-bot what happened with Sky ECC?"; I answer in a thread.' },
   });

@@ -1,8 +1,8 @@
-import { needsManagePermission, routeText } from '../../../commands/index.js';
+import { managePermissionNeeded, routeText } from '../../../commands/index.js';
 import type { ChannelContext, Command, Reply } from '../../../commands/types.js';
+import { tenantOf, type AlertsService, type VisibilityFor } from '../../core/feed-model.js';
 import type { IncidentService } from '../../core/incident-service.js';
-import type { AlertsService } from '../../feeds/types.js';
-import { canManageChannel, type SlackWhere } from './permissions.js';
+import { canManageChannel, canManageWorkspaceFeeds, type SlackWhere } from './permissions.js';
 import {
   answerToBlocks,
   errorToBlocks,
@@ -36,6 +36,10 @@ export interface SlackReplyDeps {
   help?: HelpRenderOptions;
   /** Feeds and subscriptions for `/incident alerts|feeds ...`, when the feed watcher runs. */
   alerts?: AlertsService;
+  /** SLACK_ADMIN_USER_IDS: may manage feeds (and every channel's alerts) besides the workspace's admins and owners. */
+  adminUserIds?: ReadonlySet<string>;
+  /** Which records each workspace may see (posts of other tenants' feeds are hidden); absent: every record. */
+  visibilityFor?: VisibilityFor;
 }
 
 /** Shown when a command throws: the user learns it failed, the log gets the details. */
@@ -43,24 +47,30 @@ const FAILURE_MESSAGE = 'Something went wrong while answering that. Please try a
 
 /**
  * Returns the reply to a line of free text (slash command text or a mention); empty text means help; never throws.
- * `where` (channel, user, a client) gives commands their channel; the caller's manage permission is checked with
- * the API only for commands that need it (see needsManagePermission), so questions cost no extra calls.
+ * `where` (channel, user, a client) gives commands their channel and tenant (the workspace); the caller's manage
+ * permission is checked with the API only for commands that need it (see managePermissionNeeded), so questions cost
+ * no extra calls. A share click has only the team: its answer is still limited to what that workspace may see.
  */
-export async function runCommandText(text: string, deps: SlackReplyDeps, where?: SlackWhere): Promise<Reply> {
+export async function runCommandText(text: string, deps: SlackReplyDeps, where?: SlackWhere | { teamId?: string }): Promise<Reply> {
   const routed = routeText(text.trim() || 'help');
   try {
     let channel: ChannelContext | undefined;
-    if (where) {
-      const check = deps.alerts !== undefined && needsManagePermission(routed.command, routed.input);
+    const tenant = tenantOf('slack', where?.teamId);
+    if (where && 'client' in where) {
+      const need = deps.alerts !== undefined ? managePermissionNeeded(routed.command, routed.input) : undefined;
+      const admins = deps.adminUserIds ?? new Set<string>();
       channel = {
         platform: 'slack',
         channelId: where.channelId,
         workspaceId: where.teamId,
         userId: where.userId,
-        canManage: check ? await canManageChannel(where, deps.logger) : false,
+        tenant,
+        canManageFeeds: need === 'feeds' ? await canManageWorkspaceFeeds(where, admins, deps.logger) : false,
+        canManageChannel: need === 'channel' ? await canManageChannel(where, admins, deps.logger) : false,
       };
     }
-    return await routed.command.handle(routed.input, { incidents: deps.service, commands: deps.commands, channel, alerts: deps.alerts });
+    const canSee = deps.visibilityFor?.(tenant);
+    return await routed.command.handle(routed.input, { incidents: deps.service, commands: deps.commands, channel, alerts: deps.alerts, canSee });
   } catch (error) {
     // One string: pino keeps only the first argument of a call.
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

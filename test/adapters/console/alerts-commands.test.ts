@@ -1,15 +1,26 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import alertsCommand, { parseAlertFilter } from '../../../commands/alerts.js';
+import alertsCommand from '../../../commands/alerts.js';
 import feedsCommand from '../../../commands/feeds.js';
 import { COMMANDS, findCommand, needsManagePermission, routeText, type ChannelContext, type CommandContext, type Reply } from '../../../commands/index.js';
 import { handleConsoleLine } from '../../../src/adapters/console/console.js';
 import { createIncidentService } from '../../../src/core/create-service.js';
+import { FilterError, MAX_FILTER_TERMS, parseFilter } from '../../../src/feeds/match.js';
 import { createFakeAlertsService, type FakeAlertsService } from '../../support/fake-alerts-service.js';
 import { FAKE_SLACK_INCIDENTS } from '../../support/fake-slack-service.js';
 
 const incidents = createIncidentService(FAKE_SLACK_INCIDENTS);
-const MANAGER: ChannelContext = { platform: 'discord', channelId: '1100000000000000003', workspaceId: '1100000000000000002', userId: '1100000000000000004', canManage: true };
+const MANAGER: ChannelContext = {
+  platform: 'discord',
+  channelId: '1100000000000000003',
+  workspaceId: '1100000000000000002',
+  userId: '1100000000000000004',
+  tenant: 'discord:1100000000000000002',
+  canManageFeeds: true,
+  canManageChannel: true,
+};
+const MEMBER: ChannelContext = { ...MANAGER, canManageFeeds: false, canManageChannel: false };
+const CONSOLE: ChannelContext = { platform: 'console', tenant: 'operator', userId: 'console', canManageFeeds: true, canManageChannel: false };
 
 /** Returns a command context; `null` means no channel (the CLI), the default is a Discord channel manager. */
 function context(alerts: FakeAlertsService | undefined, channel: ChannelContext | null = MANAGER): CommandContext {
@@ -28,36 +39,39 @@ function textOf(reply: Reply): string {
   return JSON.stringify(reply);
 }
 
-describe('parseAlertFilter', () => {
-  it('accepts keywords, tag: and feed:, and normalises spacing', () => {
-    const parsed = parseAlertFilter('  lockbit   TAG:ransomware feed:cisa  https://example.com/x 10:30 ');
-    assert.ok(parsed.ok);
-    assert.equal(parsed.filter, 'lockbit tag:ransomware feed:cisa https://example.com/x 10:30');
+describe('the one filter grammar (commands and the feed watcher)', () => {
+  it('accepts words, phrases, tag: and feed:, and stores keys in lower case with spacing collapsed', () => {
+    const parsed = parseFilter('  lockbit   TAG:ransomware feed:cisa  https://example.com/x 10:30 "remote code" ');
+    assert.equal(parsed.text, 'lockbit tag:ransomware feed:cisa https://example.com/x 10:30 "remote code"');
     assert.deepEqual(parsed.tags, ['ransomware']);
     assert.deepEqual(parsed.feeds, ['cisa']);
-    assert.deepEqual(parsed.keywords, ['lockbit', 'https://example.com/x', '10:30']);
+    assert.deepEqual(parsed.keywords, [['lockbit'], ['http', 'example', 'com', 'x'], ['10', '30'], ['remote', 'code']]);
   });
 
   it('an empty filter means every post', () => {
-    assert.deepEqual(parseAlertFilter(''), { ok: true, filter: '', keywords: [], tags: [], feeds: [] });
+    assert.deepEqual(parseFilter(''), { text: '', keywords: [], excluded: [], tags: [], feeds: [] });
   });
 
-  it('refuses since:-style date filters, near misses, unknown keys and empty values with clear errors', () => {
+  it('refuses since:-style date filters, near misses, unknown keys, empty values and too many terms with clear errors and an example', () => {
     const cases: [string, RegExp][] = [
-      ['ransomware since:2024', /since:.*does not apply to alerts.*tag:<tag>/],
+      ['ransomware since:2024', /since:.*does not apply to alerts.*tag:<tag>.*e\.g\./],
       ['before:2025-01-01', /before:.*does not apply/],
       ['tags:ransomware', /did you mean `tag:ransomware`/],
       ['source:cisa', /did you mean `feed:cisa`/],
-      ['kind:group', /Unknown filter `kind:`/],
+      ['kind:group', /Unknown filter `kind:`.*e\.g\./],
       ['tag:', /`tag:` needs a value/],
       ['feed:', /`feed:` needs a value/],
       ['x'.repeat(400), /keep it under 300/],
+      [Array.from({ length: MAX_FILTER_TERMS + 1 }, (_, i) => `word${i}`).join(' '), new RegExp(`has ${MAX_FILTER_TERMS + 1} terms; a filter takes at most ${MAX_FILTER_TERMS}.*e\\.g\\.`)],
+      ['"one two three four five six seven"', /A phrase has at most 6 words/],
     ];
     for (const [text, error] of cases) {
-      const parsed = parseAlertFilter(text);
-      assert.ok(!parsed.ok, text);
-      assert.match(parsed.error, error, text);
+      assert.throws(() => parseFilter(text), (e: unknown) => e instanceof FilterError && error.test(e.message), text);
     }
+  });
+
+  it('a word followed by a colon is a word, not an unknown key', () => {
+    assert.deepEqual(parseFilter('lockbit: arrests').keywords, [['lockbit'], ['arrest']]);
   });
 });
 
@@ -73,9 +87,11 @@ describe('alerts command', () => {
     assert.equal(textOf(await run('alerts subscribe', context(undefined))), 'Feeds are not enabled on this bot.');
     const alerts = createFakeAlertsService();
     assert.match(textOf(await run('alerts subscribe', context(alerts, null))), /managed from a Discord or Slack channel/);
-    assert.match(textOf(await run('alerts subscribe', context(alerts, { platform: 'console', canManage: true }))), /managed from a Discord or Slack channel/);
-    assert.match(textOf(await run('alerts subscribe', context(alerts, { ...MANAGER, canManage: false }))), /Only members with the Manage Channels permission/);
-    assert.match(textOf(await run('alerts list', context(alerts, { ...MANAGER, platform: 'slack', canManage: false }))), /Only workspace admins/);
+    assert.match(textOf(await run('alerts subscribe', context(alerts, CONSOLE))), /managed from a Discord or Slack channel/);
+    assert.match(textOf(await run('alerts subscribe', context(alerts, { ...MANAGER, canManageChannel: false }))), /Only members with the Manage Channels permission/);
+    assert.match(textOf(await run('alerts list', context(alerts, { ...MANAGER, platform: 'slack', canManageChannel: false }))), /Only workspace admins/);
+    // Manage Server alone does not manage a channel's alerts.
+    assert.match(textOf(await run('alerts subscribe', context(alerts, { ...MANAGER, canManageFeeds: true, canManageChannel: false }))), /Manage Channels/);
     assert.equal(alerts.subscriptions.length, 0);
   });
 
@@ -140,7 +156,7 @@ describe('feeds command', () => {
 
   it('list and status need no manage permission; status shows failing feeds first with their error', async () => {
     const alerts = feeds();
-    const member = context(alerts, { ...MANAGER, canManage: false });
+    const member = context(alerts, MEMBER);
     assert.match(textOf(await run('feeds list', member)), /#1 CISA — https:\/\/www\.cisa\.gov\/feed\.xml/);
     const status = await run('feeds status', member);
     assert.ok(status.type === 'message');
@@ -169,10 +185,12 @@ describe('feeds command', () => {
     assert.deepEqual(alerts.feeds.map((f) => f.id), [2]);
   });
 
-  it('add and remove are refused to members and in the console; without the watcher feeds are not enabled', async () => {
+  it('add and remove need Manage Server (Manage Channels is not enough) and a tenant; without the watcher feeds are not enabled', async () => {
     const alerts = feeds();
-    assert.match(textOf(await run('feeds add https://x.example/rss', context(alerts, { ...MANAGER, canManage: false }))), /Only members with the Manage Channels/);
-    assert.match(textOf(await run('feeds remove 1', context(alerts, null))), /managed from a Discord or Slack channel/);
+    assert.match(textOf(await run('feeds add https://x.example/rss', context(alerts, { ...MANAGER, canManageFeeds: false }))), /Only members with the Manage Server permission can add or remove feeds/);
+    assert.match(textOf(await run('feeds add https://x.example/rss', context(alerts, { ...MANAGER, platform: 'slack', canManageFeeds: false }))), /Only workspace admins and owners .*SLACK_ADMIN_USER_IDS/);
+    assert.match(textOf(await run('feeds remove 1', context(alerts, null))), /Feeds are managed from a Discord server, a Slack workspace, the console or the CLI/);
+    assert.match(textOf(await run('feeds remove 1', context(alerts, { ...MANAGER, tenant: undefined }))), /Manage Server/);
     assert.equal(textOf(await run('feeds status', context(undefined))), 'Feeds are not enabled on this bot.');
     assert.equal(alerts.feeds.length, 2);
   });
@@ -182,7 +200,10 @@ describe('feeds command', () => {
     const reply = await run('feeds list', context(alerts));
     assert.ok(reply.type === 'message');
     assert.equal(reply.lines.length, 16);
-    assert.match(reply.lines.at(-1)!, /…and 25 more \(all of them: npm run cli -- feeds list\)/);
+    assert.match(reply.lines.at(-1)!, /^…and 25 more\.$/);
+    const operator = await run('feeds list', context(alerts, CONSOLE));
+    assert.ok(operator.type === 'message');
+    assert.match(operator.lines.at(-1)!, /…and 25 more \(all of them: npm run cli -- feeds list\)/);
   });
 });
 

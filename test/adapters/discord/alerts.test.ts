@@ -9,7 +9,7 @@ import { AlertSendError, type AlertPost, type OutgoingMessage } from '../../../s
 import { buildAlertPost, HOSTILE } from '../../support/alert-fixtures.js';
 import { createFakeAlertsService, type FakeAlertsService } from '../../support/fake-alerts-service.js';
 import { startFakeDiscordBot, type FakeDiscordBot } from '../../support/fake-discord-bot.js';
-import { FakeDiscord, MANAGER_PERMISSIONS, snowflake, type RecordedRequest } from '../../support/fake-discord.js';
+import { FakeDiscord, MANAGER_PERMISSIONS, SERVER_MANAGER_PERMISSIONS, snowflake, type RecordedRequest } from '../../support/fake-discord.js';
 import { liveMaskedLinks, unescapedMentions } from './fixtures.js';
 
 const EPHEMERAL = 1 << 6;
@@ -53,6 +53,7 @@ describe('/alerts and /feeds through the real discord.js client', { timeout: 30_
     assert.equal(sub.platform, 'discord');
     assert.equal(sub.channelId, bot.fake.channelId);
     assert.equal(sub.workspaceId, bot.fake.guildId);
+    assert.equal(sub.tenant, `discord:${bot.fake.guildId}`);
     assert.equal(sub.filter, 'tag:ransomware');
     assert.equal(sub.roleId, undefined);
     assert.equal(sub.createdBy, bot.fake.userId);
@@ -97,17 +98,19 @@ describe('/alerts and /feeds through the real discord.js client', { timeout: 30_
     assert.ok(!alerts.subscriptions.some((s) => s.id === id));
   });
 
-  it('/feeds add by a manager adds the feed; by a member it is refused', async () => {
+  it('/feeds add by a Manage Server member adds the feed; by a member, or with Manage Channels only, it is refused', async () => {
     const refused = await run('feeds', 'add', { url: 'https://www.bleepingcomputer.com/feed/' });
-    assert.match(refused.content, /Manage Channels/);
+    assert.match(refused.content, /Manage Server/);
+    const channelManager = await run('feeds', 'add', { url: 'https://www.bleepingcomputer.com/feed/' }, { permissions: MANAGER_PERMISSIONS });
+    assert.match(channelManager.content, /Only members with the Manage Server permission/);
     assert.equal(alerts.feeds.length, 1);
-    const added = await run('feeds', 'add', { url: 'https://www.bleepingcomputer.com/feed/', name: 'BleepingComputer' }, { permissions: MANAGER_PERMISSIONS });
+    const added = await run('feeds', 'add', { url: 'https://www.bleepingcomputer.com/feed/', name: 'BleepingComputer' }, { permissions: SERVER_MANAGER_PERMISSIONS });
     assert.match(replyText(added), /Watching feed #2/);
     assert.equal(alerts.feeds.at(-1)?.name, 'BleepingComputer');
   });
 
   it('/feeds add reports the service\'s reason when it refuses a URL', async () => {
-    const data = await run('feeds', 'add', { url: 'http://intranet.bad/feed' }, { permissions: MANAGER_PERMISSIONS });
+    const data = await run('feeds', 'add', { url: 'http://intranet.bad/feed' }, { permissions: SERVER_MANAGER_PERMISSIONS });
     assert.match(data.content, /Could not add .*private address/);
   });
 

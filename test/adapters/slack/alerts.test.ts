@@ -58,6 +58,7 @@ for (const mode of ['socket', 'http'] as const) {
       assert.ok(sub, 'the fake alerts service got the subscription');
       assert.equal(sub.platform, 'slack');
       assert.equal(sub.workspaceId, 'T0001');
+      assert.equal(sub.tenant, 'slack:T0001');
       assert.equal(sub.filter, 'tag:ransomware');
       assert.equal(sub.createdBy, 'UADMIN');
       assert.ok(bot.fake.callsOf('users.info').some((c) => c.params.user === 'UADMIN'), 'users.info was asked');

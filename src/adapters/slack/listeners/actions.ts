@@ -11,7 +11,8 @@ export function createShareButtonCallback(deps: SlackReplyDeps) {
   return async function shareButtonCallback({ ack, action, body, respond }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> {
     await ack();
     const text = action.value ?? '';
-    const reply = await runCommandText(text, deps);
+    // The click's workspace bounds what the re-run may show, as the original command's did.
+    const reply = await runCommandText(text, deps, { teamId: body.team?.id ?? body.user.team_id });
     try {
       if (reply.type === 'error') {
         await respond({ response_type: 'ephemeral', replace_original: false, ...replyToMessage(reply, deps.help) });

@@ -1,0 +1,71 @@
+import type { Subscription } from '../core/feed-model.js';
+import { compactName } from '../core/text.js';
+import type { Logger } from '../logger.js';
+import type { FeedStore } from '../store/feed-store.js';
+import { feedNameMatches, parseFilter, type ParsedFilter } from './match.js';
+
+/** A subscription with its filter, ready to match posts of one feed. */
+export interface SubscriptionFilter {
+  sub: Subscription;
+  filter: ParsedFilter;
+}
+
+interface Compiled {
+  text: string;
+  filter: ParsedFilter | null;
+}
+
+/** Compiled filters by subscription id, per store: a filter is parsed once, not at every poll. */
+const caches = new WeakMap<FeedStore, Map<number, Compiled>>();
+/** Past this many cached filters (removed subscriptions pile up), the cache starts over. */
+const MAX_CACHED = 20_000;
+
+/** Returns a subscription's filter, parsed once per filter text; null (logged once) when a stored filter no longer parses. */
+export function compiledFilter(feeds: FeedStore, sub: Subscription, logger?: Logger): ParsedFilter | null {
+  let cache = caches.get(feeds);
+  if (!cache) caches.set(feeds, (cache = new Map()));
+  const hit = cache.get(sub.id);
+  if (hit && hit.text === sub.filter) return hit.filter;
+  if (cache.size >= MAX_CACHED) cache.clear();
+  let filter: ParsedFilter | null = null;
+  try {
+    // Filters saved before the term limits are matched as saved: each term is one lookup, and 300 characters bound them.
+    filter = parseFilter(sub.filter, { stored: true });
+  } catch (err) {
+    logger?.warn({ subscription: sub.id, filter: sub.filter, err: (err as Error).message }, 'subscription filter skipped');
+  }
+  cache.set(sub.id, { text: sub.filter, filter });
+  return filter;
+}
+
+/**
+ * Returns the subscriptions that may hear about posts of this feed, each with its filter: only those whose tenant
+ * sees the feed (every tenant for an operator feed, else the feed's owners), and whose `feed:` terms name this feed
+ * as that tenant knows it. The `feed:` part is settled here, so matching a post checks only its words and tags.
+ */
+export function subscriptionFilters(feeds: FeedStore, feedId: number, logger?: Logger): SubscriptionFilter[] {
+  const feed = feeds.getFeed(feedId);
+  if (!feed) return [];
+  const ownerNames = new Map(feeds.tenancy.ownersOf(feedId).map((o) => [o.tenant, o.name]));
+  let host = '';
+  try {
+    host = new URL(feed.url).hostname.replace(/^www\./, '');
+  } catch {
+    host = '';
+  }
+  const keysFor = (tenant: string): string[] =>
+    [feed.name, ownerNames.get(tenant), feed.name ? undefined : host].filter((n): n is string => Boolean(n?.trim())).map(compactName);
+  const out: SubscriptionFilter[] = [];
+  for (const sub of feeds.subscriptionsSeeing(feedId)) {
+    const filter = compiledFilter(feeds, sub, logger);
+    if (!filter) continue;
+    if (filter.feeds.length === 0) {
+      out.push({ sub, filter });
+      continue;
+    }
+    const keys = keysFor(sub.tenant);
+    if (!filter.feeds.some((f) => feedNameMatches(f, { feedId, keys }))) continue;
+    out.push({ sub, filter: { ...filter, feeds: [] } });
+  }
+  return out;
+}
