@@ -65,6 +65,10 @@ export const EnvSchema = z.object({
   ALLOW_PRIVATE_FEED_URLS: optionalText.pipe(booleanText.default(false)),
   DISCORD_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^\d{17,20}$/, 'numeric Discord channel ids').default([])),
   SLACK_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^[CGD][A-Z0-9]{6,}$/, 'Slack channel ids like C0123ABCD').default([])),
+  SOURCES_FILE: optionalText,
+  SOURCES_SYNC: optionalText.pipe(booleanText.default(true)),
+  SOURCES_MAX_MB: optionalText.pipe(wholeNumber('SOURCES_MAX_MB', 1, 2048).default(100)),
+  SOURCES_TIMEOUT_SECONDS: optionalText.pipe(wholeNumber('SOURCES_TIMEOUT_SECONDS', 5, 3600).default(300)),
 });
 
 /** The bot's typed configuration. */
@@ -88,6 +92,19 @@ export interface Config {
     /** Channels subscribed to everything at start. */
     discordAlertChannels: string[];
     slackAlertChannels: string[];
+  };
+  /** The datasets the bot downloads and keeps fresh. */
+  sources: {
+    /** SOURCES_FILE; default the bundled data/sources.json. */
+    file?: string;
+    /** SOURCES_SYNC: sync due sources in the background at start and on their schedule. */
+    sync: boolean;
+    /** Cap on one downloaded file (SOURCES_MAX_MB). */
+    maxBytes: number;
+    /** Whole-download timeout (SOURCES_TIMEOUT_SECONDS). */
+    timeoutMs: number;
+    /** ALLOW_PRIVATE_FEED_URLS also lets sources live on loopback/private addresses (tests, local mirrors). */
+    allowPrivateUrls: boolean;
   };
 }
 
@@ -118,6 +135,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
       allowPrivateUrls: e.ALLOW_PRIVATE_FEED_URLS,
       discordAlertChannels: e.DISCORD_ALERT_CHANNEL_IDS,
       slackAlertChannels: e.SLACK_ALERT_CHANNEL_IDS,
+    },
+    sources: {
+      file: e.SOURCES_FILE,
+      sync: e.SOURCES_SYNC,
+      maxBytes: e.SOURCES_MAX_MB * 1024 * 1024,
+      timeoutMs: e.SOURCES_TIMEOUT_SECONDS * 1000,
+      allowPrivateUrls: e.ALLOW_PRIVATE_FEED_URLS,
     },
   };
   if (e.DISCORD_TOKEN) {
