@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_SIZES?.split(',').map(Number);
   for (const n of only ?? [base.length, 10_000, 100_000]) benchSize(n === base.length ? 'shared corpus' : `scaled x${Math.round(n / base.length)}`, n === base.length ? base : scaleUp(base, n));
 
-  for (const [name, fn] of [['discord', 'benchDiscord'], ['slack', 'benchSlack'], ['feed-parse', 'benchFeedParse'], ['feeds', 'benchFeeds']] as const) {
+  for (const [name, fn] of [['discord', 'benchDiscord'], ['slack', 'benchSlack'], ['feed-parse', 'benchFeedParse'], ['feeds', 'benchFeeds'], ['sources', 'benchSources']] as const) {
     const mod = path.join(root, 'bench', `${name}.ts`);
     if (!existsSync(mod) || process.env.BENCH_CORE_ONLY) continue;
     const m = (await import(pathToFileURL(mod).href)) as Record<string, () => Promise<void>>;

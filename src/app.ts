@@ -1,11 +1,16 @@
 import { COMMANDS } from '../commands/index.js';
 import { runConsole } from './adapters/console/console.js';
-import { importDataPaths, loadService } from './bootstrap.js';
+import type { Readable, Writable } from 'node:stream';
+import { importDataPaths, loadService, resolveServed } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
+import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
+import { storedDataStatus, withDataHints } from './sources/data-hint.js';
+import { loadSourceList } from './sources/source-list.js';
+import { createSourceSyncer, type SourceSyncer } from './sources/syncer.js';
 import { openStore } from './store/store.js';
 import { TenantStore } from './store/tenant-store.js';
 
@@ -13,33 +18,66 @@ import { TenantStore } from './store/tenant-store.js';
 export interface RunningApp {
   service: IncidentService;
   watcher?: FeedWatcher;
+  /** The background source syncer (absent with SOURCES_SYNC=false). */
+  sources?: SourceSyncer;
   /** Resolves when the console closes (console mode); never in chat mode. */
   done: Promise<void>;
-  /** Stops the watcher, then the adapters, then closes the store (safe to call twice). */
+  /** Stops the source syncer and the watcher, then the adapters, then closes the store (safe to call twice). */
   stop(): Promise<void>;
+}
+
+/** Where the console reads and writes (default: the process's stdin and stdout). */
+export interface AppIo {
+  input?: Readable;
+  output?: Writable;
 }
 
 /**
  * Starts the bot from a configuration: store, index, feed watcher, then Discord and/or Slack with the watcher's
- * alerts wired both ways, or the console when no chat adapter is configured.
+ * alerts wired both ways, or the console when no chat adapter is configured; then the background sync of the
+ * datasets that are due, while the bot already answers from what it has.
  */
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+export async function startApp(config: Config, logger: Logger, io: AppIo = {}): Promise<RunningApp> {
+  // A bad source list stops start-up here, naming the file and the entry.
+  const specs = loadSourceList(config.sources.file);
   const store = openStore(config.databasePath);
   if (config.dataPaths.length) importDataPaths(store, config.dataPaths, logger);
   const started = performance.now();
-  const service = await loadService(store, logger);
-  logger.info({ records: service.size, ms: Math.round(performance.now() - started) }, 'index ready');
+  const core = await loadService(store, logger);
+  logger.info({ records: core.size, ms: Math.round(performance.now() - started) }, 'index ready');
+
+  // Notices of the background sync: the log in chat mode; lines above the prompt in the console (held until it is up).
+  const consoleMode = !config.discord && !config.slack;
+  const held: string[] = [];
+  let notify: (line: string) => void = consoleMode ? (line) => void held.push(line) : (line) => logger.info(line);
+  const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
+  const syncer = config.sources.sync
+    ? createSourceSyncer({
+        store,
+        service: core,
+        specs,
+        resolve: (ids) => resolveServed(store, bundled, ids),
+        allowPrivate: config.sources.allowPrivateUrls,
+        maxBytes: config.sources.maxBytes,
+        timeoutMs: config.sources.timeoutMs,
+        logger,
+        notify: (line) => notify(line),
+      })
+    : undefined;
+  const names = specs.map((s) => s.name);
+  const service = withDataHints(core, () => syncer?.status() ?? storedDataStatus(store, names, core.size, false));
 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
   const watcher = config.feeds.enabled
-    ? createFeedWatcher({ store, service, senders: [], config: config.feeds, logger, incidents: [...service.index.all()] })
+    ? createFeedWatcher({ store, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()] })
     : undefined;
   const stops: (() => Promise<void>)[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    await syncer?.stop();
     await watcher?.stop();
     await Promise.allSettled(stops.map((s) => s()));
     store.close();
@@ -48,8 +86,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   try {
     if (!config.discord && !config.slack) {
       await watcher?.start();
-      const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts }).then(stop);
-      return { service, watcher, done, stop };
+      const notices = (print: (line: string) => void) => {
+        notify = print;
+        for (const line of held.splice(0)) print(line);
+      };
+      const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts, notices, ...io }).then(stop);
+      syncer?.start();
+      return { service, watcher, sources: syncer, done, stop };
     }
     // Records made from a tenant's own feeds are answered in that tenant only, feeds watcher or not.
     const tenancy = TenantStore.of(store);
@@ -71,9 +114,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     }
     await watcher?.start();
     if (watcher) logger.info('feed watcher started');
+    syncer?.start();
   } catch (error) {
     await stop();
     throw error;
   }
-  return { service, watcher, done: new Promise(() => {}), stop };
+  return { service, watcher, sources: syncer, done: new Promise(() => {}), stop };
 }

@@ -11,7 +11,11 @@ import { evaluate, formatEvalTable, readEvalQueries } from './eval/evaluate.js';
 import { PlainMiniSearch } from './eval/baseline.js';
 import { IMPORT_FORMATS, ImportError, importFile, type ImportFormat } from './importers/index.js';
 import { feedsCliAlerts, runAuditCli, runFeedsCli } from './feeds/cli.js';
-import { openStore } from './store/store.js';
+import { runSourcesCli } from './sources/cli.js';
+import { storedDataStatus, withDataHints } from './sources/data-hint.js';
+import { loadSourceList, SourceListError } from './sources/source-list.js';
+import { SourceStore } from './store/source-store.js';
+import { openStore, type Store } from './store/store.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -23,6 +27,8 @@ Commands:
   eval --data PATH... --queries PATH [--misses] hit@1 and MRR@10 per query kind, beside plain minisearch
   feeds add|remove|list|import-opml|status     manage watched feeds as the operator (see: npm run cli -- feeds help)
   audit [--tenant T] [--limit N]               who added and removed feeds and subscriptions, newest first
+  sources sync [name...] [--force] | list       download the datasets (ATT&CK, CISA KEV, MISP galaxies) and keep
+                                               them fresh (see: npm run cli -- sources help)
   help                                         this text
 
 Bundled data is always loaded; --data adds a file in any format the importers know (detected from content).`;
@@ -40,9 +46,12 @@ function loadWithData(paths: readonly string[]): Incident[] {
 async function ask(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   const query = positionals.join(' ');
-  const store = openStore(loadConfig().databasePath);
+  const config = loadConfig();
+  const store = openStore(config.databasePath);
   try {
-    const service = createIncidentService(loadAllIncidents(store));
+    const core = createIncidentService(loadAllIncidents(store));
+    const names = sourceNamesOrStored(config.sources.file, store);
+    const service = withDataHints(core, () => storedDataStatus(store, names, core.size, config.sources.sync));
     if (values.json) {
       process.stdout.write(`${JSON.stringify(service.answer(query), null, 2)}\n`);
     } else {
@@ -110,6 +119,33 @@ function evalCommand(args: string[]): void {
   }
 }
 
+/** The configured sources' names, or the stored ones when the list cannot be read (a hint must not fail an answer). */
+function sourceNamesOrStored(file: string | undefined, store: Store): string[] {
+  try {
+    return loadSourceList(file).map((s) => s.name);
+  } catch {
+    return new SourceStore(store.db).states().map((s) => s.name);
+  }
+}
+
+async function sourcesCommand(args: string[]): Promise<void> {
+  const config = loadConfig();
+  const specs = loadSourceList(config.sources.file);
+  const store = openStore(config.databasePath);
+  try {
+    process.exitCode = await runSourcesCli(args, {
+      store,
+      specs,
+      allowPrivate: config.sources.allowPrivateUrls,
+      maxBytes: config.sources.maxBytes,
+      timeoutMs: config.sources.timeoutMs,
+      isTTY: Boolean(process.stdout.isTTY),
+    });
+  } finally {
+    store.close();
+  }
+}
+
 async function run(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
@@ -121,6 +157,8 @@ async function run(argv: string[]): Promise<void> {
       return importCommand(args);
     case 'eval':
       return evalCommand(args);
+    case 'sources':
+      return sourcesCommand(args);
     case 'feeds':
     case 'audit': {
       const config = loadConfig();
@@ -146,7 +184,7 @@ async function run(argv: string[]): Promise<void> {
 
 run(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}\n`);
-  else if (error instanceof ConfigError || error instanceof ImportError) process.stderr.write(`${error.message}\n`);
+  else if (error instanceof ConfigError || error instanceof ImportError || error instanceof SourceListError) process.stderr.write(`${error.message}\n`);
   else process.stderr.write(`error: ${(error as Error).message}\n`);
   process.exitCode = 1;
 });

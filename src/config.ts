@@ -76,6 +76,10 @@ export const EnvSchema = z.object({
   FEEDS_PER_TENANT: optionalText.pipe(wholeNumber('FEEDS_PER_TENANT', 0, 10_000).default(20)),
   SUBSCRIPTIONS_PER_CHANNEL: optionalText.pipe(wholeNumber('SUBSCRIPTIONS_PER_CHANNEL', 1, 1_000).default(25)),
   MANAGE_COMMANDS_PER_MINUTE: optionalText.pipe(wholeNumber('MANAGE_COMMANDS_PER_MINUTE', 1, 10_000).default(10)),
+  SOURCES_FILE: optionalText,
+  SOURCES_SYNC: optionalText.pipe(booleanText.default(true)),
+  SOURCES_MAX_MB: optionalText.pipe(wholeNumber('SOURCES_MAX_MB', 1, 2048).default(100)),
+  SOURCES_TIMEOUT_SECONDS: optionalText.pipe(wholeNumber('SOURCES_TIMEOUT_SECONDS', 5, 3600).default(300)),
 });
 
 /** The bot's typed configuration. */
@@ -112,6 +116,19 @@ export interface Config {
     /** What each tenant may do: FEEDS_PER_TENANT, SUBSCRIPTIONS_PER_CHANNEL, MANAGE_COMMANDS_PER_MINUTE. */
     limits?: { feedsPerTenant: number; subscriptionsPerChannel: number; manageCommandsPerMinute: number };
   };
+  /** The datasets the bot downloads and keeps fresh. */
+  sources: {
+    /** SOURCES_FILE; default the bundled data/sources.json. */
+    file?: string;
+    /** SOURCES_SYNC: sync due sources in the background at start and on their schedule. */
+    sync: boolean;
+    /** Cap on one downloaded file (SOURCES_MAX_MB). */
+    maxBytes: number;
+    /** Whole-download timeout (SOURCES_TIMEOUT_SECONDS). */
+    timeoutMs: number;
+    /** ALLOW_PRIVATE_FEED_URLS also lets sources live on loopback/private addresses (tests, local mirrors). */
+    allowPrivateUrls: boolean;
+  };
 }
 
 const SECRET_VARS = new Set(['DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET']);
@@ -142,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
       discordAlertChannels: e.DISCORD_ALERT_CHANNEL_IDS,
       slackAlertChannels: e.SLACK_ALERT_CHANNEL_IDS,
       limits: { feedsPerTenant: e.FEEDS_PER_TENANT, subscriptionsPerChannel: e.SUBSCRIPTIONS_PER_CHANNEL, manageCommandsPerMinute: e.MANAGE_COMMANDS_PER_MINUTE },
+    },
+    sources: {
+      file: e.SOURCES_FILE,
+      sync: e.SOURCES_SYNC,
+      maxBytes: e.SOURCES_MAX_MB * 1024 * 1024,
+      timeoutMs: e.SOURCES_TIMEOUT_SECONDS * 1000,
+      allowPrivateUrls: e.ALLOW_PRIVATE_FEED_URLS,
     },
   };
   if (e.DISCORD_TOKEN) {

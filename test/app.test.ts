@@ -50,6 +50,8 @@ describe('startApp (Discord and the feed watcher wired as npm start wires them)'
       FEED_POLL_SECONDS: '1',
       ALLOW_PRIVATE_FEED_URLS: 'true',
       DISCORD_ALERT_CHANNEL_IDS: fake.channelId,
+      // The default sources are on the internet; syncing is tested against a local server in test/sources/.
+      SOURCES_SYNC: 'false',
     });
     app = await startApp(config, pino({ level: 'silent' }));
   });

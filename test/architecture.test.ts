@@ -11,7 +11,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FORBIDDEN = ['discord.js', '@slack/bolt', '@slack/web-api'];
 
 /** Folders that must stay platform-neutral; src/feeds joins when it exists. */
-const NEUTRAL_DIRS = ['src/core', 'src/store', 'src/feeds', 'src/importers', 'commands'];
+const NEUTRAL_DIRS = ['src/core', 'src/store', 'src/feeds', 'src/importers', 'src/sources', 'commands'];
 
 /** Returns every module specifier a TypeScript source imports: static, re-exports, side-effect, dynamic and require. */
 function importSpecifiers(source: string): string[] {

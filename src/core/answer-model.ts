@@ -69,6 +69,11 @@ export interface Answer {
   candidates: IncidentRef[];
   /** "Did you mean" titles, when nothing or little matched. */
   suggestions: string[];
+  /**
+   * How to get more data, when nothing matched and the bot knows little (set outside the core, by what knows the
+   * sources' state): plain text, shown after the not-found message by every adapter.
+   */
+  hint?: string;
 }
 
 /** A titled list of incidents (recent, search results), as every adapter renders it. */

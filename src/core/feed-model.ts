@@ -54,6 +54,12 @@ export interface FetchOptions {
   userAgent?: string;
   /** Allow loopback/private/link-local targets (ALLOW_PRIVATE_FEED_URLS; tests). */
   allowPrivate?: boolean;
+  /** Accept header (default: feed types first). */
+  accept?: string;
+  /** Called as the body arrives: bytes received on the wire, and Content-Length when the server sent one. */
+  onProgress?: (received: number, total: number | undefined) => void;
+  /** Aborts the fetch (a stopping bot); it then fails like a timeout. */
+  signal?: AbortSignal;
 }
 
 /** What a fetch returned: a body, or "not modified" (304). */

@@ -51,6 +51,8 @@ export interface IncidentService {
   get(id: string, view?: ViewOptions): Incident | undefined;
   /** Adds or replaces records in the live index. */
   upsert(incidents: readonly Incident[]): void;
+  /** Takes records out of the live index by id (a synced source dropped them); unknown ids are ignored. */
+  remove(ids: readonly string[]): void;
   /** Number of records indexed. */
   readonly size: number;
 }

@@ -73,10 +73,13 @@ export async function fetchFeedWith(url: string, options: FetchOptions, hooks: F
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   timer.unref?.();
+  const stopOnAbort = () => controller.abort();
+  if (options.signal?.aborted) controller.abort();
+  options.signal?.addEventListener('abort', stopOnAbort, { once: true });
 
   const headers: OutgoingHttpHeaders = {
     'user-agent': options.userAgent ?? DEFAULT_USER_AGENT,
-    accept: ACCEPT,
+    accept: options.accept ?? ACCEPT,
     // gzip is what feed servers implement; deflate and br are still decoded if a server sends them unasked.
     'accept-encoding': 'gzip',
   };
@@ -142,7 +145,7 @@ export async function fetchFeedWith(url: string, options: FetchOptions, hooks: F
         );
       }
 
-      const body = await readBody(res, current, maxBytes, controller.signal, timeoutMs);
+      const body = await readBody(res, current, maxBytes, controller.signal, timeoutMs, options.onProgress);
       const out: FetchResult = { status: 'ok', httpStatus: status, body, finalUrl: current };
       const contentType = header(res, 'content-type');
       if (contentType) out.contentType = contentType;
@@ -157,6 +160,7 @@ export async function fetchFeedWith(url: string, options: FetchOptions, hooks: F
     throw networkError(current, err);
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', stopOnAbort);
   }
 }
 
@@ -227,12 +231,25 @@ function send(url: string, headers: OutgoingHttpHeaders, signal: AbortSignal, lo
   });
 }
 
-function readBody(res: IncomingMessage, url: string, maxBytes: number, signal: AbortSignal, timeoutMs: number): Promise<Buffer> {
+function readBody(
+  res: IncomingMessage,
+  url: string,
+  maxBytes: number,
+  signal: AbortSignal,
+  timeoutMs: number,
+  onProgress?: (received: number, total: number | undefined) => void,
+): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   const encoding = (header(res, 'content-encoding') ?? 'identity').toLowerCase().trim();
   if (encoding === 'identity' && Number.isFinite(declared) && declared > maxBytes) {
     res.destroy();
     return Promise.reject(tooLarge(url, maxBytes, declared));
+  }
+  if (onProgress) {
+    // Wire bytes (compressed when gzip), against Content-Length, which counts the same bytes.
+    let received = 0;
+    const total = Number.isFinite(declared) ? declared : undefined;
+    res.on('data', (chunk: Buffer) => onProgress((received += chunk.length), total));
   }
   let stream: Readable = res;
   // A bomb stops inflating as soon as the cap is crossed: the decompressor is destroyed with the response.

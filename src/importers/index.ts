@@ -67,7 +67,16 @@ function isObjectLine(line: string): boolean {
  */
 export function importFile(format: ImportFormat | 'auto', paths: readonly string[]): Incident[] {
   if (paths.length === 0) throw new ImportError(`no files given to import (format ${format})`);
-  const files = paths.map((p) => ({ path: p, text: readText(p) }));
+  return importDocuments(format, paths.map((p) => ({ path: p, text: readText(p) })));
+}
+
+/**
+ * Returns the incidents of documents already in memory (downloaded sources), exactly as importFile does for files:
+ * `path` only names a document in errors. For misp-galaxy, pass the references cluster as a second document; a
+ * document named by a URL never looks for a sibling references file on disk.
+ */
+export function importDocuments(format: ImportFormat | 'auto', files: ReadonlyArray<{ path: string; text: string }>): Incident[] {
+  if (files.length === 0) throw new ImportError(`no documents given to import (format ${format})`);
   if (format === 'auto') {
     const groups = new Map<ImportFormat, typeof files>();
     for (const f of files) {
@@ -139,6 +148,8 @@ function parseGalaxy(text: string, origin: string): Record<string, unknown> {
  * replaced by "references">`, else `<name>-references.json`, else `misp-galaxy-tidal-references.json` in the same folder.
  */
 export function siblingReferences(clustersPath: string): string | undefined {
+  // A downloaded document is named by its URL: its references come with it or not at all, never from the disk.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(clustersPath)) return undefined;
   const dir = path.dirname(clustersPath);
   const base = path.basename(clustersPath);
   const candidates = [

@@ -209,6 +209,52 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_tenant ON audit_log(tenant, at);
     `,
   },
+  {
+    version: 4,
+    name: 'synced sources and their records',
+    // A source's records live apart from `incidents` (file imports), keyed (source, id): two sources, or a source and
+    // a file, may hold the same id, and a sync replaces exactly one source's rows. Times are epoch milliseconds.
+    sql: `
+      CREATE TABLE sources (
+        name                     TEXT PRIMARY KEY,
+        format                   TEXT NOT NULL,
+        url                      TEXT NOT NULL,
+        references_url           TEXT,
+        -- validators of the version stored, sent back as If-None-Match / If-Modified-Since
+        etag                     TEXT,
+        last_modified            TEXT,
+        references_etag          TEXT,
+        references_last_modified TEXT,
+        -- sha-256 of the bodies imported: a 200 with the same bytes (no validators upstream) is skipped unparsed
+        body_hash                TEXT,
+        version                  TEXT,
+        -- the publisher's copyright statement carried by the data (STIX marking definitions), shown with the source
+        notice                   TEXT,
+        record_count             INTEGER NOT NULL DEFAULT 0,
+        bytes                    INTEGER,
+        last_attempt_at          INTEGER,
+        last_success_at          INTEGER,
+        last_changed_at          INTEGER,
+        last_error               TEXT,
+        last_error_at            INTEGER,
+        consecutive_failures     INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      CREATE TABLE source_records (
+        source     TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        -- the validated Incident as JSON without its body, as in incidents.data
+        data       TEXT NOT NULL CHECK (json_valid(data)),
+        body       TEXT,
+        -- sha-256 of data and body: a re-sync tells updated from unchanged without reading the old rows
+        hash       TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (source, id)
+      ) STRICT;
+      CREATE INDEX source_records_id ON source_records(id);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

@@ -264,7 +264,7 @@ const KINDS = new Set(['incident', 'group', 'software', 'vulnerability']);
 const PRECISIONS = new Set(['day', 'month', 'year']);
 
 /** Returns whether a stored record has the shape the schema gives every validated record (defaults applied). */
-function looksLikeStoredIncident(r: Record<string, unknown>, id: string): boolean {
+export function looksLikeStoredIncident(r: Record<string, unknown>, id: string): boolean {
   const e = r.entities as Record<string, unknown> | undefined;
   const date = r.date as { value?: unknown; precision?: unknown } | null | undefined;
   return (

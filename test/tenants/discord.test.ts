@@ -68,6 +68,8 @@ describe('tenants on Discord: what server B does never reaches server A', { time
       FEED_POLL_SECONDS: '1',
       ALLOW_PRIVATE_FEED_URLS: 'true',
       FEEDS_PER_TENANT: '3',
+      // Dataset sources would be fetched from the internet: tests reach nothing beyond 127.0.0.1.
+      SOURCES_SYNC: 'false',
     });
     app = await startApp(config, createLogger('debug', { write: (line: string) => void logs.push(line) }));
   });

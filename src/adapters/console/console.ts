@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline';
+import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { routeText } from '../../../commands/index.js';
 import type { Command, CommandContext } from '../../../commands/types.js';
@@ -14,6 +14,8 @@ export interface ConsoleAdapterOptions {
   output?: Writable;
   /** Feeds and subscriptions, when the watcher runs (the console user is the local operator, so may manage feeds). */
   alerts?: AlertsService;
+  /** Called once the prompt is up with a function that prints a line above it (background work: source syncs). */
+  notices?: (print: (line: string) => void) => void;
 }
 
 /** Returns the reply text for one line typed at the console (commands with or without "/", or a question). */
@@ -44,6 +46,22 @@ export function runConsole(options: ConsoleAdapterOptions): Promise<void> {
   });
   rl.setPrompt('> ');
   rl.prompt();
+  let closedForNotices = false;
+  rl.on('close', () => {
+    closedForNotices = true;
+  });
+  options.notices?.((line) => {
+    if (closedForNotices) return;
+    if (!(output as NodeJS.WriteStream).isTTY) {
+      output.write(`${line}\n`);
+      return;
+    }
+    // Above the prompt, which is redrawn with whatever the user had typed so far.
+    clearLine(output, 0);
+    cursorTo(output, 0);
+    output.write(`${line}\n`);
+    rl.prompt(true);
+  });
   // Lines are answered one at a time, in order, even when pasted together.
   let chain = Promise.resolve();
   // Lines pasted after "exit" are already queued: once closed, nothing more is answered.

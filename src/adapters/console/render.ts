@@ -10,6 +10,7 @@ export function answerToText(answer: Answer): string {
   if (answer.status === 'not-found' || !answer.incident) {
     out.push(answer.summary || 'No answer.');
     if (answer.suggestions.length) out.push('', `Did you mean: ${answer.suggestions.join(' · ')}?`);
+    if (answer.hint) out.push('', wrap(answer.hint, CONSOLE_LIMITS.wrap));
     return out.join('\n');
   }
   const i = answer.incident;

@@ -358,6 +358,9 @@ function candidatesEmbed(answer: Answer): APIEmbed {
   });
 }
 
+/** Characters of a data hint in a not-found embed: two or three sentences, well inside the description limit. */
+const HINT_BUDGET = 600;
+
 function notFoundEmbed(answer: Answer): APIEmbed {
   const query = answer.query.trim() ? `“${fitMarkdown(answer.query, 200)}”` : 'that';
   const lines = [`I found no incident matching ${query}.`];
@@ -367,6 +370,7 @@ function notFoundEmbed(answer: Answer): APIEmbed {
   } else {
     lines.push('Try a name, an alias or a CVE id, or `/incidents search`.');
   }
+  if (answer.hint) lines.push('', fitMarkdown(answer.hint, HINT_BUDGET));
   return fitTotal({
     title: 'Nothing found',
     description: joinWhole(lines, DISCORD_LIMITS.embedDescription),

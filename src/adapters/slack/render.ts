@@ -203,7 +203,8 @@ function sourcesContext(sources: AnswerSource[], level: AnswerLevel): types.Cont
 function answerFallback(answer: Answer): string {
   const inc = answer.incident;
   if (answer.status === 'not-found' || !inc) {
-    return fitEscaped(oneLine(answer.summary || `Nothing found for "${answer.query}".`), FALLBACK_CHARS);
+    const hint = answer.hint ? ` ${answer.hint}` : '';
+    return fitEscaped(oneLine(`${answer.summary || `Nothing found for "${answer.query}".`}${hint}`), FALLBACK_CHARS);
   }
   const date = inc.date ? ` (${inc.date})` : '';
   return fitEscaped(oneLine(`${inc.title}${date}: ${answer.summary}`), FALLBACK_CHARS);
@@ -218,6 +219,7 @@ function notFoundBlocks(answer: Answer, level: AnswerLevel): types.KnownBlock[] 
     const { text } = joinWithin(names, ', ', Math.max(level.summary, 300));
     blocks.push(section(`Did you mean ${text}?`));
   }
+  if (answer.hint) blocks.push(context([fitEscaped(oneLine(answer.hint), 600)]));
   return blocks;
 }
 

@@ -1,0 +1,95 @@
+import type { Answer, IncidentList } from '../core/answer-model.js';
+import type { IncidentService } from '../core/incident-service.js';
+import { SourceStore } from '../store/source-store.js';
+import type { Store } from '../store/store.js';
+
+/** What the bot knows about its data: how much it serves, and how its sources stand. */
+export interface DataStatus {
+  /** Records served now. */
+  records: number;
+  /** Sources in the source list, and how many of them have a stored version. */
+  configuredSources: number;
+  sourcesWithData: number;
+  /** The sync in progress, if any: the source in hand and how far the run is. */
+  syncing?: { current?: string; done: number; total: number };
+  /** Whether the bot syncs by itself (SOURCES_SYNC). */
+  autoSync: boolean;
+  /** The latest failure of a source that has no data yet. */
+  lastError?: string;
+}
+
+/** Below this many records the bot knows too little for "nothing matches" to mean much: it says how to get data. */
+export const ALMOST_EMPTY_RECORDS = 500;
+
+/** The command that loads the datasets, as a user types it. */
+export const SYNC_COMMAND = 'npm run cli -- sources sync';
+
+/**
+ * Returns the plain-text hint a not-found answer carries, or undefined when the data is there: while a sync is still
+ * filling sources that have no data, how far it is; on an almost empty store, how to load the datasets.
+ */
+export function dataHint(status: DataStatus): string | undefined {
+  const s = status.syncing;
+  if (s && status.sourcesWithData < status.configuredSources) {
+    return `Still loading the datasets: syncing ${s.current ?? 'sources'}… ${s.done} of ${s.total} sources done. Ask again in a minute.`;
+  }
+  if (status.records >= ALMOST_EMPTY_RECORDS) return undefined;
+  const parts = [`I know only ${status.records.toLocaleString('en')} records so far.`];
+  parts.push(
+    `To load the public datasets (MITRE ATT&CK, CISA KEV, MISP galaxies), run \`${SYNC_COMMAND}\` where the bot runs${status.autoSync ? '' : ', or start it with SOURCES_SYNC=true'}.`,
+  );
+  if (status.lastError) parts.push(`The last sync failed: ${clip(status.lastError, 200)}`);
+  return parts.join(' ');
+}
+
+/** Returns the data status as the store records it, for a process that does not sync itself (the CLI). */
+export function storedDataStatus(store: Store, sourceNames: readonly string[], records: number, autoSync: boolean): DataStatus {
+  const states = new Map(new SourceStore(store.db).states().map((s) => [s.name, s]));
+  const listed = sourceNames.map((n) => states.get(n));
+  const lastError = listed.find((st) => st?.lastError && st.lastChangedAt === undefined)?.lastError;
+  return {
+    records,
+    configuredSources: sourceNames.length,
+    sourcesWithData: listed.filter((st) => st?.lastChangedAt !== undefined).length,
+    autoSync,
+    ...(lastError ? { lastError } : {}),
+  };
+}
+
+/** Returns the answer with the data hint added when nothing matched and the status calls for one. */
+export function withHint(answer: Answer, status: DataStatus | undefined): Answer {
+  if (answer.status !== 'not-found' || !status) return answer;
+  const hint = dataHint(status);
+  return hint ? { ...answer, hint } : answer;
+}
+
+/**
+ * Returns the service with not-found answers and empty search lists carrying the data hint. The core keeps answering
+ * from its records alone; this wrapper is where the bot's knowledge of its sources meets the answer.
+ */
+export function withDataHints(service: IncidentService, status: () => DataStatus): IncidentService {
+  const listHint = (list: IncidentList): IncidentList => {
+    if (list.items.length > 0) return list;
+    const hint = dataHint(status());
+    return hint ? { ...list, note: [list.note, hint].filter(Boolean).join(' ') } : list;
+  };
+  return {
+    // Every argument is passed on: the view carries the caller's tenant, which decides what it may see.
+    answer: (query, view) => withHint(service.answer(query, view), status()),
+    search: (query, options) => service.search(query, options),
+    searchList: (query, options) => listHint(service.searchList(query, options)),
+    recent: (count, options) => service.recent(count, options),
+    autocomplete: (prefix, limit, view) => service.autocomplete(prefix, limit, view),
+    get: (id, view) => service.get(id, view),
+    upsert: (incidents) => service.upsert(incidents),
+    remove: (ids) => service.remove(ids),
+    get size() {
+      return service.size;
+    },
+  };
+}
+
+function clip(text: string, max: number): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
+}

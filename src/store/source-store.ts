@@ -1,0 +1,319 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { parseIncident, type Incident } from '../core/incident.js';
+import { looksLikeStoredIncident } from './store.js';
+
+/** What the store keeps about a source's configuration: enough to tell when its URL changed. */
+export interface SourceIdentity {
+  name: string;
+  format: string;
+  url: string;
+  references?: string;
+}
+
+/** The stored state of one synced source; times are epoch milliseconds. */
+export interface SourceState {
+  name: string;
+  format: string;
+  url: string;
+  referencesUrl?: string;
+  etag?: string;
+  lastModified?: string;
+  referencesEtag?: string;
+  referencesLastModified?: string;
+  bodyHash?: string;
+  version?: string;
+  notice?: string;
+  recordCount: number;
+  bytes?: number;
+  lastAttemptAt?: number;
+  /** Last sync that ended well (a new version imported, or the same one confirmed). */
+  lastSuccessAt?: number;
+  /** Last time a new version was imported. */
+  lastChangedAt?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  consecutiveFailures: number;
+}
+
+/** One record in its storage form, serialised and hashed once. */
+export interface SourceRecordRow {
+  id: string;
+  kind: string;
+  data: string;
+  body: string | null;
+  hash: string;
+}
+
+/** The HTTP validators of a version (sent back as If-None-Match / If-Modified-Since). */
+export interface SourceValidators {
+  etag?: string;
+  lastModified?: string;
+  referencesEtag?: string;
+  referencesLastModified?: string;
+}
+
+/** What is known about a downloaded version besides its records. */
+export interface SourceVersionInfo extends SourceValidators {
+  bodyHash: string;
+  bytes: number;
+  version?: string;
+  notice?: string;
+}
+
+/** What replacing a source's records changed: ids added and updated, how many stayed, ids removed. */
+export interface SourceDelta {
+  added: string[];
+  updated: string[];
+  unchanged: number;
+  removed: string[];
+}
+
+/** Row counts, newest write and total size of the synced records: part of the index snapshot's fingerprint. */
+export interface SourceRecordStats {
+  n: number;
+  t: number | null;
+  bytes: number;
+}
+
+/** Returns the storage form of a validated record: JSON without the body, the body apart, and a hash of both. */
+export function toSourceRecordRow(incident: Incident): SourceRecordRow {
+  const { body, ...rest } = incident;
+  const data = JSON.stringify(rest);
+  const hash = createHash('sha256').update(data).update('\u0000').update(body ?? '').digest('base64url');
+  return { id: incident.id, kind: incident.kind, data, body: body ?? null, hash };
+}
+
+interface StateRow {
+  name: string;
+  format: string;
+  url: string;
+  references_url: string | null;
+  etag: string | null;
+  last_modified: string | null;
+  references_etag: string | null;
+  references_last_modified: string | null;
+  body_hash: string | null;
+  version: string | null;
+  notice: string | null;
+  record_count: number;
+  bytes: number | null;
+  last_attempt_at: number | null;
+  last_success_at: number | null;
+  last_changed_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  consecutive_failures: number;
+}
+
+interface RecordRow {
+  source: string;
+  id: string;
+  data: string;
+  body: string | null;
+}
+
+/** Longest error message kept per source: enough to act on, bounded for `sources list` and chat hints. */
+const MAX_ERROR_CHARS = 500;
+
+/**
+ * The synced sources' state and records, over a connection to the bot's database. Every method is synchronous; the
+ * sync worker opens its own connection and uses this class too (WAL lets the bot keep reading meanwhile).
+ */
+export class SourceStore {
+  private readonly stmts;
+
+  constructor(
+    readonly db: Database.Database,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.stmts = {
+      states: db.prepare<[], StateRow>('SELECT * FROM sources ORDER BY name'),
+      state: db.prepare<[string], StateRow>('SELECT * FROM sources WHERE name = ?'),
+      ensure: db.prepare<[string, string, string, string | null]>(
+        `INSERT INTO sources (name, format, url, references_url) VALUES (?, ?, ?, ?)
+         ON CONFLICT(name) DO NOTHING`,
+      ),
+      failed: db.prepare<[{ name: string; error: string; at: number }]>(
+        `UPDATE sources SET last_attempt_at = @at, last_error = @error, last_error_at = @at,
+           consecutive_failures = consecutive_failures + 1 WHERE name = @name`,
+      ),
+      unchanged: db.prepare<[{ name: string; at: number; etag: string | null; last_modified: string | null; references_etag: string | null; references_last_modified: string | null }]>(
+        `UPDATE sources SET last_attempt_at = @at, last_success_at = @at, last_error = NULL, last_error_at = NULL,
+           consecutive_failures = 0,
+           etag = coalesce(@etag, etag), last_modified = coalesce(@last_modified, last_modified),
+           references_etag = coalesce(@references_etag, references_etag),
+           references_last_modified = coalesce(@references_last_modified, references_last_modified)
+         WHERE name = @name`,
+      ),
+      imported: db.prepare<[Record<string, string | number | null>]>(
+        `UPDATE sources SET format = @format, url = @url, references_url = @references_url,
+           etag = @etag, last_modified = @last_modified, references_etag = @references_etag,
+           references_last_modified = @references_last_modified, body_hash = @body_hash, version = @version,
+           notice = @notice, record_count = @record_count, bytes = @bytes, last_attempt_at = @at, last_success_at = @at,
+           last_changed_at = @at, last_error = NULL, last_error_at = NULL, consecutive_failures = 0
+         WHERE name = @name`,
+      ),
+      hashes: db.prepare<[string], { id: string; hash: string }>('SELECT id, hash FROM source_records WHERE source = ?'),
+      upsert: db.prepare<[{ source: string; id: string; kind: string; data: string; body: string | null; hash: string; updated_at: number }]>(
+        `INSERT INTO source_records (source, id, kind, data, body, hash, updated_at)
+         VALUES (@source, @id, @kind, @data, @body, @hash, @updated_at)
+         ON CONFLICT(source, id) DO UPDATE SET kind = excluded.kind, data = excluded.data, body = excluded.body,
+           hash = excluded.hash, updated_at = excluded.updated_at`,
+      ),
+      removeOne: db.prepare<[string, string]>('DELETE FROM source_records WHERE source = ? AND id = ?'),
+      forgetRecords: db.prepare<[string]>('DELETE FROM source_records WHERE source = ?'),
+      forgetSource: db.prepare<[string]>('DELETE FROM sources WHERE name = ?'),
+      all: db.prepare<[], RecordRow>('SELECT source, id, data, body FROM source_records ORDER BY id, source'),
+      byId: db.prepare<[string], RecordRow>(
+        `SELECT source, id, data, body FROM source_records WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id, source`,
+      ),
+      counts: db.prepare<[], { source: string; n: number }>('SELECT source, count(*) AS n FROM source_records GROUP BY source'),
+      stats: db.prepare<[], SourceRecordStats>('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM source_records'),
+    };
+  }
+
+  /** Every source the store knows (configured now or once), by name. */
+  states(): SourceState[] {
+    return this.stmts.states.all().map(toState);
+  }
+
+  /** One source's state, or undefined when it was never synced. */
+  state(name: string): SourceState | undefined {
+    const row = this.stmts.state.get(name);
+    return row ? toState(row) : undefined;
+  }
+
+  /** Records a failed attempt; the source's records and validators stay as they were. */
+  markFailed(source: SourceIdentity, error: string): void {
+    this.ensure(source);
+    this.stmts.failed.run({ name: source.name, error: error.slice(0, MAX_ERROR_CHARS), at: this.now() });
+  }
+
+  /** Records a sync that confirmed the stored version (304, or the same bytes again), with any new validators. */
+  markUnchanged(source: SourceIdentity, validators: SourceValidators = {}): void {
+    this.ensure(source);
+    this.stmts.unchanged.run({
+      name: source.name,
+      at: this.now(),
+      etag: validators.etag ?? null,
+      last_modified: validators.lastModified ?? null,
+      references_etag: validators.referencesEtag ?? null,
+      references_last_modified: validators.referencesLastModified ?? null,
+    });
+  }
+
+  /**
+   * Replaces a source's records with `rows` and stores the version's validators, in one transaction: a crash or an
+   * error part-way leaves the previous version whole. Rows whose hash is unchanged are not rewritten.
+   */
+  replaceRecords(source: SourceIdentity, rows: readonly SourceRecordRow[], info: SourceVersionInfo, onProgress?: (done: number, total: number) => void): SourceDelta {
+    return this.db.transaction((): SourceDelta => {
+      this.ensure(source);
+      const at = this.now();
+      const previous = new Map(this.stmts.hashes.all(source.name).map((r) => [r.id, r.hash]));
+      const delta: SourceDelta = { added: [], updated: [], unchanged: 0, removed: [] };
+      const seen = new Set<string>();
+      rows.forEach((row, i) => {
+        if (seen.has(row.id)) throw new Error(`${source.name}: id "${row.id}" appears twice in one version`);
+        seen.add(row.id);
+        const old = previous.get(row.id);
+        if (old === row.hash) delta.unchanged++;
+        else {
+          (old === undefined ? delta.added : delta.updated).push(row.id);
+          this.stmts.upsert.run({ source: source.name, ...row, updated_at: at });
+        }
+        if (onProgress && (i + 1) % 250 === 0) onProgress(i + 1, rows.length);
+      });
+      for (const id of previous.keys()) {
+        if (seen.has(id)) continue;
+        this.stmts.removeOne.run(source.name, id);
+        delta.removed.push(id);
+      }
+      this.stmts.imported.run({
+        name: source.name,
+        format: source.format,
+        url: source.url,
+        references_url: source.references ?? null,
+        etag: info.etag ?? null,
+        last_modified: info.lastModified ?? null,
+        references_etag: info.referencesEtag ?? null,
+        references_last_modified: info.referencesLastModified ?? null,
+        body_hash: info.bodyHash,
+        version: info.version ?? null,
+        notice: info.notice ?? null,
+        record_count: rows.length,
+        bytes: info.bytes,
+        at,
+      });
+      onProgress?.(rows.length, rows.length);
+      return delta;
+    }).immediate();
+  }
+
+  /** Deletes a source's records and state (a source taken out of the list); returns how many records went. */
+  forget(name: string): number {
+    return this.db.transaction(() => {
+      const n = this.stmts.forgetRecords.run(name).changes;
+      this.stmts.forgetSource.run(name);
+      return n;
+    })();
+  }
+
+  /** Every synced record, ordered by id then source: where two sources hold an id, the later one comes last. */
+  allRecords(): Incident[] {
+    return this.stmts.all.all().map((row) => this.toIncident(row));
+  }
+
+  /** The synced records with these ids, by id; where several sources hold an id, the last source (by name) wins. */
+  recordsById(ids: readonly string[]): Map<string, Incident> {
+    const out = new Map<string, Incident>();
+    if (ids.length === 0) return out;
+    for (const row of this.stmts.byId.all(JSON.stringify(ids))) out.set(row.id, this.toIncident(row));
+    return out;
+  }
+
+  /** Record counts per source name. */
+  recordCounts(): Map<string, number> {
+    return new Map(this.stmts.counts.all().map((r) => [r.source, r.n]));
+  }
+
+  /** Row count, newest write and total size of the synced records. */
+  stats(): SourceRecordStats {
+    return this.stmts.stats.get()!;
+  }
+
+  private ensure(source: SourceIdentity): void {
+    this.stmts.ensure.run(source.name, source.format, source.url, source.references ?? null);
+  }
+
+  private toIncident(row: RecordRow): Incident {
+    const record = JSON.parse(row.data) as Record<string, unknown>;
+    if (row.body !== null) record.body = row.body;
+    // Validated on the way in; the full schema only meets a row that fails the structural check (a hand edit).
+    if (looksLikeStoredIncident(record, row.id)) return record as unknown as Incident;
+    return parseIncident(record, `source ${row.source} record ${row.id}`);
+  }
+}
+
+function toState(r: StateRow): SourceState {
+  const s: SourceState = { name: r.name, format: r.format, url: r.url, recordCount: r.record_count, consecutiveFailures: r.consecutive_failures };
+  const opt = <K extends keyof SourceState>(key: K, value: SourceState[K] | null) => {
+    if (value !== null && value !== undefined) s[key] = value;
+  };
+  opt('referencesUrl', r.references_url);
+  opt('etag', r.etag);
+  opt('lastModified', r.last_modified);
+  opt('referencesEtag', r.references_etag);
+  opt('referencesLastModified', r.references_last_modified);
+  opt('bodyHash', r.body_hash);
+  opt('version', r.version);
+  opt('notice', r.notice);
+  opt('bytes', r.bytes);
+  opt('lastAttemptAt', r.last_attempt_at);
+  opt('lastSuccessAt', r.last_success_at);
+  opt('lastChangedAt', r.last_changed_at);
+  opt('lastError', r.last_error);
+  opt('lastErrorAt', r.last_error_at);
+  return s;
+}
