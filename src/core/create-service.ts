@@ -97,6 +97,9 @@ function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentI
     upsert(more) {
       index.upsert(more);
     },
+    remove(ids) {
+      index.remove(ids);
+    },
     get size() {
       return index.size;
     },

@@ -206,6 +206,15 @@ export class IncidentIndex {
     }
   }
 
+  /** Removes records by id (unknown ids are ignored). */
+  remove(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.mini.has(id)) this.mini.discard(id);
+      this.records.delete(id);
+      this.profiles.delete(id);
+    }
+  }
+
   private hitFor(id: string): RankedHit | undefined {
     const r = this.records.get(id);
     return r && { id, title: r.title, kind: r.kind, date: r.date?.value ?? null, score: 0, exactName: false };

@@ -44,6 +44,8 @@ export interface IncidentService {
   get(id: string): Incident | undefined;
   /** Adds or replaces records in the live index. */
   upsert(incidents: readonly Incident[]): void;
+  /** Removes records from the live index (unknown ids are ignored). */
+  remove(ids: readonly string[]): void;
   /** Number of records indexed. */
   readonly size: number;
 }

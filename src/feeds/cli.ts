@@ -153,6 +153,7 @@ function statusBlock(f: FeedStatus, now: number): string {
     `  last error:   ${f.lastError ? `${when(f.lastErrorAt, now)}: ${f.lastError}` : 'none'}${f.consecutiveFailures ? ` (${f.consecutiveFailures} failures in a row)` : ''}`,
     `  next poll:    ${f.nextPollAt ? when(f.nextPollAt, now) : 'now'}`,
     `  items seen:   ${f.itemsSeen}`,
+    ...(f.itemsSkipped ? [`  skipped:      ${f.lastSkipped ?? 0} in the last poll${f.lastSkipReason ? ` (${f.lastSkipReason})` : ''}, ${f.itemsSkipped} in all (not stored, never alerted)`] : []),
     `  304 rate:     ${Math.round(f.notModifiedRate * 100)}% of ${f.polls} polls`,
   ];
   return lines.join('\n');

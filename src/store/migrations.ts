@@ -155,6 +155,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'feed bounds: skipped-item counters, indexes for retention pruning',
+    sql: `
+      -- items recorded as seen but not stored (over the per-poll limit, older than the retention, unreadable)
+      ALTER TABLE feeds ADD COLUMN items_skipped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE feeds ADD COLUMN last_skipped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE feeds ADD COLUMN last_skip_reason TEXT;
+      -- pruning a feed's oldest posts and keys, and checking a post's outbox rows, without full scans
+      CREATE INDEX posts_feed_published ON posts(feed_id, published);
+      CREATE INDEX feed_items_post ON feed_items(post_id);
+      CREATE INDEX feed_items_first_seen ON feed_items(feed_id, first_seen);
+      CREATE INDEX outbox_post ON outbox(post_id);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

@@ -170,6 +170,9 @@ export function createFakeIncidentService(options: FakeServiceOptions = {}): Inc
     upsert(): void {
       throw new Error('the fake incident service is read-only');
     },
+    remove(): void {
+      throw new Error('the fake incident service is read-only');
+    },
     get size() {
       return records.length;
     },

@@ -187,6 +187,12 @@ export function createFakeSlackService(options: FakeSlackServiceOptions = {}): F
         else incidents.push(r);
       }
     },
+    remove(ids) {
+      for (const id of ids) {
+        const at = incidents.findIndex((i) => i.id === id);
+        if (at >= 0) incidents.splice(at, 1);
+      }
+    },
     get size() {
       return incidents.length;
     },
@@ -215,6 +221,7 @@ export function spyOnService(inner: IncidentService, options: { throwOn?: string
     autocomplete: (prefix, limit) => inner.autocomplete(prefix, limit),
     get: (id) => inner.get(id),
     upsert: (records) => inner.upsert(records),
+    remove: (ids) => inner.remove(ids),
     get size() {
       return inner.size;
     },
