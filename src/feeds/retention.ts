@@ -60,9 +60,10 @@ export function* pruneSteps(feedId: number, deps: PipelineDeps, now: number, sli
   }
 
   if (documentKeys) {
+    const before = feeds.keyPruneCutoff(feedId, cutoffMs, MAX_SKIPPED_KEYS);
     let offset = 0;
     for (;;) {
-      const page = feeds.prunableKeys(feedId, cutoffMs, MAX_SKIPPED_KEYS, PRUNE_BATCH, offset);
+      const page = feeds.unlinkedKeysBefore(feedId, before, PRUNE_BATCH, offset);
       for (let at = 0; at < page.length; ) {
         feeds.transaction(() => {
           do {

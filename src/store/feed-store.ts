@@ -220,6 +220,10 @@ export class FeedStore {
          WHERE (at < ? OR rank > ?) AND NOT EXISTS (${OUTBOX_WAITING})
          ORDER BY at, id LIMIT ?`,
       ),
+      postSpan: db.prepare<[number], { n: number; oldest: string | null }>(
+        `SELECT count(*) AS n, min(coalesce(published, strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))) AS oldest
+         FROM posts WHERE feed_id = ?`,
+      ),
       postWaiting: db.prepare<[string], { one: 1 }>(`SELECT 1 AS one FROM posts ranked WHERE ranked.id = ? AND EXISTS (${OUTBOX_WAITING})`),
       deletePostOutbox: db.prepare<[string]>('DELETE FROM outbox WHERE post_id = ?'),
       unlinkItems: db.prepare<[string]>('UPDATE feed_items SET post_id = NULL WHERE post_id = ?'),
@@ -227,13 +231,13 @@ export class FeedStore {
       postsOfIncident: db.prepare<[string], { one: 1 }>('SELECT 1 AS one FROM posts WHERE incident_id = ? LIMIT 1'),
       deleteFeedIncident: db.prepare<[string]>("DELETE FROM incidents WHERE id = ? AND origin LIKE 'feed:%'"),
       deleteThreads: db.prepare<[string]>('DELETE FROM alert_threads WHERE incident_id = ?'),
-      // Keys recorded without a post (skipped items, pruned posts): the oldest beyond the newest `keep`, or first seen
-      // before the cutoff.
-      prunableKeys: db.prepare<[number, number, number, number, number], { item_key: string }>(
-        `SELECT item_key FROM (
-           SELECT item_key, first_seen, row_number() OVER (ORDER BY first_seen DESC, item_key) AS rank
-           FROM feed_items WHERE feed_id = ? AND post_id IS NULL
-         ) WHERE first_seen < ? OR rank > ? ORDER BY first_seen, item_key LIMIT ? OFFSET ?`,
+      // Keys recorded without a post (skipped items, pruned posts): the first-seen time of the newest `keep`-th, then the
+      // keys seen before a cutoff, oldest first (both read the partial index feed_items_unlinked, no sort).
+      unlinkedKeyAt: db.prepare<[number, number], { first_seen: number }>(
+        'SELECT first_seen FROM feed_items WHERE feed_id = ? AND post_id IS NULL ORDER BY first_seen DESC LIMIT 1 OFFSET ?',
+      ),
+      unlinkedKeysBefore: db.prepare<[number, number, number, number], { item_key: string }>(
+        'SELECT item_key FROM feed_items WHERE feed_id = ? AND post_id IS NULL AND first_seen < ? ORDER BY first_seen LIMIT ? OFFSET ?',
       ),
       deleteKey: db.prepare<[number, string]>('DELETE FROM feed_items WHERE feed_id = ? AND item_key = ? AND post_id IS NULL'),
       subInsert: db.prepare<[string, string, string | null, string, string | null, string | null, number]>(
@@ -469,6 +473,9 @@ export class FeedStore {
    * newest `cap`. Posts an alert still waits for (pending or being sent, alone or in a digest) are never listed.
    */
   prunablePosts(feedId: number, cutoffIso: string, cap: number, limit: number): { id: string; incidentId: string }[] {
+    // Most calls find nothing to do: answer those from a count, without ranking every post of the feed.
+    const span = this.s.postSpan.get(feedId)!;
+    if (span.n <= cap && (span.oldest === null || span.oldest >= cutoffIso)) return [];
     return this.s.prunablePosts.all(feedId, cutoffIso, cap, limit).map((r) => ({ id: r.id, incidentId: r.incident_id }));
   }
 
@@ -493,9 +500,18 @@ export class FeedStore {
     });
   }
 
-  /** Item keys of a feed recorded without a post, first seen before `cutoffMs` or older than the newest `keep`; a page of them. */
-  prunableKeys(feedId: number, cutoffMs: number, keep: number, limit: number, offset = 0): string[] {
-    return this.s.prunableKeys.all(feedId, cutoffMs, keep, limit, offset).map((r) => r.item_key);
+  /**
+   * Returns the first-seen time before which a feed's keys without a post may go: `cutoffMs`, or later when more than
+   * `keep` such keys were seen since (keys seen at the same moment as the `keep`-th newest all stay).
+   */
+  keyPruneCutoff(feedId: number, cutoffMs: number, keep: number): number {
+    const at = this.s.unlinkedKeyAt.get(feedId, keep)?.first_seen;
+    return at === undefined ? cutoffMs : Math.max(cutoffMs, at);
+  }
+
+  /** A page of a feed's item keys recorded without a post and first seen before `beforeMs`, oldest first. */
+  unlinkedKeysBefore(feedId: number, beforeMs: number, limit: number, offset = 0): string[] {
+    return this.s.unlinkedKeysBefore.all(feedId, beforeMs, limit, offset).map((r) => r.item_key);
   }
 
   /** Forgets an item key recorded without a post; returns whether one was deleted. */

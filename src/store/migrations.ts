@@ -166,7 +166,8 @@ export const MIGRATIONS: readonly Migration[] = [
       -- pruning a feed's oldest posts and keys, and checking a post's outbox rows, without full scans
       CREATE INDEX posts_feed_published ON posts(feed_id, published);
       CREATE INDEX feed_items_post ON feed_items(post_id);
-      CREATE INDEX feed_items_first_seen ON feed_items(feed_id, first_seen);
+      -- keys recorded without a post (skipped items, pruned posts), oldest first: what key pruning reads
+      CREATE INDEX feed_items_unlinked ON feed_items(feed_id, first_seen) WHERE post_id IS NULL;
       CREATE INDEX outbox_post ON outbox(post_id);
     `,
   },
