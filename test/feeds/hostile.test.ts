@@ -10,6 +10,7 @@ import { createIncidentService } from '../../src/core/create-service.js';
 import type { Incident } from '../../src/core/incident.js';
 import type { IncidentService } from '../../src/core/incident-service.js';
 import { createAlertsService } from '../../src/feeds/alerts-service.js';
+import { runFeedsCli } from '../../src/feeds/cli.js';
 import { fetchFeed } from '../../src/feeds/fetch.js';
 import { createFeedParser, type FeedParserThread } from '../../src/feeds/parse-thread.js';
 import { createPipeline, ingestFeedAsync, postIdFor, type PipelineDeps } from '../../src/feeds/pipeline.js';
@@ -194,6 +195,9 @@ describe('hostile feed content: the pipeline', () => {
     assert.equal(reply.type, 'message');
     const text = reply.type === 'message' ? reply.lines.join('\n') : '';
     assert.match(text, /skipped.*29800 new items in the last poll \(29800 over the limit of 200 per poll\), 89400 in all/);
+    let cli = '';
+    assert.equal(await runFeedsCli(['status'], { alerts, write: (t) => void (cli += t), now: () => clock }), 0);
+    assert.match(cli, /skipped: +29800 in the last poll \(29800 over the limit of 200 per poll\), 89400 in all/);
   });
 
   it('poisoning through a matching link: a curated or imported record keeps its title, summary, tags and entities', async () => {
