@@ -141,7 +141,7 @@ describe('feed retention (FEED_RETENTION_DAYS) and the post cap (FEED_MAX_POSTS_
     ingest(feed, doc([item(1, 1), item(2, 2)]), deps);
     feeds.removeFeed(feed.id);
     clock += 60 * DAY;
-    assert.ok(feeds.allFeedIds().includes(feed.id));
+    assert.ok(feeds.allFeedIds().includes(feed.id), 'feeds.allFeedIds().includes(feed.id)');
     const r = await pruneFeed(feed.id, deps);
     assert.equal(r.posts, 2);
     assert.equal(service.size, 0);
