@@ -1,11 +1,13 @@
 /**
  * Feed ingestion figures: items per second from fetched bytes to stored, indexed and queued (the largest shared
  * feeds, and a generated 15,000-item single-line feed served by the local feed server), the time to re-poll the
- * 15,000-item feed when nothing is new (same bytes, changed bytes, 304), and memory at 100k stored posts.
+ * 15,000-item feed when nothing is new (same bytes, changed bytes, 304), the event-loop delay while a 10 MB,
+ * 30,000-item flood is ingested (target: p99 under 100 ms), and memory at 100k stored posts.
  * Printed, never asserted. Run alone with `node --expose-gc --import tsx bench/feeds.ts` (BENCH_FEEDS_POSTS=20000
- * for a shorter memory run).
+ * for a shorter memory run, BENCH_FEEDS_ONLY=flood for the flood alone).
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +16,8 @@ import type { IncidentService } from '../src/core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from '../src/core/load-data.js';
 import { fetchFeed } from '../src/feeds/fetch.js';
 import { parseFeedDocument } from '../src/feeds/parse.js';
-import { createPipeline, type PipelineDeps } from '../src/feeds/pipeline.js';
+import { createFeedParser } from '../src/feeds/parse-thread.js';
+import { createPipeline, ingestFeed, type FeedBounds, type PipelineDeps } from '../src/feeds/pipeline.js';
 import { createPoller, type PollOutcome } from '../src/feeds/poller.js';
 import { FeedStore } from '../src/store/feed-store.js';
 import { openStore, type Store } from '../src/store/store.js';
@@ -50,6 +53,18 @@ export interface FeedBenchResult {
   /** Re-polls of the 15,000-item feed with nothing new (ms). */
   repoll: { sameBytesMs: number; changedBytesMs: number; notModifiedMs: number };
   memory: { posts: number; heapMb: number; rssMb: number; databaseMb: number; ingestItemsPerSecond: number };
+  /** Event-loop delay (ms) while a 10 MB, 30,000-item document is polled, per way of ingesting it. */
+  flood: FloodFigure[];
+}
+
+/** Event-loop delay during one poll of the flood document. */
+export interface FloodFigure {
+  name: string;
+  ms: number;
+  stored: number;
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 function heapMb(): number {
@@ -68,19 +83,26 @@ interface Rig {
   close(): void;
 }
 
-/** A store in a temp dir with the bundled corpus indexed, one subscription to everything, and a poller over HTTP. */
-function rig(backfill: number): Rig {
+/** Bounds high enough that a throughput run stores every item (the defaults keep 200 new items a poll, of the last year). */
+const UNBOUNDED: Partial<FeedBounds> = { maxItemsPerPoll: 100_000, maxPostsPerFeed: 1_000_000, retentionDays: 36_500 };
+
+/**
+ * A store in a temp dir with the bundled corpus indexed, one subscription to everything, and a poller over HTTP;
+ * `threaded` parses in the worker thread and ingests in slices, as the bot does, else everything runs inline.
+ */
+function rig(backfill: number, bounds: Partial<FeedBounds> = UNBOUNDED, threaded = false): Rig {
   const dir = mkdtempSync(path.join(tmpdir(), 'incident-bot-bench-feeds-'));
   const store = openStore(path.join(dir, 'bench.db'));
   const feeds = new FeedStore(store);
   const service = createIncidentService(loadIncidentDir(BUNDLED_DATA_DIR));
   feeds.subscribe({ platform: 'discord', channelId: '1100000000000000001', filter: '' }, Date.now());
-  const pipeline = createPipeline({ feeds, service, backfill });
+  const pipeline = createPipeline({ feeds, service, backfill, bounds });
+  const parser = threaded ? createFeedParser() : undefined;
   const poller = createPoller({
     feeds,
     pipeline,
     fetchFeed: (url, o) => fetchFeed(url, { ...o, timeoutMs: 60_000 }),
-    parseFeed: (b, o) => parseFeedDocument(b, o),
+    parseFeed: (b, o) => (parser ? parser.parse(b, o) : parseFeedDocument(b, o)),
     pollSeconds: 600,
     allowPrivate: true,
   });
@@ -92,10 +114,70 @@ function rig(backfill: number): Rig {
     pipeline,
     poll: (id) => poller.pollOnce(id),
     close() {
+      void parser?.close();
       store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Returns the event-loop delay while `fn` runs (sampled every 10 ms by perf_hooks), with fn's duration. */
+async function loopDelay<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; p50: number; p99: number; max: number }> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const t = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t;
+  h.disable();
+  return { value, ms, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
+
+/**
+ * The flood: a 10 MB document of 30,000 items with new ids at every poll, polled twice (the first poll seeds, the
+ * second alerts), with the event-loop delay measured through each poll. As the bot runs it (worker-thread parse,
+ * sliced ingest) with the default bounds and with every item kept, then as it ran before (one synchronous parse
+ * and one transaction for the whole document) for comparison.
+ */
+async function benchFlood(server: FeedServer): Promise<FloodFigure[]> {
+  const docs = [0, 1].map((k) => bigRssFeed(30_000, { start: k * 30_000, baseUrl: 'https://example.com/security/advisories/2025/posts/' }));
+  console.log(`\nflood: ${(Buffer.byteLength(docs[0]!) / 1e6).toFixed(1)} MB, 30,000 new items a poll; event-loop delay (perf_hooks, 10 ms resolution) during each poll (target p99 < 100 ms)`);
+  const out: FloodFigure[] = [];
+  const ways: [string, Partial<FeedBounds>, boolean][] = [
+    ['worker parse + slices, 200 a poll (defaults)', {}, true],
+    ['worker parse + slices, all 30,000 kept', UNBOUNDED, true],
+    ['inline parse + one transaction (before)', UNBOUNDED, false],
+  ];
+  for (const [name, bounds, threaded] of ways) {
+    const r = rig(0, bounds, threaded);
+    try {
+      const path = `/flood-${out.length}.xml`;
+      const feed = r.feeds.addFeed({ url: server.url(path) }, Date.now()).feed;
+      for (const [i, doc] of docs.entries()) {
+        server.route(path, { body: doc });
+        let m;
+        if (threaded) m = await loopDelay(() => r.poll(feed.id));
+        else {
+          // The old path, as one synchronous call: what the poller did before the worker and the slices.
+          const body = Buffer.from(doc);
+          m = await loopDelay(async () => {
+            await new Promise((res) => setTimeout(res, 20));
+            const parsed = parseFeedDocument(body, { url: server.url(path) });
+            ingestFeed(r.feeds.getFeed(feed.id)!, parsed, { ...r.pipeline, sliceMs: Number.POSITIVE_INFINITY });
+            await new Promise((res) => setTimeout(res, 20));
+            return { status: 'ok' } as PollOutcome;
+          });
+        }
+        const f: FloodFigure = { name: `${name}, poll ${i + 1}`, ms: m.ms, stored: r.feeds.countPosts(feed.id), p50: m.p50, p99: m.p99, max: m.max };
+        out.push(f);
+        console.log(
+          `  ${f.name.padEnd(56)} ${f.ms.toFixed(0).padStart(6)} ms  posts ${String(f.stored).padStart(6)}  delay p50 ${f.p50.toFixed(1).padStart(6)}  p99 ${f.p99.toFixed(1).padStart(7)}  max ${f.max.toFixed(1).padStart(7)} ms`,
+        );
+      }
+    } finally {
+      r.close();
+    }
+  }
+  return out;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -120,8 +202,10 @@ function print(f: IngestFigure): void {
 /** Runs the feed benchmarks, prints the figures and returns them. */
 export async function benchFeeds(): Promise<FeedBenchResult> {
   const server: FeedServer = await startFeedServer();
-  const result: FeedBenchResult = { ingest: [], repoll: { sameBytesMs: 0, changedBytesMs: 0, notModifiedMs: 0 }, memory: { posts: 0, heapMb: 0, rssMb: 0, databaseMb: 0, ingestItemsPerSecond: 0 } };
+  const result: FeedBenchResult = { ingest: [], repoll: { sameBytesMs: 0, changedBytesMs: 0, notModifiedMs: 0 }, memory: { posts: 0, heapMb: 0, rssMb: 0, databaseMb: 0, ingestItemsPerSecond: 0 }, flood: [] };
   try {
+    result.flood = await benchFlood(server);
+    if (process.env.BENCH_FEEDS_ONLY === 'flood') return result;
     console.log('feed ingestion: fetch (local HTTP) + parse + store + index + queue, first poll with every item alerted');
     // Every item of a first poll is queued (backfill = all), so one poll covers stored, indexed and queued.
     const r1 = rig(Number.MAX_SAFE_INTEGER);

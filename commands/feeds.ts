@@ -59,6 +59,7 @@ export function feedStatusLines(feed: FeedStatus): string[] {
   const details = [`last success ${shortDate(feed.lastSuccessAt)}`, `next poll ${shortDate(feed.nextPollAt)}`, `${feed.itemsSeen} items seen`, `${feed.polls} polls, ${rate}`];
   const head = `#${feed.id} ${feedName(feed)} — ${redactUrl(feed.url)}`;
   const lines = [head, `   ${details.join(' · ')}`];
+  if (feed.itemsSkipped) lines.push(`   skipped, not stored: ${feed.lastSkipped ?? 0} new items in the last poll${feed.lastSkipReason ? ` (${feed.lastSkipReason})` : ''}, ${feed.itemsSkipped} in all`);
   if (feed.lastError) {
     const state = feed.failing ? `FAILING after ${feed.consecutiveFailures} failures` : `${feed.consecutiveFailures} failure${feed.consecutiveFailures === 1 ? '' : 's'} in a row`;
     // Feed errors can quote what a server sent, and the URL: one line, bounded, without credentials.

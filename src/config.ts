@@ -68,6 +68,9 @@ export const EnvSchema = z.object({
   FEEDS_FILE: optionalText,
   FEED_POLL_SECONDS: optionalText.pipe(wholeNumber('FEED_POLL_SECONDS', 1, 86_400).default(600)),
   FEED_BACKFILL: optionalText.pipe(wholeNumber('FEED_BACKFILL', 0, 100).default(0)),
+  FEED_MAX_ITEMS_PER_POLL: optionalText.pipe(wholeNumber('FEED_MAX_ITEMS_PER_POLL', 1, 100_000).default(200)),
+  FEED_RETENTION_DAYS: optionalText.pipe(wholeNumber('FEED_RETENTION_DAYS', 1, 36_500).default(365)),
+  FEED_MAX_POSTS_PER_FEED: optionalText.pipe(wholeNumber('FEED_MAX_POSTS_PER_FEED', 100, 1_000_000).default(10_000)),
   FEEDS_ENABLED: optionalText.pipe(booleanText.default(true)),
   ALLOW_PRIVATE_FEED_URLS: optionalText.pipe(booleanText.default(false)),
   DISCORD_ALERT_CHANNEL_IDS: optionalText.pipe(idList(/^\d{17,20}$/, 'numeric Discord channel ids').default([])),
@@ -109,6 +112,12 @@ export interface Config {
     file?: string;
     pollSeconds: number;
     backfill: number;
+    /** FEED_MAX_ITEMS_PER_POLL: new items stored per poll of a feed; the rest are skipped (default 200). */
+    maxItemsPerPoll?: number;
+    /** FEED_RETENTION_DAYS: how long a feed's posts are kept; older items are never stored or alerted (default 365). */
+    retentionDays?: number;
+    /** FEED_MAX_POSTS_PER_FEED: most posts kept per feed, the newest (default 10,000). */
+    maxPostsPerFeed?: number;
     allowPrivateUrls: boolean;
     /** Channels subscribed to everything at start. */
     discordAlertChannels: string[];
@@ -155,6 +164,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
       file: e.FEEDS_FILE,
       pollSeconds: e.FEED_POLL_SECONDS,
       backfill: e.FEED_BACKFILL,
+      maxItemsPerPoll: e.FEED_MAX_ITEMS_PER_POLL,
+      retentionDays: e.FEED_RETENTION_DAYS,
+      maxPostsPerFeed: e.FEED_MAX_POSTS_PER_FEED,
       allowPrivateUrls: e.ALLOW_PRIVATE_FEED_URLS,
       discordAlertChannels: e.DISCORD_ALERT_CHANNEL_IDS,
       slackAlertChannels: e.SLACK_ALERT_CHANNEL_IDS,

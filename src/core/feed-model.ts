@@ -38,6 +38,16 @@ export interface ParsedFeed {
   link?: string;
   /** Items in document order, duplicates (same key) removed. */
   items: FeedItem[];
+  /** Items that could not be read (the rest of the document was), with the reason to log. */
+  skipped?: SkippedFeedItem[];
+}
+
+/** An item the parser could not read: its key when its identity was readable, and why. */
+export interface SkippedFeedItem {
+  key?: string;
+  reason: string;
+  /** How many items this entry stands for (default 1). */
+  count?: number;
 }
 
 /** Options for one conditional GET of a feed. */
@@ -199,6 +209,11 @@ export interface FeedStatus {
   notModifiedRate: number;
   consecutiveFailures: number;
   failing: boolean;
+  /** New items skipped (not stored, never alerted) over all polls: over FEED_MAX_ITEMS_PER_POLL, too old, unreadable. */
+  itemsSkipped?: number;
+  /** ... in the last poll that found new items, and why. */
+  lastSkipped?: number;
+  lastSkipReason?: string;
   /** `operator`: for every tenant, read-only from chat; `tenant`: the viewing tenant's own feed (or, for the operator, some tenant's). */
   scope?: 'operator' | 'tenant';
   /** For operator feeds: listed in FEEDS_FILE (`file`), or added with the CLI or console (`cli`). */

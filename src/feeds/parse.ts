@@ -3,9 +3,10 @@ import { XMLValidator } from 'fast-xml-parser';
 import { parseFeed } from 'feedsmith';
 import { compile } from 'html-to-text';
 import iconv from 'iconv-lite';
+import { INCIDENT_BOUNDS } from '../core/incident.js';
 import { truncateWords } from '../core/text.js';
 import { decodeFeedBody, fixC1Controls } from './decode.js';
-import type { FeedFormat, FeedItem, ParsedFeed } from './types.js';
+import type { FeedFormat, FeedItem, ParsedFeed, SkippedFeedItem } from './types.js';
 
 /** Why a document was refused. */
 export type FeedParseFailure = 'empty' | 'html' | 'json' | 'opml' | 'malformed' | 'not-a-feed';
@@ -33,6 +34,19 @@ export interface ParseFeedOptions {
 
 /** Longest summary kept (FeedItem contract: "at most about 2,000 characters"). */
 const MAX_SUMMARY = 2000;
+/** Longest item title kept: the incident schema's title bound (a longer one is a flood, not a headline). */
+const MAX_TITLE = INCIDENT_BOUNDS.title;
+/** Longest feed title kept (it becomes the feed's name in lists and alerts). */
+const MAX_FEED_TITLE = 200;
+/** Guids longer than this are stored as their hash. */
+const MAX_KEY = 1000;
+/** Most authors and categories read per item, and their longest kept length. */
+const MAX_NAMES = 50;
+const MAX_NAME_CHARS = 200;
+/** Items read per document: 10 MB of real feed holds about 30,000; a tail beyond this is reported, not read. */
+export const MAX_ITEMS_PER_DOCUMENT = 50_000;
+/** Unreadable items listed one by one per document; more are counted in the last entry. */
+const MAX_SKIPPED_LISTED = 100;
 /** HTML beyond this is not converted: a 2,000-character summary needs only the start, and html-to-text costs ~1 ms per 10 KB. */
 const MAX_HTML_INPUT = 30_000;
 const FIRST_HTML_SLICE = 8_000;
@@ -290,44 +304,60 @@ function mapFeed(raw: Raw, url: string): ParsedFeed {
   const rawItems = (format === 'atom' ? feed.entries : feed.items) ?? [];
 
   const items: FeedItem[] = [];
+  const skipped: SkippedFeedItem[] = [];
   const seen = new Set<string>();
-  for (const raw of rawItems) {
+  const count = Math.min(rawItems.length, MAX_ITEMS_PER_DOCUMENT);
+  for (let i = 0; i < count; i++) {
+    const raw = rawItems[i];
     if (!raw || typeof raw !== 'object') continue;
-    const item = mapItem(raw, format, feedBase);
+    let item: FeedItem | undefined;
+    try {
+      item = mapItem(raw, format, feedBase);
+    } catch (err) {
+      // One unreadable item (HTML nested too deep for the converter, a shape no feed should have) costs that item
+      // only: the document's other items still arrive.
+      if (skipped.length < MAX_SKIPPED_LISTED) skipped.push(skippedItem(raw, format, feedBase, i, err));
+      else skipped[skipped.length - 1]!.count = (skipped[skipped.length - 1]!.count ?? 1) + 1;
+      continue;
+    }
     if (!item || seen.has(item.key)) continue;
     seen.add(item.key);
     items.push(item);
   }
+  if (rawItems.length > count) {
+    skipped.push({ reason: `the document has ${rawItems.length} items; only the first ${MAX_ITEMS_PER_DOCUMENT} are read`, count: rawItems.length - count });
+  }
 
-  const title = textOf(feed.title, format === 'json' ? 'text' : format === 'atom' ? 'atom' : 'auto');
+  const rawTitle = textOf(feed.title, format === 'json' ? 'text' : format === 'atom' ? 'atom' : 'auto');
+  const title = rawTitle ? truncateWords(oneLine(rawTitle), MAX_FEED_TITLE) : '';
   const link = format === 'json' ? httpUrl(feed.home_page_url, feedBase) : format === 'atom' ? pickAtomLink(feed.links, feedBase) : httpUrl(feed.link, feedBase);
-  return { format, ...(title ? { title: oneLine(title) } : {}), ...(link ? { link } : {}), items };
+  return { format, ...(title ? { title } : {}), ...(link ? { link } : {}), items, ...(skipped.length ? { skipped } : {}) };
 }
 
-function mapItem(it: LooseItem, format: FeedFormat, feedBase: URL | undefined): FeedItem | undefined {
-  const base = resolveBase(it.xml?.base, feedBase);
+/** What is known of an item that could not be read: its key when its identity can be read, and why. */
+function skippedItem(raw: LooseItem, format: FeedFormat, feedBase: URL | undefined, index: number, err: unknown): SkippedFeedItem {
+  const e = err as Error;
+  const why = e instanceof RangeError && /call stack/i.test(e.message) ? 'markup nested too deeply to convert' : (e?.message ?? String(err)).slice(0, 200);
+  let key: string | undefined;
+  try {
+    const { guid, link } = identityOf(raw, format, resolveBase(raw.xml?.base, feedBase));
+    key = guid ?? link;
+  } catch {
+    // no identity either: reported without a key
+  }
+  return { ...(key ? { key } : {}), reason: `item ${index + 1}: ${why}` };
+}
+
+/** An item's guid/id and link, as mapItem reads them (no text conversion, so they survive items whose text cannot be read). */
+function identityOf(it: LooseItem, format: FeedFormat, base: URL | undefined): { guid?: string; link?: string } {
   let guid: string | undefined;
   let link: string | undefined;
-  let titleRaw: string;
-  let summaryRaw: string;
-  let published: string | undefined;
-  let updated: string | undefined;
-
   if (format === 'json') {
     link = httpUrl(it.url, base) ?? httpUrl(it.external_url, base);
     guid = idOf(typeof it.id === 'string' || typeof it.id === 'number' ? String(it.id) : undefined, base, true);
-    titleRaw = textOf(it.title, 'text');
-    summaryRaw =
-      textOf(it.summary, 'text') || (it.content_text ? textOf(it.content_text, 'text') : '') || textOf(it.content_html, 'html');
-    published = parseFeedDate(it.date_published);
-    updated = parseFeedDate(it.date_modified);
   } else if (format === 'atom') {
     link = pickAtomLink(it.links, base);
     guid = idOf(typeof it.id === 'string' ? it.id : undefined, base, true);
-    titleRaw = textOf(it.title, 'atom');
-    summaryRaw = textOf(it.summary, 'atom') || textOf(it.content as LooseText | undefined, 'atom');
-    published = parseFeedDate(it.published) ?? parseFeedDate(it.issued) ?? parseFeedDate(it.created) ?? firstDate(it.dc?.dates);
-    updated = parseFeedDate(it.updated) ?? parseFeedDate(it.modified);
   } else {
     // RSS 0.9x/2.0 and RDF (RSS 1.0)
     const g = typeof it.guid === 'string' ? { value: it.guid } : it.guid;
@@ -340,6 +370,32 @@ function mapItem(it: LooseItem, format: FeedFormat, feedBase: URL | undefined): 
       link = httpUrl(guid, undefined);
     }
     if (!guid && format === 'rdf' && it.rdf?.about) guid = idOf(it.rdf.about, base, true);
+  }
+  // A key is stored once per item and compared on every poll: an overlong guid stands as its hash.
+  if (guid && guid.length > MAX_KEY) guid = 'sha256:' + createHash('sha256').update(guid).digest('hex');
+  return { ...(guid ? { guid } : {}), ...(link ? { link } : {}) };
+}
+
+function mapItem(it: LooseItem, format: FeedFormat, feedBase: URL | undefined): FeedItem | undefined {
+  const base = resolveBase(it.xml?.base, feedBase);
+  const { guid, link } = identityOf(it, format, base);
+  let titleRaw: string;
+  let summaryRaw: string;
+  let published: string | undefined;
+  let updated: string | undefined;
+
+  if (format === 'json') {
+    titleRaw = textOf(it.title, 'text');
+    summaryRaw =
+      textOf(it.summary, 'text') || (it.content_text ? textOf(it.content_text, 'text') : '') || textOf(it.content_html, 'html');
+    published = parseFeedDate(it.date_published);
+    updated = parseFeedDate(it.date_modified);
+  } else if (format === 'atom') {
+    titleRaw = textOf(it.title, 'atom');
+    summaryRaw = textOf(it.summary, 'atom') || textOf(it.content as LooseText | undefined, 'atom');
+    published = parseFeedDate(it.published) ?? parseFeedDate(it.issued) ?? parseFeedDate(it.created) ?? firstDate(it.dc?.dates);
+    updated = parseFeedDate(it.updated) ?? parseFeedDate(it.modified);
+  } else {
     titleRaw = textOf(it.title, 'auto') || textOf(it.dc?.titles?.[0], 'auto') || textOf(it.media?.title?.value, 'auto');
     const content = typeof it.content === 'object' ? (it.content as { encoded?: string }).encoded : undefined;
     summaryRaw =
@@ -358,9 +414,9 @@ function mapItem(it: LooseItem, format: FeedFormat, feedBase: URL | undefined): 
   }
 
   const summary = truncateWords(summaryRaw, MAX_SUMMARY);
-  let title = oneLine(titleRaw);
+  let title = truncateWords(oneLine(titleRaw), MAX_TITLE);
   if (!title && !summary && !link && !guid) return undefined; // an empty <item/>: nothing to show or identify
-  if (!title) title = summary ? truncateWords(oneLine(summary), 120) : (link ?? guid ?? '(untitled)');
+  if (!title) title = summary ? truncateWords(oneLine(summary), 120) : truncateWords(link ?? guid ?? '(untitled)', MAX_TITLE);
 
   const key = guid ?? link ?? 'sha1:' + createHash('sha1').update(`${title}\n${published ?? updated ?? ''}`).digest('hex');
   const item: FeedItem = { key, title, summary, authors: authorsOf(it, format), categories: categoriesOf(it) };
@@ -384,7 +440,8 @@ function firstDate(values: string[] | undefined): string | undefined {
 function authorsOf(it: LooseItem, format: FeedFormat): string[] {
   const out: string[] = [];
   const add = (s: string | undefined) => {
-    const v = s ? oneLine(textOf(s, 'auto')) : '';
+    if (out.length >= MAX_NAMES) return;
+    const v = s ? truncateWords(oneLine(textOf(s, 'auto')), MAX_NAME_CHARS) : '';
     if (v && !out.includes(v)) out.push(v);
   };
   for (const a of it.authors ?? []) {
@@ -399,7 +456,8 @@ function authorsOf(it: LooseItem, format: FeedFormat): string[] {
 function categoriesOf(it: LooseItem): string[] {
   const out: string[] = [];
   const add = (s: string | undefined) => {
-    const v = s ? oneLine(textOf(s, 'auto')) : '';
+    if (out.length >= MAX_NAMES) return;
+    const v = s ? truncateWords(oneLine(textOf(s, 'auto')), MAX_NAME_CHARS) : '';
     if (v && !out.includes(v)) out.push(v);
   };
   for (const c of it.categories ?? []) add(typeof c === 'string' ? c : (c?.label ?? c?.term ?? c?.name));
@@ -431,7 +489,8 @@ function resolveBase(xmlBase: string | undefined, parent: URL | undefined): URL 
 function httpUrl(s: string | undefined, base: URL | undefined): string | undefined {
   if (typeof s !== 'string') return undefined;
   const v = s.trim();
-  if (!v) return undefined;
+  // A link longer than any record may hold is no link (a clipped one would lead nowhere).
+  if (!v || v.length > INCIDENT_BOUNDS.sourceUrl) return undefined;
   const u = safeUrl(v, base);
   if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname) return undefined;
   return u.href;
@@ -471,7 +530,8 @@ function pickAtomLink(links: LooseLink[] | undefined, base: URL | undefined): st
 // ---------------------------------------------------------------------------------------------------------------
 // Text: HTML to clean plain text.
 
-const HTML_HINT = /<\/?[a-z][a-z0-9]*(?:\s[^>]*)?\/?>|<!--|&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);/i;
+// [^<>] rather than [^>]: a field full of unclosed "<a " must cost a linear scan, not a quadratic one.
+const HTML_HINT = /<\/?[a-z][a-z0-9]*(?:\s[^<>]*)?\/?>|<!--|&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);/i;
 
 const htmlConverter = compile({
   wordwrap: false,
@@ -507,8 +567,35 @@ const htmlConverter = compile({
   ],
 });
 
+/**
+ * Deepest element nesting converted. Real feed HTML nests a few dozen levels; the converter walks the tree recursively,
+ * so a document nested thousands deep is refused rather than left to exhaust the stack (whose size differs between
+ * the main thread and workers).
+ */
+export const MAX_HTML_DEPTH = 1000;
+// Elements that never nest (void) or whose end tag may be left out (the parser closes them): not counted as depth.
+const NO_DEPTH = new Set(
+  'area base br col embed hr img input link meta source track wbr p li dt dd tr td th thead tbody tfoot option optgroup rt rp colgroup caption'.split(' '),
+);
+const TAG = /<(\/?)([a-zA-Z][\w:-]*)[^<>]*?(\/?)>/g;
+
+/** Returns the deepest element nesting of an HTML fragment, counted from its tags (a cheap scan, no tree is built). */
+export function htmlDepth(html: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const m of html.matchAll(TAG)) {
+    if (NO_DEPTH.has(m[2]!.toLowerCase()) || m[3]) continue;
+    if (m[1]) depth = Math.max(0, depth - 1);
+    else if (++depth > max) max = depth;
+  }
+  return max;
+}
+
 /** Converts feed HTML to clean plain text (scripts, styles and images dropped, links reduced to their text). */
 export function htmlToPlainText(html: string): string {
+  if (html.includes('<') && htmlDepth(html.length > MAX_HTML_INPUT ? html.slice(0, MAX_HTML_INPUT) : html) > MAX_HTML_DEPTH) {
+    throw new Error(`markup nested too deeply (more than ${MAX_HTML_DEPTH} elements)`);
+  }
   // Most summaries need only the first few KB; convert more only when those held too little text.
   if (html.length > FIRST_HTML_SLICE) {
     const first = tidy(htmlConverter(html.slice(0, FIRST_HTML_SLICE)));
@@ -534,6 +621,9 @@ function textOf(v: string | LooseText | undefined | null, mode: 'text' | 'html' 
     if (mode === 'atom') m = 'text';
   }
   if (!s) return '';
+  // Every field is cut before any regular expression or converter sees it: nothing kept needs more (summaries are
+  // cut to 2,000 characters, titles to 300), and a megabyte field must cost no more than a normal one.
+  if (s.length > MAX_HTML_INPUT) s = s.slice(0, MAX_HTML_INPUT);
   if (m === 'html' || (m === 'auto' && HTML_HINT.test(s))) return htmlToPlainText(s);
   return tidy(s);
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { redactText, redactUrl } from '../core/redact.js';
 import type { Logger } from '../logger.js';
 import type { FeedPollUpdate, FeedRow, FeedStore } from '../store/feed-store.js';
-import { feedLabel, ingestFeed, type IngestResult, type PipelineDeps } from './pipeline.js';
+import { feedLabel, ingestFeedAsync, type IngestResult, type PipelineDeps } from './pipeline.js';
+import { pruneFeed } from './retention.js';
 import { subscriptionFilters } from './subscriptions.js';
 import type { FetchOptions, FetchResult, ParsedFeed } from './types.js';
 import { createRunLoop } from './run-loop.js';
@@ -19,11 +20,13 @@ export const JITTER = 0.1;
 export const MAX_AGE_CAP_SECONDS = 86_400;
 /** Polls in flight at once, over all hosts (one per host at most). */
 export const MAX_CONCURRENT_POLLS = 8;
+/** Every feed (removed ones too) is pruned this often, so posts age out of feeds that publish nothing new. */
+export const PRUNE_SWEEP_MS = 3_600_000;
 
 /** Fetches one feed (F1's fetchFeed): throws on failure, with `retryAfterSeconds` when the server said so. */
 export type FeedFetcher = (url: string, options: FetchOptions) => Promise<FetchResult>;
-/** Parses a fetched body (F1's parseFeedDocument); throws for a document that is not a feed. */
-export type FeedParser = (body: Buffer, options: { url: string; contentType?: string }) => ParsedFeed;
+/** Parses a fetched body (parseFeedDocument, or a worker thread's parse); throws or rejects for a document that is not a feed. */
+export type FeedParser = (body: Buffer, options: { url: string; contentType?: string }) => ParsedFeed | Promise<ParsedFeed>;
 
 /** Options for createPoller. */
 export interface PollerOptions {
@@ -207,15 +210,24 @@ export function createPoller(options: PollerOptions): Poller {
     let ingest: IngestResult;
     const update = { ...successUpdate(current, result.maxAgeSeconds), ...validators };
     try {
-      parsed = options.parseFeed(result.body, { url: result.finalUrl, contentType: result.contentType });
-      ingest = ingestFeed(current, parsed, options.pipeline, update);
+      parsed = await options.parseFeed(result.body, { url: result.finalUrl, contentType: result.contentType });
+      // In slices that yield to the event loop: a 30,000-item document never holds answers up for long.
+      ingest = await ingestFeedAsync(current, parsed, options.pipeline, update);
     } catch (err) {
       return recordFailure(current, err);
     }
     recordRecovery(current);
     if (ingest.fresh > 0) {
       log?.info(
-        { feed: redactUrl(current.url), fresh: ingest.fresh, newIncidents: ingest.newIncidents.length, attached: ingest.attached.length, queued: ingest.queued, seeded: ingest.seeded },
+        {
+          feed: redactUrl(current.url),
+          fresh: ingest.fresh,
+          newIncidents: ingest.newIncidents.length,
+          attached: ingest.attached.length,
+          queued: ingest.queued,
+          skipped: ingest.skipped,
+          seeded: ingest.seeded,
+        },
         `feed ${feedLabel(current, parsed.title)}: new items`,
       );
     }
@@ -246,7 +258,29 @@ export function createPoller(options: PollerOptions): Poller {
     return guarded;
   }
 
+  let lastSweep = -Infinity;
+  let sweeping: Promise<void> | undefined;
+  let stopping = false;
+  /** Prunes every feed not being polled (retention and cap), one after another, each in slices. */
+  async function sweep(): Promise<void> {
+    try {
+      for (const id of feeds.allFeedIds()) {
+        if (stopping) return;
+        if (polling.has(id)) continue;
+        await pruneFeed(id, options.pipeline);
+      }
+    } catch (err) {
+      log?.error({ err: (err as Error).message }, 'feed pruning failed');
+    } finally {
+      sweeping = undefined;
+    }
+  }
+
   function tick(): Promise<PollOutcome[]> {
+    if (!sweeping && !stopping && now() - lastSweep >= PRUNE_SWEEP_MS) {
+      lastSweep = now();
+      sweeping = sweep();
+    }
     const started: Promise<PollOutcome>[] = [];
     for (const feed of feeds.dueFeeds(now())) {
       if (polling.size >= maxConcurrent) break;
@@ -272,11 +306,13 @@ export function createPoller(options: PollerOptions): Poller {
 
   return {
     start() {
+      stopping = false;
       loop.start();
     },
     async stop() {
+      stopping = true;
       await loop.stop();
-      await Promise.allSettled([...polling.values()]);
+      await Promise.allSettled([...polling.values(), sweeping]);
     },
     pollOnce,
     tick,

@@ -9,7 +9,7 @@ import { createAlertsService, subscribeConfiguredChannels, type FeedUrlCheck } f
 import { DEFAULT_FEEDS_FILE, loadFeedList } from './feed-list.js';
 import { fetchFeed } from './fetch.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox-worker.js';
-import { parseFeedDocument } from './parse.js';
+import { createFeedParser } from './parse-thread.js';
 import { createPipeline, type PipelineDeps } from './pipeline.js';
 import { createPoller, type FeedFetcher, type FeedParser, type Poller, type PollOutcome } from './poller.js';
 import type { AlertSender, AlertsService, FetchOptions } from './types.js';
@@ -25,7 +25,7 @@ export interface FeedWatcherOptions {
   logger: Logger;
   /** Fetcher (default fetchFeed). */
   fetch?: FeedFetcher;
-  /** Parser (default parseFeedDocument). */
+  /** Parser (default: parseFeedDocument, in a worker thread for big documents). */
   parse?: FeedParser;
   /** Clock (epoch milliseconds). */
   now?: () => number;
@@ -84,13 +84,23 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     logger.warn({ file: listFile, err: (err as Error).message }, 'bundled feed list not loaded; add feeds from chat or the CLI');
   }
 
-  const pipeline = createPipeline({ feeds, service, now, backfill: config.backfill, logger, incidents: options.incidents, onQueued: kick });
+  const pipeline = createPipeline({
+    feeds,
+    service,
+    now,
+    backfill: config.backfill,
+    bounds: { maxItemsPerPoll: config.maxItemsPerPoll, retentionDays: config.retentionDays, maxPostsPerFeed: config.maxPostsPerFeed },
+    logger,
+    incidents: options.incidents,
+    onQueued: kick,
+  });
+  const parser = options.parse ? undefined : createFeedParser({ logger });
   worker = createOutboxWorker({ feeds, senders: options.senders, logger, now, ...options.worker });
   const poller = createPoller({
     feeds,
     pipeline,
     fetchFeed: options.fetch ?? fetchFeed,
-    parseFeed: options.parse ?? parseFeedDocument,
+    parseFeed: options.parse ?? ((body, o) => parser!.parse(body, o)),
     pollSeconds: config.pollSeconds,
     allowPrivate: config.allowPrivateUrls,
     fetchOptions: options.fetchOptions,
@@ -114,6 +124,7 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     async stop() {
       await poller.stop();
       await w.stop();
+      await parser?.close();
     },
     pollOnce: (feedId) => poller.pollOnce(feedId),
     addSender: (sender) => w.addSender(sender),

@@ -1,4 +1,5 @@
 import {
+  clipIncident,
   IncidentValidationError,
   parseIncident,
   type Incident,
@@ -173,7 +174,8 @@ function requiredText(value: unknown, field: string): string {
 }
 
 /**
- * Returns the validated incident for one flat-schema record (as parsed from JSON), or throws an ImportError
+ * Returns the validated incident for one flat-schema record (as parsed from JSON), clipped to INCIDENT_BOUNDS like
+ * every imported record (importers clip, they do not fail on overlong text or lists), or throws an ImportError
  * "<origin>: <field>: <problem>" where origin is e.g. "incidents.jsonl:12".
  */
 export function flatToIncident(record: unknown, origin: string): Incident {
@@ -193,7 +195,7 @@ export function flatToIncident(record: unknown, origin: string): Incident {
     const dateEnd = 'date_end' in record ? parseFlatDate(record.date_end, 'date_end', endPrecision) : undefined;
     const summary = cleanSummary(rawSummary) || title;
     return parseIncident(
-      {
+      clipIncident({
         id,
         kind,
         title,
@@ -204,7 +206,7 @@ export function flatToIncident(record: unknown, origin: string): Incident {
         sources: normaliseSources(sourceArray(record.sources)),
         tags,
         entities: entitiesFromTags(id, kind, tags, aliases),
-      },
+      }),
       origin,
     );
   } catch (err) {
@@ -222,7 +224,7 @@ export function looksLikeIncident(record: Record<string, unknown>): boolean {
 /** Returns the validated incident for a line that already is an Incident object, or throws an ImportError naming origin and field. */
 export function incidentFromObject(record: unknown, origin: string): Incident {
   try {
-    return parseIncident(record, origin);
+    return parseIncident(clipIncident(record), origin);
   } catch (err) {
     if (err instanceof IncidentValidationError) throw new ImportError(err.message, { cause: err });
     throw err;

@@ -28,6 +28,11 @@ export interface FeedRow {
   removed: boolean;
   addedBy: string | null;
   createdAt: number;
+  /** New items recorded as seen but not stored, over all polls (over the per-poll limit, too old, unreadable). */
+  itemsSkipped: number;
+  /** ... in the last poll that found new items, and why. */
+  lastSkipped: number;
+  lastSkipReason: string | null;
 }
 
 /** A stored post (one feed item that was new when first seen). */
@@ -103,6 +108,9 @@ export interface FeedPollUpdate {
   addPolls?: number;
   addNotModified?: number;
   addItemsSeen?: number;
+  addItemsSkipped?: number;
+  lastSkipped?: number;
+  lastSkipReason?: string | null;
 }
 
 /** Who a feed is added for: the tenant, how (FEEDS_FILE, the operator's CLI, chat), and the tenant's name for it. */
@@ -137,6 +145,10 @@ export function isoOrUndefined(ms: number | null | undefined): string | undefine
 
 type Raw = Record<string, unknown>;
 
+/** SQL condition: an alert about the post `ranked.id` is pending or being sent, alone or folded into such a digest. */
+const OUTBOX_WAITING = `SELECT 1 FROM outbox o WHERE o.post_id = ranked.id AND (o.status IN ('pending', 'sending')
+  OR (o.status = 'folded' AND EXISTS (SELECT 1 FROM outbox d WHERE d.id = o.digest_id AND d.status IN ('pending', 'sending'))))`;
+
 const FEED_COLUMNS: Record<keyof FeedPollUpdate, string> = {
   name: 'name',
   etag: 'etag',
@@ -153,6 +165,9 @@ const FEED_COLUMNS: Record<keyof FeedPollUpdate, string> = {
   addPolls: 'polls',
   addNotModified: 'not_modified',
   addItemsSeen: 'items_seen',
+  addItemsSkipped: 'items_skipped',
+  lastSkipped: 'last_skipped',
+  lastSkipReason: 'last_skip_reason',
 };
 
 /**
@@ -166,6 +181,7 @@ export class FeedStore {
   readonly tenancy: TenantStore;
   private readonly db: Database.Database;
   private readonly s;
+  private readonly updates = new Map<string, Database.Statement>();
 
   constructor(store: Store) {
     this.store = store;
@@ -219,6 +235,40 @@ export class FeedStore {
       ),
       originOf: db.prepare<[string], { origin: string }>('SELECT origin FROM incidents WHERE id = ?'),
       countPosts: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM posts'),
+      countFeedPosts: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM posts WHERE feed_id = ?'),
+      allFeedIds: db.prepare<[], { id: number }>('SELECT id FROM feeds ORDER BY id'),
+      // Posts past the retention or beyond the newest `cap`, oldest first, except those an alert still waits for
+      // (pending or being sent, alone or folded into a digest that is).
+      prunablePosts: db.prepare<[number, string, number, number], { id: string; incident_id: string }>(
+        `WITH ranked AS (
+           SELECT id, incident_id, coalesce(published, strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch')) AS at,
+                  row_number() OVER (ORDER BY coalesce(published, strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch')) DESC, created_at DESC, id) AS rank
+           FROM posts WHERE feed_id = ?
+         )
+         SELECT id, incident_id FROM ranked
+         WHERE (at < ? OR rank > ?) AND NOT EXISTS (${OUTBOX_WAITING})
+         ORDER BY at, id LIMIT ?`,
+      ),
+      postSpan: db.prepare<[number], { n: number; oldest: string | null }>(
+        `SELECT count(*) AS n, min(coalesce(published, strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))) AS oldest
+         FROM posts WHERE feed_id = ?`,
+      ),
+      postWaiting: db.prepare<[string], { one: 1 }>(`SELECT 1 AS one FROM posts ranked WHERE ranked.id = ? AND EXISTS (${OUTBOX_WAITING})`),
+      deletePostOutbox: db.prepare<[string]>('DELETE FROM outbox WHERE post_id = ?'),
+      unlinkItems: db.prepare<[string]>('UPDATE feed_items SET post_id = NULL WHERE post_id = ?'),
+      deletePost: db.prepare<[string]>('DELETE FROM posts WHERE id = ?'),
+      postsOfIncident: db.prepare<[string], { one: 1 }>('SELECT 1 AS one FROM posts WHERE incident_id = ? LIMIT 1'),
+      deleteFeedIncident: db.prepare<[string]>("DELETE FROM incidents WHERE id = ? AND origin LIKE 'feed:%'"),
+      deleteThreads: db.prepare<[string]>('DELETE FROM alert_threads WHERE incident_id = ?'),
+      // Keys recorded without a post (skipped items, pruned posts): the first-seen time of the newest `keep`-th, then the
+      // keys seen before a cutoff, oldest first (both read the partial index feed_items_unlinked, no sort).
+      unlinkedKeyAt: db.prepare<[number, number], { first_seen: number }>(
+        'SELECT first_seen FROM feed_items WHERE feed_id = ? AND post_id IS NULL ORDER BY first_seen DESC LIMIT 1 OFFSET ?',
+      ),
+      unlinkedKeysBefore: db.prepare<[number, number, number, number], { item_key: string }>(
+        'SELECT item_key FROM feed_items WHERE feed_id = ? AND post_id IS NULL AND first_seen < ? ORDER BY first_seen LIMIT ? OFFSET ?',
+      ),
+      deleteKey: db.prepare<[number, string]>('DELETE FROM feed_items WHERE feed_id = ? AND item_key = ? AND post_id IS NULL'),
       subInsert: db.prepare<[string, string, string, string | null, string, string | null, string | null, number]>(
         `INSERT INTO subscriptions (tenant, platform, channel_id, workspace_id, filter, role_id, created_by, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -405,7 +455,11 @@ export class FeedStore {
     }
     if (sets.length === 0) return;
     values.push(id);
-    this.db.prepare(`UPDATE feeds SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+    const sql = `UPDATE feeds SET ${sets.join(', ')} WHERE id = ?`;
+    // A handful of field combinations recur (every slice of an ingest writes its counters): prepared once each.
+    let stmt = this.updates.get(sql);
+    if (!stmt) this.updates.set(sql, (stmt = this.db.prepare(sql)));
+    stmt.run(...values);
   }
 
   /** The earliest next_poll_at among active feeds (0 when one was never scheduled), or undefined when there are none. */
@@ -439,6 +493,9 @@ export class FeedStore {
       notModifiedRate: feed.polls > 0 ? feed.notModified / feed.polls : 0,
       consecutiveFailures: feed.consecutiveFailures,
       failing: feed.failing,
+      itemsSkipped: feed.itemsSkipped,
+      lastSkipped: feed.lastSkipped,
+      ...(feed.lastSkipReason ? { lastSkipReason: feed.lastSkipReason } : {}),
     };
     if (operator) status.source = operator.source === 'file' ? 'file' : 'cli';
     const by = viewer === OPERATOR_TENANT && !operator ? tenants[0] : own;
@@ -517,9 +574,67 @@ export class FeedStore {
     return this.s.originOf.get(id)?.origin;
   }
 
-  /** Number of stored posts. */
-  countPosts(): number {
-    return this.s.countPosts.get()!.n;
+  /** Number of stored posts (of one feed when `feedId` is given). */
+  countPosts(feedId?: number): number {
+    return feedId === undefined ? this.s.countPosts.get()!.n : this.s.countFeedPosts.get(feedId)!.n;
+  }
+
+  // ---- retention
+
+  /** Ids of every feed, removed ones included (their posts age out too). */
+  allFeedIds(): number[] {
+    return this.s.allFeedIds.all().map((r) => r.id);
+  }
+
+  /**
+   * Up to `limit` posts of a feed to prune, oldest first: published (else stored) before `cutoffIso`, or beyond the
+   * newest `cap`. Posts an alert still waits for (pending or being sent, alone or in a digest) are never listed.
+   */
+  prunablePosts(feedId: number, cutoffIso: string, cap: number, limit: number): { id: string; incidentId: string }[] {
+    // Most calls find nothing to do: answer those from a count, without ranking every post of the feed.
+    const span = this.s.postSpan.get(feedId)!;
+    if (span.n <= cap && (span.oldest === null || span.oldest >= cutoffIso)) return [];
+    return this.s.prunablePosts.all(feedId, cutoffIso, cap, limit).map((r) => ({ id: r.id, incidentId: r.incident_id }));
+  }
+
+  /**
+   * Deletes a post with its delivered outbox rows, keeping its item key (without the post) so the item is still known;
+   * the incident the post created goes too once no other post tells its story (records not created by a feed stay).
+   * Returns the id of the incident deleted, if any; does nothing when an alert now waits for the post.
+   */
+  prunePost(id: string): { pruned: boolean; incidentId?: string } {
+    return this.transaction(() => {
+      const post = this.getPost(id);
+      if (!post || this.s.postWaiting.get(id)) return { pruned: false };
+      this.s.deletePostOutbox.run(id);
+      this.s.unlinkItems.run(id);
+      this.s.deletePost.run(id);
+      const inc = post.incidentId;
+      if (inc.startsWith('post:') && !this.s.postsOfIncident.get(inc) && this.s.deleteFeedIncident.run(inc).changes > 0) {
+        this.s.deleteThreads.run(inc);
+        return { pruned: true, incidentId: inc };
+      }
+      return { pruned: true };
+    });
+  }
+
+  /**
+   * Returns the first-seen time before which a feed's keys without a post may go: `cutoffMs`, or later when more than
+   * `keep` such keys were seen since (keys seen at the same moment as the `keep`-th newest all stay).
+   */
+  keyPruneCutoff(feedId: number, cutoffMs: number, keep: number): number {
+    const at = this.s.unlinkedKeyAt.get(feedId, keep)?.first_seen;
+    return at === undefined ? cutoffMs : Math.max(cutoffMs, at);
+  }
+
+  /** A page of a feed's item keys recorded without a post and first seen before `beforeMs`, oldest first. */
+  unlinkedKeysBefore(feedId: number, beforeMs: number, limit: number, offset = 0): string[] {
+    return this.s.unlinkedKeysBefore.all(feedId, beforeMs, limit, offset).map((r) => r.item_key);
+  }
+
+  /** Forgets an item key recorded without a post; returns whether one was deleted. */
+  deleteItemKey(feedId: number, key: string): boolean {
+    return this.s.deleteKey.run(feedId, key).changes > 0;
   }
 
   // ---- subscriptions
@@ -717,6 +832,9 @@ function toFeed(r: Raw): FeedRow {
     removed: r.removed === 1,
     addedBy: r.added_by as string | null,
     createdAt: r.created_at as number,
+    itemsSkipped: (r.items_skipped as number | undefined) ?? 0,
+    lastSkipped: (r.last_skipped as number | undefined) ?? 0,
+    lastSkipReason: (r.last_skip_reason as string | null | undefined) ?? null,
   };
 }
 

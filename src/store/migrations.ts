@@ -255,6 +255,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX source_records_id ON source_records(id);
     `,
   },
+  {
+    version: 5,
+    name: 'feed bounds: skipped-item counters, indexes for retention pruning',
+    sql: `
+      -- items recorded as seen but not stored (over the per-poll limit, older than the retention, unreadable)
+      ALTER TABLE feeds ADD COLUMN items_skipped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE feeds ADD COLUMN last_skipped INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE feeds ADD COLUMN last_skip_reason TEXT;
+      -- pruning a feed's oldest posts and keys, and checking a post's outbox rows, without full scans
+      CREATE INDEX posts_feed_published ON posts(feed_id, published);
+      CREATE INDEX feed_items_post ON feed_items(post_id);
+      -- keys recorded without a post (skipped items, pruned posts), oldest first: what key pruning reads
+      CREATE INDEX feed_items_unlinked ON feed_items(feed_id, first_seen) WHERE post_id IS NULL;
+      CREATE INDEX outbox_post ON outbox(post_id);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

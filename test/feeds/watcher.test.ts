@@ -35,12 +35,16 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 8000): Pr
   }
 }
 
+/** Items are dated a month ago: inside the feeds' retention window whenever the test runs. */
+const DAY0 = (Math.floor(Date.now() / 86_400_000) - 30) * 86_400_000;
+const isoDay = (offset: number) => new Date(DAY0 + offset * 86_400_000).toISOString();
+
 const news = (i: number, title = `Zorblax weekly note ${i}`): TestFeedItem => ({
   guid: `https://a.example/posts/${i}`,
   link: `https://a.example/posts/${i}`,
   title,
   description: `<p>Item <b>${i}</b> of the feed.</p>`,
-  pubDate: new Date(Date.UTC(2025, 6, 1) + i * 3_600_000),
+  pubDate: new Date(DAY0 + i * 3_600_000),
 });
 
 before(async () => {
@@ -61,7 +65,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
     let watcher: FeedWatcher | undefined;
     try {
       server.route('/a.xml', { body: rssFeed([news(3), news(2), news(1)], { title: 'Outlet A' }), etag: '"a1"' });
-      server.route('/b.atom', { body: atomFeed([{ guid: 'urn:b:1', link: 'https://b.example/1', title: 'Outlet B first post', pubDate: '2025-07-01T00:00:00Z' }], { title: 'Outlet B' }) });
+      server.route('/b.atom', { body: atomFeed([{ guid: 'urn:b:1', link: 'https://b.example/1', title: 'Outlet B first post', pubDate: isoDay(0) }], { title: 'Outlet B' }) });
       const list = join(dir, 'feeds.json');
       writeFileSync(list, JSON.stringify([{ url: server.url('/a.xml'), name: 'Outlet A' }, server.url('/b.atom')]));
       watcher = createFeedWatcher({
@@ -85,7 +89,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
         etag: '"a2"',
       });
       server.route('/b.atom', {
-        body: atomFeed([{ guid: 'urn:b:2', link: 'https://b.example/2', title: 'Outlet B second post', pubDate: '2025-07-02T00:00:00Z' }, { guid: 'urn:b:1', link: 'https://b.example/1', title: 'Outlet B first post', pubDate: '2025-07-01T00:00:00Z' }], { title: 'Outlet B' }),
+        body: atomFeed([{ guid: 'urn:b:2', link: 'https://b.example/2', title: 'Outlet B second post', pubDate: isoDay(1) }, { guid: 'urn:b:1', link: 'https://b.example/1', title: 'Outlet B first post', pubDate: isoDay(0) }], { title: 'Outlet B' }),
       });
       const discordCount = (c: string) => discord.channelMessages.get(c)?.length ?? 0;
       const slackCount = () => slack.channelMessages.get(SLACK_ALL)?.length ?? 0;

@@ -275,12 +275,13 @@ export function atomFeed(items: TestFeedItem[], opts: TestFeedOptions = {}): str
 
 /**
  * An n-item RSS 2.0 document on a single line (the 4 MB / 15,000-item shape seen in the wild); items are
- * numbered from `start` (default 0), newest first, one minute apart, with guids `urn:test:item:<i>`.
+ * numbered from `start` (default 0), newest first, one minute apart from `t0` (default: 90 days before today, so
+ * the items are inside a feed's retention window whenever the test runs), with guids `urn:test:item:<i>`.
  */
-export function bigRssFeed(n: number, opts: { start?: number; baseUrl?: string } = {}): string {
+export function bigRssFeed(n: number, opts: { start?: number; baseUrl?: string; t0?: number } = {}): string {
   const start = opts.start ?? 0;
   const base = opts.baseUrl ?? 'https://example.com/posts/';
-  const t0 = Date.UTC(2025, 6, 1);
+  const t0 = opts.t0 ?? (Math.floor(Date.now() / 86_400_000) - 90) * 86_400_000;
   const parts: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Big feed</title><link>https://example.com/</link><description>Generated</description>',
   ];

@@ -1,0 +1,89 @@
+import type { PipelineDeps } from './pipeline.js';
+import { runAsync, Slicer } from './slices.js';
+
+const DAY_MS = 86_400_000;
+/** Posts listed per pruning query (each query ranks the feed's posts once). */
+const PRUNE_BATCH = 2_000;
+/**
+ * Item keys recorded without a post (skipped items, pruned posts) kept per feed beyond those in the current document.
+ * A key is what tells a re-listed item from a new one; keys in the document are always kept.
+ */
+export const MAX_SKIPPED_KEYS = 10_000;
+
+/** What one pruning removed. */
+export interface PruneResult {
+  posts: number;
+  /** Feed-created incidents removed with their last post (from the store, the live index and the story index). */
+  incidents: number;
+  /** Item keys forgotten. */
+  keys: number;
+}
+
+/**
+ * Prunes one feed in slices: posts past FEED_RETENTION_DAYS or beyond FEED_MAX_POSTS_PER_FEED (oldest first, never one
+ * an alert still waits for), the incidents only they told, and item keys without a post that are old or too many.
+ * Keys of `documentKeys` (the items the feed lists now) are always kept, so pruning never makes a listed item look
+ * new again; an item that comes back later is still never alerted when its date is older than the retention.
+ */
+export function* pruneSteps(feedId: number, deps: PipelineDeps, now: number, slicer: Slicer, documentKeys?: ReadonlySet<string>): Generator<void, PruneResult, void> {
+  const { feeds, bounds } = deps;
+  const cutoffMs = now - bounds.retentionDays * DAY_MS;
+  const cutoffIso = new Date(cutoffMs).toISOString();
+  const result: PruneResult = { posts: 0, incidents: 0, keys: 0 };
+  const removed = new Set<string>();
+
+  for (;;) {
+    const batch = feeds.prunablePosts(feedId, cutoffIso, bounds.maxPostsPerFeed, PRUNE_BATCH);
+    let pruned = 0;
+    for (let at = 0; at < batch.length; ) {
+      const gone: string[] = [];
+      feeds.transaction(() => {
+        do {
+          const r = feeds.prunePost(batch[at]!.id);
+          if (r.pruned) pruned++;
+          if (r.incidentId) gone.push(r.incidentId);
+        } while (++at < batch.length && !slicer.spent());
+      });
+      if (gone.length) {
+        deps.service?.remove(gone);
+        for (const id of gone) removed.add(id);
+      }
+      yield slicer.pause();
+    }
+    result.posts += pruned;
+    // A short batch was the last; a batch where nothing could go (alerts became pending meanwhile) ends it too.
+    if (batch.length < PRUNE_BATCH || pruned === 0) break;
+  }
+  if (removed.size) {
+    deps.stories.remove(removed);
+    result.incidents = removed.size;
+  }
+
+  if (documentKeys) {
+    const before = feeds.keyPruneCutoff(feedId, cutoffMs, MAX_SKIPPED_KEYS);
+    let offset = 0;
+    for (;;) {
+      const page = feeds.unlinkedKeysBefore(feedId, before, PRUNE_BATCH, offset);
+      for (let at = 0; at < page.length; ) {
+        feeds.transaction(() => {
+          do {
+            const k = page[at]!;
+            if (documentKeys.has(k)) offset++;
+            else if (feeds.deleteItemKey(feedId, k)) result.keys++;
+          } while (++at < page.length && !slicer.spent());
+        });
+        yield slicer.pause();
+      }
+      if (page.length < PRUNE_BATCH) break;
+    }
+  }
+  if (result.posts || result.keys) {
+    deps.logger?.info({ feedId, ...result }, 'feed pruned: posts past the retention or the cap, and old item keys');
+  }
+  return result;
+}
+
+/** Returns what pruneSteps returns, yielding to the event loop between slices (the poller's periodic sweep). */
+export function pruneFeed(feedId: number, deps: PipelineDeps): Promise<PruneResult> {
+  return runAsync(pruneSteps(feedId, deps, deps.now(), new Slicer(deps.sliceMs)));
+}
