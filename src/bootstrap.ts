@@ -3,25 +3,45 @@ import { readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createIncidentService, createIncidentServiceFromSnapshot } from './core/create-service.js';
+import type { Graph } from './core/graph.js';
 import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
 import type { IncidentIndex } from './core/incident-index.js';
 import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
+import { buildServed, SERVED_VERSION, type ServedData } from './core/served.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
+import { postsStamp, saveRelations, storyPosts } from './store/relations-store.js';
 import type { ImportResult, Store } from './store/store.js';
 
-/** Returns the records the bot serves: the bundled corpus, then everything in the store (a stored id wins). */
-export function loadAllIncidents(store: Store | undefined): Incident[] {
-  return mergeIncidents(loadIncidentDir(BUNDLED_DATA_DIR), store?.allIncidents() ?? []);
+/** Returns every record the store holds, whichever table it lives in (the served set merges same ids). */
+export function storedRecords(store: Store | undefined): Incident[] {
+  return store?.allIncidents() ?? [];
 }
 
-function mergeIncidents(bundled: readonly Incident[], stored: readonly Incident[]): Incident[] {
-  const byId = new Map<string, Incident>();
-  for (const i of bundled) byId.set(i.id, i);
-  for (const i of stored) byId.set(i.id, i);
-  return [...byId.values()];
+/**
+ * Returns what the bot serves, built the same way for every entry point (start-up, ask, search, eval): the bundled
+ * records, everything in the store, and `files` (records read for this run, e.g. `--data`), merged into one record
+ * per real-world thing, with the knowledge graph over them (see `buildServed`).
+ */
+export function loadServed(store: Store | undefined, files: readonly Incident[] = []): ServedData {
+  return buildServed({
+    bundled: loadIncidentDir(BUNDLED_DATA_DIR),
+    stored: storedRecords(store),
+    files,
+    posts: store ? storyPosts(store.db) : [],
+  });
+}
+
+/** Returns the records the bot serves: bundled, then the store, merged (see `loadServed`). */
+export function loadAllIncidents(store: Store | undefined): Incident[] {
+  return loadServed(store).records;
+}
+
+/** Returns the records of data files for this run (format detected from content), in order; a later file wins an id. */
+export function readDataFiles(paths: readonly string[]): Incident[] {
+  return paths.flatMap((p) => importFile('auto', [p]));
 }
 
 /** Where the index snapshot of a store lives: beside the database file. */
@@ -34,24 +54,32 @@ export function snapshotPathFor(databasePath: string): string | undefined {
  * was written for exactly these records (building takes ~6 s at 100k records; loading ~1 s), else building it and
  * writing a fresh snapshot in the background.
  */
-export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex }> {
+export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex; graph: Graph }> {
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
-  const incidents = mergeIncidents(bundled, store.allIncidents());
+  const served = buildServed({ bundled, stored: storedRecords(store), posts: storyPosts(store.db) });
+  const incidents = served.records;
+  logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, ms: served.timings }, 'records merged, graph built');
   const file = snapshotPathFor(store.path);
   // The store's row count, newest write and total size change with any import, edit or removal.
   const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM incidents').get();
-  const fingerprint = createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, bundled, stats])).digest('hex');
+  const fingerprint = createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats])).digest('hex');
+  // The relations also depend on the feed posts (reported-in); they are rewritten only when an input changed.
+  try {
+    saveRelations(store.db, served.graph, `${fingerprint}:${postsStamp(store.db)}`);
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory');
+  }
   if (file) {
     try {
       const text = await readFile(file, 'utf8');
       const newline = text.indexOf('\n');
-      if (text.slice(0, newline) === fingerprint) return createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents);
+      if (text.slice(0, newline) === fingerprint) return createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents, served);
       logger.info({ file }, 'index snapshot is out of date: rebuilding');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'index snapshot unusable: rebuilding');
     }
   }
-  const service = createIncidentService(incidents);
+  const service = createIncidentService(incidents, served);
   if (file) {
     // Written to a temporary file and renamed, so a crash mid-write never leaves a torn snapshot.
     const tmp = `${file}.tmp`;

@@ -1,4 +1,5 @@
 import type { Answer, IncidentList } from './answer-model.js';
+import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 
 /** One ranked search result. */
@@ -40,8 +41,10 @@ export interface IncidentService {
   recent(count: number, options?: SearchOptions): IncidentList;
   /** Title and alias suggestions for a partial query, fast enough for Discord autocomplete. */
   autocomplete(prefix: string, limit?: number): Choice[];
-  /** One record by id. */
+  /** One record by id (an id merged into a record finds that record). */
   get(id: string): Incident | undefined;
+  /** The knowledge graph over the records (typed relations both ways), when the service was built with one. */
+  readonly graph?: Graph;
   /** Adds or replaces records in the live index. */
   upsert(incidents: readonly Incident[]): void;
   /** Number of records indexed. */

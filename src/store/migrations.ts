@@ -155,6 +155,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'relations (the knowledge graph)',
+    // Derived from the served records at start-up and rewritten when they change (meta "relations_fingerprint");
+    // ids by value: relations also name nodes that are no record (country:RU, sector:..., post:...).
+    sql: `
+      CREATE TABLE relations (
+        subject TEXT NOT NULL,
+        type    TEXT NOT NULL,
+        object  TEXT NOT NULL,
+        PRIMARY KEY (subject, type, object)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX relations_object ON relations(object, type);
+
+      CREATE TABLE relation_labels (
+        node  TEXT PRIMARY KEY,
+        label TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */
