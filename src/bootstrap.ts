@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createIncidentService, createIncidentServiceFromSnapshot } from './core/create-service.js';
@@ -39,9 +39,36 @@ export function loadAllIncidents(store: Store | undefined): Incident[] {
   return loadServed(store).records;
 }
 
-/** Returns the records of data files for this run (format detected from content), in order; a later file wins an id. */
+/**
+ * Returns the records of data files for this run (format detected from content), in order; a later file wins an id.
+ * A MISP galaxy references file is read with the galaxy files given beside it (`--data raw/*.json` works).
+ */
 export function readDataFiles(paths: readonly string[]): Incident[] {
-  return paths.flatMap((p) => importFile('auto', [p]));
+  const references = paths.filter(isGalaxyReferences);
+  const others = paths.filter((p) => !references.includes(p));
+  if (others.length === 0 && references.length > 0) return importFile('auto', references);
+  return others.flatMap((p) => (references.length > 0 && isGalaxy(p) ? importFile('misp-galaxy', [p, ...references]) : importFile('auto', [p])));
+}
+
+// MISP galaxy files list their keys in order: "type" comes before the "values", in the first few hundred bytes.
+function head(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(4096);
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isGalaxy(file: string): boolean {
+  return existsSync(file) && /"values"\s*:|"type"\s*:\s*"(?:campaigns|threat-actor|ransomware)"/.test(head(file)) && !/"type"\s*:\s*"bundle"/.test(head(file));
+}
+
+function isGalaxyReferences(file: string): boolean {
+  return existsSync(file) && /"type"\s*:\s*"references"/.test(head(file));
 }
 
 /** Where the index snapshot of a store lives: beside the database file. */
@@ -50,30 +77,33 @@ export function snapshotPathFor(databasePath: string): string | undefined {
 }
 
 /**
- * Returns the service over bundled + stored records, loading the index from the snapshot beside the database when it
- * was written for exactly these records (building takes ~6 s at 100k records; loading ~1 s), else building it and
- * writing a fresh snapshot in the background.
+ * Returns the service over bundled + stored records, merged (see `loadServed`), loading the index from the snapshot
+ * beside the database when it was written for exactly these records (building takes ~6 s at 100k records; loading
+ * ~1 s), else building it and writing a fresh snapshot in the background. The graph is built after this returns, in
+ * slices, then stored; `graphStored` resolves when both are done (errors are logged, never thrown).
  */
-export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex; graph: Graph }> {
+export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex; graph: Graph; graphStored: Promise<void> }> {
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
-  const served = buildServed({ bundled, stored: storedRecords(store), posts: storyPosts(store.db) });
+  // The graph fills in the background: start-up waits only for the records (and the index).
+  const served = buildServed({ bundled, stored: storedRecords(store), posts: storyPosts(store.db) }, { background: true });
   const incidents = served.records;
-  logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, ms: served.timings }, 'records merged, graph built');
   const file = snapshotPathFor(store.path);
   // The store's row count, newest write and total size change with any import, edit or removal.
   const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM incidents').get();
   const fingerprint = createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats])).digest('hex');
   // The relations also depend on the feed posts (reported-in); they are rewritten only when an input changed.
-  try {
-    saveRelations(store.db, served.graph, `${fingerprint}:${postsStamp(store.db)}`);
-  } catch (error) {
-    logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory');
-  }
+  const relationsFingerprint = `${fingerprint}:${postsStamp(store.db)}`;
+  const graphStored = served.graphReady
+    .then(async () => {
+      logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
+      if (store.db.open) await saveRelations(store.db, served.graph, relationsFingerprint);
+    })
+    .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
   if (file) {
     try {
       const text = await readFile(file, 'utf8');
       const newline = text.indexOf('\n');
-      if (text.slice(0, newline) === fingerprint) return createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents, served);
+      if (text.slice(0, newline) === fingerprint) return Object.assign(createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents, served), { graphStored });
       logger.info({ file }, 'index snapshot is out of date: rebuilding');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'index snapshot unusable: rebuilding');
@@ -87,7 +117,7 @@ export async function loadService(store: Store, logger: Logger): Promise<Inciden
       .then(() => rename(tmp, file))
       .catch((error: unknown) => logger.warn({ file, err: (error as Error).message }, 'could not write the index snapshot'));
   }
-  return service;
+  return Object.assign(service, { graphStored });
 }
 
 /** Imports files into the store in one transaction (a failing file leaves the store as it was); returns the counts. */

@@ -10,7 +10,7 @@ export interface Relation {
 /** Which way to follow edges from a node: its own statements (`out`), statements about it (`in`), or both. */
 export type Direction = 'out' | 'in' | 'both';
 
-type Adjacency = Map<string, Map<RelationType, string[]>>;
+type Adjacency = Map<string, Map<RelationType, Set<string>>>;
 
 /**
  * The knowledge graph: typed relations between record ids (canonical after merging) and the nodes that are not
@@ -21,7 +21,7 @@ type Adjacency = Map<string, Map<RelationType, string[]>>;
 export class Graph {
   private readonly out: Adjacency = new Map();
   private readonly in: Adjacency = new Map();
-  private readonly keys = new Set<string>();
+  private count = 0;
   private readonly labels = new Map<string, string>();
 
   /** Returns a graph holding these relations (duplicates and self-loops dropped). */
@@ -36,14 +36,11 @@ export class Graph {
   add(relations: Iterable<Relation>): number {
     let added = 0;
     for (const r of relations) {
-      if (r.from === r.to) continue;
-      const key = `${r.from}\u0000${r.type}\u0000${r.to}`;
-      if (this.keys.has(key)) continue;
-      this.keys.add(key);
-      push(this.out, r.from, r.type, r.to);
+      if (r.from === r.to || !push(this.out, r.from, r.type, r.to)) continue;
       push(this.in, r.to, r.type, r.from);
       added++;
     }
+    this.count += added;
     return added;
   }
 
@@ -85,7 +82,7 @@ export class Graph {
 
   /** Returns whether `from` --type--> `to` is in the graph. */
   has(from: string, type: RelationType, to: string): boolean {
-    return this.keys.has(`${from}\u0000${type}\u0000${to}`);
+    return this.out.get(from)?.get(type)?.has(to) ?? false;
   }
 
   /** Returns every relation touching `id`, its own first. */
@@ -103,14 +100,20 @@ export class Graph {
 
   /** Number of relations. */
   get size(): number {
-    return this.keys.size;
+    return this.count;
   }
 }
 
-function push(adjacency: Adjacency, node: string, type: RelationType, other: string): void {
+/** Adds `other` to `node`'s set for `type`; returns false when it was there already. */
+function push(adjacency: Adjacency, node: string, type: RelationType, other: string): boolean {
   let byType = adjacency.get(node);
   if (!byType) adjacency.set(node, (byType = new Map()));
-  const list = byType.get(type);
-  if (list) list.push(other);
-  else byType.set(type, [other]);
+  const set = byType.get(type);
+  if (!set) {
+    byType.set(type, new Set([other]));
+    return true;
+  }
+  if (set.has(other)) return false;
+  set.add(other);
+  return true;
 }

@@ -55,14 +55,17 @@ const isMergeable = (r: Incident) => r.id.startsWith('misp:') && (r.kind === 'gr
  * never merged with each other.
  */
 export function mergeSameThings(input: readonly Incident[]): MergeResult {
-  const byId = new Map(input.map((r) => [r.id, r]));
   const sets = new DisjointSets();
   const merges: MergeEvidence[] = [];
   const join = (a: Incident, b: Incident, evidence: Omit<MergeEvidence, 'into' | 'from'>) => {
-    if (sets.join(a.id, b.id, (id) => isReference(byId.get(id)!))) merges.push({ into: a.id, from: b.id, ...evidence });
+    if (sets.join(a.id, b.id, (id) => id.startsWith('attack:'))) merges.push({ into: a.id, from: b.id, ...evidence });
   };
 
-  for (const r of input) for (const other of r.sameAs ?? []) if (byId.has(other) && other !== r.id) join(r, byId.get(other)!, { rule: 'declared' });
+  const declaring = input.filter((r) => (r.sameAs?.length ?? 0) > 0);
+  if (declaring.length > 0) {
+    const byId = new Map(input.map((r) => [r.id, r]));
+    for (const r of declaring) for (const other of r.sameAs!) if (byId.has(other) && other !== r.id) join(r, byId.get(other)!, { rule: 'declared' });
+  }
 
   const mergeable = input.filter(isMergeable);
   if (mergeable.length > 0) {
@@ -89,20 +92,38 @@ export function mergeSameThings(input: readonly Incident[]): MergeResult {
   }
 
   const canonical = new Map<string, string>();
+  if (merges.length === 0 && declaring.length === 0) return { records: [...input], canonical, merges };
+  // Only joined records are regrouped; every other record passes through in place (most of a large corpus).
+  const groups = sets.groups();
+  const membersOf = new Map<string, Incident[]>();
+  for (const r of input) {
+    const set = groups.get(r.id);
+    if (set) membersOf.set(set.root, [...(membersOf.get(set.root) ?? []), r]);
+  }
   const records: Incident[] = [];
-  for (const members of sets.groups(input.map((r) => r.id))) {
-    const all = members.map((id) => byId.get(id)!);
+  const emitted = new Set<string>();
+  for (const r of input) {
+    const members = groups.get(r.id);
+    if (!members) {
+      records.push(r);
+      continue;
+    }
+    const root = members.root;
+    if (emitted.has(root)) continue;
+    emitted.add(root);
+    const all = membersOf.get(root)!;
     if (all.length === 1) {
       records.push(all[0]);
       continue;
     }
-    const keep = all.find(isReference) ?? all.find((r) => (r.sameAs ?? []).some((s) => members.includes(s))) ?? all[0];
-    const others = all.filter((r) => r !== keep).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const keep = all.find(isReference) ?? all.find((x) => (x.sameAs ?? []).some((s) => members.ids.has(s))) ?? all[0];
+    const others = all.filter((x) => x !== keep).sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const o of others) canonical.set(o.id, keep.id);
     records.push(unionRecords(keep, others, true));
   }
   // Ids declared same-as but not loaded still resolve to the record that declared them.
-  for (const r of records) for (const s of r.sameAs ?? []) if (!byId.has(s) && !canonical.has(s)) canonical.set(s, r.id);
+  const loaded = new Set(input.map((r) => r.id));
+  for (const r of records) for (const s of r.sameAs ?? []) if (!loaded.has(s) && !canonical.has(s)) canonical.set(s, r.id);
   return { records, canonical, merges: merges.map((m) => ({ ...m, into: canonical.get(m.into) ?? m.into })) };
 }
 
@@ -155,8 +176,8 @@ function namesOf(r: Incident): string[] {
   return [r.title, ...r.aliases];
 }
 
-// Words that say what kind of thing a name names, not which one: "Ryuk ransomware" is Ryuk, "Lazarus Group" Lazarus.
-const KIND_WORDS = new Set(['ransomware', 'malware', 'group', 'team', 'gang', 'crew', 'actor', 'actors', 'apt', 'family', 'botnet', 'variant']);
+/** Words that say what kind of thing a name names, not which one: "Ryuk ransomware" is Ryuk, "Lazarus Group" Lazarus. */
+export const KIND_WORDS: ReadonlySet<string> = new Set(['ransomware', 'malware', 'group', 'team', 'gang', 'crew', 'actor', 'actors', 'apt', 'family', 'botnet', 'variant']);
 
 /** Returns the words of a name: split at spaces and punctuation, camel case ("LockerGoga") and letter-digit edges. */
 export function nameWords(name: string): string[] {
@@ -196,7 +217,7 @@ const PLAIN = /^[\x20-\x7e]*$/;
 export const MIN_DISTINCTIVE_CHARS = 4;
 /** A name that is a building block of this many other names ("Cobalt Strike", "Cobalt Kitty") is generic. */
 export const BUILDING_BLOCK_NAMES = 2;
-/** A plain word written in lower case in this many records' texts is an ordinary word of the field ("agent", "locker"). */
+/** A plain word written in lower case in this many groups' or software's texts is an ordinary word of the field ("agent", "locker"). */
 export const ORDINARY_WORD_RECORDS = 2;
 
 /**
@@ -204,7 +225,7 @@ export const ORDINARY_WORD_RECORDS = 2;
  * MIN_DISTINCTIVE_CHARS letters or digits, is not all digits, is not a building block of other names (its words
  * form part of BUILDING_BLOCK_NAMES other groups' or software's names next to other words: "Dark", "Agent", "Locker",
  * "Cobalt"), and, when it is one plain word, that word is not written in lower case as an ordinary word in
- * ORDINARY_WORD_RECORDS records' texts ("ransom", "dark"). Everything is measured on the loaded records: a common
+ * ORDINARY_WORD_RECORDS descriptions of groups or software ("ransom", "dark"). Everything is measured on the loaded records: a common
  * word of this field is one its texts use as a word. Whatever the corpus, a name that is one plain word in every
  * spelling ("Royal", "Locker", "IRIDIUM") only counts when the two records also cite one report or share another
  * name. Work is done for candidate pairs only, in one pass over the names and one over the texts.
@@ -317,6 +338,8 @@ class NameMatcher {
     // ASCII words need no Unicode-aware scan, which costs several times more over the whole corpus.
     const pattern = /^[a-z|]+$/.test(list) ? new RegExp(`\\b(?:${list})\\b`, 'g') : new RegExp(`(?<![\\p{L}\\p{N}])(?:${list})(?![\\p{L}\\p{N}])`, 'gu');
     for (const r of this.all) {
+      // The descriptions of groups and software: the field's own prose, and bounded however many stories and CVEs come.
+      if (r.kind !== 'group' && r.kind !== 'software') continue;
       for (const m of r.summary.matchAll(pattern)) {
         let ids = seen.get(m[0]);
         if (!ids) seen.set(m[0], (ids = new Set()));
@@ -400,16 +423,18 @@ class DisjointSets {
     return true;
   }
 
-  /** Returns the sets, each in first-seen order, in the order of their first member in `ids`. */
-  groups(ids: readonly string[]): string[][] {
-    const out = new Map<string, string[]>();
-    for (const id of ids) {
+  /** Returns, for every id that was joined, its set (root and members). */
+  groups(): Map<string, { root: string; ids: Set<string> }> {
+    const byRoot = new Map<string, { root: string; ids: Set<string> }>();
+    const out = new Map<string, { root: string; ids: Set<string> }>();
+    for (const id of this.parent.keys()) {
       const root = this.find(id);
-      const list = out.get(root);
-      if (list) list.push(id);
-      else out.set(root, [id]);
+      let set = byRoot.get(root);
+      if (!set) byRoot.set(root, (set = { root, ids: new Set() }));
+      set.ids.add(id);
+      out.set(id, set);
     }
-    return [...out.values()];
+    return out;
   }
 }
 

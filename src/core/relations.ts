@@ -1,7 +1,8 @@
 import { countryCode, countryName } from './countries.js';
 import type { Relation } from './graph.js';
 import type { Incident, IncidentKind, RelationType } from './incident.js';
-import { compactName, foldText } from './text.js';
+import { fastCompact } from './merge.js';
+import { foldText } from './text.js';
 
 /** A feed post and the story (record) it reports: the `reported-in` relations. */
 export interface StoryPost {
@@ -107,7 +108,7 @@ function relationsOf(ctx: Resolver, records: readonly Incident[], posts: readonl
       for (const actor of e.actors) add(own, 'attributed-to', ctx.byName(actor, GROUP, own));
       for (const tool of e.software) add(own, 'uses', ctx.byName(tool, SOFTWARE, own));
       for (const place of [...e.countries, ...e.victims]) {
-        const code = countryCode(place);
+        const code = ctx.country(place);
         if (!code) continue;
         labels.set(`country:${code}`, countryName(code) ?? code);
         add(own, 'targets', `country:${code}`);
@@ -115,7 +116,7 @@ function relationsOf(ctx: Resolver, records: readonly Incident[], posts: readonl
     }
     for (const cve of e.cves) cves.add(cve.toUpperCase());
     for (const text of [r.summary, r.body]) {
-      if (!text || !/cve-/i.test(text)) continue;
+      if (!text || (!text.includes('CVE-') && !text.includes('cve-'))) continue;
       for (const m of text.matchAll(CVE_IN_TEXT)) cves.add(m[0].toUpperCase());
     }
     for (const cve of cves) if (cve !== ownCve) add(own, cveType, cveNode(cve));
@@ -182,6 +183,16 @@ class Resolver {
     }
   }
 
+  private readonly countries = new Map<string, string | undefined>();
+
+  /** Returns the ISO code of a country name (memoised: the same few hundred names recur across records). */
+  country(name: string): string | undefined {
+    if (this.countries.has(name)) return this.countries.get(name);
+    const code = countryCode(name);
+    this.countries.set(name, code);
+    return code;
+  }
+
   /** Returns the canonical id of a loaded record, else undefined. */
   record(id: string): string | undefined {
     const c = this.canonical.get(id) ?? id;
@@ -214,11 +225,11 @@ class Resolver {
    * from the same dataset as the record that names it; else none (a guess would invent a relation).
    */
   byName(name: string, kinds: readonly IncidentKind[], from: string): string | undefined {
-    const key = compactName(name);
+    const key = fastCompact(name);
     if (key.length < 2) return undefined;
     const candidates = (this.nameIndex().get(key) ?? []).filter((r) => kinds.includes(r.kind) && r.id !== from);
     if (candidates.length <= 1) return candidates[0]?.id;
-    const titled = candidates.filter((r) => compactName(r.title) === key);
+    const titled = candidates.filter((r) => fastCompact(r.title) === key);
     const pool = titled.length > 0 ? titled : candidates;
     if (pool.length === 1) return pool[0].id;
     const dataset = from.slice(0, from.indexOf(':') + 1);
@@ -231,7 +242,7 @@ class Resolver {
     const names = new Map<string, Incident[]>();
     for (const r of this.byId.values()) {
       if (r.kind === 'vulnerability') continue;
-      for (const n of new Set([r.title, ...r.aliases].map(compactName))) {
+      for (const n of new Set([r.title, ...r.aliases].map(fastCompact))) {
         const list = names.get(n);
         if (list) list.push(r);
         else names.set(n, [r]);

@@ -1,14 +1,17 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Graph } from './graph.js';
 import type { Incident } from './incident.js';
 import { mergeSameThings, unionSameIds, type MergeEvidence } from './merge.js';
 import { RelationExtractor, type StoryPost } from './relations.js';
-import { addIntroducedNames } from './text-aliases.js';
 
 /**
- * Bump when merging, name extraction or relation extraction changes what is served from the same inputs: start-up
- * keys its index snapshot and the stored relations on it.
+ * Bump when merging or relation extraction changes what is served from the same inputs: start-up keys its index
+ * snapshot and the stored relations on it.
  */
 export const SERVED_VERSION = 1;
+
+/** Records the graph is extended by per turn of the event loop when it is built in the background. */
+export const GRAPH_SLICE_RECORDS = 2_500;
 
 /** Where served records come from, lowest precedence first: a later place wins a same-id record's single fields. */
 export interface ServedInputs {
@@ -25,52 +28,77 @@ export interface ServedInputs {
 /** What every entry point serves: one record per real-world thing, the graph over them, and how ids resolve. */
 export interface ServedData {
   records: Incident[];
+  /** The knowledge graph; when built in the background it fills until `graphReady` resolves. */
   graph: Graph;
-  /** Every id merged into another record -> the id it is served as. */
-  canonical: ReadonlyMap<string, string>;
+  /** Resolves when every relation is in `graph`. */
+  graphReady: Promise<void>;
   /** Extends the graph as records arrive later (feed stories upserted into the live index). */
   extractor: RelationExtractor;
+  /** Every id merged into another record -> the id it is served as. */
+  canonical: ReadonlyMap<string, string>;
   /** The merges made, for reports and tests. */
   merges: MergeEvidence[];
-  /** Aliases added from the records' texts ("also known as X"). */
-  namesAdded: number;
-  /** Time taken per step, in milliseconds. */
-  timings: { union: number; merge: number; names: number; graph: number };
+  /** Time taken per step, in milliseconds of CPU (wall time swings with the machine's load; CPU time does not). */
+  timings: { union: number; merge: number; graph: number };
 }
+
+/** What the service needs besides the records to answer from the graph and resolve merged ids. */
+export type Knowledge = Pick<ServedData, 'graph' | 'canonical' | 'extractor'>;
 
 /**
  * Returns the records to serve and their graph, the same way for every entry point (start-up, `ask`, `search`,
- * `eval`): records with one id from several places become one (`unionSameIds`); records of one real-world thing
- * become one, kept under its ATT&CK id (`mergeSameThings`); names the texts introduce become aliases
- * (`addIntroducedNames`); then the relations are extracted and resolved to the served ids (`extractRelations`).
+ * `eval`): records with one id from several places become one (`unionSameIds`), records of one real-world thing
+ * become one, kept under its ATT&CK id (`mergeSameThings`), then the relations are extracted and resolved to the
+ * served ids (`RelationExtractor`). With `background`, the graph is built after this returns, a slice of records per
+ * turn of the event loop (a large corpus would otherwise hold start-up and the loop for a second); answers made
+ * meanwhile just have fewer related records.
  */
-export function buildServed(inputs: ServedInputs): ServedData {
-  const t0 = performance.now();
+export function buildServed(inputs: ServedInputs, options: { background?: boolean } = {}): ServedData {
+  const t0 = cpuMs();
   const all = unionSameIds([...inputs.bundled, ...(inputs.stored ?? []), ...(inputs.files ?? [])]);
-  const t1 = performance.now();
+  const t1 = cpuMs();
   const merged = mergeSameThings(all);
-  const t2 = performance.now();
-  const named = addIntroducedNames(merged.records);
-  const t3 = performance.now();
-  const extractor = new RelationExtractor(named.records, merged.canonical);
-  const { relations, labels } = extractor.extract(named.records, inputs.posts ?? []);
-  const graph = Graph.build(relations, labels);
-  const t4 = performance.now();
-  return {
-    records: named.records,
-    graph,
-    extractor,
-    canonical: merged.canonical,
-    merges: merged.merges,
-    namesAdded: named.added,
-    timings: { union: t1 - t0, merge: t2 - t1, names: t3 - t2, graph: t4 - t3 },
-  };
+  const t2 = cpuMs();
+  const records = merged.records;
+  const graph = new Graph();
+  const timings = { union: t1 - t0, merge: t2 - t1, graph: 0 };
+  const posts = inputs.posts ?? [];
+  if (!options.background) {
+    const extractor = new RelationExtractor(records, merged.canonical);
+    extend(graph, extractor, records, posts);
+    timings.graph = cpuMs() - t2;
+    return { records, graph, graphReady: Promise.resolve(), extractor, canonical: merged.canonical, merges: merged.merges, timings };
+  }
+  const extractor = new RelationExtractor([], merged.canonical);
+  const graphReady = (async () => {
+    for (let i = 0; i < records.length; i += GRAPH_SLICE_RECORDS) {
+      await nextTurn();
+      const t = cpuMs();
+      extractor.add(records.slice(i, i + GRAPH_SLICE_RECORDS));
+      timings.graph += cpuMs() - t;
+    }
+    for (let i = 0; i < records.length || i === 0; i += GRAPH_SLICE_RECORDS) {
+      await nextTurn();
+      const t = cpuMs();
+      extend(graph, extractor, records.slice(i, i + GRAPH_SLICE_RECORDS), i === 0 ? posts : []);
+      timings.graph += cpuMs() - t;
+    }
+  })();
+  return { records, graph, graphReady, extractor, canonical: merged.canonical, merges: merged.merges, timings };
+}
+
+function extend(graph: Graph, extractor: RelationExtractor, records: readonly Incident[], posts: readonly StoryPost[]): void {
+  const { relations, labels } = extractor.extract(records, posts);
+  graph.add(relations);
+  for (const [id, label] of labels) graph.setLabel(id, label);
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** Returns the id a record is served as: itself, or the record it was merged into. */
 export function canonicalId(served: Pick<ServedData, 'canonical'>, id: string): string {
   return served.canonical.get(id) ?? id;
 }
-
-/** What the service needs besides the records to answer from the graph and resolve merged ids. */
-export type Knowledge = Pick<ServedData, 'graph' | 'canonical' | 'extractor'>;

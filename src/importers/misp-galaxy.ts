@@ -1,4 +1,5 @@
 import type { Incident, Source } from '../core/incident.js';
+import { addIntroducedNames } from '../core/text-aliases.js';
 import { assertUniqueIds, flatToIncident, TIDAL_BOILERPLATE, type FlatRecord } from './flat.js';
 import { CLUSTER_TYPES, clusterFlatRecords, type ClusterType } from './misp-clusters.js';
 import { ImportError, isObject, nonEmptyString, parseJsonDocument, shapeHint, unique } from './util.js';
@@ -29,7 +30,8 @@ export interface GalaxyReference {
  * incidents (ids `tidal:<campaign id>`, falling back to `tidal:<uuid>`), with `(/references/<uuid>)` citations
  * resolved into sources through the references cluster file (its JSON, or the map from `galaxyReferences`) when
  * given (without it, only links written inline in the text become sources); `threat-actor` clusters as groups and
- * `ransomware` clusters as software (see `clusterFlatRecords`). Other galaxy types throw an ImportError.
+ * `ransomware` clusters as software (see `clusterFlatRecords`), names their texts introduce as aliases. Other galaxy
+ * types throw an ImportError.
  */
 export function importMispGalaxy(
   clusters: string | object,
@@ -46,7 +48,7 @@ export function importMispGalaxy(
     incident: flatToIncident(record, where),
     origin: where,
   }));
-  return assertUniqueIds(items);
+  return addIntroducedNames(assertUniqueIds(items)).records;
 }
 
 /** Returns the references of a Tidal references cluster file by uuid. */

@@ -1,4 +1,5 @@
 import type { Incident, Link, Source } from '../core/incident.js';
+import { addIntroducedNames } from '../core/text-aliases.js';
 import { flatToIncident, type FlatRecord } from './flat.js';
 import { ImportError, isObject, nonEmptyString, parseJsonDocument, shapeHint } from './util.js';
 
@@ -39,9 +40,10 @@ export function importStix(json: string | object, origin: string): Incident[] {
 /**
  * Returns the incidents of several STIX bundles merged by object: ATT&CK publishes one bundle per domain
  * (enterprise, ics, mobile) and an object present in several gets one record with all its domains and relationships.
+ * Names the descriptions introduce ("also known as X") become aliases.
  */
 export function importStixBundles(inputs: readonly StixInput[]): Incident[] {
-  return stixFlatRecords(inputs).map(({ record, origin }) => flatToIncident(record, `${origin}: ${record.id}`));
+  return addIntroducedNames(stixFlatRecords(inputs).map(({ record, origin }) => flatToIncident(record, `${origin}: ${record.id}`))).records;
 }
 
 /**

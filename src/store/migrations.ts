@@ -158,20 +158,25 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 3,
     name: 'relations (the knowledge graph)',
-    // Derived from the served records at start-up and rewritten when they change (meta "relations_fingerprint");
-    // ids by value: relations also name nodes that are no record (country:RU, sector:..., post:...).
+    // Derived from the served records at start-up and rewritten when they change (meta "relations_fingerprint").
+    // Each rewrite fills a new generation in slices, then switches meta "relations_generation" to it in one step, so
+    // readers never see half a graph and no single write holds the event loop. Ids by value: relations also name
+    // nodes that are no record (country:RU, sector:..., post:...).
     sql: `
       CREATE TABLE relations (
-        subject TEXT NOT NULL,
-        type    TEXT NOT NULL,
-        object  TEXT NOT NULL,
-        PRIMARY KEY (subject, type, object)
+        generation INTEGER NOT NULL,
+        subject    TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        object     TEXT NOT NULL,
+        PRIMARY KEY (generation, subject, type, object)
       ) STRICT, WITHOUT ROWID;
-      CREATE INDEX relations_object ON relations(object, type);
+      CREATE INDEX relations_object ON relations(generation, object, type);
 
       CREATE TABLE relation_labels (
-        node  TEXT PRIMARY KEY,
-        label TEXT NOT NULL
+        generation INTEGER NOT NULL,
+        node       TEXT NOT NULL,
+        label      TEXT NOT NULL,
+        PRIMARY KEY (generation, node)
       ) STRICT, WITHOUT ROWID;
     `,
   },

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type { Graph, Relation } from '../core/graph.js';
 import { RelationTypeSchema, type RelationType } from '../core/incident.js';
@@ -5,24 +6,66 @@ import type { StoryPost } from '../core/relations.js';
 
 /** The meta key under which the fingerprint of the stored relations' inputs is kept. */
 export const RELATIONS_FINGERPRINT_KEY = 'relations_fingerprint';
+/** The meta key naming the generation of relations readers see. */
+export const RELATIONS_GENERATION_KEY = 'relations_generation';
+/** Rows written per transaction (and per turn of the event loop): a few milliseconds each. */
+export const RELATION_ROWS_PER_SLICE = 5_000;
 
 /**
- * Stores the graph's relations and node labels in the `relations` tables, replacing what was there, unless they were
- * stored for the same inputs already (`fingerprint`). One transaction: readers see the old graph or the new one.
- * Returns whether anything was written.
+ * Stores the graph's relations and node labels, replacing the stored ones, unless they were stored for the same
+ * inputs already (`fingerprint`). A new generation is written in slices of RELATION_ROWS_PER_SLICE rows, one
+ * transaction and one turn of the event loop each, then made current in one step; the old one is removed the same
+ * way. Readers see the old graph or the new one, never a mix. Resolves to whether anything was written.
  */
-export function saveRelations(db: Database.Database, graph: Graph, fingerprint: string): boolean {
-  const stored = db.prepare<[string], { value: string | null }>('SELECT value FROM meta WHERE key = ?').get(RELATIONS_FINGERPRINT_KEY);
-  if (stored?.value === fingerprint) return false;
-  const insert = db.prepare<[string, string, string]>('INSERT OR IGNORE INTO relations (subject, type, object) VALUES (?, ?, ?)');
-  const label = db.prepare<[string, string]>('INSERT OR REPLACE INTO relation_labels (node, label) VALUES (?, ?)');
+export async function saveRelations(db: Database.Database, graph: Graph, fingerprint: string): Promise<boolean> {
+  const meta = db.prepare<[string], { value: string | null }>('SELECT value FROM meta WHERE key = ?');
+  if (meta.get(RELATIONS_FINGERPRINT_KEY)?.value === fingerprint) return false;
+  const current = Number(meta.get(RELATIONS_GENERATION_KEY)?.value ?? 0);
+  const next = current + 1;
+  const insert = db.prepare<[number, string, string, string]>('INSERT OR IGNORE INTO relations (generation, subject, type, object) VALUES (?, ?, ?, ?)');
+  const label = db.prepare<[number, string, string]>('INSERT OR REPLACE INTO relation_labels (generation, node, label) VALUES (?, ?, ?)');
+  // Left over by a write that stopped half way (a crash): never current, safe to drop.
+  await dropGeneration(db, next);
+  let rows: Array<() => void> = [];
+  const flush = async () => {
+    const batch = rows;
+    rows = [];
+    db.transaction(() => batch.forEach((run) => run()))();
+    await nextTurn();
+  };
+  for (const r of graph.relations()) {
+    rows.push(() => insert.run(next, r.from, r.type, r.to));
+    if (rows.length >= RELATION_ROWS_PER_SLICE) await flush();
+  }
+  for (const [node, text] of graph.labelled()) {
+    rows.push(() => label.run(next, node, text));
+    if (rows.length >= RELATION_ROWS_PER_SLICE) await flush();
+  }
+  await flush();
+  const set = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
   db.transaction(() => {
-    db.exec('DELETE FROM relations; DELETE FROM relation_labels;');
-    for (const r of graph.relations()) insert.run(r.from, r.type, r.to);
-    for (const [node, text] of graph.labelled()) label.run(node, text);
-    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(RELATIONS_FINGERPRINT_KEY, fingerprint);
+    set.run(RELATIONS_GENERATION_KEY, String(next));
+    set.run(RELATIONS_FINGERPRINT_KEY, fingerprint);
   })();
+  await dropGeneration(db, current);
   return true;
+}
+
+async function dropGeneration(db: Database.Database, generation: number): Promise<void> {
+  // A slice at a time, in key order: up to the subject found RELATION_ROWS_PER_SLICE rows in.
+  const bound = db.prepare<[number, number], { subject: string }>(
+    'SELECT subject FROM relations WHERE generation = ? ORDER BY subject LIMIT 1 OFFSET ?',
+  );
+  const upTo = db.prepare<[number, string]>('DELETE FROM relations WHERE generation = ? AND subject <= ?');
+  const rest = db.prepare<[number]>('DELETE FROM relations WHERE generation = ?');
+  for (;;) {
+    const edge = bound.get(generation, RELATION_ROWS_PER_SLICE);
+    if (!edge) break;
+    upTo.run(generation, edge.subject);
+    await nextTurn();
+  }
+  rest.run(generation);
+  db.prepare<[number]>('DELETE FROM relation_labels WHERE generation = ?').run(generation);
 }
 
 /** Filters for `readRelations`; every given field must match. */
@@ -32,16 +75,21 @@ export interface RelationFilter {
   type?: RelationType;
 }
 
+function currentGeneration(db: Database.Database): number {
+  return Number(db.prepare<[string], { value: string | null }>('SELECT value FROM meta WHERE key = ?').get(RELATIONS_GENERATION_KEY)?.value ?? 0);
+}
+
 /** Returns the stored relations matching the filter (all of them without one), for tools that read the database. */
 export function readRelations(db: Database.Database, filter: RelationFilter = {}): Relation[] {
-  const where: string[] = [];
-  const args: string[] = [];
+  const where = ['generation = ?'];
+  const args: Array<string | number> = [currentGeneration(db)];
   if (filter.from !== undefined) (where.push('subject = ?'), args.push(filter.from));
   if (filter.to !== undefined) (where.push('object = ?'), args.push(filter.to));
   if (filter.type !== undefined) (where.push('type = ?'), args.push(filter.type));
-  const sql = `SELECT subject, type, object FROM relations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY subject, type, object`;
   return db
-    .prepare<string[], { subject: string; type: string; object: string }>(sql)
+    .prepare<Array<string | number>, { subject: string; type: string; object: string }>(
+      `SELECT subject, type, object FROM relations WHERE ${where.join(' AND ')} ORDER BY subject, type, object`,
+    )
     .all(...args)
     .flatMap((r) => {
       const type = RelationTypeSchema.safeParse(r.type);
@@ -51,7 +99,9 @@ export function readRelations(db: Database.Database, filter: RelationFilter = {}
 
 /** Returns the label stored for a node that is not a record ("country:RU" -> "Russia"). */
 export function readLabel(db: Database.Database, node: string): string | undefined {
-  return db.prepare<[string], { label: string }>('SELECT label FROM relation_labels WHERE node = ?').get(node)?.label;
+  return db
+    .prepare<[number, string], { label: string }>('SELECT label FROM relation_labels WHERE generation = ? AND node = ?')
+    .get(currentGeneration(db), node)?.label;
 }
 
 /** Returns the feed posts that report a story other than their own (their `reported-in` relations). */

@@ -100,6 +100,17 @@ describe('relations from the fixture datasets', () => {
   });
 });
 
+describe('the graph built in the background', () => {
+  it('fills after buildServed returns and ends with the same relations as a graph built at once', async () => {
+    const at = buildServed({ bundled: [], files: fixtureRecords() });
+    const later = buildServed({ bundled: [], files: fixtureRecords() }, { background: true });
+    assert.equal(later.graph.size, 0, 'nothing yet: start-up does not wait for it');
+    await later.graphReady;
+    const edges = (s: typeof at) => [...s.graph.relations()].map((r) => `${r.from} ${r.type} ${r.to}`).sort();
+    assert.deepEqual(edges(later), edges(at));
+  });
+});
+
 describe('answers from the graph', () => {
   const served = buildServed({ bundled: [], files: fixtureRecords() });
   const service = createServedService(served);

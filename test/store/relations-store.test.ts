@@ -8,7 +8,7 @@ import { loadService } from '../../src/bootstrap.js';
 import { Graph } from '../../src/core/graph.js';
 import { importFile } from '../../src/importers/index.js';
 import { createLogger } from '../../src/logger.js';
-import { readLabel, readRelations, RELATIONS_FINGERPRINT_KEY, saveRelations, storyPosts } from '../../src/store/relations-store.js';
+import { readLabel, readRelations, RELATION_ROWS_PER_SLICE, RELATIONS_FINGERPRINT_KEY, saveRelations, storyPosts } from '../../src/store/relations-store.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'incident-relations-'));
@@ -25,7 +25,7 @@ function addPost(store: Store, postId: string, incidentId: string, title: string
 }
 
 describe('relations in the store', () => {
-  it('are written in one go, skipped when their inputs did not change, and read back by subject, object and type', () => {
+  it('are written as a new generation, skipped when their inputs did not change, and read back by subject, object and type', async () => {
     const store = fresh();
     try {
       const graph = Graph.build(
@@ -37,16 +37,38 @@ describe('relations in the store', () => {
         ],
         [['country:RU', 'Russia']],
       );
-      assert.equal(saveRelations(store.db, graph, 'one'), true);
-      assert.equal(saveRelations(store.db, graph, 'one'), false, 'same inputs: nothing written');
+      assert.equal(await saveRelations(store.db, graph, 'one'), true);
+      assert.equal(await saveRelations(store.db, graph, 'one'), false, 'same inputs: nothing written');
       assert.equal(store.getMeta(RELATIONS_FINGERPRINT_KEY), 'one');
       assert.equal(readRelations(store.db).length, 4);
       assert.deepEqual(readRelations(store.db, { to: 'attack:S1', type: 'uses' }).map((r) => r.from), ['attack:C1', 'attack:G1']);
       assert.deepEqual(readRelations(store.db, { from: 'attack:C1' }).map((r) => r.type), ['attributed-to', 'uses']);
       assert.equal(readLabel(store.db, 'country:RU'), 'Russia');
-      assert.equal(saveRelations(store.db, Graph.build([{ from: 'a:1', type: 'exploits', to: 'cve:CVE-2099-0001' }]), 'two'), true);
+      assert.equal(await saveRelations(store.db, Graph.build([{ from: 'a:1', type: 'exploits', to: 'cve:CVE-2099-0001' }]), 'two'), true);
       assert.deepEqual(readRelations(store.db).map((r) => `${r.from} ${r.type} ${r.to}`), ['a:1 exploits cve:CVE-2099-0001'], 'replaced, not added to');
       assert.equal(readLabel(store.db, 'country:RU'), undefined);
+      const rows = store.db.prepare('SELECT count(*) AS n FROM relations').get() as { n: number };
+      assert.equal(rows.n, 1, 'the old generation is gone');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('write large graphs in slices, a turn of the event loop each, and leave a half-written generation unseen', async () => {
+    const store = fresh();
+    try {
+      const many = Array.from({ length: RELATION_ROWS_PER_SLICE * 2 + 10 }, (_, i) => ({ from: `attack:C${i}`, type: 'uses' as const, to: 'attack:S1' }));
+      await saveRelations(store.db, Graph.build(many.slice(0, 3)), 'small');
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      const writing = saveRelations(store.db, Graph.build(many), 'large');
+      // Between slices, readers still see the previous generation whole.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(readRelations(store.db).length, 3);
+      await writing;
+      clearInterval(ticker);
+      assert.equal(readRelations(store.db, { to: 'attack:S1' }).length, many.length);
+      assert.ok(turns >= 2, `the event loop turned ${turns} times while writing`);
     } finally {
       store.close();
     }
@@ -63,6 +85,7 @@ describe('relations in the store', () => {
       assert.equal(storyPosts(store.db).length, 2);
 
       const service = await loadService(store, createLogger('silent'));
+      await service.graphStored;
       assert.equal(service.get('misp:threat-actor:1b000000-0000-4000-8000-000000000001')?.id, 'attack:G9001');
       assert.deepEqual(service.graph.neighbors('attack:G9001', 'reported-in'), ['post:00000000000000c2'], 'a post on a merged id reports the kept record');
       const stored = readRelations(store.db, { to: 'attack:G9001', type: 'attributed-to' }).map((r) => r.from);
@@ -73,7 +96,7 @@ describe('relations in the store', () => {
       // A new post changes the inputs: the next start-up rewrites the relations.
       const before = store.getMeta(RELATIONS_FINGERPRINT_KEY);
       addPost(store, 'post:00000000000000c3', 'attack:C9001', 'Cinder reported', 3_000);
-      await loadService(store, createLogger('silent'));
+      await (await loadService(store, createLogger('silent'))).graphStored;
       assert.notEqual(store.getMeta(RELATIONS_FINGERPRINT_KEY), before);
       assert.deepEqual(readRelations(store.db, { from: 'attack:C9001', type: 'reported-in' }).map((r) => r.to), ['post:00000000000000c3']);
     } finally {
