@@ -1,10 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadService } from '../../src/bootstrap.js';
+import { loadService, readDataFiles } from '../../src/bootstrap.js';
 import { Graph } from '../../src/core/graph.js';
 import { importFile } from '../../src/importers/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -102,5 +102,22 @@ describe('relations in the store', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('data files for one run', () => {
+  it('read a MISP references file with the galaxy files beside it, whatever the order', () => {
+    // Apart, so that the campaigns file finds no sibling references file on its own.
+    const dirOf = fileURLToPath(new URL('../fixtures/importers/', import.meta.url));
+    const campaigns = path.join(dir, 'apart', 'campaigns.json');
+    const references = path.join(dir, 'elsewhere', 'refs.json');
+    mkdirSync(path.dirname(campaigns), { recursive: true });
+    mkdirSync(path.dirname(references), { recursive: true });
+    copyFileSync(path.join(dirOf, 'mini-campaigns.json'), campaigns);
+    copyFileSync(path.join(dirOf, 'mini-references.json'), references);
+    const records = readDataFiles([references, campaigns, path.join(KNOWLEDGE, 'misp-ransomware-mini.json')]);
+    const gateway = records.find((r) => r.id === 'tidal:C3901')!;
+    assert.ok(gateway.sources.some((s) => s.title === 'Inside the Example Gateway attacks'), 'citations resolved through the references file');
+    assert.equal(records.filter((r) => r.id.startsWith('misp:ransomware:')).length, 4);
   });
 });
