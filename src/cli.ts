@@ -88,8 +88,9 @@ function importCommand(args: string[]): void {
   if (files.length === 0) throw new UsageError(`import ${format} needs at least one file`);
   const store = openStore(loadConfig().databasePath);
   try {
-    // misp-galaxy takes its clusters file and references file together; the others import file by file.
-    const groups = format === 'misp-galaxy' ? [files] : files.map((f) => [f]);
+    // misp-galaxy takes its clusters and references files together, and stix its bundles (an object in several ATT&CK
+    // domains is one record with all its relationships; one bundle at a time, the last would replace the others).
+    const groups = format === 'misp-galaxy' || format === 'stix' ? [files] : files.map((f) => [f]);
     for (const group of groups) {
       const result = importIntoStore(store, format as ImportFormat, group);
       process.stdout.write(`${group.join(' + ')}: ${result.inserted} new, ${result.updated} updated\n`);

@@ -71,10 +71,32 @@ const runs = (async () => {
   return { imported, asked, askedEnv, searched, evaluated };
 })();
 
+// ATT&CK's domain bundles imported in one command: an object in two bundles keeps both domains and relationships.
+const stixDb = path.join(tmp, 'stix', 'incident-bot.db');
+const stixImport = runCli(
+  ['import', 'stix', path.join(ROOT, 'test/fixtures/importers/stix-enterprise-mini.json'), path.join(ROOT, 'test/fixtures/importers/stix-mobile-mini.json')],
+  { env: { DATABASE_PATH: stixDb } },
+);
+
 function json<T>(result: CliResult): T {
   assert.equal(result.code, 0, `exit ${result.code}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
+
+describe('import stix', () => {
+  it('imports the bundles of one command together: a shared object keeps every domain', async () => {
+    const result = await stixImport;
+    assert.equal(result.code, 0, result.stderr);
+    const store = openStore(stixDb);
+    try {
+      const lantern = store.allIncidents().find((r) => r.title === 'LanternRAT')!;
+      assert.ok(lantern.tags.includes('domain:enterprise-attack') && lantern.tags.includes('domain:mobile-attack'), lantern.tags.join(', '));
+      assert.ok(lantern.tags.some((t) => t.startsWith('used-by:Harbor Spider')), 'the enterprise relationships survive the mobile bundle');
+    } finally {
+      store.close();
+    }
+  });
+});
 
 describe('ask, search and eval serve the same merged records', () => {
   it('import misp-galaxy loads threat-actor and ransomware clusters into the store', async () => {
