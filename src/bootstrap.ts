@@ -9,10 +9,10 @@ import type { IncidentIndex } from './core/incident-index.js';
 import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
-import { buildServed, SERVED_VERSION, type ServedData } from './core/served.js';
+import { buildServed, SERVED_VERSION, servedFromStored, type ServedData } from './core/served.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
-import { postsStamp, saveRelations, storyPosts } from './store/relations-store.js';
+import { postsStamp, readStoredGraph, saveRelations, storyPosts } from './store/relations-store.js';
 import type { ImportResult, Store } from './store/store.js';
 
 /** Returns every record the store holds, whichever table it lives in (the served set merges same ids). */
@@ -84,21 +84,27 @@ export function snapshotPathFor(databasePath: string): string | undefined {
  */
 export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex; graph: Graph; graphStored: Promise<void> }> {
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
-  // The graph fills in the background: start-up waits only for the records (and the index).
-  const served = buildServed({ bundled, stored: storedRecords(store), posts: storyPosts(store.db) }, { background: true });
-  const incidents = served.records;
-  const file = snapshotPathFor(store.path);
+  const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
   // The store's row count, newest write and total size change with any import, edit or removal.
   const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM incidents').get();
   const fingerprint = createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats])).digest('hex');
-  // The relations also depend on the feed posts (reported-in); they are rewritten only when an input changed.
+  // The relations also depend on the feed posts (reported-in). Stored for these very inputs, they give the merges and
+  // the graph without deciding or extracting again; else both are built (the graph in the background on a large
+  // corpus) and stored.
   const relationsFingerprint = `${fingerprint}:${postsStamp(store.db)}`;
-  const graphStored = served.graphReady
-    .then(async () => {
-      logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
-      if (store.db.open) await saveRelations(store.db, served.graph, relationsFingerprint);
-    })
-    .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
+  const stored = readStoredGraph(store.db, relationsFingerprint);
+  const served = stored ? servedFromStored(inputs, stored) : buildServed(inputs, { background: true });
+  const incidents = served.records;
+  const graphStored = stored
+    ? Promise.resolve()
+    : served.graphReady
+        .then(async () => {
+          logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
+          if (store.db.open) await saveRelations(store.db, served.graph, relationsFingerprint);
+        })
+        .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
+  if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
+  const file = snapshotPathFor(store.path);
   if (file) {
     try {
       const text = await readFile(file, 'utf8');

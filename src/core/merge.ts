@@ -93,38 +93,54 @@ export function mergeSameThings(input: readonly Incident[]): MergeResult {
 
   const canonical = new Map<string, string>();
   if (merges.length === 0 && declaring.length === 0) return { records: [...input], canonical, merges };
-  // Only joined records are regrouped; every other record passes through in place (most of a large corpus).
   const groups = sets.groups();
   const membersOf = new Map<string, Incident[]>();
   for (const r of input) {
     const set = groups.get(r.id);
     if (set) membersOf.set(set.root, [...(membersOf.get(set.root) ?? []), r]);
   }
-  const records: Incident[] = [];
-  const emitted = new Set<string>();
-  for (const r of input) {
-    const members = groups.get(r.id);
-    if (!members) {
-      records.push(r);
-      continue;
-    }
-    const root = members.root;
-    if (emitted.has(root)) continue;
-    emitted.add(root);
-    const all = membersOf.get(root)!;
-    if (all.length === 1) {
-      records.push(all[0]);
-      continue;
-    }
-    const keep = all.find(isReference) ?? all.find((x) => (x.sameAs ?? []).some((s) => members.ids.has(s))) ?? all[0];
-    const others = all.filter((x) => x !== keep).sort((a, b) => (a.id < b.id ? -1 : 1));
-    for (const o of others) canonical.set(o.id, keep.id);
-    records.push(unionRecords(keep, others, true));
+  for (const [, all] of membersOf) {
+    if (all.length < 2) continue;
+    const ids = new Set(all.map((x) => x.id));
+    const keep = all.find(isReference) ?? all.find((x) => (x.sameAs ?? []).some((s) => ids.has(s))) ?? all[0];
+    for (const o of all) if (o !== keep) canonical.set(o.id, keep.id);
   }
+  const records = applyMerges(input, canonical);
   // Ids declared same-as but not loaded still resolve to the record that declared them.
   const loaded = new Set(input.map((r) => r.id));
   for (const r of records) for (const s of r.sameAs ?? []) if (!loaded.has(s) && !canonical.has(s)) canonical.set(s, r.id);
   return { records, canonical, merges: merges.map((m) => ({ ...m, into: canonical.get(m.into) ?? m.into })) };
+}
+
+/**
+ * Returns the records with every id in `canonical` folded into the record it maps to (see `mergeSameThings` for what
+ * a fold keeps), at the place of the group's first record; the rest pass through as they are. Start-up uses it to
+ * redo stored merge decisions without deciding again.
+ */
+export function applyMerges(input: readonly Incident[], canonical: ReadonlyMap<string, string>): Incident[] {
+  if (canonical.size === 0) return [...input];
+  const folded = new Map<string, Incident[]>();
+  for (const r of input) {
+    const keep = canonical.get(r.id);
+    if (keep !== undefined && keep !== r.id) folded.set(keep, [...(folded.get(keep) ?? []), r]);
+  }
+  const keeps = new Map<string, Incident>();
+  for (const r of input) if (folded.has(r.id)) keeps.set(r.id, r);
+  const out: Incident[] = [];
+  const emitted = new Set<string>();
+  for (const r of input) {
+    const keepId = canonical.get(r.id) ?? r.id;
+    const keep = keeps.get(keepId);
+    const others = folded.get(keepId);
+    if (!keep || !others) {
+      out.push(r);
+      continue;
+    }
+    if (emitted.has(keepId)) continue;
+    emitted.add(keepId);
+    out.push(unionRecords(keep, [...others].sort((a, b) => (a.id < b.id ? -1 : 1)), true));
+  }
+  return out;
 }
 
 /** Returns, per ATT&CK group, the MISP actors whose `related` entries make them that group. */

@@ -41,10 +41,17 @@ export function extractRelations(records: readonly Incident[], canonical: Readon
  * resolvable too, so the live index can extend the graph as feed stories arrive without re-reading everything.
  */
 export class RelationExtractor {
-  private readonly ctx: Resolver;
+  private resolver?: Resolver;
 
-  constructor(records: readonly Incident[], canonical: ReadonlyMap<string, string>) {
-    this.ctx = new Resolver(records, canonical);
+  constructor(
+    private readonly records: readonly Incident[],
+    private readonly canonical: ReadonlyMap<string, string>,
+  ) {}
+
+  // Built on first use: start-up from stored relations may never need it.
+  private get ctx(): Resolver {
+    this.resolver ??= new Resolver(this.records, this.canonical);
+    return this.resolver;
   }
 
   /** Makes these records (new or replaced) resolvable by id, uuid, CVE and name. */

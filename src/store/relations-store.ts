@@ -15,7 +15,8 @@ export const RELATION_ROWS_PER_SLICE = 5_000;
  * Stores the graph's relations and node labels, replacing the stored ones, unless they were stored for the same
  * inputs already (`fingerprint`). A new generation is written in slices of RELATION_ROWS_PER_SLICE rows, one
  * transaction and one turn of the event loop each, then made current in one step; the old one is removed the same
- * way. Readers see the old graph or the new one, never a mix. Resolves to whether anything was written.
+ * way. Readers see the old graph or the new one, never a mix. Resolves to whether the new graph was stored (false
+ * also when the database was closed half way: the next start writes it again).
  */
 export async function saveRelations(db: Database.Database, graph: Graph, fingerprint: string): Promise<boolean> {
   const meta = db.prepare<[string], { value: string | null }>('SELECT value FROM meta WHERE key = ?');
@@ -30,18 +31,25 @@ export async function saveRelations(db: Database.Database, graph: Graph, fingerp
   const flush = async () => {
     const batch = rows;
     rows = [];
+    // The bot may stop (and close the database) between two slices: the next start writes them again.
+    if (!db.open) throw new RelationsNotSaved();
     db.transaction(() => batch.forEach((run) => run()))();
     await nextTurn();
   };
-  for (const r of graph.relations()) {
-    rows.push(() => insert.run(next, r.from, r.type, r.to));
-    if (rows.length >= RELATION_ROWS_PER_SLICE) await flush();
+  try {
+    for (const r of graph.relations()) {
+      rows.push(() => insert.run(next, r.from, r.type, r.to));
+      if (rows.length >= RELATION_ROWS_PER_SLICE) await flush();
+    }
+    for (const [node, text] of graph.labelled()) {
+      rows.push(() => label.run(next, node, text));
+      if (rows.length >= RELATION_ROWS_PER_SLICE) await flush();
+    }
+    await flush();
+  } catch (error) {
+    if (error instanceof RelationsNotSaved) return false;
+    throw error;
   }
-  for (const [node, text] of graph.labelled()) {
-    rows.push(() => label.run(next, node, text));
-    if (rows.length >= RELATION_ROWS_PER_SLICE) await flush();
-  }
-  await flush();
   const set = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
   db.transaction(() => {
     set.run(RELATIONS_GENERATION_KEY, String(next));
@@ -51,6 +59,8 @@ export async function saveRelations(db: Database.Database, graph: Graph, fingerp
   return true;
 }
 
+class RelationsNotSaved extends Error {}
+
 async function dropGeneration(db: Database.Database, generation: number): Promise<void> {
   // A slice at a time, in key order: up to the subject found RELATION_ROWS_PER_SLICE rows in.
   const bound = db.prepare<[number, number], { subject: string }>(
@@ -59,11 +69,13 @@ async function dropGeneration(db: Database.Database, generation: number): Promis
   const upTo = db.prepare<[number, string]>('DELETE FROM relations WHERE generation = ? AND subject <= ?');
   const rest = db.prepare<[number]>('DELETE FROM relations WHERE generation = ?');
   for (;;) {
+    if (!db.open) return;
     const edge = bound.get(generation, RELATION_ROWS_PER_SLICE);
     if (!edge) break;
     upTo.run(generation, edge.subject);
     await nextTurn();
   }
+  if (!db.open) return;
   rest.run(generation);
   db.prepare<[number]>('DELETE FROM relation_labels WHERE generation = ?').run(generation);
 }
@@ -95,6 +107,22 @@ export function readRelations(db: Database.Database, filter: RelationFilter = {}
       const type = RelationTypeSchema.safeParse(r.type);
       return type.success ? [{ from: r.subject, type: type.data, to: r.object }] : [];
     });
+}
+
+/** Returns every stored relation and label when they were stored for these inputs (`fingerprint`), else undefined. */
+export function readStoredGraph(db: Database.Database, fingerprint: string): { relations: Relation[]; labels: Array<[string, string]> } | undefined {
+  const stored = db.prepare<[string], { value: string | null }>('SELECT value FROM meta WHERE key = ?').get(RELATIONS_FINGERPRINT_KEY);
+  if (stored?.value !== fingerprint) return undefined;
+  const generation = currentGeneration(db);
+  const relations = db
+    .prepare<[number], { subject: string; type: string; object: string }>('SELECT subject, type, object FROM relations WHERE generation = ?')
+    .all(generation)
+    .map((r) => ({ from: r.subject, type: r.type as RelationType, to: r.object }));
+  const labels = db
+    .prepare<[number], { node: string; label: string }>('SELECT node, label FROM relation_labels WHERE generation = ?')
+    .all(generation)
+    .map((r): [string, string] => [r.node, r.label]);
+  return { relations, labels };
 }
 
 /** Returns the label stored for a node that is not a record ("country:RU" -> "Russia"). */

@@ -6,7 +6,7 @@ import { createServedService } from '../../src/core/create-service.js';
 import { Graph } from '../../src/core/graph.js';
 import type { Incident } from '../../src/core/incident.js';
 import { extractRelations } from '../../src/core/relations.js';
-import { buildServed } from '../../src/core/served.js';
+import { buildServed, GRAPH_AT_ONCE_RECORDS, servedFromStored } from '../../src/core/served.js';
 import { importFile, importJsonl } from '../../src/importers/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/knowledge/', import.meta.url));
@@ -102,12 +102,43 @@ describe('relations from the fixture datasets', () => {
 
 describe('the graph built in the background', () => {
   it('fills after buildServed returns and ends with the same relations as a graph built at once', async () => {
-    const at = buildServed({ bundled: [], files: fixtureRecords() });
-    const later = buildServed({ bundled: [], files: fixtureRecords() }, { background: true });
+    // Above GRAPH_AT_ONCE_RECORDS only: pad the fixture with plain records.
+    const padding: Incident[] = Array.from({ length: GRAPH_AT_ONCE_RECORDS }, (_, i) => ({
+      id: `pad:${i}`,
+      kind: 'incident',
+      title: `Padding ${i}`,
+      date: null,
+      aliases: [],
+      summary: 'Nothing to relate.',
+      sources: [],
+      tags: [],
+      entities: { actors: [], victims: [], software: [], cves: [], countries: [] },
+      related: [],
+    }));
+    const at = buildServed({ bundled: [], files: [...fixtureRecords(), ...padding] });
+    const later = buildServed({ bundled: [], files: [...fixtureRecords(), ...padding] }, { background: true });
     assert.equal(later.graph.size, 0, 'nothing yet: start-up does not wait for it');
     await later.graphReady;
     const edges = (s: typeof at) => [...s.graph.relations()].map((r) => `${r.from} ${r.type} ${r.to}`).sort();
     assert.deepEqual(edges(later), edges(at));
+    assert.ok(at.graph.size > 10);
+  });
+
+  it('is built at once for a corpus of the usual size, so the first answer has its related records', () => {
+    const served = buildServed({ bundled: [], files: fixtureRecords() }, { background: true });
+    assert.ok(served.graph.size > 10);
+  });
+});
+
+describe('served from stored relations', () => {
+  it('gives the same records, merges and graph as building them', () => {
+    const inputs = { bundled: [], files: fixtureRecords(), posts: [{ postId: 'post:00000000000000aa', incidentId: 'attack:C9002' }] };
+    const built = buildServed(inputs);
+    const again = servedFromStored(inputs, { relations: [...built.graph.relations()], labels: [...built.graph.labelled()] });
+    assert.deepEqual(again.records, built.records);
+    assert.deepEqual([...again.canonical].sort(), [...built.canonical].sort());
+    assert.deepEqual([...again.graph.relations()], [...built.graph.relations()]);
+    assert.equal(again.graph.label('country:UA'), 'Ukraine');
   });
 });
 
