@@ -477,8 +477,11 @@ function unionRecords(base: Incident, others: readonly Incident[], crossDataset:
   const ids = new Set(all.map((r) => r.id));
   const sameAs = unique([...all.flatMap((r) => r.sameAs ?? []), ...(crossDataset ? others.map((o) => o.id) : [])]).filter((id) => id !== base.id);
   const links = uniqueBy(all.flatMap((r) => r.links ?? []), (l: Link) => `${l.type} ${l.to} ${l.inverse ? 1 : 0}`);
+  // A kept record stored back after a merge (a feed story attached to it) already carries the others' texts.
   const bodies = crossDataset
-    ? unique([base.body, ...others.map((o) => (o.summary !== o.title ? o.summary : undefined))].filter((t): t is string => !!t && t !== base.summary))
+    ? unique([base.body, ...others.map((o) => (o.summary !== o.title && !base.body?.includes(o.summary) ? o.summary : undefined))].filter(
+        (t): t is string => !!t && t !== base.summary,
+      ))
     : [];
   const firstOf = <K extends 'date' | 'dateEnd' | 'stixId' | 'body' | 'impact'>(key: K): Incident[K] => all.find((r) => r[key] !== undefined && r[key] !== null)?.[key] as Incident[K];
   const out: Incident = {

@@ -77,6 +77,15 @@ describe('mergeSameThings: MISP related entries', () => {
     assert.deepEqual(merges, [{ into: 'attack:G1', from: actor.id, rule: 'misp-related' }]);
   });
 
+  it('merge the same way again when the kept record comes back merged (stored after a feed story joined it)', () => {
+    const withBody = { ...group, body: 'Notes of its own.' };
+    const first = mergeSameThings([withBody, actor]).records[0];
+    assert.equal(first.body, `Notes of its own.\n\n${actor.summary}`);
+    const again = mergeSameThings([first, actor]).records;
+    assert.equal(again.length, 1);
+    assert.deepEqual(again[0], first);
+  });
+
   it('pick, among several linked sets, the one sharing a name; none when no one does', () => {
     const other = rec('attack:G2', 'Grey Wren', { kind: 'group', stixId: 'intrusion-set--0a000000-0000-4000-8000-000000000002' });
     const both = { ...actor, links: [...actor.links!, { type: 'related-to' as const, to: 'uuid:0a000000-0000-4000-8000-000000000002' }] };
