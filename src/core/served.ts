@@ -93,23 +93,61 @@ export function buildServed(inputs: ServedInputs, options: { background?: boolea
   return { records, graph, graphReady, extractor, canonical: merged.canonical, merges: merged.merges, timings };
 }
 
+/** Relations stored for the current inputs, read a slice at a time in key order (implemented by the store). */
+export interface StoredRelations {
+  /** The `same-as` relations: the merges, needed before anything is served. */
+  sameAs: Relation[];
+  /** How many relations are stored. */
+  size: number;
+  /** Up to `limit` relations after `after` (all from the start when absent), in key order. */
+  slice(after: Relation | undefined, limit: number): Relation[];
+  /** The labels of the nodes that are not records. */
+  labels(): Array<[string, string]>;
+}
+
 /**
- * Returns what `buildServed` returns for the same inputs, from the relations stored for them (see
- * `saveRelations`): the merges are redone from the stored `same-as` relations instead of being decided again, and
- * the graph is loaded instead of extracted. Start-up uses it when nothing changed since the relations were stored.
+ * Returns what `buildServed` returns for the same inputs, from the relations stored for them (see `saveRelations`):
+ * the merges are redone from the stored `same-as` relations instead of being decided again, and the graph is read
+ * instead of extracted (at once up to GRAPH_AT_ONCE_RECORDS relations, else in slices after this returns, as
+ * `buildServed` does). Start-up uses it when nothing changed since the relations were stored.
  */
-export function servedFromStored(inputs: ServedInputs, stored: { relations: Iterable<Relation>; labels: Iterable<[string, string]> }): ServedData {
+export function servedFromStored(inputs: ServedInputs, stored: StoredRelations): ServedData {
   const t0 = cpuMs();
   const all = unionSameIds([...inputs.bundled, ...(inputs.stored ?? []), ...(inputs.files ?? [])]);
   const t1 = cpuMs();
-  const graph = Graph.build(stored.relations, stored.labels);
   const canonical = new Map<string, string>();
-  for (const r of graph.relations()) if (r.type === 'same-as') canonical.set(r.to, r.from);
+  for (const r of stored.sameAs) canonical.set(r.to, r.from);
   const records = applyMerges(all, canonical);
   const t2 = cpuMs();
+  const graph = Graph.build([], stored.labels());
+  const timings = { union: t1 - t0, merge: t2 - t1, graph: 0 };
+  const read = (after: Relation | undefined) => {
+    const t = cpuMs();
+    const batch = stored.slice(after, GRAPH_SLICE_RELATIONS);
+    graph.add(batch);
+    timings.graph += cpuMs() - t;
+    return batch;
+  };
   const extractor = new RelationExtractor(records, canonical);
-  return { records, graph, graphReady: Promise.resolve(), extractor, canonical, merges: [], timings: { union: t1 - t0, merge: t2 - t1, graph: 0 } };
+  const base = { records, graph, extractor, canonical, merges: [], timings };
+  if (stored.size <= GRAPH_AT_ONCE_RECORDS) {
+    for (let batch = read(undefined); batch.length === GRAPH_SLICE_RELATIONS; ) batch = read(batch[batch.length - 1]);
+    return { ...base, graphReady: Promise.resolve() };
+  }
+  const graphReady = (async () => {
+    let after: Relation | undefined;
+    for (;;) {
+      await nextTurn();
+      const batch = read(after);
+      if (batch.length < GRAPH_SLICE_RELATIONS) break;
+      after = batch[batch.length - 1];
+    }
+  })();
+  return { ...base, graphReady };
 }
+
+/** Relations read from the store per slice. */
+const GRAPH_SLICE_RELATIONS = 5_000;
 
 function extend(graph: Graph, extractor: RelationExtractor, records: readonly Incident[], posts: readonly StoryPost[]): void {
   const { relations, labels } = extractor.extract(records, posts);

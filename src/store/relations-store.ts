@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Graph, Relation } from '../core/graph.js';
 import { RelationTypeSchema, type RelationType } from '../core/incident.js';
 import type { StoryPost } from '../core/relations.js';
+import type { StoredRelations } from '../core/served.js';
 
 /** The meta key under which the fingerprint of the stored relations' inputs is kept. */
 export const RELATIONS_FINGERPRINT_KEY = 'relations_fingerprint';
@@ -109,20 +110,30 @@ export function readRelations(db: Database.Database, filter: RelationFilter = {}
     });
 }
 
-/** Returns every stored relation and label when they were stored for these inputs (`fingerprint`), else undefined. */
-export function readStoredGraph(db: Database.Database, fingerprint: string): { relations: Relation[]; labels: Array<[string, string]> } | undefined {
+/**
+ * Returns the relations stored for these inputs (`fingerprint`), to be read a slice at a time (see
+ * `servedFromStored`), or undefined when they were stored for other inputs or not at all.
+ */
+export function readStoredGraph(db: Database.Database, fingerprint: string): StoredRelations | undefined {
   const stored = db.prepare<[string], { value: string | null }>('SELECT value FROM meta WHERE key = ?').get(RELATIONS_FINGERPRINT_KEY);
   if (stored?.value !== fingerprint) return undefined;
   const generation = currentGeneration(db);
-  const relations = db
-    .prepare<[number], { subject: string; type: string; object: string }>('SELECT subject, type, object FROM relations WHERE generation = ?')
-    .all(generation)
-    .map((r) => ({ from: r.subject, type: r.type as RelationType, to: r.object }));
-  const labels = db
-    .prepare<[number], { node: string; label: string }>('SELECT node, label FROM relation_labels WHERE generation = ?')
-    .all(generation)
-    .map((r): [string, string] => [r.node, r.label]);
-  return { relations, labels };
+  type Row = { subject: string; type: string; object: string };
+  const toRelation = (r: Row): Relation => ({ from: r.subject, type: r.type as RelationType, to: r.object });
+  const first = db.prepare<[number, number], Row>('SELECT subject, type, object FROM relations WHERE generation = ? ORDER BY subject, type, object LIMIT ?');
+  const next = db.prepare<[number, string, string, string, number], Row>(
+    'SELECT subject, type, object FROM relations WHERE generation = ? AND (subject, type, object) > (?, ?, ?) ORDER BY subject, type, object LIMIT ?',
+  );
+  return {
+    sameAs: db.prepare<[number], Row>("SELECT subject, type, object FROM relations WHERE generation = ? AND type = 'same-as'").all(generation).map(toRelation),
+    size: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM relations WHERE generation = ?').get(generation)?.n ?? 0,
+    slice: (after, limit) => (after ? next.all(generation, after.from, after.type, after.to, limit) : first.all(generation, limit)).map(toRelation),
+    labels: () =>
+      db
+        .prepare<[number], { node: string; label: string }>('SELECT node, label FROM relation_labels WHERE generation = ?')
+        .all(generation)
+        .map((r): [string, string] => [r.node, r.label]),
+  };
 }
 
 /** Returns the label stored for a node that is not a record ("country:RU" -> "Russia"). */

@@ -8,7 +8,8 @@ import { loadService, readDataFiles } from '../../src/bootstrap.js';
 import { Graph } from '../../src/core/graph.js';
 import { importFile } from '../../src/importers/index.js';
 import { createLogger } from '../../src/logger.js';
-import { readLabel, readRelations, RELATION_ROWS_PER_SLICE, RELATIONS_FINGERPRINT_KEY, saveRelations, storyPosts } from '../../src/store/relations-store.js';
+import { readLabel, readRelations, readStoredGraph, RELATION_ROWS_PER_SLICE, RELATIONS_FINGERPRINT_KEY, saveRelations, storyPosts } from '../../src/store/relations-store.js';
+import { GRAPH_AT_ONCE_RECORDS, servedFromStored } from '../../src/core/served.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'incident-relations-'));
@@ -69,6 +70,30 @@ describe('relations in the store', () => {
       clearInterval(ticker);
       assert.equal(readRelations(store.db, { to: 'attack:S1' }).length, many.length);
       assert.ok(turns >= 2, `the event loop turned ${turns} times while writing`);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('are read back a slice at a time, at once for a small graph and in the background for a large one', async () => {
+    const store = fresh();
+    try {
+      for (const size of [RELATION_ROWS_PER_SLICE * 2 + 10, GRAPH_AT_ONCE_RECORDS + 10]) {
+        const many = Array.from({ length: size }, (_, i) => ({ from: `attack:C${i}`, type: 'uses' as const, to: `attack:S${i % 7}` }));
+        many.push({ from: 'attack:G1', type: 'same-as', to: 'misp:threat-actor:x' } as never);
+        await saveRelations(store.db, Graph.build(many, [['country:RU', 'Russia']]), `size ${size}`);
+        const stored = readStoredGraph(store.db, `size ${size}`)!;
+        assert.equal(stored.size, many.length);
+        assert.deepEqual(stored.sameAs, [{ from: 'attack:G1', type: 'same-as', to: 'misp:threat-actor:x' }]);
+        const served = servedFromStored({ bundled: [] }, stored);
+        assert.equal(served.canonical.get('misp:threat-actor:x'), 'attack:G1');
+        if (size > GRAPH_AT_ONCE_RECORDS) assert.ok(served.graph.size < many.length, 'a large graph fills after start-up');
+        await served.graphReady;
+        assert.equal(served.graph.size, many.length);
+        assert.equal(served.graph.neighbors('attack:S3', 'uses', 'in').length, many.filter((r) => r.to === 'attack:S3').length);
+        assert.equal(served.graph.label('country:RU'), 'Russia');
+      }
+      assert.equal(readStoredGraph(store.db, 'other inputs'), undefined);
     } finally {
       store.close();
     }
