@@ -49,9 +49,9 @@ describe('the knowledge built from the real raw files', { skip }, () => {
   });
 
   it('carries the names the texts introduce (added at import): PrintNightmare, BlueKeep, Zerologon; never another record\'s name', () => {
-    assert.ok(service!.get('kev:CVE-2021-34527')!.aliases.includes('PrintNightmare'));
-    assert.ok(service!.get('kev:CVE-2019-0708')!.aliases.includes('BlueKeep'));
-    assert.ok(service!.get('kev:CVE-2020-1472')!.aliases.includes('Zerologon'));
+    assert.ok(service!.get('kev:CVE-2021-34527')!.aliases.includes('PrintNightmare'), 'PrintNightmare');
+    assert.ok(service!.get('kev:CVE-2019-0708')!.aliases.includes('BlueKeep'), 'BlueKeep');
+    assert.ok(service!.get('kev:CVE-2020-1472')!.aliases.includes('Zerologon'), 'Zerologon');
     assert.ok(!service!.get('attack:S0435')!.aliases.includes('TSCookie'), 'PLEAD must not take the name of the TSCookie record');
     assert.equal(service!.answer('printnightmare').incident?.id, 'kev:CVE-2021-34527');
   });

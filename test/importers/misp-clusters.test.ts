@@ -71,7 +71,7 @@ describe('MISP ransomware clusters', () => {
     const vexlock = byTitle('Vexlock');
     assert.deepEqual(vexlock.aliases, ['Vex Locker']);
     assert.deepEqual(vexlock.sources.map((s) => s.url), ['https://lab.example.org/vexlock']);
-    assert.ok(vexlock.tags.includes('ransomware'));
+    assert.ok(vexlock.tags.includes('ransomware'), vexlock.tags.join(', '));
     // No description: the name stands in as the summary.
     assert.equal(byTitle('Undated').summary, 'Undated');
   });
@@ -113,20 +113,20 @@ describe('the real MISP galaxy files', { skip: noShared }, () => {
   it('threat-actor.json: 1,041 groups; APT28 with its synonyms, Russian origin, victims and sectors', () => {
     const actors = importFile('auto', [rawFile('misp-galaxy-threat-actor.json')]);
     assert.equal(actors.length, 1041);
-    assert.ok(actors.every((a) => a.kind === 'group' && a.id.startsWith('misp:threat-actor:')));
+    assert.ok(actors.every((a) => a.kind === 'group' && a.id.startsWith('misp:threat-actor:')), 'every actor a group with a misp:threat-actor id');
     const apt28 = actors.find((a) => a.id === 'misp:threat-actor:5b4ee3ea-eee3-4c8e-8323-85ae32658754')!;
     assert.equal(apt28.title, 'APT28');
     assert.ok(apt28.aliases.includes('Fancy Bear') && apt28.aliases.includes('Sofacy'), apt28.aliases.join(', '));
     assert.deepEqual(apt28.entities.countries, ['Russia']);
-    assert.ok(apt28.entities.victims.includes('Georgia') && apt28.entities.victims.includes('Military'));
-    assert.ok(apt28.sources.some((s) => s.url === 'https://attack.mitre.org/groups/G0007/'));
+    assert.ok(apt28.entities.victims.includes('Georgia') && apt28.entities.victims.includes('Military'), apt28.entities.victims.join(', '));
+    assert.ok(apt28.sources.some((s) => s.url === 'https://attack.mitre.org/groups/G0007/'), 'refs become sources');
     assert.ok(apt28.links?.some((l) => l.to === 'uuid:bef4c620-0787-42a8-a96d-b7eb6e85917c'), 'related to the ATT&CK intrusion set');
   });
 
   it('ransomware.json: 2,135 software records; LockBit with its synonym', () => {
     const families = importFile('auto', [rawFile('misp-galaxy-ransomware.json')]);
     assert.equal(families.length, 2135);
-    assert.ok(families.every((f) => f.kind === 'software' && f.tags.includes('ransomware')));
+    assert.ok(families.every((f) => f.kind === 'software' && f.tags.includes('ransomware')), 'every family is ransomware software');
     const lockbit = families.find((f) => f.id === 'misp:ransomware:8eda8bf1-db5a-412d-8511-45e2f7621d51')!;
     assert.equal(lockbit.title, 'LockBit');
     assert.deepEqual(lockbit.aliases, ['ABCD ransomware']);
