@@ -1,7 +1,7 @@
 import { countryCode, countryName } from './countries.js';
 import type { Relation } from './graph.js';
 import type { Incident, IncidentKind, RelationType } from './incident.js';
-import { fastCompact } from './merge.js';
+import { fastCompact } from './names.js';
 import { foldText } from './text.js';
 
 /** A feed post and the story (record) it reports: the `reported-in` relations. */

@@ -1,5 +1,5 @@
 import type { Incident } from './incident.js';
-import { fastCompact, KIND_WORDS, nameKey } from './merge.js';
+import { fastCompact, KIND_WORDS, nameKey } from './names.js';
 import { compactName, splitSentences } from './text.js';
 
 // The phrases publishers use to introduce another name for what they describe: "also known as", "dubbed",

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServedService } from '../../src/core/create-service.js';
-import { nameKey } from '../../src/core/merge.js';
+import { nameKey } from '../../src/core/names.js';
 import { buildServed, type ServedData } from '../../src/core/served.js';
 import { importFile } from '../../src/importers/index.js';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Incident } from '../../src/core/incident.js';
-import { mergeSameThings, nameKey, nameWords, unionSameIds } from '../../src/core/merge.js';
+import { mergeSameThings, unionSameIds } from '../../src/core/merge.js';
+import { nameKey, nameWords } from '../../src/core/names.js';
 import { buildServed } from '../../src/core/served.js';
 import { importFile } from '../../src/importers/index.js';
 
