@@ -159,8 +159,3 @@ function cpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
-
-/** Returns the id a record is served as: itself, or the record it was merged into. */
-export function canonicalId(served: Pick<ServedData, 'canonical'>, id: string): string {
-  return served.canonical.get(id) ?? id;
-}
