@@ -1,33 +1,80 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { createIncidentService, createIncidentServiceFromSnapshot } from './core/create-service.js';
+import type { Graph } from './core/graph.js';
 import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
 import type { IncidentIndex } from './core/incident-index.js';
 import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
+import { buildServed, SERVED_VERSION, servedFromStored, type ServedData } from './core/served.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
 import { SourceStore } from './store/source-store.js';
+import { postsStamp, readStoredGraph, saveRelations, storyPosts } from './store/relations-store.js';
 import type { ImportResult, Store } from './store/store.js';
 
 /**
- * Returns the records the bot serves: the bundled corpus, then file imports (the `incidents` table), then synced
- * sources' records; where several hold an id, the later layer wins (and between sources, the later name).
+ * Returns every record the store holds, whichever table it lives in: file imports and feed posts (`incidents`), then
+ * synced sources' records. The served set merges records that share an id.
  */
-export function loadAllIncidents(store: Store | undefined): Incident[] {
-  return servedRecords(store, loadIncidentDir(BUNDLED_DATA_DIR));
+export function storedRecords(store: Store | undefined): Incident[] {
+  if (!store) return [];
+  return [...store.allIncidents(), ...new SourceStore(store.db).allRecords()];
 }
 
-function servedRecords(store: Store | undefined, bundled: readonly Incident[]): Incident[] {
-  const byId = new Map<string, Incident>();
-  for (const i of bundled) byId.set(i.id, i);
-  for (const i of store?.allIncidents() ?? []) byId.set(i.id, i);
-  if (store) for (const i of new SourceStore(store.db).allRecords()) byId.set(i.id, i);
-  return [...byId.values()];
+/**
+ * Returns what the bot serves, built the same way for every entry point (start-up, ask, search, eval): the bundled
+ * records, everything in the store, and `files` (records read for this run, e.g. `--data`), merged into one record
+ * per real-world thing, with the knowledge graph over them (see `buildServed`).
+ */
+export function loadServed(store: Store | undefined, files: readonly Incident[] = []): ServedData {
+  return buildServed({
+    bundled: loadIncidentDir(BUNDLED_DATA_DIR),
+    stored: storedRecords(store),
+    files,
+    posts: store ? storyPosts(store.db) : [],
+  });
+}
+
+/** Returns the records the bot serves: bundled, then the store, merged (see `loadServed`). */
+export function loadAllIncidents(store: Store | undefined): Incident[] {
+  return loadServed(store).records;
+}
+
+/**
+ * Returns the records of data files for this run (format detected from content), in order; a later file wins an id.
+ * A MISP galaxy references file is read with the galaxy files given beside it (`--data raw/*.json` works).
+ */
+export function readDataFiles(paths: readonly string[]): Incident[] {
+  const references = paths.filter(isGalaxyReferences);
+  const others = paths.filter((p) => !references.includes(p));
+  if (others.length === 0 && references.length > 0) return importFile('auto', references);
+  return others.flatMap((p) => (references.length > 0 && isGalaxy(p) ? importFile('misp-galaxy', [p, ...references]) : importFile('auto', [p])));
+}
+
+// MISP galaxy files list their keys in order: "type" comes before the "values", in the first few hundred bytes.
+function head(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(4096);
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isGalaxy(file: string): boolean {
+  return existsSync(file) && /"values"\s*:|"type"\s*:\s*"(?:campaigns|threat-actor|ransomware)"/.test(head(file)) && !/"type"\s*:\s*"bundle"/.test(head(file));
+}
+
+function isGalaxyReferences(file: string): boolean {
+  return existsSync(file) && /"type"\s*:\s*"references"/.test(head(file));
 }
 
 /**
@@ -51,37 +98,54 @@ function snapshotFingerprint(store: Store, bundled: readonly Incident[]): string
   // Row counts, newest writes and total sizes change with any import, sync, edit or removal.
   const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM incidents').get();
   const synced = new SourceStore(store.db).stats();
-  return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, bundled, stats, synced])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats, synced])).digest('hex');
 }
 
 /**
- * Returns the service over bundled + stored records, loading the index from the snapshot beside the database when it
- * was written for exactly these records and its content still matches its checksum (building takes ~6 s at 100k
- * records; loading ~0.5 s), else building it, with one log line saying why, and writing a fresh snapshot in the
- * background.
+ * Returns the service over bundled + stored records, merged (see `loadServed`), loading the index from the snapshot
+ * beside the database when it was written for exactly these records and its content still matches its checksum
+ * (building takes ~6 s at 100k records; loading ~0.5 s), else building it, with one log line saying why, and writing a
+ * fresh snapshot in the background. The graph is built after this returns, in slices, then stored; `graphStored`
+ * resolves when both are done (errors are logged, never thrown).
  */
-export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex }> {
+export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex; graph: Graph; graphStored: Promise<void> }> {
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
-  const incidents = servedRecords(store, bundled);
-  const file = snapshotPathFor(store.path);
+  const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
   const fingerprint = snapshotFingerprint(store, bundled);
+  // The relations also depend on the feed posts (reported-in). Stored for these very inputs, they give the merges and
+  // the graph without deciding or extracting again; else both are built (the graph in the background on a large
+  // corpus) and stored.
+  const relationsFingerprint = `${fingerprint}:${postsStamp(store.db)}`;
+  const stored = readStoredGraph(store.db, relationsFingerprint);
+  const served = stored ? servedFromStored(inputs, stored) : buildServed(inputs, { background: true });
+  const incidents = served.records;
+  const graphStored = stored
+    ? Promise.resolve()
+    : served.graphReady
+        .then(async () => {
+          logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
+          if (store.db.open) await saveRelations(store.db, served.graph, relationsFingerprint);
+        })
+        .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
+  if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
+  const file = snapshotPathFor(store.path);
   if (file) {
     try {
       const text = await readFile(file, 'utf8');
       const newline = text.indexOf('\n');
-      if (text.slice(0, newline) === fingerprint) return createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents);
+      if (text.slice(0, newline) === fingerprint) return Object.assign(createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents, served), { graphStored });
       logger.info({ file }, 'index snapshot is out of date: rebuilding');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'index snapshot unusable: rebuilding');
     }
   }
-  const service = createIncidentService(incidents);
+  const service = createIncidentService(incidents, served);
   if (file) {
     writeSnapshotFile(file, fingerprint, service.index).catch((error: unknown) =>
       logger.warn({ file, err: (error as Error).message }, 'could not write the index snapshot'),
     );
   }
-  return service;
+  return Object.assign(service, { graphStored });
 }
 
 /**
@@ -94,7 +158,7 @@ export async function writeIndexSnapshot(store: Store): Promise<void> {
   if (!file) return;
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
   const fingerprint = snapshotFingerprint(store, bundled);
-  await writeSnapshotFile(file, fingerprint, createIncidentService(servedRecords(store, bundled)).index);
+  await writeSnapshotFile(file, fingerprint, createIncidentService(loadServed(store).records).index);
 }
 
 async function writeSnapshotFile(file: string, fingerprint: string, index: IncidentIndex): Promise<void> {

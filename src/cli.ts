@@ -1,18 +1,18 @@
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { COMMANDS } from '../commands/index.js';
 import { replyToText } from './adapters/console/render.js';
-import { importIntoStore, loadAllIncidents } from './bootstrap.js';
+import { importIntoStore, loadServed, readDataFiles } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createIncidentService } from './core/create-service.js';
-import type { Incident } from './core/incident.js';
-import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
+import { createServedService } from './core/create-service.js';
+import type { ServedData } from './core/served.js';
 import { evaluate, formatEvalTable, readEvalQueries } from './eval/evaluate.js';
 import { PlainMiniSearch } from './eval/baseline.js';
-import { IMPORT_FORMATS, ImportError, importFile, type ImportFormat } from './importers/index.js';
+import { IMPORT_FORMATS, ImportError, type ImportFormat } from './importers/index.js';
 import { feedsCliAlerts, runAuditCli, runFeedsCli } from './feeds/cli.js';
 import { runSourcesCli } from './sources/cli.js';
-import { storedDataStatus, withDataHints } from './sources/data-hint.js';
+import { storedDataStatus, withDataHints, type DataStatus } from './sources/data-hint.js';
 import { loadSourceList, SourceListError } from './sources/source-list.js';
 import { SourceStore } from './store/source-store.js';
 import { openStore, type Store } from './store/store.js';
@@ -20,7 +20,7 @@ import { openStore, type Store } from './store/store.js';
 const USAGE = `Usage: npm run cli -- <command> [options]
 
 Commands:
-  ask <query> [--json]                         answer one query (text, or the Answer as JSON)
+  ask <query> [--data PATH]... [--json]        answer one query (text, or the Answer as JSON)
   search [--data PATH]... [--limit N] --json   read queries from stdin, one per line; write one JSON line each:
                                                {"query", "results": [{"id", "title", "score"}]} (top 10 by default)
   import <${IMPORT_FORMATS.join('|')}> <file>...     load files into the store (DATABASE_PATH), all or nothing
@@ -31,35 +31,45 @@ Commands:
                                                them fresh (see: npm run cli -- sources help)
   help                                         this text
 
-Bundled data is always loaded; --data adds a file in any format the importers know (detected from content).`;
+ask, search and eval see the same records: the bundled data, the store (DATABASE_PATH), the INCIDENT_DATA files and
+every --data file (any format the importers know, detected from content), merged into one record per real-world thing.`;
 
 /** Thrown for a usage mistake: the message says what to type instead. */
 class UsageError extends Error {}
 
-function loadWithData(paths: readonly string[]): Incident[] {
-  const byId = new Map<string, Incident>();
-  for (const i of loadIncidentDir(BUNDLED_DATA_DIR)) byId.set(i.id, i);
-  for (const p of paths) for (const i of importFile('auto', [p])) byId.set(i.id, i);
-  return [...byId.values()];
+/**
+ * Returns what ask, search and eval serve: bundled data, the store at DATABASE_PATH (read when it exists; these
+ * commands never create one), the INCIDENT_DATA files and the `--data` files, merged as start-up merges them.
+ */
+function loadWithData(paths: readonly string[]): ServedData {
+  const config = loadConfig();
+  const files = readDataFiles([...config.dataPaths, ...paths]);
+  const dbPath = config.databasePath;
+  if (dbPath !== ':memory:' && !existsSync(dbPath)) return loadServed(undefined, files);
+  const store = openStore(dbPath);
+  try {
+    return loadServed(store, files);
+  } finally {
+    store.close();
+  }
 }
 
 async function ask(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false }, data: { type: 'string', multiple: true, default: [] } },
+    allowPositionals: true,
+  });
   const query = positionals.join(' ');
   const config = loadConfig();
-  const store = openStore(config.databasePath);
-  try {
-    const core = createIncidentService(loadAllIncidents(store));
-    const names = sourceNamesOrStored(config.sources.file, store);
-    const service = withDataHints(core, () => storedDataStatus(store, names, core.size, config.sources.sync));
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(service.answer(query), null, 2)}\n`);
-    } else {
-      const incident = COMMANDS.find((c) => c.definition.name === 'incident')!;
-      process.stdout.write(`${replyToText(await incident.handle({ options: { query } }, { incidents: service, commands: COMMANDS }))}\n`);
-    }
-  } finally {
-    store.close();
+  const core = createServedService(loadWithData(values.data));
+  const status = dataStatus(config, core.size);
+  const service = withDataHints(core, () => status);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(service.answer(query), null, 2)}\n`);
+  } else {
+    const incident = COMMANDS.find((c) => c.definition.name === 'incident')!;
+    process.stdout.write(`${replyToText(await incident.handle({ options: { query } }, { incidents: service, commands: COMMANDS }))}\n`);
   }
 }
 
@@ -71,7 +81,7 @@ async function search(args: string[]): Promise<void> {
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`--limit must be a whole number from 1 to 100 (got "${values.limit}")`);
   if (!values.json) throw new UsageError('search writes JSON lines only: add --json');
-  const service = createIncidentService(loadWithData(values.data));
+  const service = createServedService(loadWithData(values.data));
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of rl) {
     const query = line.replace(/\r$/, '');
@@ -88,8 +98,9 @@ function importCommand(args: string[]): void {
   if (files.length === 0) throw new UsageError(`import ${format} needs at least one file`);
   const store = openStore(loadConfig().databasePath);
   try {
-    // misp-galaxy takes its clusters file and references file together; the others import file by file.
-    const groups = format === 'misp-galaxy' ? [files] : files.map((f) => [f]);
+    // misp-galaxy takes its clusters and references files together, and stix its bundles (an object in several ATT&CK
+    // domains is one record with all its relationships; one bundle at a time, the last would replace the others).
+    const groups = format === 'misp-galaxy' || format === 'stix' ? [files] : files.map((f) => [f]);
     for (const group of groups) {
       const result = importIntoStore(store, format as ImportFormat, group);
       process.stdout.write(`${group.join(' + ')}: ${result.inserted} new, ${result.updated} updated\n`);
@@ -107,11 +118,13 @@ function evalCommand(args: string[]): void {
     options: { data: { type: 'string', multiple: true, default: [] }, queries: { type: 'string', multiple: true }, misses: { type: 'boolean', default: false } },
   });
   if (!values.queries?.length) throw new UsageError('eval needs --queries PATH (JSONL of {query, expected_ids, kind})');
-  const incidents = loadWithData(values.data);
-  const service = createIncidentService(incidents);
+  const served = loadWithData(values.data);
+  const incidents = served.records;
+  const service = createServedService(served);
   const plain = new PlainMiniSearch(incidents);
   for (const file of values.queries) {
-    const queries = readEvalQueries(file);
+    // An expected id merged into another record is found as that record.
+    const queries = readEvalQueries(file).map((q) => ({ ...q, expected_ids: [...new Set(q.expected_ids.map((id) => served.canonical.get(id) ?? id))] }));
     const ours = evaluate(queries, (q) => service.search(q, { limit: 10 }).map((h) => h.id));
     const baseline = evaluate(queries, (q) => plain.search(q, 10));
     process.stdout.write(`${file} (${queries.length} queries, ${incidents.length} records)\n${formatEvalTable(ours, baseline)}\n\n`);
@@ -120,6 +133,25 @@ function evalCommand(args: string[]): void {
 }
 
 /** The configured sources' names, or the stored ones when the list cannot be read (a hint must not fail an answer). */
+/** Returns what the data hint says about the store's sources (none synced yet, the last error), read once. */
+function dataStatus(config: ReturnType<typeof loadConfig>, records: number): DataStatus {
+  const dbPath = config.databasePath;
+  const fresh: DataStatus = { records, configuredSources: 0, sourcesWithData: 0, autoSync: config.sources.sync };
+  if (dbPath !== ':memory:' && !existsSync(dbPath)) {
+    try {
+      return { ...fresh, configuredSources: loadSourceList(config.sources.file).length };
+    } catch {
+      return fresh;
+    }
+  }
+  const store = openStore(dbPath);
+  try {
+    return storedDataStatus(store, sourceNamesOrStored(config.sources.file, store), records, config.sources.sync);
+  } finally {
+    store.close();
+  }
+}
+
 function sourceNamesOrStored(file: string | undefined, store: Store): string[] {
   try {
     return loadSourceList(file).map((s) => s.name);

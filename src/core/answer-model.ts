@@ -53,8 +53,8 @@ export interface Answer {
   query: string;
   /** found, ambiguous or not-found. */
   status: AnswerStatus;
-  /** The best incident (also set when ambiguous: the top candidate). */
-  incident?: IncidentRef & { aliases: string[]; tags: string[] };
+  /** The best incident (also set when ambiguous: the top candidate); `sameAs`: the ids of other datasets' records merged into it. */
+  incident?: IncidentRef & { aliases: string[]; tags: string[]; sameAs?: string[] };
   /** 2-4 plain-text sentences, at most about 600 characters. */
   summary: string;
   /** For questions: the sentence that answers it, with its source. */

@@ -1,4 +1,5 @@
 import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-model.js';
+import type { Graph } from './graph.js';
 import { formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
@@ -18,14 +19,41 @@ export const MAX_RELATED = 5;
 /** Looks up a full record by id (the index keeps only what ranking needs). */
 export type RecordLookup = (id: string) => Incident | undefined;
 
+/** What a record id looks like; a query shaped so is looked up by id before it is searched. */
+const ID_QUERY = /^[a-z][a-z0-9-]*:\S+$/;
+
+/** What answerQuery may use besides the index: who may see what, and the knowledge graph. */
+export interface AnswerOptions {
+  /** Records it refuses are neither answered, offered as candidates, related nor suggested. */
+  visible?: (id: string) => boolean;
+  /** Related records come from it first. */
+  graph?: Graph;
+}
+
 /**
- * Returns the answer to one query: found, ambiguous or not-found, never an exception, whatever the input. With
- * `visible`, records it refuses are neither answered, offered as candidates, related nor suggested.
+ * Returns the answer to one query: found, ambiguous or not-found, never an exception, whatever the input. A record
+ * id (or an id merged into a record) answers with that record.
  */
-export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw: string, visible?: (id: string) => boolean): Answer {
+export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw: string, options: AnswerOptions = {}): Answer {
+  const { visible, graph } = options;
   const lookup: RecordLookup = visible ? (id) => (visible(id) ? allRecords(id) : undefined) : allRecords;
   const q = parseQuery(raw);
   const empty: Answer = { query: q.text, status: 'not-found', summary: '', facts: [], sources: [], related: [], candidates: [], suggestions: [] };
+  const direct = ID_QUERY.test(q.text) ? lookup(q.text) : undefined;
+  if (direct) {
+    const sources = rankSources(direct.sources);
+    return {
+      query: q.text,
+      status: 'found',
+      incident: fullRef(direct),
+      summary: summarize(direct),
+      facts: factsOf(direct),
+      sources,
+      related: relatedTo(direct, [], lookup, new Set(), graph),
+      candidates: [],
+      suggestions: [],
+    };
+  }
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
@@ -49,15 +77,19 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   return {
     query: q.text,
     status: ambiguous ? 'ambiguous' : 'found',
-    incident: { ...refOf(incident)!, aliases: incident.aliases, tags: incident.tags },
+    incident: fullRef(incident),
     summary: summarize(incident),
     quote: q.isQuestion ? quoteFor(incident, q, sources[0]) : undefined,
     facts: factsOf(incident),
     sources,
-    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id))),
+    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph),
     candidates,
     suggestions: ambiguous ? candidates.map((c) => c.title) : [],
   };
+}
+
+function fullRef(incident: Incident): NonNullable<Answer['incident']> {
+  return { ...refOf(incident)!, aliases: incident.aliases, tags: incident.tags, sameAs: incident.sameAs ?? [] };
 }
 
 function sameName(a: RankedHit, b: RankedHit): boolean {
@@ -186,18 +218,63 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
   return best ? { text: best.s, source } : undefined;
 }
 
-function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>): IncidentRef[] {
+/**
+ * Returns what a reader would look at next. From the graph first, by kind: a campaign's groups, then the software
+ * it used and the CVEs it exploited; a group's campaigns (newest first), then its software; software's campaigns
+ * (newest first) and the groups that use it; a CVE's campaigns, groups and software that exploit it. Then the
+ * record's curated `related`, the looser links of the data, and finally other incidents the query also matched.
+ */
+function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>, graph?: Graph): IncidentRef[] {
   const out: IncidentRef[] = [];
   const seen = new Set([incident.id, ...exclude]);
   const push = (id: string) => {
     if (out.length >= MAX_RELATED || seen.has(id)) return;
-    seen.add(id);
     const ref = refOf(lookup(id));
-    if (ref) out.push(ref);
+    if (!ref) return;
+    seen.add(id);
+    out.push(ref);
   };
+  if (graph) {
+    const sections = graphSections(incident, graph, lookup);
+    // Every section gets a place before any gets a second one beyond its share: a group with many campaigns still
+    // shows its software.
+    const share = Math.max(1, Math.floor(MAX_RELATED / Math.max(1, sections.filter((s) => s.length > 0).length)));
+    for (const section of sections) for (const id of section.slice(0, share)) push(id);
+    for (const section of sections) for (const id of section) push(id);
+  }
   for (const id of incident.related) push(id);
+  if (graph) for (const id of graph.neighbors(incident.id, 'related-to', 'both')) push(id);
   for (const h of hits.slice(1)) if (h.kind === 'incident' && h.score >= hits[0].score * 0.3) push(h.id);
   return out;
+}
+
+function graphSections(incident: Incident, graph: Graph, lookup: RecordLookup): string[][] {
+  const id = incident.id;
+  const newestFirst = (ids: string[]) => sortNewestFirst(ids, lookup);
+  const ofKind = (ids: string[], kind: Incident['kind']) => ids.filter((i) => lookup(i)?.kind === kind);
+  switch (incident.kind) {
+    case 'incident':
+      return [graph.neighbors(id, 'attributed-to'), graph.neighbors(id, 'uses'), graph.neighbors(id, 'exploits')];
+    case 'group': {
+      const users = graph.neighbors(id, 'attributed-to', 'in');
+      return [newestFirst(ofKind(users, 'incident')), graph.neighbors(id, 'uses'), graph.neighbors(id, 'exploits')];
+    }
+    case 'software': {
+      const users = graph.neighbors(id, 'uses', 'in');
+      return [newestFirst(ofKind(users, 'incident')), ofKind(users, 'group')];
+    }
+    case 'vulnerability': {
+      const users = graph.neighbors(id, 'exploits', 'in');
+      return [newestFirst(ofKind(users, 'incident')), ofKind(users, 'group'), ofKind(users, 'software')];
+    }
+  }
+}
+
+/** Returns the ids ordered by their record's date, newest first; undated records last, in their given order. */
+export function sortNewestFirst(ids: readonly string[], lookup: RecordLookup): string[] {
+  const dated = ids.map((id, i) => ({ id, i, date: lookup(id)?.date?.value ?? '' }));
+  dated.sort((a, b) => (a.date === b.date ? a.i - b.i : a.date === '' ? 1 : b.date === '' ? -1 : a.date < b.date ? 1 : -1));
+  return dated.map((d) => d.id);
 }
 
 function suggestionsFor(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], visible?: (id: string) => boolean): string[] {

@@ -1,21 +1,38 @@
 import type { Answer, IncidentList } from './answer-model.js';
 import { answerQuery, refOf } from './answer.js';
 import type { Incident } from './incident.js';
+import { Graph } from './graph.js';
 import { IncidentIndex, type RankedHit } from './incident-index.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from './incident-service.js';
+import type { Knowledge, ServedData } from './served.js';
 import { foldText, truncateWords } from './text.js';
+
+/** What a record id looks like ("attack:G0016", "misp:threat-actor:<uuid>"): such a query is looked up by id first. */
+const ID_SHAPE = /^[a-z][a-z0-9-]*:\S+$/;
 
 /** Discord's limit for an autocomplete choice's name and value (and a sane one everywhere). */
 export const CHOICE_MAX_CHARS = 100;
 
-/** Returns the shared incident service over these records, with a freshly built index. */
-export function createIncidentService(incidents: readonly Incident[]): IncidentService & { index: IncidentIndex } {
-  return serviceOver(IncidentIndex.build(incidents));
+/**
+ * Returns the shared incident service over these records, with a freshly built index. With `knowledge` (from
+ * `buildServed`), answers draw related records from the graph and merged ids resolve to the records they live on.
+ */
+export function createIncidentService(incidents: readonly Incident[], knowledge?: Knowledge): IncidentService & { index: IncidentIndex; graph: Graph } {
+  return serviceOver(IncidentIndex.build(incidents), knowledge);
 }
 
 /** Returns the service over an index loaded from a snapshot of the same records. */
-export function createIncidentServiceFromSnapshot(snapshot: string, incidents: readonly Incident[]): IncidentService & { index: IncidentIndex } {
-  return serviceOver(IncidentIndex.fromSnapshot(snapshot, incidents));
+export function createIncidentServiceFromSnapshot(
+  snapshot: string,
+  incidents: readonly Incident[],
+  knowledge?: Knowledge,
+): IncidentService & { index: IncidentIndex; graph: Graph } {
+  return serviceOver(IncidentIndex.fromSnapshot(snapshot, incidents), knowledge);
+}
+
+/** Returns the service over everything `buildServed` built (records, graph, merged ids). */
+export function createServedService(served: ServedData): IncidentService & { index: IncidentIndex; graph: Graph } {
+  return createIncidentService(served.records, served);
 }
 
 /** Returns `{ query, tag, since }` from search text holding `tag:<tag>` and `since:<YYYY[-MM[-DD]]>` filters. */
@@ -35,8 +52,12 @@ export function parseFilters(text: string): { query: string; tag?: string; since
   return { query, tag, since, error };
 }
 
-function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentIndex } {
-  const lookup = (id: string) => index.get(id);
+function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentService & { index: IncidentIndex; graph: Graph } {
+  const canonical = knowledge?.canonical ?? new Map<string, string>();
+  const graph = knowledge?.graph ?? new Graph();
+  // Any id a record was merged from names it too ("misp:threat-actor:<uuid>" is attack:G0007).
+  const lookup = (id: string) => index.get(canonical.get(id) ?? id);
+  const byId = (query: string) => (ID_SHAPE.test(query.trim()) ? lookup(query.trim()) : undefined);
 
   const matches = (incident: Incident | undefined, options: SearchOptions): boolean => {
     if (!incident) return false;
@@ -52,12 +73,18 @@ function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentI
   const filtered = (options: SearchOptions) => (h: RankedHit) => matches(index.get(h.id), options);
   const hasFilter = (o: SearchOptions) => Boolean(o.kinds || o.since || o.tag || o.visible);
 
-  const service: IncidentService & { index: IncidentIndex } = {
+  const service: IncidentService & { index: IncidentIndex; graph: Graph } = {
     index,
-    answer: (query, view = {}): Answer => answerQuery(index, lookup, query, view.visible),
+    graph,
+    answer: (query, view = {}): Answer => answerQuery(index, lookup, query, { visible: view.visible, graph }),
     search(query, options = {}) {
       const hits = index.search(query, options.limit ?? 10, hasFilter(options) ? filtered(options) : undefined);
-      return hits.map((h): SearchHit => ({ id: h.id, title: h.title, kind: h.kind, score: h.score }));
+      const out = hits.map((h): SearchHit => ({ id: h.id, title: h.title, kind: h.kind, score: h.score }));
+      // A record's own id (or an id merged into it) finds it first.
+      const direct = byId(query);
+      if (!direct || !matches(direct, options)) return out;
+      const top = { id: direct.id, title: direct.title, kind: direct.kind, score: Math.max(1, out[0]?.score ?? 0) + 1 };
+      return [top, ...out.filter((h) => h.id !== direct.id)].slice(0, options.limit ?? 10);
     },
     searchList(text, options = {}): IncidentList {
       const f = parseFilters(text);
@@ -97,6 +124,13 @@ function serviceOver(index: IncidentIndex): IncidentService & { index: IncidentI
     get: (id, view = {}) => (view.visible && !view.visible(id) ? undefined : lookup(id)),
     upsert(more) {
       index.upsert(more);
+      // New feed stories join the graph (CVEs they mention, the stories they report) without a reload.
+      if (knowledge) {
+        knowledge.extractor.add(more);
+        const { relations, labels } = knowledge.extractor.extract(more);
+        graph.add(relations);
+        for (const [id, label] of labels) graph.setLabel(id, label);
+      }
     },
     remove(ids) {
       index.remove(ids);

@@ -1,4 +1,5 @@
 import type { Answer, IncidentList } from './answer-model.js';
+import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 
 /** One ranked search result. */
@@ -49,6 +50,8 @@ export interface IncidentService {
   autocomplete(prefix: string, limit?: number, view?: ViewOptions): Choice[];
   /** One record by id (undefined when the caller may not see it). */
   get(id: string, view?: ViewOptions): Incident | undefined;
+  /** The knowledge graph over the records (typed relations both ways), when the service was built with one. */
+  readonly graph?: Graph;
   /** Adds or replaces records in the live index. */
   upsert(incidents: readonly Incident[]): void;
   /** Takes records out of the live index by id (a synced source dropped them); unknown ids are ignored. */

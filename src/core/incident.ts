@@ -45,6 +45,10 @@ export const INCIDENT_BOUNDS = {
   related: 200,
   /** CVE ids: "CVE-YYYY-" and up to 11 digits. */
   cve: 20,
+  /** Ids merged into one record [a handful: ATT&CK + MISP actor + MISP ransomware]. */
+  sameAs: 100,
+  /** Relations one record states [hundreds for a busy ATT&CK group or tool with its used-by relationships]. */
+  links: 5_000,
 } as const;
 
 const B = INCIDENT_BOUNDS;
@@ -104,6 +108,26 @@ export const IncidentKindSchema = z.enum(['incident', 'group', 'software', 'vuln
 /** What a record describes. */
 export type IncidentKind = z.infer<typeof IncidentKindSchema>;
 
+/**
+ * The typed relations of the knowledge graph. `attributed-to`: campaign -> group, group -> origin country;
+ * `uses`: campaign or group -> software; `exploits`: record -> CVE; `targets`: record -> country or sector;
+ * `same-as`: kept record -> an id merged into it; `reported-in`: story -> feed post; `affects`: CVE -> vendor;
+ * `related-to`: any looser link the data states (MISP "similar", "overlaps", "variant-of", curated `related`).
+ */
+export const RelationTypeSchema = z.enum(['attributed-to', 'uses', 'exploits', 'targets', 'same-as', 'reported-in', 'affects', 'related-to']);
+/** A relation type of the knowledge graph. */
+export type RelationType = z.infer<typeof RelationTypeSchema>;
+
+/**
+ * A relation a record states about another thing, as its source gave it: `to` is a record id (`attack:G0016`), a
+ * publisher's object reference to resolve at load (`uuid:<uuid>`: a STIX or MISP uuid), or a node that is not a
+ * record (`country:RU`, `sector:government`, `vendor:microsoft`, `cve:CVE-2021-44228`). `inverse` states the relation
+ * from `to` to this record (a MISP ransomware family "used-by" an actor is that actor `uses` it).
+ */
+export const LinkSchema = z.object({ type: RelationTypeSchema, to: z.string().min(1), inverse: z.literal(true).optional() });
+/** A relation a record states, before ids are resolved. */
+export type Link = z.infer<typeof LinkSchema>;
+
 /** One incident (or context record) as validated from any source: bundled data, importers, feeds. */
 export const IncidentSchema = z.object({
   id: z.string().max(B.id).regex(/^[a-z][a-z0-9-]*:\S+$/, 'expected "<namespace>:<id>", e.g. "seed:skyecc-2021"'),
@@ -119,6 +143,12 @@ export const IncidentSchema = z.object({
   tags: z.array(z.string().min(1).max(B.tag)).max(B.tags).default([]),
   entities: EntitiesSchema.default({ actors: [], victims: [], software: [], cves: [], countries: [] }),
   related: z.array(z.string().max(B.id)).max(B.related).default([]),
+  /** Ids of records merged into this one (other datasets' records of the same real-world thing); absent when none. */
+  sameAs: z.array(z.string().min(1).max(B.id)).max(B.sameAs).optional(),
+  /** The STIX id of the object this record was imported from (`intrusion-set--<uuid>`): other datasets point at it. */
+  stixId: z.string().regex(/^[a-z][a-z0-9-]*--[0-9a-fA-F-]{36}$/, 'expected a STIX id "<type>--<uuid>"').optional(),
+  /** Relations the source states, resolved into the graph at load; absent when none. */
+  links: z.array(LinkSchema).max(B.links).optional(),
 });
 /** A validated incident record. */
 export type Incident = z.infer<typeof IncidentSchema>;
@@ -142,6 +172,8 @@ export function clipIncident<T>(input: T): T {
   if (Array.isArray(out.aliases)) out.aliases = clipList(out.aliases, B.aliases, B.alias);
   if (Array.isArray(out.tags)) out.tags = clipList(out.tags, B.tags, B.tag);
   if (Array.isArray(out.related)) out.related = out.related.filter((r) => typeof r !== 'string' || r.length <= B.id).slice(0, B.related);
+  if (Array.isArray(out.sameAs)) out.sameAs = out.sameAs.filter((r) => typeof r !== 'string' || r.length <= B.id).slice(0, B.sameAs);
+  if (Array.isArray(out.links)) out.links = out.links.slice(0, B.links);
   if (Array.isArray(out.sources)) out.sources = out.sources.flatMap(clipSource).slice(0, B.sources);
   if (isRecord(out.entities)) {
     const e: Record<string, unknown> = { ...out.entities };

@@ -5,6 +5,7 @@ import {
   type Incident,
   type IncidentDate,
   type IncidentKind,
+  type Link,
   type Source,
 } from '../core/incident.js';
 import { stripMarkup } from '../core/text.js';
@@ -28,6 +29,12 @@ export interface FlatRecord {
   sources: Array<string | Source>;
   tags: string[];
   aliases: string[];
+  /** Entities the raw format states beyond what the tags imply (MISP countries, victims); added to the tags' ones. */
+  entities?: Partial<Incident['entities']>;
+  /** Relations the raw format states (STIX relationships, MISP `related`). */
+  links?: Link[];
+  /** The STIX id of the object the record comes from. */
+  stix_id?: string;
 }
 
 const KIND_BY_TYPE_TAG: Record<string, IncidentKind> = {
@@ -194,6 +201,15 @@ export function flatToIncident(record: unknown, origin: string): Incident {
     const endPrecision = record.date_end_precision ?? record.date_precision;
     const dateEnd = 'date_end' in record ? parseFlatDate(record.date_end, 'date_end', endPrecision) : undefined;
     const summary = cleanSummary(rawSummary) || title;
+    const entities = entitiesFromTags(id, kind, tags, aliases);
+    if (isObject(record.entities)) {
+      for (const key of Object.keys(entities) as Array<keyof Incident['entities']>) {
+        const more = stringArray(record.entities[key], `entities.${key}`).map((v) => v.trim()).filter((v) => v !== '');
+        entities[key] = unique([...entities[key], ...more]);
+      }
+    }
+    const links = Array.isArray(record.links) ? (record.links as Link[]) : [];
+    const stixId = typeof record.stix_id === 'string' ? record.stix_id : undefined;
     return parseIncident(
       clipIncident({
         id,
@@ -205,7 +221,9 @@ export function flatToIncident(record: unknown, origin: string): Incident {
         summary,
         sources: normaliseSources(sourceArray(record.sources)),
         tags,
-        entities: entitiesFromTags(id, kind, tags, aliases),
+        entities,
+        ...(links.length > 0 ? { links } : {}),
+        ...(stixId ? { stixId } : {}),
       }),
       origin,
     );

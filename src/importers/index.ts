@@ -61,8 +61,8 @@ function isObjectLine(line: string): boolean {
 
 /**
  * Returns the incidents of the files, read and validated. `stix` merges the bundles (ATT&CK ships one per domain);
- * `misp-galaxy` takes the campaigns cluster file and optionally the references cluster file, in any order; without
- * one it uses a sibling references file when there is one (see `siblingReferences`). `'auto'` detects each file's
+ * `misp-galaxy` takes cluster files (campaigns, threat-actor, ransomware) and optionally the references cluster file,
+ * in any order; campaigns without one use a sibling references file when there is one (see `siblingReferences`). `'auto'` detects each file's
  * format. Ids must be unique across all files. Throws ImportError naming the file and the fix.
  */
 export function importFile(format: ImportFormat | 'auto', paths: readonly string[]): Incident[] {
@@ -120,7 +120,8 @@ function importGalaxyFiles(files: ReadonlyArray<{ path: string; text: string }>)
   for (const f of referenceFiles) for (const [k, v] of galaxyReferences(f.doc, f.path)) given.set(k, v);
   return clusterFiles.map((f) => {
     let refs: Map<string, GalaxyReference> | undefined = referenceFiles.length > 0 ? given : undefined;
-    if (!refs) {
+    // Only campaigns cite references; actor and ransomware clusters carry their links in meta.refs.
+    if (!refs && f.doc.type === 'campaigns') {
       const sibling = siblingReferences(f.path);
       if (sibling) refs = galaxyReferences(parseGalaxy(readText(sibling), sibling), sibling);
     }

@@ -1,11 +1,12 @@
 import type { Incident } from '../core/incident.js';
+import { addIntroducedNames } from '../core/text-aliases.js';
 import { assertUniqueIds, flatToIncident, incidentFromObject, looksLikeIncident } from './flat.js';
 import { ImportError, isObject, jsonError, shapeHint, stripBom } from './util.js';
 
 /**
  * Returns the incidents of a JSON Lines text: one object per line, either in the project's flat schema
  * (`{id,title,date,summary,sources,tags,aliases,date_end?}`, as `incidents.jsonl`) or already a full Incident.
- * Blank lines are skipped. Any bad line throws an ImportError "<origin>:<line>: <field>: <problem>".
+ * Blank lines are skipped; names the texts introduce become aliases (`addIntroducedNames`). Any bad line throws an ImportError "<origin>:<line>: <field>: <problem>".
  */
 export function importJsonl(text: string, origin: string): Incident[] {
   const lines = stripBom(text).split('\n');
@@ -35,5 +36,5 @@ export function importJsonl(text: string, origin: string): Incident[] {
     const incident = isObject(record) && looksLikeIncident(record) ? incidentFromObject(record, where) : flatToIncident(record, where);
     items.push({ incident, origin: where });
   }
-  return assertUniqueIds(items);
+  return addIntroducedNames(assertUniqueIds(items)).records;
 }

@@ -1,4 +1,5 @@
 import type { Incident } from '../core/incident.js';
+import { addIntroducedNames } from '../core/text-aliases.js';
 import { assertUniqueIds, flatToIncident, type FlatRecord } from './flat.js';
 import { ImportError, isObject, nonEmptyString, parseJsonDocument, shapeHint, splitUrls } from './util.js';
 
@@ -6,11 +7,12 @@ const CVE = /^CVE-\d{4}-\d{4,}$/;
 
 /**
  * Returns one vulnerability record per entry of a CISA Known Exploited Vulnerabilities catalog
- * (ids `kev:<CVE id>`, date = when CISA listed it, day precision).
+ * (ids `kev:<CVE id>`, date = when CISA listed it, day precision), with the names their texts introduce as aliases
+ * ("PrintNightmare", "BlueKeep").
  */
 export function importKev(json: string | object, origin: string): Incident[] {
   const items = kevFlatRecords(json, origin).map(({ record, where }) => ({ incident: flatToIncident(record, where), origin: where }));
-  return assertUniqueIds(items);
+  return addIntroducedNames(assertUniqueIds(items)).records;
 }
 
 /** Returns the flat-schema records (as in incidents.jsonl) of a KEV catalog, each with its place in the file for errors. */

@@ -1,6 +1,11 @@
 import type { Incident, Source } from '../core/incident.js';
+import { addIntroducedNames } from '../core/text-aliases.js';
 import { assertUniqueIds, flatToIncident, TIDAL_BOILERPLATE, type FlatRecord } from './flat.js';
+import { CLUSTER_TYPES, clusterFlatRecords, type ClusterType } from './misp-clusters.js';
 import { ImportError, isObject, nonEmptyString, parseJsonDocument, shapeHint, unique } from './util.js';
+
+/** The MISP galaxy types this importer reads; other galaxies are refused (see README, "MISP galaxies"). */
+export const GALAXY_TYPES: readonly string[] = ['campaigns', ...CLUSTER_TYPES];
 
 const CITATION = /\(\/references\/([0-9a-f-]{36})\)/gi;
 const INLINE_LINK = /\]\((https?:\/\/[^)\s]+)\)/gi;
@@ -21,10 +26,12 @@ export interface GalaxyReference {
 }
 
 /**
- * Returns the campaigns of a MISP galaxy cluster file from Tidal Cyber as incidents (ids `tidal:<campaign id>`,
- * falling back to `tidal:<uuid>`), with `(/references/<uuid>)` citations resolved into sources through the
- * references cluster file (its JSON, or the map from `galaxyReferences`) when given; without it, only links written
- * inline in the text become sources.
+ * Returns the records of a MISP galaxy cluster file, by the galaxy type the file declares: Tidal Cyber campaigns as
+ * incidents (ids `tidal:<campaign id>`, falling back to `tidal:<uuid>`), with `(/references/<uuid>)` citations
+ * resolved into sources through the references cluster file (its JSON, or the map from `galaxyReferences`) when
+ * given (without it, only links written inline in the text become sources); `threat-actor` clusters as groups and
+ * `ransomware` clusters as software (see `clusterFlatRecords`), names their texts introduce as aliases. Other galaxy
+ * types throw an ImportError.
  */
 export function importMispGalaxy(
   clusters: string | object,
@@ -41,7 +48,7 @@ export function importMispGalaxy(
     incident: flatToIncident(record, where),
     origin: where,
   }));
-  return assertUniqueIds(items);
+  return addIntroducedNames(assertUniqueIds(items)).records;
 }
 
 /** Returns the references of a Tidal references cluster file by uuid. */
@@ -62,7 +69,7 @@ export function galaxyReferences(json: string | object, origin: string): Map<str
   return out;
 }
 
-/** Returns the flat-schema records (as in incidents.jsonl) of a Tidal campaigns cluster file, each with its place for errors. */
+/** Returns the flat-schema records (as in incidents.jsonl) of a supported MISP galaxy cluster file, each with its place for errors. */
 export function galaxyFlatRecords(
   json: string | object,
   references: ReadonlyMap<string, GalaxyReference>,
@@ -72,8 +79,12 @@ export function galaxyFlatRecords(
   if (doc.type === 'references') {
     throw new ImportError(`${origin} is the references cluster, not the campaigns: pass the campaigns file first and this one as references`);
   }
+  if ((CLUSTER_TYPES as readonly string[]).includes(doc.type as string)) return clusterFlatRecords(doc, doc.type as ClusterType, origin);
   if (doc.type !== 'campaigns') {
-    throw new ImportError(`${origin}: galaxy type ${JSON.stringify(doc.type)} is not supported: expected the Tidal campaigns cluster ("type":"campaigns")`);
+    throw new ImportError(
+      `${origin}: MISP galaxy type ${JSON.stringify(doc.type)} is not imported: the bot reads the galaxies ${GALAXY_TYPES.map((t) => `"${t}"`).join(', ')} ` +
+        '(other galaxies hold techniques, tools or vocabularies already covered by ATT&CK and KEV, or nothing an incident answer can use)',
+    );
   }
   const out: Array<{ record: FlatRecord; where: string }> = [];
   doc.values.forEach((value, i) => {

@@ -1,4 +1,5 @@
-import type { Incident, Source } from '../core/incident.js';
+import type { Incident, Link, Source } from '../core/incident.js';
+import { addIntroducedNames } from '../core/text-aliases.js';
 import { flatToIncident, type FlatRecord } from './flat.js';
 import { ImportError, isObject, nonEmptyString, parseJsonDocument, shapeHint } from './util.js';
 
@@ -27,6 +28,8 @@ interface Entry {
   attributedTo: Set<string>;
   uses: Set<string>;
   usedBy: Set<string>;
+  /** Relations by record id, so the graph needs no name lookups for what the bundle states outright. */
+  links: Map<string, Link>;
 }
 
 /** Returns the campaigns, groups and software of one ATT&CK STIX bundle as incidents (kinds incident, group, software). */
@@ -37,9 +40,10 @@ export function importStix(json: string | object, origin: string): Incident[] {
 /**
  * Returns the incidents of several STIX bundles merged by object: ATT&CK publishes one bundle per domain
  * (enterprise, ics, mobile) and an object present in several gets one record with all its domains and relationships.
+ * Names the descriptions introduce ("also known as X") become aliases.
  */
 export function importStixBundles(inputs: readonly StixInput[]): Incident[] {
-  return stixFlatRecords(inputs).map(({ record, origin }) => flatToIncident(record, `${origin}: ${record.id}`));
+  return addIntroducedNames(stixFlatRecords(inputs).map(({ record, origin }) => flatToIncident(record, `${origin}: ${record.id}`))).records;
 }
 
 /**
@@ -75,6 +79,7 @@ export function stixFlatRecords(inputs: readonly StixInput[]): Array<{ record: F
           attributedTo: new Set(),
           uses: new Set(),
           usedBy: new Set(),
+          links: new Map(),
         });
       }
     }
@@ -87,6 +92,7 @@ export function stixFlatRecords(inputs: readonly StixInput[]): Array<{ record: F
     const targetType = target.object.type;
     if (rel.relationship_type === 'attributed-to' && sourceType === 'campaign' && targetType === 'intrusion-set') {
       source.attributedTo.add(target.record.title);
+      addLink(source, 'attributed-to', target.record.id);
     } else if (
       rel.relationship_type === 'uses' &&
       (sourceType === 'campaign' || sourceType === 'intrusion-set') &&
@@ -94,6 +100,7 @@ export function stixFlatRecords(inputs: readonly StixInput[]): Array<{ record: F
     ) {
       source.uses.add(target.record.title);
       target.usedBy.add(source.record.title);
+      addLink(source, 'uses', target.record.id);
     }
   }
   const out = [...entries.values()].map((entry) => ({ record: finishRecord(entry), origin: entry.origin }));
@@ -168,7 +175,12 @@ function finishRecord(entry: Entry): FlatRecord {
   tags.push(...sorted(entry.attributedTo).map((n) => `attributed-to:${n}`));
   tags.push(...sorted(entry.uses).map((n) => `uses:${n}`));
   tags.push(...sorted(entry.usedBy).map((n) => `used-by:${n}`));
-  return { ...record, tags };
+  const links = [...entry.links.values()].sort((a, b) => compareIds(`${a.type} ${a.to}`, `${b.type} ${b.to}`));
+  return { ...record, tags, stix_id: object.id, ...(links.length > 0 ? { links } : {}) };
+}
+
+function addLink(entry: Entry, type: Link['type'], to: string): void {
+  if (to !== entry.record.id) entry.links.set(`${type} ${to}`, { type, to });
 }
 
 function sorted(names: Set<string>): string[] {

@@ -271,6 +271,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_post ON outbox(post_id);
     `,
   },
+  {
+    version: 6,
+    name: 'relations (the knowledge graph)',
+    // Derived from the served records at start-up and rewritten when they change (meta "relations_fingerprint").
+    // Each rewrite fills a new generation in slices, then switches meta "relations_generation" to it in one step, so
+    // readers never see half a graph and no single write holds the event loop. Ids by value: relations also name
+    // nodes that are no record (country:RU, sector:..., post:...).
+    sql: `
+      CREATE TABLE relations (
+        generation INTEGER NOT NULL,
+        subject    TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        object     TEXT NOT NULL,
+        PRIMARY KEY (generation, subject, type, object)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX relations_object ON relations(generation, object, type);
+
+      CREATE TABLE relation_labels (
+        generation INTEGER NOT NULL,
+        node       TEXT NOT NULL,
+        label      TEXT NOT NULL,
+        PRIMARY KEY (generation, node)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

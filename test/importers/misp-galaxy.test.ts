@@ -62,8 +62,11 @@ describe('importMispGalaxy', () => {
       () => importMispGalaxy(references, undefined, 'mini-references.json'),
       (err: unknown) => err instanceof ImportError && /^mini-references\.json is the references cluster, not the campaigns/.test(err.message),
     );
-    const actors = { ...JSON.parse(clusters), type: 'threat-actor' };
-    assert.throws(() => importMispGalaxy(actors, undefined, 'ta.json'), /ta\.json: galaxy type "threat-actor" is not supported/);
+    const tools = { ...JSON.parse(clusters), type: 'tool' };
+    assert.throws(
+      () => importMispGalaxy(tools, undefined, 'tool.json'),
+      /tool\.json: MISP galaxy type "tool" is not imported: the bot reads the galaxies "campaigns", "threat-actor", "ransomware"/,
+    );
     assert.throws(() => importMispGalaxy('{"vulnerabilities":[],"catalogVersion":"1"}', undefined, 'k.json'), /k\.json is not a MISP galaxy cluster file: .*format "kev"/);
   });
 });
