@@ -74,7 +74,7 @@ describe('loading the index snapshot beside the database', () => {
   let file: string;
   let intact: string;
   const lines: Array<{ level: number; msg: string; err?: string }> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
 
   /** Resolves once the snapshot file holds `text` (it is written in the background after a build). */
   async function snapshotWritten(match: (text: string) => boolean): Promise<string> {
