@@ -31,6 +31,16 @@ export interface GatewaySession {
   seq: number;
 }
 
+/** One dispatch the fake sent: which event (and the id in it, e.g. an interaction's) went on which session. */
+export interface GatewayDispatch {
+  t: string;
+  /** `d.id` of the event, when it has one. */
+  id?: string;
+  session: string;
+  shard: number;
+  token: string;
+}
+
 /** What the gateway needs from the rest of the fake. */
 export interface FakeGatewayHost {
   applicationId: string;
@@ -66,6 +76,8 @@ export function guildIdOnShard(shard: number, count: number, n = 0): string {
 export class FakeGateway {
   /** Sessions by id, resumable ones included. */
   readonly sessions = new Map<string, GatewaySession>();
+  /** Every dispatch sent, in order. */
+  readonly dispatches: GatewayDispatch[] = [];
   private readonly bySocket = new WeakMap<WebSocket, GatewaySession>();
 
   constructor(private readonly host: FakeGatewayHost) {}
@@ -121,7 +133,9 @@ export class FakeGateway {
     for (const session of targets) session.socket!.close(code, reason);
   }
 
-  private send(session: GatewaySession, t: string, d: unknown): void {
+  private send(session: GatewaySession, t: string, d: any): void {
+    const id = typeof d?.id === 'string' ? d.id : undefined;
+    this.dispatches.push({ t, ...(id ? { id } : {}), session: session.id, shard: session.shard, token: session.token });
     session.seq += 1;
     session.socket!.send(JSON.stringify({ op: 0, t, s: session.seq, d }));
   }

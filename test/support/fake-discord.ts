@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
-import { FakeGateway, type GatewayEvent, type GatewaySession } from './fake-discord-gateway.js';
+import { FakeGateway, type GatewayDispatch, type GatewayEvent, type GatewaySession } from './fake-discord-gateway.js';
 
-export { guildIdOnShard, shardOfGuild, type GatewayEvent, type GatewaySession } from './fake-discord-gateway.js';
+export { guildIdOnShard, shardOfGuild, type GatewayDispatch, type GatewayEvent, type GatewaySession } from './fake-discord-gateway.js';
 
 /**
  * A small fake Discord on 127.0.0.1 for running the real discord.js against: the REST routes the bot uses
@@ -243,6 +243,11 @@ export class FakeDiscord {
   /** The gateway sessions, resumable ones included (`socket` is set on the live ones). */
   get sessions(): GatewaySession[] {
     return [...this.gateway.sessions.values()];
+  }
+
+  /** Every gateway dispatch sent (event, its id, and the session, shard and token it went to), in order. */
+  get dispatches(): readonly GatewayDispatch[] {
+    return this.gateway.dispatches;
   }
 
   /** Adds a guild the bot joined and sends its GUILD_CREATE on the shard that owns it. */
