@@ -47,7 +47,7 @@ export interface DiscordAdapter {
   readonly client: Client;
   /** Posts alerts for the outbox worker (its own REST client; usable before start and after stop). */
   readonly alertSender: DiscordAlertSender;
-  /** The gateway shards this process runs, each with its state (all `down` before start and after stop). */
+  /** The gateway shards this process runs, each with its state: `down` before start and after stop; with `auto`, none until Discord gave the count. */
   shardStatus(): ShardStatus[];
 }
 
@@ -115,7 +115,11 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   async function start(): Promise<void> {
     // Not events.once: that rejects on any 'error' event, and a transient one must not fail start-up.
     const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-    logger.info({ shards: options.shards?.ids ?? null, shardCount: options.shards?.count ?? null }, `discord gateway: running ${describeShardPlan(options.shards)}`);
+    const planned = client.options.shards;
+    logger.info(
+      { shards: Array.isArray(planned) ? planned : (planned ?? null), shardCount: options.shards?.count ?? client.options.shardCount },
+      `discord gateway: running ${describeShardPlan(options.shards)}`,
+    );
     shards.connecting();
     await client.login(options.token);
     await ready;
