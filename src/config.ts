@@ -31,6 +31,25 @@ const booleanText = z
   .regex(/^(true|false|1|0|yes|no)$/i, 'must be true or false')
   .transform((v) => /^(true|1|yes)$/i.test(v));
 
+/** Most shards accepted: far above any bot's need (Discord recommends one per 1,000 servers). */
+const MAX_DISCORD_SHARDS = 100_000;
+const SHARDS_MESSAGE = `must be auto or a whole number of shards from 1 to ${MAX_DISCORD_SHARDS}`;
+const SHARD_IDS_MESSAGE = 'must be shard ids, comma-separated, ranges allowed (e.g. 0,1 or 0-3)';
+const shardIdList = z
+  .string()
+  .refine((v) => v.split(',').every((part) => /^\s*\d+\s*(-\s*\d+\s*)?$/.test(part)), SHARD_IDS_MESSAGE)
+  .transform((v, ctx) => {
+    const ids: number[] = [];
+    for (const part of v.split(',')) {
+      const [from, to = from] = part.split('-').map((x) => Number(x.trim()));
+      if (to < from) ctx.addIssue({ code: 'custom', message: `has the range ${part.trim()} backwards: write it low-high` });
+      for (let id = from; id <= to && id - from <= MAX_DISCORD_SHARDS; id++) ids.push(id);
+    }
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice !== undefined) ctx.addIssue({ code: 'custom', message: `lists shard ${twice} twice` });
+    return ids;
+  });
+
 function idList(pattern: RegExp, what: string) {
   return z
     .string()
@@ -47,6 +66,15 @@ export const EnvSchema = z.object({
   DISCORD_APPLICATION_ID: optionalText.pipe(z.string().regex(/^\d{17,20}$/, 'must be the numeric application id (17-20 digits)').optional()),
   DISCORD_GUILD_ID: optionalText.pipe(z.string().regex(/^\d{17,20}$/, 'must be a numeric server id (17-20 digits)').optional()),
   DISCORD_API_URL: httpUrl(DISCORD_DEFAULT_API_URL),
+  DISCORD_SHARDS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(auto|\d+)$/i, SHARDS_MESSAGE)
+      .transform((v): number | 'auto' => (/^auto$/i.test(v) ? 'auto' : Number(v)))
+      .refine((v) => v === 'auto' || (v >= 1 && v <= MAX_DISCORD_SHARDS), SHARDS_MESSAGE)
+      .optional(),
+  ),
+  DISCORD_SHARD_IDS: optionalText.pipe(shardIdList.optional()),
   SLACK_BOT_TOKEN: optionalText.pipe(z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-').optional()),
   SLACK_APP_TOKEN: optionalText.pipe(z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional()),
   SLACK_SIGNING_SECRET: optionalText,
@@ -92,7 +120,14 @@ export interface Config {
   dataPaths: string[];
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Present when DISCORD_TOKEN is set. */
-  discord?: { token: string; applicationId: string; guildId?: string; apiUrl: string };
+  discord?: {
+    token: string;
+    applicationId: string;
+    guildId?: string;
+    apiUrl: string;
+    /** DISCORD_SHARDS and DISCORD_SHARD_IDS; absent: one unsharded gateway session. */
+    shards?: { count: number | 'auto'; ids?: number[] };
+  };
   /** Present when SLACK_BOT_TOKEN is set. */
   slack?: {
     botToken: string;
@@ -185,7 +220,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
       throw new ConfigError('DISCORD_APPLICATION_ID is missing: set it to your application id (Developer Portal > General Information) when DISCORD_TOKEN is set.');
     }
     config.discord = { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, guildId: e.DISCORD_GUILD_ID, apiUrl: e.DISCORD_API_URL };
-  } else if (e.DISCORD_APPLICATION_ID || e.DISCORD_GUILD_ID) {
+    const shards = discordShards(e.DISCORD_SHARDS, e.DISCORD_SHARD_IDS);
+    if (shards) config.discord.shards = shards;
+  } else if (e.DISCORD_APPLICATION_ID || e.DISCORD_GUILD_ID || e.DISCORD_SHARDS || e.DISCORD_SHARD_IDS) {
     throw new ConfigError('DISCORD_TOKEN is missing: set it to the bot token (Developer Portal > Bot > Reset Token), or remove the other DISCORD_ variables.');
   }
   if (e.SLACK_BOT_TOKEN) {
@@ -205,6 +242,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
     throw new ConfigError('SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or remove the other SLACK_ variables.');
   }
   return config;
+}
+
+/** Returns the shard plan from DISCORD_SHARDS and DISCORD_SHARD_IDS (undefined: unsharded), or throws a ConfigError. */
+function discordShards(count: number | 'auto' | undefined, ids: number[] | undefined): { count: number | 'auto'; ids?: number[] } | undefined {
+  if (ids && count === undefined) {
+    throw new ConfigError('DISCORD_SHARD_IDS needs DISCORD_SHARDS: set DISCORD_SHARDS to the number of shards across all replicas (e.g. DISCORD_SHARDS=4 with DISCORD_SHARD_IDS=0,1 here and 2,3 on the other replica).');
+  }
+  if (count === 'auto') {
+    // Each replica would ask Discord for the count on its own, and the recommendation grows with the bot: replicas
+    // started on different days could run overlapping or missing shards. Splitting needs one fixed count.
+    if (ids) {
+      throw new ConfigError('DISCORD_SHARD_IDS cannot be used with DISCORD_SHARDS=auto: replicas that split shards must agree on one count. Set DISCORD_SHARDS to a number (the `shards` of GET /gateway/bot, or more), or remove DISCORD_SHARD_IDS to run every shard in this process.');
+    }
+    return { count };
+  }
+  if (count === undefined) return undefined;
+  const outside = ids?.find((id) => id >= count);
+  if (outside !== undefined) {
+    throw new ConfigError(`DISCORD_SHARD_IDS lists shard ${outside}, but DISCORD_SHARDS=${count} numbers shards 0 to ${count - 1}: fix one of them.`);
+  }
+  return ids ? { count, ids } : { count };
 }
 
 function readEnv(): NodeJS.ProcessEnv {

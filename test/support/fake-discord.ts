@@ -1,12 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import { FakeGateway, type GatewayDispatch, type GatewayEvent, type GatewaySession } from './fake-discord-gateway.js';
+
+export { guildIdOnShard, shardOfGuild, type GatewayDispatch, type GatewayEvent, type GatewaySession } from './fake-discord-gateway.js';
 
 /**
  * A small fake Discord on 127.0.0.1 for running the real discord.js against: the REST routes the bot uses
  * (gateway info, interaction callbacks, webhook edits and follow-ups, channel messages, command registration) and a
- * WebSocket gateway (HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, op 7 reconnect). Text frames only.
+ * WebSocket gateway (HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, op 7 reconnect), sharded when
+ * `shards` is set (fake-discord-gateway.ts). Text frames only.
  */
 
 /** One REST request as the fake received it. */
@@ -34,15 +38,6 @@ export interface FaultRule {
   times: number;
 }
 
-/** A gateway event the fake handled, for tests about sessions. */
-export interface GatewayEvent {
-  kind: 'connect' | 'identify' | 'resume' | 'heartbeat' | 'close';
-  /** The path the client connected to (`/gateway` for a new session, `/resume` for a resume). */
-  path?: string;
-  payload?: any;
-  at: number;
-}
-
 /** Ids the fake uses for its one application, guild, channel and users. */
 export interface FakeDiscordOptions {
   applicationId?: string;
@@ -50,6 +45,16 @@ export interface FakeDiscordOptions {
   guildId?: string;
   channelId?: string;
   userId?: string;
+  /** Shards GET /gateway/bot recommends (default 1). */
+  shards?: number;
+  /** IDENTIFY with fewer shards than this is closed with 4011, sharding required (default 1). */
+  minShards?: number;
+  /** session_start_limit.max_concurrency: identifies per 5 s that discord.js allows itself (default 1). */
+  maxConcurrency?: number;
+  /** session_start_limit.remaining at start (default 999); each IDENTIFY spends one. */
+  sessionStartRemaining?: number;
+  /** Guilds the bot is in besides `guildId`; each is created on the shard that owns it. */
+  guildIds?: string[];
 }
 
 /** What `sendInteraction` and its helpers return: enough to find the bot's response. */
@@ -117,6 +122,8 @@ export class FakeDiscord {
   readonly guildId: string;
   readonly channelId: string;
   readonly userId: string;
+  /** Shards GET /gateway/bot recommends. */
+  readonly shards: number;
   /** Every REST request, in arrival order. */
   readonly requests: RecordedRequest[] = [];
   /** Every gateway event, in order. */
@@ -137,9 +144,10 @@ export class FakeDiscord {
   private readonly faults: FaultRule[] = [];
   private readonly requestWaiters: { predicate: (r: RecordedRequest) => boolean; resolve: (r: RecordedRequest) => void }[] = [];
   private readonly gatewayWaiters: { predicate: (e: GatewayEvent) => boolean; resolve: (e: GatewayEvent) => void }[] = [];
-  private socket: WebSocket | undefined;
-  private sessionId = '';
-  private seq = 0;
+  private readonly gateway: FakeGateway;
+  private readonly guilds: string[];
+  private readonly maxConcurrency: number;
+  private sessionStartRemaining: number;
   private port = 0;
 
   private constructor(options: FakeDiscordOptions) {
@@ -148,10 +156,30 @@ export class FakeDiscord {
     this.guildId = options.guildId ?? '1100000000000000002';
     this.channelId = options.channelId ?? '1100000000000000003';
     this.userId = options.userId ?? '1100000000000000004';
+    this.shards = options.shards ?? 1;
+    this.maxConcurrency = options.maxConcurrency ?? 1;
+    this.sessionStartRemaining = options.sessionStartRemaining ?? 999;
+    this.guilds = [this.guildId, ...(options.guildIds ?? [])];
+    this.gateway = new FakeGateway({
+      applicationId: this.applicationId,
+      botUserId: this.botUserId,
+      resumeUrl: () => this.resumeUrl,
+      guildIds: () => this.guilds,
+      guild: (id) => this.guild(id),
+      minShards: options.minShards ?? 1,
+      onEvent: (event) => {
+        this.gatewayEvents.push(event);
+        this.notify(this.gatewayWaiters, event);
+      },
+      onSessionStart: () => {
+        this.sessionStartRemaining = Math.max(0, this.sessionStartRemaining - 1);
+      },
+      snowflake,
+    });
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.keepAliveTimeout = 60_000;
     this.wss = new WebSocketServer({ server: this.server });
-    this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
+    this.wss.on('connection', (ws, req) => this.gateway.connect(ws, new URL(req.url ?? '/', 'http://127.0.0.1').pathname));
   }
 
   /** Returns a fake Discord listening on 127.0.0.1 on a free port. */
@@ -207,11 +235,30 @@ export class FakeDiscord {
     return this.requests.filter((r) => r.path.includes(`/${interaction.id}/`) || r.path.includes(`/${interaction.token}`));
   }
 
-  /** Sends a gateway dispatch to the connected client. */
-  dispatch(t: string, d: unknown): void {
-    if (!this.socket) throw new Error('fake discord: no gateway connection (did the client log in?)');
-    this.seq += 1;
-    this.socket.send(JSON.stringify({ op: 0, t, s: this.seq, d }));
+  /** Sends a gateway dispatch on `shard`, or else on the shard owning `d.guild_id`, or else on shard 0 (DMs). */
+  dispatch(t: string, d: unknown, shard?: number): void {
+    this.gateway.dispatch(t, d, shard);
+  }
+
+  /** The gateway sessions, resumable ones included (`socket` is set on the live ones). */
+  get sessions(): GatewaySession[] {
+    return [...this.gateway.sessions.values()];
+  }
+
+  /** Every gateway dispatch sent (event, its id, and the session, shard and token it went to), in order. */
+  get dispatches(): readonly GatewayDispatch[] {
+    return this.gateway.dispatches;
+  }
+
+  /** Adds a guild the bot joined and sends its GUILD_CREATE on the shard that owns it. */
+  joinGuild(guildId: string): void {
+    if (!this.guilds.includes(guildId)) this.guilds.push(guildId);
+    this.gateway.guildCreate(guildId);
+  }
+
+  /** Closes a shard's live sessions with a gateway close code (4000: resumable error; 4004: token refused, final). */
+  closeShard(shard: number, code: number): void {
+    this.gateway.disconnect(shard, code);
   }
 
   /** Sends INTERACTION_CREATE with the usual guild context around `fields` (type and data at least). */
@@ -302,10 +349,9 @@ export class FakeDiscord {
     return this.sendInteraction({ type: 3, data: { custom_id: customId, component_type: 3, values }, message: this.message(message) });
   }
 
-  /** Tells the client to reconnect (gateway op 7); it should resume on the resume URL. */
-  requestReconnect(): void {
-    if (!this.socket) throw new Error('fake discord: no gateway connection');
-    this.socket.send(JSON.stringify({ op: 7, d: null }));
+  /** Tells the client to reconnect (gateway op 7) on a shard (default 0); it should resume on the resume URL. */
+  requestReconnect(shard = 0): void {
+    this.gateway.sendOp(7, null, shard);
   }
 
   /** Closes every connection and the server; call after `client.destroy()`. */
@@ -407,7 +453,8 @@ export class FakeDiscord {
     const p = r.path.replace(/^\/api\/v\d+/, '');
     let m: RegExpMatchArray | null;
     if (r.method === 'GET' && p === '/gateway/bot') {
-      return [200, {}, { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }];
+      const limit = { total: 1000, remaining: this.sessionStartRemaining, reset_after: 14_400_000, max_concurrency: this.maxConcurrency };
+      return [200, {}, { url: this.gatewayUrl, shards: this.shards, session_start_limit: limit }];
     }
     if (r.method === 'GET' && p === '/gateway') return [200, {}, { url: this.gatewayUrl }];
     if (r.method === 'POST' && /^\/interactions\/[^/]+\/[^/]+\/callback$/.test(p)) return [204, {}, undefined];
@@ -448,77 +495,11 @@ export class FakeDiscord {
     return [200, {}, message];
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    this.socket = ws;
-    this.gatewayEvent({ kind: 'connect', path, at: performance.now() });
-    ws.on('message', (data) => this.onFrame(ws, String(data)));
-    ws.on('close', (code) => {
-      if (this.socket === ws) this.socket = undefined;
-      this.gatewayEvent({ kind: 'close', payload: { code }, at: performance.now() });
-    });
-    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
-  }
-
-  private onFrame(ws: WebSocket, text: string): void {
-    let frame: any;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      ws.close(4002, 'decode error');
-      return;
-    }
-    switch (frame.op) {
-      case 1:
-        this.gatewayEvent({ kind: 'heartbeat', payload: frame.d, at: performance.now() });
-        ws.send(JSON.stringify({ op: 11 }));
-        return;
-      case 2:
-        return this.onIdentify(ws, frame.d);
-      case 6:
-        return this.onResume(ws, frame.d);
-      default:
-        return;
-    }
-  }
-
-  private onIdentify(ws: WebSocket, d: any): void {
-    this.gatewayEvent({ kind: 'identify', payload: d, at: performance.now() });
-    this.sessionId = `session-${snowflake()}`;
-    this.seq = 0;
-    this.socket = ws;
-    this.dispatch('READY', {
-      v: 10,
-      user: { id: this.botUserId, username: 'incident-bot', discriminator: '0', global_name: null, avatar: null, bot: true, flags: 0 },
-      guilds: [{ id: this.guildId, unavailable: true }],
-      session_id: this.sessionId,
-      resume_gateway_url: this.resumeUrl,
-      application: { id: this.applicationId, flags: 0 },
-      shard: [0, 1],
-      private_channels: [],
-    });
-    // discord.js waits (15 s) for a GUILD_CREATE of every guild listed in READY before it is ready.
-    this.dispatch('GUILD_CREATE', this.guild());
-  }
-
-  private onResume(ws: WebSocket, d: any): void {
-    this.gatewayEvent({ kind: 'resume', payload: d, at: performance.now() });
-    if (d?.session_id !== this.sessionId) {
-      ws.send(JSON.stringify({ op: 9, d: false }));
-      return;
-    }
-    this.socket = ws;
-    this.dispatch('RESUMED', {});
-  }
-
-  private gatewayEvent(event: GatewayEvent): void {
-    this.gatewayEvents.push(event);
-    this.notify(this.gatewayWaiters, event);
-  }
-
-  private guild(): Record<string, unknown> {
+  private guild(id: string): Record<string, unknown> {
+    // Each extra guild has one text channel with the guild's own id, as Discord's oldest servers do.
+    const channelId = id === this.guildId ? this.channelId : id;
     return {
-      id: this.guildId,
+      id,
       name: 'Fake Guild',
       icon: null,
       splash: null,
@@ -529,7 +510,7 @@ export class FakeDiscord {
       verification_level: 0,
       default_message_notifications: 0,
       explicit_content_filter: 0,
-      roles: [{ id: this.guildId, name: '@everyone', permissions: PERMISSIONS, position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+      roles: [{ id, name: '@everyone', permissions: PERMISSIONS, position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
       emojis: [],
       stickers: [],
       features: [],
@@ -552,7 +533,7 @@ export class FakeDiscord {
       member_count: 2,
       voice_states: [],
       members: [],
-      channels: [{ id: this.channelId, type: 0, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 }],
+      channels: [{ id: channelId, type: 0, name: 'general', position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 }],
       threads: [],
       presences: [],
       stage_instances: [],

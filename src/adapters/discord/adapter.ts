@@ -4,6 +4,7 @@ import type { Command } from '../../../commands/types.js';
 import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
 import { createDiscordAlertSender, type DiscordAlertSender } from './alert-sender.js';
 import { NO_MENTIONS, handleInteraction, type DiscordLogger, type InteractionContext } from './interactions.js';
+import { clientShardOptions, describeShardPlan, trackShards, type DiscordShardPlan, type ShardStatus } from './shards.js';
 
 /** Discord's own API root; `DISCORD_API_URL` replaces it for REST proxies and for the tests' fake Discord. */
 export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
@@ -32,6 +33,8 @@ export interface DiscordAdapterOptions {
   alerts?: AlertsService;
   /** Which records each server may see (posts of other tenants' feeds are hidden); absent: every record. */
   visibilityFor?: VisibilityFor;
+  /** The gateway shards this process runs (DISCORD_SHARDS, DISCORD_SHARD_IDS); absent: one unsharded session. */
+  shards?: DiscordShardPlan;
 }
 
 /** A running (or startable) Discord bot. */
@@ -44,6 +47,8 @@ export interface DiscordAdapter {
   readonly client: Client;
   /** Posts alerts for the outbox worker (its own REST client; usable before start and after stop). */
   readonly alertSender: DiscordAlertSender;
+  /** The gateway shards this process runs, each with its state: `down` before start and after stop; with `auto`, none until Discord gave the count. */
+  shardStatus(): ShardStatus[];
 }
 
 const CONSOLE_LOGGER: DiscordLogger = {
@@ -62,6 +67,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     // component interactions resolve against. No privileged intents (message content, members, presences).
     intents: [GatewayIntentBits.Guilds],
     allowedMentions: NO_MENTIONS,
+    ...clientShardOptions(options.shards),
     rest: {
       api: options.apiUrl ?? DEFAULT_DISCORD_API_URL,
       retries: options.restRetries ?? 2,
@@ -89,12 +95,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   // An EventEmitter 'error' without a listener throws and would end the process.
   client.on(Events.Error, (error) => logger.error({ err: error.message }, 'discord client error'));
   client.on(Events.Warn, (message) => logger.warn({}, `discord: ${message}`));
-  let stopping = false;
-  // discord.js reports its own shutdown as a reconnect; only real ones are worth a log line.
-  client.on(Events.ShardReconnecting, (shardId) => {
-    if (!stopping) logger.info({ shardId }, 'discord gateway reconnecting');
-  });
-  client.on(Events.ShardResume, (shardId, replayed) => logger.info({ shardId, replayed }, 'discord gateway resumed'));
+  const shards = trackShards(client, logger);
   // discord.js retries 429s (after Retry-After) and 5xx itself; its RateLimited event only covers limits it saw
   // coming, so unexpected ones are logged from the responses.
   client.rest.on(RESTEvents.RateLimited, (info) =>
@@ -114,17 +115,27 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   async function start(): Promise<void> {
     // Not events.once: that rejects on any 'error' event, and a transient one must not fail start-up.
     const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    const planned = client.options.shards;
+    logger.info(
+      { shards: Array.isArray(planned) ? planned : (planned ?? null), shardCount: options.shards?.count ?? client.options.shardCount },
+      `discord gateway: running ${describeShardPlan(options.shards)}`,
+    );
+    shards.connecting();
     await client.login(options.token);
     await ready;
     const reported = client.application?.id;
     if (reported && reported !== options.applicationId) {
       logger.warn({ configured: options.applicationId, reported }, 'DISCORD_APPLICATION_ID does not match the token\'s application');
     }
-    logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'discord adapter ready');
+    const running = shards.status();
+    logger.info(
+      { user: client.user?.tag, guilds: client.guilds.cache.size, shards: running.map((s) => s.id), shardCount: client.options.shardCount },
+      'discord adapter ready',
+    );
   }
 
   async function stop(): Promise<void> {
-    stopping = true;
+    shards.stopped();
     if (inFlight.size) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -145,5 +156,6 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     },
     start: () => (started ??= start()),
     stop: () => (stopped ??= stop()),
+    shardStatus: () => shards.status(),
   };
 }

@@ -4,4 +4,5 @@ export { createDiscordAlertSender, nonceFor, type DiscordAlertSender, type Disco
 export { ADMIN_PERMISSIONS, commandsToDiscordJson } from './command-json.js';
 export { deployCommands, type DeployCommandsOptions, type DeployCommandsResult } from './deploy-commands.js';
 export type { DiscordLogger } from './interactions.js';
+export { clientShardOptions, type DiscordShardPlan, type ShardState, type ShardStatus } from './shards.js';
 export { DISCORD_LIMITS, alertToMessage, answerToEmbed, helpToEmbed, listToEmbed, type DiscordAlertBody } from './render.js';
