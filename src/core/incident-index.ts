@@ -1,120 +1,14 @@
-import MiniSearch, { type Options, type SearchResult } from 'minisearch';
+import MiniSearch, { type SearchResult } from 'minisearch';
 import SearchableMap from 'minisearch/SearchableMap';
 import { readSnapshot, writeSnapshot } from './index-snapshot.js';
-import { CONTEXT_KINDS, monthName, type Incident, type IncidentKind } from './incident.js';
-import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery, type QueryDate } from './query.js';
-import { compactName, foldText, stripMarkup } from './text.js';
+import { CONTEXT_KINDS, type Incident, type IncidentKind } from './incident.js';
+import { BOOST, compactNamesOf, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
+import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery } from './query.js';
+import { dateFactor, fuzzyFor, hintFactor, transpositions, TYPO_BONUS } from './rank-signals.js';
+import { compactName } from './text.js';
 
-/** The flattened, bounded text of one record as minisearch indexes it. */
-export interface IndexDoc {
-  id: string;
-  title: string;
-  aliases: string;
-  compact: string;
-  entities: string;
-  tags: string;
-  dates: string;
-  summary: string;
-}
-
-/** Summary characters indexed per record: enough for the lead sentences; minisearch's cost grows with indexed text. */
-export const MAX_INDEXED_SUMMARY_CHARS = 200;
-
-// Indexing keeps stop words out so that postings stay small; a question's function words match nothing useful.
-const INDEX_STOP = new Set('a an the of and or to in on for by with at from as is are was were be been it its this that'.split(' '));
-
-/**
- * One options constant for building and for loading a snapshot: minisearch requires the same options for both
- * (loadJSON "should be given the same options used when serializing the index").
- */
-export const INDEX_OPTIONS: Options<IndexDoc> = {
-  idField: 'id',
-  fields: ['title', 'aliases', 'compact', 'entities', 'tags', 'dates', 'summary'],
-  // Nothing stored: the index keeps the records themselves, and stored fields would double the snapshot's load work.
-  storeFields: [],
-  tokenize: (text) => text.split(/[^\p{L}\p{N}]+/u),
-  processTerm: (term) => {
-    const t = foldText(term);
-    return t.length === 0 || t.length > MAX_TERM_CHARS || INDEX_STOP.has(t) ? null : t;
-  },
-};
-
-// Field weights: what names an incident counts most; the summary only breaks ties and answers questions.
-const BOOST = { title: 5, aliases: 4, compact: 5, entities: 2, tags: 1.2, dates: 1, summary: 0.6 };
-
-/** Tag prefixes whose values are bookkeeping, not something a user would type. */
-const SILENT_TAG_PREFIXES = new Set(['dataset', 'domain', 'stix', 'cwe', 'type']);
-
-/** Returns every name a record is known by: title, aliases. */
-export function recordNames(incident: Incident): string[] {
-  return [incident.title, ...incident.aliases];
-}
-
-/** Returns the index document for a record: names, a compact form of each, entities, tag values, date words, lead summary. */
-export function toIndexDoc(incident: Incident): IndexDoc {
-  const e = incident.entities;
-  const tagValues: string[] = [];
-  for (const tag of incident.tags) {
-    const colon = tag.indexOf(':');
-    const prefix = colon > 0 ? tag.slice(0, colon) : '';
-    const value = colon > 0 ? tag.slice(colon + 1) : tag;
-    if (prefix === 'ransomware-use') {
-      if (/known/i.test(value) && !/unknown/i.test(value)) tagValues.push('ransomware');
-      continue;
-    }
-    if (SILENT_TAG_PREFIXES.has(prefix)) {
-      if (prefix === 'stix' || prefix === 'type') tagValues.push(value);
-      continue;
-    }
-    tagValues.push(value);
-  }
-  return {
-    id: incident.id,
-    title: stripMarkup(incident.title),
-    aliases: incident.aliases.join(' · '),
-    compact: compactNamesOf(incident).join(' '),
-    entities: [...e.actors, ...e.victims, ...e.software, ...e.countries, ...e.cves.map(compactName)].join(' · '),
-    tags: tagValues.join(' · '),
-    dates: dateWords(incident),
-    // Context records (groups, software, CVEs) are found by their names, entities and tags; their long texts
-    // would triple the index (and its snapshot and load time) for little gain.
-    summary: CONTEXT_KINDS.has(incident.kind) ? '' : stripMarkup(incident.summary).slice(0, MAX_INDEXED_SUMMARY_CHARS),
-  };
-}
-
-/**
- * Returns the compact forms of every name of a record: title, aliases and, for products (KEV), the product with and
- * without its vendor ("Cisco" + "IOS XE Web UI"). A vendor alone names no one record, so it is not among them.
- */
-export function compactNamesOf(incident: Incident): string[] {
-  const names = [...recordNames(incident)];
-  const vendor = incident.tags.find((t) => t.startsWith('vendor:'))?.slice(7).trim();
-  for (const tag of incident.tags) {
-    if (!tag.startsWith('product:')) continue;
-    const product = tag.slice(8).trim();
-    names.push(product);
-    if (vendor && !foldText(product).startsWith(foldText(vendor))) names.push(`${vendor} ${product}`);
-  }
-  const out = new Set<string>();
-  for (const n of names) {
-    const c = compactName(n);
-    if (c.length > 1 && c.length <= MAX_TERM_CHARS) out.add(c);
-  }
-  return [...out];
-}
-
-/** Returns the date words of a record: year and month name for reading, and `m<YYYYMM>` / `d<YYYYMMDD>` keys for lookup. */
-function dateWords(incident: Incident): string {
-  const out: string[] = [];
-  for (const d of [incident.date, incident.dateEnd]) {
-    if (!d) continue;
-    const [y, m] = d.value.split('-');
-    out.push(y);
-    if (m) out.push(monthName(Number(m)));
-  }
-  if (incident.date) out.push(...dateKeys(incident.date.value));
-  return out.join(' ');
-}
+export { compactNamesOf, INDEX_OPTIONS, MAX_INDEXED_SUMMARY_CHARS, recordNames, toIndexDoc, type IndexDoc } from './index-doc.js';
+export { transpositions } from './rank-signals.js';
 
 /** A candidate with the signals the re-ranker combines. */
 export interface RankedHit {
@@ -129,15 +23,6 @@ export interface RankedHit {
 
 /** Search bounds: how many candidates are re-ranked; more costs time and rarely changes the top. */
 const CANDIDATES = 60;
-
-/** Returns the fuzzy edit distance allowed for a term: none for short words, where a typo is another word. */
-function fuzzyFor(term: string): number {
-  // Beyond this length a word is run-together text, not a typed name; fuzzy cost grows with length.
-  if (term.length > 24) return 0;
-  if (term.length >= 8) return 2;
-  if (term.length >= 5) return 1;
-  return 0;
-}
 
 /**
  * The shared minisearch index over incidents and context records, with a re-ranker on top: name identity,
@@ -493,18 +378,8 @@ function termWeight(mini: MiniInternals, term: string, shortId: number): number 
   return w;
 }
 
-/** Field boosts by minisearch field id (ids follow the order of INDEX_OPTIONS.fields). */
-const FIELD_BOOSTS = (INDEX_OPTIONS.fields as (keyof typeof BOOST)[]).map((f) => BOOST[f]);
-
 /** Most records a date in the query brings into the candidate set (a busy month must not make a query slow). */
 const MAX_DATED_CANDIDATES = 300;
-
-/** Returns the lookup keys of a date, most precise first: `d20240304` and `m202403` for a day, `m202403` for a month. */
-function dateKeys(value: string | null): string[] {
-  if (!value) return [];
-  const compact = value.replace(/-/g, '');
-  return value.length === 10 ? [`d${compact}`, `m${compact.slice(0, 6)}`] : value.length === 7 ? [`m${compact}`] : [];
-}
 
 /** Re-ranking signals of one record. */
 interface Profile {
@@ -527,36 +402,3 @@ const MAX_CACHED_PROFILES = 20_000;
 /** Longest compact query for which one-edit name variants are tried (names are shorter than this). */
 const MAX_TYPO_CHARS = 32;
 
-/** Score bonus for a record whose name is one edit from the query, by the kind of edit. */
-const TYPO_BONUS = { extraLetter: 1.55, swap: 1.5, missingLetter: 1.45, wrongLetter: 1.4 } as const;
-
-/** Returns every string made by swapping two adjacent letters of `s` (Levenshtein counts a swap as two edits). */
-export function transpositions(s: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < s.length; i++) {
-    if (s[i] !== s[i + 1]) out.push(s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2));
-  }
-  return out;
-}
-
-function dateFactor(dates: QueryDate[], date: string | null, dateEnd: string | null): number {
-  if (!date) return 0.85;
-  let best = 0.8;
-  for (const d of dates) {
-    const [y, m, day] = date.split('-').map(Number);
-    if (y !== d.year) {
-      const [ey] = (dateEnd ?? '').split('-').map(Number);
-      if (ey && d.year >= y && d.year <= ey) best = Math.max(best, 1);
-      continue;
-    }
-    if (d.month === undefined || m === undefined) best = Math.max(best, 1.15);
-    else if (d.month === m) best = Math.max(best, d.day !== undefined && day === d.day ? 1.6 : d.day !== undefined && day !== undefined ? 1.1 : 1.35);
-    else best = Math.max(best, 0.95);
-  }
-  return best;
-}
-
-function hintFactor(hint: IncidentKind, kind: IncidentKind, weak: boolean): number {
-  if (weak) return hint === kind ? 1.2 : 0.75;
-  return hint === kind ? 1.25 : 0.7;
-}
