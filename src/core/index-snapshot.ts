@@ -2,7 +2,7 @@ import MiniSearch, { type Options } from 'minisearch';
 import type SearchableMap from 'minisearch/SearchableMap';
 
 /** Bumped whenever the snapshot layout or the index options change: an older snapshot is rebuilt, never misread. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** The minisearch 7 internals a snapshot writes and restores (the library is pinned; the round trip is tested). */
 interface MiniState {
