@@ -1,14 +1,16 @@
 import MiniSearch, { type SearchResult } from 'minisearch';
-import SearchableMap from 'minisearch/SearchableMap';
-import { readSnapshot, writeSnapshot } from './index-snapshot.js';
+import { readSnapshot, SnapshotError, writeSnapshot } from './index-snapshot.js';
 import { CONTEXT_KINDS, type Incident, type IncidentKind } from './incident.js';
-import { BOOST, compactNamesOf, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
+import { compactNamesOf, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, BOOST, type IndexDoc } from './index-doc.js';
+import { documentFrequency, postingCount, TermLookup, termWeight, type MiniInternals, type Work } from './postings.js';
 import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery } from './query.js';
 import { dateFactor, fuzzyFor, hintFactor, transpositions, TYPO_BONUS } from './rank-signals.js';
+import { TextIndex } from './text-index.js';
 import { compactName } from './text.js';
 
 export { compactNamesOf, INDEX_OPTIONS, MAX_INDEXED_SUMMARY_CHARS, recordNames, toIndexDoc, type IndexDoc } from './index-doc.js';
 export { transpositions } from './rank-signals.js';
+export type { Work } from './postings.js';
 
 /** A candidate with the signals the re-ranker combines. */
 export interface RankedHit {
@@ -25,11 +27,42 @@ export interface RankedHit {
 const CANDIDATES = 60;
 
 /**
- * The shared minisearch index over incidents and context records, with a re-ranker on top: name identity,
- * coverage of the query's words, dates, kind hints, and incidents before context that matches as well.
+ * A term carried by more records than this is checked against candidates, not searched: a fixed bound, so that
+ * the work per query does not grow with the corpus (at 100k records a common word has tens of thousands of postings).
+ * It applies to the name index and to the full-text index alike: long texts make postings longer, not this bound.
+ */
+export const COMMON_DF = 400;
+/** Most postings read to find candidates when every word of a query is common (a bounded scan, not a search). */
+export const MAX_COMMON_SCAN = 2_000;
+/** Most words a typed prefix may expand to, and most postings they may carry, before it counts as a whole word. */
+const MAX_PREFIX_TERMS = 50;
+const MAX_PREFIX_POSTINGS = 2_000;
+/** Score a common term adds per unit of field weight, comparable to a normalised rare-term match. */
+const COMMON_TERM_SCORE = 0.04;
+/**
+ * How much the full-text search counts against the name index's: a record named by the query always outranks one
+ * whose text mentions it (names add exact-name and contained-name bonuses on top; text never does).
+ */
+const TEXT_WEIGHT = 0.7;
+
+/** Share of its text score a record keeps for words its names, entities or tags already matched. */
+const OVERLAP_SHARE = 0.25;
+/** Bonus for a query word that the record's text writes as a name, times the word's nameness (0..1). */
+const MENTION_BONUS = 0.4;
+/** Field weight of a word found only in a record's text, for the per-candidate check (the lead summary has 0.6). */
+const TEXT_TERM_WEIGHT = 0.4;
+
+/**
+ * The shared index over incidents and context records: a name index (names, entities, tags, dates, lead summary)
+ * and a full-text index (whole descriptions), with a re-ranker on top: name identity, coverage of the query's
+ * words, dates, kind hints, and incidents before context that matches as well.
  */
 export class IncidentIndex {
   readonly mini: MiniSearch<IndexDoc>;
+  /** The whole text of every record: searched for rare words only (see TextIndex). */
+  readonly text: TextIndex;
+  /** Postings read by the most recent search: the bound on work per query, made observable. */
+  lastWork: Work = { postings: 0 };
   /** The records, by id: answers need them whole, and re-ranking reads names and entities of candidates. */
   private readonly records = new Map<string, Incident>();
   /** Re-ranking signals of recently seen candidates, computed on demand (bounded; cleared when full). */
@@ -37,18 +70,23 @@ export class IncidentIndex {
   private readonly internals: MiniInternals;
   private readonly compactField: number;
   private readonly datesField: number;
+  private readonly nameFields: number[];
+  private readonly allFields: number[];
 
-  private constructor(mini: MiniSearch<IndexDoc>, incidents: readonly Incident[]) {
+  private constructor(mini: MiniSearch<IndexDoc>, text: TextIndex, incidents: readonly Incident[]) {
     this.mini = mini;
+    this.text = text;
     this.internals = mini as unknown as MiniInternals;
     this.compactField = this.internals._fieldIds.compact;
     this.datesField = this.internals._fieldIds.dates;
+    this.nameFields = NAME_FIELDS.map((f) => this.internals._fieldIds[f]);
+    this.allFields = Object.values(this.internals._fieldIds);
     for (const i of incidents) this.records.set(i.id, i);
   }
 
   /** Returns an index built from these records. */
   static build(incidents: readonly Incident[]): IncidentIndex {
-    const index = new IncidentIndex(new MiniSearch<IndexDoc>(INDEX_OPTIONS), []);
+    const index = new IncidentIndex(new MiniSearch<IndexDoc>(INDEX_OPTIONS), TextIndex.empty(), []);
     index.upsert(incidents);
     return index;
   }
@@ -58,12 +96,16 @@ export class IncidentIndex {
    * in minisearch's own tables or derived per query, so loading costs no more than minisearch's own load.
    */
   static fromSnapshot(snapshot: string, incidents: readonly Incident[]): IncidentIndex {
-    return new IncidentIndex(readSnapshot<IndexDoc>(snapshot, INDEX_OPTIONS), incidents);
+    // Two parts, one per line: JSON escapes line breaks inside strings, so the first one ends the name index.
+    const newline = snapshot.indexOf('\n');
+    const names = readSnapshot<IndexDoc>(newline < 0 ? snapshot : snapshot.slice(0, newline), INDEX_OPTIONS);
+    if (newline < 0) throw new SnapshotError('index snapshot has no full-text part; rebuild it');
+    return new IncidentIndex(names, TextIndex.fromSnapshot(snapshot.slice(newline + 1)), incidents);
   }
 
-  /** Returns a snapshot of this index (JSON), for `fromSnapshot` with the same records. */
+  /** Returns a snapshot of this index (the name index, a line break, the full-text index), for `fromSnapshot`. */
   toSnapshot(): string {
-    return writeSnapshot(this.mini, INDEX_OPTIONS);
+    return `${writeSnapshot(this.mini, INDEX_OPTIONS)}\n${this.text.toSnapshot()}`;
   }
 
   /** Number of records indexed. */
@@ -86,8 +128,19 @@ export class IncidentIndex {
     for (const incident of incidents) {
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
+      this.text.add(incident);
       this.records.set(incident.id, incident);
       this.profiles.delete(incident.id);
+    }
+  }
+
+  /** Removes records by id (unknown ids are ignored). */
+  remove(ids: Iterable<string>): void {
+    for (const id of ids) {
+      if (this.mini.has(id)) this.mini.discard(id);
+      this.text.remove(id);
+      this.records.delete(id);
+      this.profiles.delete(id);
     }
   }
 
@@ -110,16 +163,60 @@ export class IncidentIndex {
     return found.slice(0, MAX_CORRECTIONS);
   }
 
-  /** Returns the ids of records whose `field` holds exactly this term (a compact name, a date key). */
-  private idsWithTerm(term: string, fieldId: number): string[] {
+  /** Returns the ids of records whose `field` holds exactly this term (a compact name, a date key), at most `max`. */
+  private idsWithTerm(term: string, fieldId: number, work: Work, max = Infinity): string[] {
     const docs = this.internals._index.get(term)?.get(fieldId);
     if (!docs) return [];
     const out: string[] = [];
     for (const shortId of docs.keys()) {
+      if (out.length >= max) break;
       const id = this.internals._documentIds.get(shortId);
       if (id !== undefined) out.push(id);
     }
+    work.postings += out.length;
     return out;
+  }
+
+  /** Returns whether prefix expansion of `term` stays within bounds (few words, few postings); counts what it reads. */
+  private prefixAffordable(term: string, fieldIds: readonly number[] | undefined, work: Work): boolean {
+    let terms = 0;
+    let postings = 0;
+    for (const [word] of this.internals._index.atPrefix(term)) {
+      if (++terms > MAX_PREFIX_TERMS) return false;
+      postings += postingCount(this.internals, word, fieldIds);
+      if (postings > MAX_PREFIX_POSTINGS) return false;
+    }
+    work.postings += postings;
+    return true;
+  }
+
+  /**
+   * Returns candidates for a query whose words are all common: the postings of the rarest word in the given fields,
+   * read up to MAX_COMMON_SCAN and scored by the words each record carries. A search would read them all.
+   */
+  private scanCommon(rarest: string, fieldIds: readonly number[], terms: readonly string[], work: Work): SearchResult[] {
+    const fields = this.internals._index.get(rarest);
+    const seen = new Set<number>();
+    const out: SearchResult[] = [];
+    scan: for (const fieldId of fieldIds) {
+      for (const shortId of fields?.get(fieldId)?.keys() ?? []) {
+        if (seen.size >= MAX_COMMON_SCAN) break scan;
+        if (seen.has(shortId)) continue;
+        seen.add(shortId);
+        const id = this.internals._documentIds.get(shortId);
+        if (id === undefined) continue;
+        const queryTerms: string[] = [];
+        let score = 0;
+        for (const t of terms) {
+          const w = termWeight(this.internals, t, shortId, FIELD_BOOSTS);
+          if (w > 0) queryTerms.push(t);
+          score += w;
+        }
+        out.push({ id, score: score * queryTerms.length, terms: queryTerms, queryTerms, match: {} });
+      }
+    }
+    work.postings += seen.size * (1 + terms.length);
+    return out.sort((a, b) => b.score - a.score).slice(0, CANDIDATES);
   }
 
   private profile(id: string): Profile | undefined {
@@ -133,6 +230,7 @@ export class IncidentIndex {
       entities: [...new Set([...e.actors, ...e.software, ...e.victims, ...e.cves].map(compactName).filter((c) => c.length > 2))],
       date: incident.date?.value ?? null,
       dateEnd: incident.dateEnd?.value ?? null,
+      cited: [...new Set([...e.cves, ...(`${incident.summary}\n${incident.body ?? ''}`.match(CVE_ID) ?? [])].map((c) => c.toUpperCase()))],
     };
     if (this.profiles.size >= MAX_CACHED_PROFILES) this.profiles.clear();
     this.profiles.set(id, p);
@@ -142,19 +240,22 @@ export class IncidentIndex {
   /** Returns ranked hits for a query (already parsed or raw), best first; empty when nothing matches. */
   search(query: string | ParsedQuery, limit = 10, filter?: (hit: RankedHit) => boolean): RankedHit[] {
     const q = typeof query === 'string' ? parseQuery(query) : query;
-    const candidates = new Map<string, { hit: RankedHit; base: number; coverage: Set<string> }>();
-    const add = (results: SearchResult[], weight: number, countsTerms: boolean, correctedFrom?: Map<string, string>) => {
+    const work: Work = { postings: 0 };
+    this.lastWork = work;
+    const candidates = new Map<string, { hit: RankedHit; base: number; textBase: number; coverage: Set<string> }>();
+    /** `coversOf`: the typed words a matched term stands for (a correction, or two words typed apart). */
+    const add = (results: SearchResult[], weight: number, countsTerms: boolean, coversOf?: Map<string, string[]>) => {
       const max = results[0]?.score ?? 1;
       for (const r of results.slice(0, CANDIDATES)) {
         let c = candidates.get(r.id);
         if (!c) {
           const hit = this.hitFor(r.id);
           if (!hit) continue;
-          c = { hit, base: 0, coverage: new Set<string>() };
+          c = { hit, base: 0, textBase: 0, coverage: new Set<string>() };
           candidates.set(r.id, c);
         }
         c.base += weight * (r.score / max);
-        if (countsTerms) for (const t of r.queryTerms) c.coverage.add(correctedFrom?.get(t) ?? t);
+        if (countsTerms) for (const t of r.queryTerms) for (const typed of coversOf?.get(t) ?? [t]) c.coverage.add(typed);
       }
     };
 
@@ -164,18 +265,22 @@ export class IncidentIndex {
     const internals = this.internals;
     // A word the index does not know is a typo: search the indexed words one or two edits away instead, found by a
     // walk of the term tree (cheapest first). Corrections that are common words are checked per candidate below.
-    const correctedFrom = new Map<string, string>();
+    // A word only descriptions carry is no typo: the full-text search below finds it.
+    const correctedFrom = new Map<string, string[]>();
     const correctionsOf = new Map<string, string[]>();
     const searchTerms: string[] = [];
+    let unknownWords = 0;
     for (const t of q.terms) {
       if (documentFrequency(internals, t) > 0) {
         searchTerms.push(t);
         continue;
       }
+      if (this.text.df(t) > 0) continue;
       const fixes = this.corrections(t);
       correctionsOf.set(t, fixes);
+      if (fixes.length === 0) unknownWords++;
       for (const f of fixes) {
-        correctedFrom.set(f, t);
+        correctedFrom.set(f, [t]);
         searchTerms.push(f);
       }
     }
@@ -186,47 +291,136 @@ export class IncidentIndex {
       if (df > COMMON_DF) common.push({ term: t, df });
       else rare.push(t);
     }
-    // With only common words, search the rarest one in the name fields; the others are checked per candidate.
-    common.sort((a, b) => a.df - b.df);
-    const searched = rare.length > 0 ? rare : common.slice(0, 1).map((c) => c.term);
-    if (searched.length > 0) {
+    if (rare.length > 0) {
       const lastTyped = q.terms[q.terms.length - 1];
+      // Only a name being typed ends in a partial word; questions are complete, and prefix expansion is costly.
+      const prefixed = !q.isQuestion && lastTyped !== undefined && lastTyped.length >= 4 && rare.includes(lastTyped) && this.prefixAffordable(lastTyped, undefined, work);
+      for (const t of rare) work.postings += postingCount(internals, t);
       add(
-        this.mini.search(searched.join(' '), {
+        this.mini.search(rare.join(' '), {
           boost: BOOST,
-          // Only a name being typed ends in a partial word; questions are complete, and prefix expansion is costly.
-          prefix: (term) => !q.isQuestion && rare.length > 0 && term === lastTyped && term.length >= 4,
+          prefix: (term) => prefixed && term === lastTyped,
           boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1),
           combineWith: 'OR',
-          ...(rare.length === 0 ? { fields: ['title', 'aliases', 'compact'] } : {}),
         }),
         1,
         true,
         correctedFrom,
       );
+    } else if (common.length > 0) {
+      // With only common words, candidates come from the postings of the rarest one that names records (else of the
+      // rarest one); the others are checked per candidate. Read whole when short, else scanned up to a bound.
+      common.sort((a, b) => a.df - b.df);
+      const naming = common.find((c) => postingCount(internals, c.term, this.nameFields) > 0);
+      const rarest = (naming ?? common[0]).term;
+      const fieldIds = naming ? this.nameFields : this.allFields;
+      const postings = postingCount(internals, rarest, fieldIds);
+      if (postings <= MAX_COMMON_SCAN) {
+        work.postings += postings;
+        const fields = naming ? NAME_FIELDS : undefined;
+        add(this.mini.search(rarest, { boost: BOOST, fields, boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1) }), 1, true, correctedFrom);
+      } else {
+        add(this.scanCommon(rarest, fieldIds, common.map((c) => c.term), work), 1, true, correctedFrom);
+      }
     }
+
+    // The whole texts: rare words (and two typed words that a text writes as one, "print nightmare") are searched.
+    const textTerms: string[] = [];
+    const joinedFrom = new Map<string, string[]>();
+    for (const t of q.terms) {
+      const df = this.text.df(t);
+      if (df > 0 && df <= COMMON_DF) textTerms.push(t);
+    }
+    for (let i = 0; i + 1 < q.terms.length; i++) {
+      const joined = q.terms[i] + q.terms[i + 1];
+      const df = joined.length <= MAX_TERM_CHARS ? this.text.df(joined) : 0;
+      if (df > 0 && df <= COMMON_DF && !textTerms.includes(joined)) {
+        textTerms.push(joined);
+        joinedFrom.set(joined, [q.terms[i], q.terms[i + 1]]);
+      }
+    }
+    // Names that no record bears, only texts mention ("ViaSat"): the records that mention them are the best answers.
+    const onlyInText = new Set(textTerms.filter((t) => documentFrequency(internals, t) === 0));
+    const byText = this.text.search(textTerms, CANDIDATES, work, onlyInText);
+    // Text adds evidence for the words a record's names, entities and tags do not carry; a word the name index
+    // already credited to the record counts little more, so that a record that mentions X (and lists X among its
+    // actors) does not outrank the one named X by saying X again in its description.
+    const textMax = byText[0]?.score ?? 1;
+    for (const r of byText) {
+      const typed = r.queryTerms.flatMap((t) => joinedFrom.get(t) ?? [t]);
+      let c = candidates.get(r.id);
+      const fresh = typed.filter((t) => !c?.coverage.has(t));
+      const share = typed.length === 0 ? 0 : (fresh.length + OVERLAP_SHARE * (typed.length - fresh.length)) / typed.length;
+      if (!c) {
+        const hit = this.hitFor(r.id);
+        if (!hit) continue;
+        c = { hit, base: 0, textBase: 0, coverage: new Set<string>() };
+        candidates.set(r.id, c);
+      }
+      c.textBase += TEXT_WEIGHT * (r.score / textMax) * share;
+      for (const t of typed) c.coverage.add(t);
+    }
+    if (candidates.size === 0) {
+      // Nothing rare anywhere, and no common word names a record: a bounded sample of the records whose texts carry
+      // the rarest of the words; re-ranking below checks the others.
+      const textCommon = q.terms.map((t) => ({ t, df: this.text.df(t) })).filter((x) => x.df > COMMON_DF).sort((a, b) => a.df - b.df);
+      if (textCommon.length > 0) {
+        for (const id of this.text.scan(textCommon[0].t, MAX_COMMON_SCAN, work)) {
+          const hit = this.hitFor(id);
+          if (hit) candidates.set(id, { hit, base: 0, textBase: 0, coverage: new Set<string>() });
+        }
+      }
+    }
+    const namedInText = new Map<string, number>();
+    for (const r of byText) if (r.named > 0) namedInText.set(r.id, r.named);
+    // A name only texts carry, in a record that cites one or two CVEs, likely names what it cites ("exploiting the
+    // Log4Shell vulnerability ... CVE-2021-44228"): the cited vulnerabilities join the candidates, below the record.
+    for (const r of byText.slice(0, CITING_HITS)) {
+      if (r.named === 0) continue;
+      const cited = this.profile(r.id)?.cited ?? [];
+      if (cited.length === 0 || cited.length > MAX_CITED) continue;
+      for (const cve of cited) {
+        for (const id of this.idsWithTerm(compactName(cve), this.compactField, work)) {
+          if (id === r.id) continue;
+          let c = candidates.get(id);
+          if (!c) {
+            const hit = this.hitFor(id);
+            if (!hit) continue;
+            c = { hit, base: 0, textBase: 0, coverage: new Set<string>() };
+            candidates.set(id, c);
+          }
+          c.textBase += CITED_SHARE * TEXT_WEIGHT * (r.score / textMax);
+          for (const t of r.queryTerms) for (const typed of joinedFrom.get(t) ?? [t]) c.coverage.add(typed);
+          namedInText.set(id, Math.max(namedInText.get(id) ?? 0, CITED_SHARE * r.named));
+        }
+      }
+    }
+
     const compactQuery = compactName(q.terms.join(''));
     const compactAll = compactName(q.words.filter((w) => w.length <= MAX_TERM_CHARS).join(''));
     // Run-together names ("skyecc", "sky ecc") meet the compact field; typos in them are handled by the one-edit
     // lookups below, which cost far less than fuzzy search over every compact name.
     for (const c of new Set([compactQuery, compactAll])) {
       if (c.length < 3 || c.length > MAX_TERM_CHARS || (q.terms.length === 1 && c === q.terms[0])) continue;
-      add(this.mini.search(c, { fields: ['compact'], prefix: !q.isQuestion && c.length >= 4 }), 1.2, false);
+      const prefixed = !q.isQuestion && c.length >= 4 && this.prefixAffordable(c, [this.compactField], work);
+      if (!prefixed) work.postings += postingCount(internals, c, [this.compactField]);
+      add(this.mini.search(c, { fields: ['compact'], prefix: prefixed }), 1.2, false);
     }
     for (const cve of q.cves) {
+      work.postings += postingCount(internals, compactName(cve));
       add(this.mini.search(compactName(cve), { fields: ['compact', 'entities'], boost: { compact: 3, entities: 1 } }), 1.5, false);
     }
 
     const exactIds = new Set<string>();
     for (const key of new Set([compactQuery, compactAll, ...q.cves.map(compactName)])) {
-      for (const id of this.idsWithTerm(key, this.compactField)) exactIds.add(id);
+      for (const id of this.idsWithTerm(key, this.compactField, work)) exactIds.add(id);
     }
     // One typo in a name (a dropped, doubled, swapped or wrong letter) still names the record. Swaps are looked up
     // directly (n variants); the rest through a one-edit walk of the names' radix tree, not of every indexed word.
     const nearIds = new Map<string, number>();
     const named = compactName(q.words.filter((w) => !isStopWord(w) && w.length <= MAX_TERM_CHARS).join(''));
     const note = (name: string, bonus: number) => {
-      for (const id of this.idsWithTerm(name, this.compactField)) {
+      for (const id of this.idsWithTerm(name, this.compactField, work)) {
         if (!exactIds.has(id) && bonus > (nearIds.get(id) ?? 0)) nearIds.set(id, bonus);
       }
     };
@@ -244,38 +438,47 @@ export class IncidentIndex {
     for (const d of q.dates) {
       if (d.month === undefined) continue;
       const key = dateKeys(`${d.year}-${String(d.month).padStart(2, '0')}${d.day ? `-${String(d.day).padStart(2, '0')}` : ''}`)[0];
-      dated.push(...this.idsWithTerm(key, this.datesField).slice(0, MAX_DATED_CANDIDATES - dated.length));
+      dated.push(...this.idsWithTerm(key, this.datesField, work, MAX_DATED_CANDIDATES - dated.length));
     }
     // Exact names that minisearch ranked below the candidate cut still belong in the candidate set.
     for (const id of [...exactIds, ...nearIds.keys(), ...dated]) {
       const hit = candidates.has(id) ? undefined : this.hitFor(id);
-      if (hit) candidates.set(id, { hit, base: 0.5, coverage: new Set<string>() });
+      if (hit) candidates.set(id, { hit, base: 0.5, textBase: 0, coverage: new Set<string>() });
     }
 
+    const terms = new TermLookup(internals);
+    const textCarriers = new Map<string, (id: string) => boolean>();
+    const inTextOf = (t: string) => {
+      let test = textCarriers.get(t);
+      if (!test) textCarriers.set(t, (test = this.text.carriers(t, work)));
+      return test;
+    };
     const termCount = Math.max(1, q.terms.length + q.cves.length);
     const queryWords = new Set(q.words);
     // Short names ("Reg", "Arp") only count as a whole word; longer ones also inside run-together text.
     const mentions = (name: string) => (name.length >= 4 ? compactAll.includes(name) : queryWords.has(name));
     const out: RankedHit[] = [];
-    for (const { hit, base, coverage } of candidates.values()) {
+    for (const { hit, base, textBase, coverage } of candidates.values()) {
       const profile = this.profile(hit.id);
       let score = base;
       // Coverage: a record that matches every meaningful word beats one that matches a single word strongly.
       let covered = coverage.size;
-      // Words the search did not credit (common words, or records reached by name or date) are checked exactly.
+      // Words the search did not credit (common words, or records reached by name or date) are checked exactly:
+      // in the name index first, then in the record's whole text.
       const shortId = internals._idToShortId.get(hit.id);
       if (shortId !== undefined) {
         for (const t of q.terms) {
           if (coverage.has(t)) continue;
           const fixes = correctionsOf.get(t);
-          const w = fixes ? Math.max(0, ...fixes.map((f) => CORRECTION_WEIGHT * termWeight(internals, f, shortId))) : termWeight(internals, t, shortId);
+          work.postings += fixes ? fixes.length : 1;
+          let w = fixes ? Math.max(0, ...fixes.map((f) => CORRECTION_WEIGHT * terms.weight(f, shortId, FIELD_BOOSTS))) : terms.weight(t, shortId, FIELD_BOOSTS);
+          if (w === 0 && !fixes && inTextOf(t)(hit.id)) w = TEXT_TERM_WEIGHT;
           if (w > 0) {
             covered++;
             score += COMMON_TERM_SCORE * w;
           }
         }
       }
-      const compactWords = compactAll;
       let entityHits = 0;
       let nameContained = 0;
       if (profile) {
@@ -290,7 +493,9 @@ export class IncidentIndex {
         for (const n of profile.entities) if (!ownNames.has(n) && mentions(n)) entityHits++;
       }
       const cov = Math.min(1, covered / termCount);
-      score *= 0.35 + 0.65 * cov * cov;
+      // A strong name match on part of the query still answers ("sky ecc takedown"); text that shares only part of
+      // the query's words ("Desert Falcon" for "amber falcon") counts in proportion, with no floor.
+      score = score * (0.35 + 0.65 * cov * cov) + textBase * cov * cov;
       if (exactIds.has(hit.id)) {
         hit.exactName = true;
         score += 2;
@@ -300,10 +505,15 @@ export class IncidentIndex {
         score += 0.8 * Math.min(1, nameContained / Math.max(8, compactQuery.length)) + 0.3;
       }
       if (entityHits > 0) score += 0.5 * Math.min(entityHits, 3);
+      // A word the record's text writes as a name ("ViaSat") names something the record is about: a small bonus,
+      // well below a name of its own, so a record named X still outranks one that mentions X.
+      // Not when another word of the query is unknown everywhere: then the query names something we have never
+      // seen ("violet comet"), and a text that mentions "Comet" is no answer to it.
+      if (unknownWords === 0) score += MENTION_BONUS * (namedInText.get(hit.id) ?? 0);
       if (q.dates.length > 0) score *= dateFactor(q.dates, profile?.date ?? null, profile?.dateEnd ?? null);
       if (q.kindHint) score *= hintFactor(q.kindHint, hit.kind, q.weakHint);
       // "tool" vs "malware", "campaign": the hint word itself may be carried by the record's tags.
-      if (shortId !== undefined) for (const w of q.hintWords) if (termWeight(internals, w, shortId) > 0) score *= 1.2;
+      if (shortId !== undefined) for (const w of q.hintWords) if (terms.weight(w, shortId, FIELD_BOOSTS) > 0) score *= 1.2;
       // Context records (groups, software, CVEs) must not outrank an incident that matches as well.
       if (CONTEXT_KINDS.has(hit.kind)) score *= 0.92;
       hit.score = score;
@@ -323,6 +533,7 @@ export class IncidentIndex {
       seen.add(id);
       out.push({ id, name });
     };
+    const work: Work = { postings: 0 };
     if (key.length > 0) {
       // Names sharing the prefix, shortest first ("sky" -> "Sky ECC" before "Skywalker Campaign 2021").
       const names: string[] = [];
@@ -332,7 +543,7 @@ export class IncidentIndex {
       }
       names.sort((x, y) => x.length - y.length || (x < y ? -1 : 1));
       for (const name of names) {
-        for (const id of this.idsWithTerm(name, this.compactField)) push(id, this.records.get(id)?.title ?? id);
+        for (const id of this.idsWithTerm(name, this.compactField, work)) push(id, this.records.get(id)?.title ?? id);
         if (out.length >= limit) break;
       }
     }
@@ -343,40 +554,8 @@ export class IncidentIndex {
   }
 }
 
-/**
- * A term carried by more records than this is checked against candidates, not searched: a fixed bound, so that
- * the work per query does not grow with the corpus (at 100k records a common word has tens of thousands of postings).
- */
-const COMMON_DF = 400;
-/** Score a common term adds per unit of field weight, comparable to a normalised rare-term match. */
-const COMMON_TERM_SCORE = 0.04;
-
-/** The parts of minisearch 7's index we read to check common terms against candidates (pinned version; tested). */
-interface MiniInternals {
-  _index: SearchableMap<Map<number, Map<number, number>>>;
-  _idToShortId: Map<string, number>;
-  _documentIds: Map<number, string>;
-  _fieldIds: Record<string, number>;
-}
-
-function documentFrequency(mini: MiniInternals, term: string): number {
-  const fields = mini._index.get(term);
-  if (!fields) return 0;
-  let df = 0;
-  for (const docs of fields.values()) df = Math.max(df, docs.size);
-  return df;
-}
-
-/** Returns the summed field weights of the fields where the record carries the term (0 when it does not). */
-function termWeight(mini: MiniInternals, term: string, shortId: number): number {
-  const fields = mini._index.get(term);
-  if (!fields) return 0;
-  let w = 0;
-  for (const [fieldId, docs] of fields) {
-    if (docs.has(shortId)) w += FIELD_BOOSTS[fieldId] ?? 1;
-  }
-  return w;
-}
+/** The fields that name a record: what a query of only common words is looked up in. */
+const NAME_FIELDS = ['title', 'aliases', 'compact'];
 
 /** Most records a date in the query brings into the candidate set (a busy month must not make a query slow). */
 const MAX_DATED_CANDIDATES = 300;
@@ -387,7 +566,15 @@ interface Profile {
   entities: string[];
   date: string | null;
   dateEnd: string | null;
+  /** CVE ids the record cites: its entities and the ids its text writes. */
+  cited: string[];
 }
+
+const CVE_ID = /\bCVE-\d{4}-\d{4,7}\b/gi;
+/** Text hits whose cited CVEs may join the candidates, most CVEs one may cite, and their share of its score. */
+const CITING_HITS = 5;
+const MAX_CITED = 2;
+const CITED_SHARE = 0.8;
 
 /** Names read under one prefix for autocomplete: a short prefix matches thousands; the shortest few are enough. */
 const MAX_PREFIX_NAMES = 200;
@@ -401,4 +588,3 @@ const MAX_CACHED_PROFILES = 20_000;
 
 /** Longest compact query for which one-edit name variants are tried (names are shorter than this). */
 const MAX_TYPO_CHARS = 32;
-
