@@ -210,6 +210,30 @@ export function heldOutQueries(records: readonly Incident[], seed: number, count
   return out;
 }
 
+// Our own word lists for made-up names in the style the field uses ("Crimson Osprey", "Operation Silver Lantern").
+const COLOURS = 'crimson amber cobalt scarlet ivory onyx azure silver golden violet jade copper indigo ashen russet teal'.split(' ');
+const NOUNS = 'osprey lantern heron badger comet falcon harbor glacier thistle marlin quarry beacon willow ember lynx orchid'.split(' ');
+const FRAMES = ['{n}', 'operation {n}', '{n} ransomware', 'what do we know about {n}', 'who is behind the {n} attack', '{n} breach', 'the {n} group'];
+
+/**
+ * Returns `count` questions about things the records do not hold: made-up two-word names ("cobalt heron"), whose
+ * words may each appear somewhere, framed as users ask. A right answer says it does not know, or asks which of
+ * several records was meant: never one record with confidence.
+ */
+export function absentQueries(records: readonly Incident[], seed: number, count = 40): string[] {
+  const rand = rng(seed * 7919);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const names = new Set(records.flatMap((r) => [r.title, ...r.aliases].map(compactName)));
+  const texts = records.map((r) => foldText(`${r.title} ${r.aliases.join(' ')} ${r.summary}`));
+  const out = new Set<string>();
+  for (let guard = 0; out.size < count && guard < count * 50; guard++) {
+    const name = `${pick(COLOURS)} ${pick(NOUNS)}`;
+    if (names.has(compactName(name)) || texts.some((t) => t.includes(name))) continue;
+    out.add(pick(FRAMES).replace('{n}', name));
+  }
+  return [...out];
+}
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 async function main(): Promise<void> {
@@ -235,11 +259,17 @@ async function main(): Promise<void> {
   const records = [...byId.values()];
   const shared = records.filter((r) => !r.id.startsWith('seed:'));
   const rankers = rankersFor(records);
+  const { createIncidentService } = await import('../src/core/create-service.js');
+  const service = createIncidentService(records);
   for (const seed of values.seeds.split(',').map(Number)) {
     const queries = heldOutQueries(shared, seed, Number(values['per-seed']));
     if (values.print) for (const q of queries) console.log(JSON.stringify(q));
     console.log(`\nheld-out seed ${seed}: ${queries.length} queries`);
     console.log(formatComparison(queries, rankers, values.misses));
+    const absent = absentQueries(shared, seed);
+    const confident = absent.map((q) => [q, service.answer(q)] as const).filter(([, a]) => a.status === 'found');
+    console.log(`absent: ${absent.length - confident.length}/${absent.length} answered not-found or ambiguous`);
+    if (values.misses) for (const [q, a] of confident) console.log(`confident [absent] ${JSON.stringify(q)} -> ${a.incident?.id} ${a.incident?.title}`);
   }
 }
 
