@@ -24,9 +24,13 @@ export const INDEX_STOP = new Set('a an the of and or to in on for by with at fr
 /** Splits text into words: runs of letters and digits (what queries split into, see `words`). */
 export const tokenizeWords = (text: string): string[] => text.split(/[^\p{L}\p{N}]+/u);
 
+/** Folds a word (lower case, accents removed): plain ASCII, most words, skips Unicode normalisation. */
+export const foldWord = (word: string): string => (ASCII.test(word) ? word.toLowerCase() : foldText(word));
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Folds a word for indexing; null (not indexed) for stop words and words too long to be typed. */
 export const processIndexTerm = (term: string): string | null => {
-  const t = foldText(term);
+  const t = foldWord(term);
   return t.length === 0 || t.length > MAX_TERM_CHARS || INDEX_STOP.has(t) ? null : t;
 };
 

@@ -1,7 +1,7 @@
 import MiniSearch, { type Options, type SearchResult } from 'minisearch';
 import { readSnapshot, writeSnapshot } from './index-snapshot.js';
 import type { Incident } from './incident.js';
-import { processIndexTerm, recordNames, tokenizeWords } from './index-doc.js';
+import { foldWord, processIndexTerm, recordNames, tokenizeWords } from './index-doc.js';
 import { postingCount, type MiniInternals, type Work } from './postings.js';
 import { stem } from './stem.js';
 import { foldText, stripMarkup } from './text.js';
@@ -55,7 +55,7 @@ export function toTextDoc(incident: Incident): TextDoc {
   if (incident.body) parts.push(stripMarkup(incident.body));
   const text = parts.join('\n').slice(0, MAX_TEXT_CHARS);
   const own = new Set(recordNames(incident).flatMap((n) => tokenizeWords(foldText(n))));
-  const notOwn = (word: string) => !own.has(foldText(word));
+  const notOwn = (word: string) => !own.has(foldWord(word));
   return { id: incident.id, mentions: mentionedNames(text).filter(notOwn).join(' '), text: tokenizeWords(text).filter(notOwn).join(' ') };
 }
 
