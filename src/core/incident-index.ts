@@ -32,6 +32,10 @@ const CANDIDATES = 60;
  * It applies to the name index and to the full-text index alike: long texts make postings longer, not this bound.
  */
 export const COMMON_DF = 400;
+/** Postings the name and text searches of one query may read together (rarest words first). */
+const SEARCH_BUDGET = 3_000;
+/** Most texts a word the name index also knows may appear in, for its text postings to be searched. */
+const KNOWN_WORD_TEXT_DF = 100;
 /** Most postings read to find candidates when every word of a query is common (a bounded scan, not a search). */
 export const MAX_COMMON_SCAN = 2_000;
 /** Most words a typed prefix may expand to, and most postings they may carry, before it counts as a whole word. */
@@ -284,13 +288,46 @@ export class IncidentIndex {
         searchTerms.push(f);
       }
     }
-    const rare: string[] = [];
+    const rareInNames: string[] = [];
     const common: { term: string; df: number }[] = [];
     for (const t of searchTerms) {
       const df = documentFrequency(internals, t);
       if (df > COMMON_DF) common.push({ term: t, df });
-      else rare.push(t);
+      else rareInNames.push(t);
     }
+    // The whole texts: rare words (and two typed words that a text writes as one, "print nightmare").
+    const rareInText: string[] = [];
+    const joinedFrom = new Map<string, string[]>();
+    for (const t of q.terms) {
+      // A word that names or tags records already finds its candidates there: its text postings are read only
+      // when few, where they add records the names miss.
+      const df = this.text.df(t);
+      if (df > 0 && df <= (documentFrequency(internals, t) > 0 ? KNOWN_WORD_TEXT_DF : COMMON_DF)) rareInText.push(t);
+    }
+    for (let i = 0; i + 1 < q.terms.length; i++) {
+      const joined = q.terms[i] + q.terms[i + 1];
+      const df = joined.length <= MAX_TERM_CHARS ? this.text.df(joined) : 0;
+      if (df > 0 && df <= COMMON_DF && !rareInText.includes(joined)) {
+        rareInText.push(joined);
+        joinedFrom.set(joined, [q.terms[i], q.terms[i + 1]]);
+      }
+    }
+    // One budget of postings for both searches, spent on the rarest words first (they discriminate most); the words
+    // it leaves out are checked per candidate like common ones. Many words of middling frequency (a long product
+    // name) then cost no more than a few.
+    const plan = [
+      ...rareInNames.map((t) => ({ t, text: false, cost: postingCount(internals, t) })),
+      ...rareInText.map((t) => ({ t, text: true, cost: this.text.cost(t) })),
+    ].sort((a, b) => a.cost - b.cost);
+    const rare: string[] = [];
+    const textTerms: string[] = [];
+    let budget = SEARCH_BUDGET;
+    for (const item of plan) {
+      if (item.cost > budget && rare.length + textTerms.length > 0) continue;
+      budget -= item.cost;
+      (item.text ? textTerms : rare).push(item.t);
+    }
+    if (rare.length === 0) for (const t of rareInNames) common.push({ term: t, df: documentFrequency(internals, t) });
     if (rare.length > 0) {
       const lastTyped = q.terms[q.terms.length - 1];
       // Only a name being typed ends in a partial word; questions are complete, and prefix expansion is costly.
@@ -324,21 +361,6 @@ export class IncidentIndex {
       }
     }
 
-    // The whole texts: rare words (and two typed words that a text writes as one, "print nightmare") are searched.
-    const textTerms: string[] = [];
-    const joinedFrom = new Map<string, string[]>();
-    for (const t of q.terms) {
-      const df = this.text.df(t);
-      if (df > 0 && df <= COMMON_DF) textTerms.push(t);
-    }
-    for (let i = 0; i + 1 < q.terms.length; i++) {
-      const joined = q.terms[i] + q.terms[i + 1];
-      const df = joined.length <= MAX_TERM_CHARS ? this.text.df(joined) : 0;
-      if (df > 0 && df <= COMMON_DF && !textTerms.includes(joined)) {
-        textTerms.push(joined);
-        joinedFrom.set(joined, [q.terms[i], q.terms[i + 1]]);
-      }
-    }
     // Names that no record bears, only texts mention ("ViaSat"): the records that mention them are the best answers.
     const onlyInText = new Set(textTerms.filter((t) => documentFrequency(internals, t) === 0));
     const byText = this.text.search(textTerms, CANDIDATES, work, onlyInText);

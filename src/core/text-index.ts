@@ -122,6 +122,11 @@ export class TextIndex {
     return postingCount(this.internals, stem(word), [this.textField]);
   }
 
+  /** Returns the postings a search for the (folded) word reads: its mentions and its family in running text. */
+  cost(word: string): number {
+    return postingCount(this.internals, word, [this.mentionsField]) + postingCount(this.internals, stem(word), [this.textField]);
+  }
+
   /**
    * Returns the records whose text carries any of the (folded) words, best first, at most `limit`: BM25 over the
    * whole text, plus the same over the names the text mentions, weighted by how much the corpus treats the word as
