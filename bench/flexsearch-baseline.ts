@@ -32,4 +32,20 @@ export class FlexSearchBaseline {
   search(query: string, limit = 10): string[] {
     return this.index.search(query, { limit, suggest: true }).map(String);
   }
+
+  /** Returns the index as FlexSearch exports it: key and data pairs (its own snapshot format). */
+  export(): [string, string][] {
+    const parts: [string, string][] = [];
+    void this.index.export((key: string, data: string) => {
+      parts.push([key, data]);
+    });
+    return parts;
+  }
+}
+
+/** Returns a FlexSearch index loaded from `export()` pairs. */
+export function importFlexSearch(parts: readonly [string, string][]): InstanceType<typeof Index> {
+  const index = new Index(FLEX_OPTIONS);
+  for (const [key, data] of parts) void index.import(key, data);
+  return index;
 }
