@@ -1,30 +1,19 @@
-import MiniSearch, { type SearchResult } from 'minisearch';
+import MiniSearch from 'minisearch';
+import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
 import { readSnapshot, SnapshotError, writeSnapshot } from './index-snapshot.js';
-import { CONTEXT_KINDS, type Incident, type IncidentKind } from './incident.js';
-import { compactNamesOf, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, BOOST, type IndexDoc } from './index-doc.js';
-import { documentFrequency, postingCount, TermLookup, termWeight, type MiniInternals, type Work } from './postings.js';
+import type { Incident } from './incident.js';
+import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
+import { documentFrequency, idsWithTerm, postingCount, prefixWithin, scanPostings, TermLookup, type MiniInternals, type Work } from './postings.js';
 import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery } from './query.js';
-import { dateFactor, fuzzyFor, hintFactor, transpositions, TYPO_BONUS } from './rank-signals.js';
+import { CORRECTION_WEIGHT, fuzzyFor, transpositions, TYPO_BONUS } from './rank-signals.js';
+import { profileOf, rerank, type Profile } from './rerank.js';
 import { TextIndex } from './text-index.js';
 import { compactName } from './text.js';
 
 export { compactNamesOf, INDEX_OPTIONS, MAX_INDEXED_SUMMARY_CHARS, recordNames, toIndexDoc, type IndexDoc } from './index-doc.js';
 export { transpositions } from './rank-signals.js';
 export type { Work } from './postings.js';
-
-/** A candidate with the signals the re-ranker combines. */
-export interface RankedHit {
-  id: string;
-  title: string;
-  kind: IncidentKind;
-  date: string | null;
-  score: number;
-  /** Whether the whole query is one of this record's names (after compacting). */
-  exactName: boolean;
-}
-
-/** Search bounds: how many candidates are re-ranked; more costs time and rarely changes the top. */
-const CANDIDATES = 60;
+export type { RankedHit } from './candidates.js';
 
 /**
  * A term carried by more records than this is checked against candidates, not searched: a fixed bound, so that
@@ -41,8 +30,6 @@ export const MAX_COMMON_SCAN = 2_000;
 /** Most words a typed prefix may expand to, and most postings they may carry, before it counts as a whole word. */
 const MAX_PREFIX_TERMS = 50;
 const MAX_PREFIX_POSTINGS = 2_000;
-/** Score a common term adds per unit of field weight, comparable to a normalised rare-term match. */
-const COMMON_TERM_SCORE = 0.04;
 /**
  * How much the full-text search counts against the name index's: a record named by the query always outranks one
  * whose text mentions it (names add exact-name and contained-name bonuses on top; text never does).
@@ -51,10 +38,6 @@ const TEXT_WEIGHT = 0.7;
 
 /** Share of its text score a record keeps for words its names, entities or tags already matched. */
 const OVERLAP_SHARE = 0.25;
-/** Bonus for a query word that the record's text writes as a name, times the word's nameness (0..1). */
-const MENTION_BONUS = 0.4;
-/** Field weight of a word found only in a record's text, for the per-candidate check (the lead summary has 0.6). */
-const TEXT_TERM_WEIGHT = 0.4;
 
 /**
  * The shared index over incidents and context records: a name index (names, entities, tags, dates, lead summary)
@@ -169,58 +152,12 @@ export class IncidentIndex {
 
   /** Returns the ids of records whose `field` holds exactly this term (a compact name, a date key), at most `max`. */
   private idsWithTerm(term: string, fieldId: number, work: Work, max = Infinity): string[] {
-    const docs = this.internals._index.get(term)?.get(fieldId);
-    if (!docs) return [];
-    const out: string[] = [];
-    for (const shortId of docs.keys()) {
-      if (out.length >= max) break;
-      const id = this.internals._documentIds.get(shortId);
-      if (id !== undefined) out.push(id);
-    }
-    work.postings += out.length;
-    return out;
+    return idsWithTerm(this.internals, term, fieldId, work, max);
   }
 
   /** Returns whether prefix expansion of `term` stays within bounds (few words, few postings); counts what it reads. */
   private prefixAffordable(term: string, fieldIds: readonly number[] | undefined, work: Work): boolean {
-    let terms = 0;
-    let postings = 0;
-    for (const [word] of this.internals._index.atPrefix(term)) {
-      if (++terms > MAX_PREFIX_TERMS) return false;
-      postings += postingCount(this.internals, word, fieldIds);
-      if (postings > MAX_PREFIX_POSTINGS) return false;
-    }
-    work.postings += postings;
-    return true;
-  }
-
-  /**
-   * Returns candidates for a query whose words are all common: the postings of the rarest word in the given fields,
-   * read up to MAX_COMMON_SCAN and scored by the words each record carries. A search would read them all.
-   */
-  private scanCommon(rarest: string, fieldIds: readonly number[], terms: readonly string[], work: Work): SearchResult[] {
-    const fields = this.internals._index.get(rarest);
-    const seen = new Set<number>();
-    const out: SearchResult[] = [];
-    scan: for (const fieldId of fieldIds) {
-      for (const shortId of fields?.get(fieldId)?.keys() ?? []) {
-        if (seen.size >= MAX_COMMON_SCAN) break scan;
-        if (seen.has(shortId)) continue;
-        seen.add(shortId);
-        const id = this.internals._documentIds.get(shortId);
-        if (id === undefined) continue;
-        const queryTerms: string[] = [];
-        let score = 0;
-        for (const t of terms) {
-          const w = termWeight(this.internals, t, shortId, FIELD_BOOSTS);
-          if (w > 0) queryTerms.push(t);
-          score += w;
-        }
-        out.push({ id, score: score * queryTerms.length, terms: queryTerms, queryTerms, match: {} });
-      }
-    }
-    work.postings += seen.size * (1 + terms.length);
-    return out.sort((a, b) => b.score - a.score).slice(0, CANDIDATES);
+    return prefixWithin(this.internals, term, fieldIds, { terms: MAX_PREFIX_TERMS, postings: MAX_PREFIX_POSTINGS }, work);
   }
 
   private profile(id: string): Profile | undefined {
@@ -228,14 +165,7 @@ export class IncidentIndex {
     if (p) return p;
     const incident = this.records.get(id);
     if (!incident) return undefined;
-    const e = incident.entities;
-    p = {
-      names: compactNamesOf(incident),
-      entities: [...new Set([...e.actors, ...e.software, ...e.victims, ...e.cves].map(compactName).filter((c) => c.length > 2))],
-      date: incident.date?.value ?? null,
-      dateEnd: incident.dateEnd?.value ?? null,
-      cited: [...new Set([...e.cves, ...(`${incident.summary}\n${incident.body ?? ''}`.match(CVE_ID) ?? [])].map((c) => c.toUpperCase()))],
-    };
+    p = profileOf(incident);
     if (this.profiles.size >= MAX_CACHED_PROFILES) this.profiles.clear();
     this.profiles.set(id, p);
     return p;
@@ -246,22 +176,8 @@ export class IncidentIndex {
     const q = typeof query === 'string' ? parseQuery(query) : query;
     const work: Work = { postings: 0 };
     this.lastWork = work;
-    const candidates = new Map<string, { hit: RankedHit; base: number; textBase: number; coverage: Set<string> }>();
-    /** `coversOf`: the typed words a matched term stands for (a correction, or two words typed apart). */
-    const add = (results: SearchResult[], weight: number, countsTerms: boolean, coversOf?: Map<string, string[]>) => {
-      const max = results[0]?.score ?? 1;
-      for (const r of results.slice(0, CANDIDATES)) {
-        let c = candidates.get(r.id);
-        if (!c) {
-          const hit = this.hitFor(r.id);
-          if (!hit) continue;
-          c = { hit, base: 0, textBase: 0, coverage: new Set<string>() };
-          candidates.set(r.id, c);
-        }
-        c.base += weight * (r.score / max);
-        if (countsTerms) for (const t of r.queryTerms) for (const typed of coversOf?.get(t) ?? [t]) c.coverage.add(typed);
-      }
-    };
+    const candidates = new CandidateSet((id) => this.hitFor(id));
+    const add = candidates.addResults.bind(candidates);
 
     // Work per query grows with the postings of its terms: a word carried by thousands of records ("vulnerability",
     // "microsoft") costs the most and discriminates the least. Search the rare words, then check the common
@@ -357,46 +273,27 @@ export class IncidentIndex {
         const fields = naming ? NAME_FIELDS : undefined;
         add(this.mini.search(rarest, { boost: BOOST, fields, boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1) }), 1, true, correctedFrom);
       } else {
-        add(this.scanCommon(rarest, fieldIds, common.map((c) => c.term), work), 1, true, correctedFrom);
+        add(scanPostings(this.internals, rarest, fieldIds, common.map((c) => c.term), FIELD_BOOSTS, MAX_COMMON_SCAN, work).slice(0, CANDIDATES), 1, true, correctedFrom);
       }
     }
 
     // Names that no record bears, only texts mention ("ViaSat"): the records that mention them are the best answers.
     const onlyInText = new Set(textTerms.filter((t) => documentFrequency(internals, t) === 0));
     const byText = this.text.search(textTerms, CANDIDATES, work, onlyInText);
-    // Text adds evidence for the words a record's names, entities and tags do not carry; a word the name index
-    // already credited to the record counts little more, so that a record that mentions X (and lists X among its
-    // actors) does not outrank the one named X by saying X again in its description.
-    const textMax = byText[0]?.score ?? 1;
-    for (const r of byText) {
-      const typed = r.queryTerms.flatMap((t) => joinedFrom.get(t) ?? [t]);
-      let c = candidates.get(r.id);
-      const fresh = typed.filter((t) => !c?.coverage.has(t));
-      const share = typed.length === 0 ? 0 : (fresh.length + OVERLAP_SHARE * (typed.length - fresh.length)) / typed.length;
-      if (!c) {
-        const hit = this.hitFor(r.id);
-        if (!hit) continue;
-        c = { hit, base: 0, textBase: 0, coverage: new Set<string>() };
-        candidates.set(r.id, c);
-      }
-      c.textBase += TEXT_WEIGHT * (r.score / textMax) * share;
-      for (const t of typed) c.coverage.add(t);
-    }
+    candidates.addText(byText, TEXT_WEIGHT, OVERLAP_SHARE, joinedFrom);
     if (candidates.size === 0) {
       // Nothing rare anywhere, and no common word names a record: a bounded sample of the records whose texts carry
       // the rarest of the words; re-ranking below checks the others.
       const textCommon = q.terms.map((t) => ({ t, df: this.text.df(t) })).filter((x) => x.df > COMMON_DF).sort((a, b) => a.df - b.df);
       if (textCommon.length > 0) {
-        for (const id of this.text.scan(textCommon[0].t, MAX_COMMON_SCAN, work)) {
-          const hit = this.hitFor(id);
-          if (hit) candidates.set(id, { hit, base: 0, textBase: 0, coverage: new Set<string>() });
-        }
+        for (const id of this.text.scan(textCommon[0].t, MAX_COMMON_SCAN, work)) candidates.ensure(id);
       }
     }
     const namedInText = new Map<string, number>();
     for (const r of byText) if (r.named > 0) namedInText.set(r.id, r.named);
     // A name only texts carry, in a record that cites one or two CVEs, likely names what it cites ("exploiting the
     // Log4Shell vulnerability ... CVE-2021-44228"): the cited vulnerabilities join the candidates, below the record.
+    const textMax = byText[0]?.score ?? 1;
     for (const r of byText.slice(0, CITING_HITS)) {
       if (r.named === 0) continue;
       const cited = this.profile(r.id)?.cited ?? [];
@@ -404,13 +301,8 @@ export class IncidentIndex {
       for (const cve of cited) {
         for (const id of this.idsWithTerm(compactName(cve), this.compactField, work)) {
           if (id === r.id) continue;
-          let c = candidates.get(id);
-          if (!c) {
-            const hit = this.hitFor(id);
-            if (!hit) continue;
-            c = { hit, base: 0, textBase: 0, coverage: new Set<string>() };
-            candidates.set(id, c);
-          }
+          const c = candidates.ensure(id);
+          if (!c) continue;
           c.textBase += CITED_SHARE * TEXT_WEIGHT * (r.score / textMax);
           for (const t of r.queryTerms) for (const typed of joinedFrom.get(t) ?? [t]) c.coverage.add(typed);
           namedInText.set(id, Math.max(namedInText.get(id) ?? 0, CITED_SHARE * r.named));
@@ -463,86 +355,33 @@ export class IncidentIndex {
       dated.push(...this.idsWithTerm(key, this.datesField, work, MAX_DATED_CANDIDATES - dated.length));
     }
     // Exact names that minisearch ranked below the candidate cut still belong in the candidate set.
-    for (const id of [...exactIds, ...nearIds.keys(), ...dated]) {
-      const hit = candidates.has(id) ? undefined : this.hitFor(id);
-      if (hit) candidates.set(id, { hit, base: 0.5, textBase: 0, coverage: new Set<string>() });
-    }
+    for (const id of [...exactIds, ...nearIds.keys(), ...dated]) candidates.ensure(id, 0.5);
 
-    const terms = new TermLookup(internals);
     const textCarriers = new Map<string, (id: string) => boolean>();
-    const inTextOf = (t: string) => {
+    const inText = (t: string, id: string) => {
       let test = textCarriers.get(t);
       if (!test) textCarriers.set(t, (test = this.text.carriers(t, work)));
-      return test;
+      return test(id);
     };
-    const termCount = Math.max(1, q.terms.length + q.cves.length);
-    const queryWords = new Set(q.words);
-    // Short names ("Reg", "Arp") only count as a whole word; longer ones also inside run-together text.
-    const mentions = (name: string) => (name.length >= 4 ? compactAll.includes(name) : queryWords.has(name));
-    const out: RankedHit[] = [];
-    for (const { hit, base, textBase, coverage } of candidates.values()) {
-      const profile = this.profile(hit.id);
-      let score = base;
-      // Coverage: a record that matches every meaningful word beats one that matches a single word strongly.
-      let covered = coverage.size;
-      // Words the search did not credit (common words, or records reached by name or date) are checked exactly:
-      // in the name index first, then in the record's whole text.
-      const shortId = internals._idToShortId.get(hit.id);
-      if (shortId !== undefined) {
-        for (const t of q.terms) {
-          if (coverage.has(t)) continue;
-          const fixes = correctionsOf.get(t);
-          work.postings += fixes ? fixes.length : 1;
-          let w = fixes ? Math.max(0, ...fixes.map((f) => CORRECTION_WEIGHT * terms.weight(f, shortId, FIELD_BOOSTS))) : terms.weight(t, shortId, FIELD_BOOSTS);
-          if (w === 0 && !fixes && inTextOf(t)(hit.id)) w = TEXT_TERM_WEIGHT;
-          if (w > 0) {
-            covered++;
-            score += COMMON_TERM_SCORE * w;
-          }
-        }
-      }
-      let entityHits = 0;
-      let nameContained = 0;
-      if (profile) {
-        for (const cve of q.cves) if (profile.names.includes(compactName(cve)) || profile.entities.includes(compactName(cve))) covered++;
-        const ownNames = new Set<string>();
-        for (const n of profile.names) {
-          if (!mentions(n)) continue;
-          ownNames.add(n);
-          nameContained = Math.max(nameContained, n.length);
-        }
-        // A group named after its malware ("Carbanak") must not score that one name twice.
-        for (const n of profile.entities) if (!ownNames.has(n) && mentions(n)) entityHits++;
-      }
-      const cov = Math.min(1, covered / termCount);
-      // A strong name match on part of the query still answers ("sky ecc takedown"); text that shares only part of
-      // the query's words ("Desert Falcon" for "amber falcon") counts in proportion, with no floor.
-      score = score * (0.35 + 0.65 * cov * cov) + textBase * cov * cov;
-      if (exactIds.has(hit.id)) {
-        hit.exactName = true;
-        score += 2;
-      } else if (nearIds.has(hit.id)) {
-        score += nearIds.get(hit.id)!;
-      } else if (nameContained > 0) {
-        score += 0.8 * Math.min(1, nameContained / Math.max(8, compactQuery.length)) + 0.3;
-      }
-      if (entityHits > 0) score += 0.5 * Math.min(entityHits, 3);
-      // A word the record's text writes as a name ("ViaSat") names something the record is about: a small bonus,
-      // well below a name of its own, so a record named X still outranks one that mentions X.
-      // Not when another word of the query is unknown everywhere: then the query names something we have never
-      // seen ("violet comet"), and a text that mentions "Comet" is no answer to it.
-      if (unknownWords === 0) score += MENTION_BONUS * (namedInText.get(hit.id) ?? 0);
-      if (q.dates.length > 0) score *= dateFactor(q.dates, profile?.date ?? null, profile?.dateEnd ?? null);
-      if (q.kindHint) score *= hintFactor(q.kindHint, hit.kind, q.weakHint);
-      // "tool" vs "malware", "campaign": the hint word itself may be carried by the record's tags.
-      if (shortId !== undefined) for (const w of q.hintWords) if (terms.weight(w, shortId, FIELD_BOOSTS) > 0) score *= 1.2;
-      // Context records (groups, software, CVEs) must not outrank an incident that matches as well.
-      if (CONTEXT_KINDS.has(hit.kind)) score *= 0.92;
-      hit.score = score;
-      if (!filter || filter(hit)) out.push(hit);
-    }
-    out.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
-    return out.slice(0, limit);
+    return rerank(
+      candidates.values(),
+      {
+        q,
+        terms: new TermLookup(internals),
+        inText,
+        shortIdOf: (id) => internals._idToShortId.get(id),
+        profileOf: (id) => this.profile(id),
+        correctionsOf,
+        unknownWords,
+        exactIds,
+        nearIds,
+        namedInText,
+        compactQuery,
+        compactAll,
+        work,
+      },
+      filter,
+    ).slice(0, limit);
   }
 
   /** Returns up to `limit` records whose names start with the typed text (compact match), then word matches. */
@@ -582,17 +421,6 @@ const NAME_FIELDS = ['title', 'aliases', 'compact'];
 /** Most records a date in the query brings into the candidate set (a busy month must not make a query slow). */
 const MAX_DATED_CANDIDATES = 300;
 
-/** Re-ranking signals of one record. */
-interface Profile {
-  names: string[];
-  entities: string[];
-  date: string | null;
-  dateEnd: string | null;
-  /** CVE ids the record cites: its entities and the ids its text writes. */
-  cited: string[];
-}
-
-const CVE_ID = /\bCVE-\d{4}-\d{4,7}\b/gi;
 /** Text hits whose cited CVEs may join the candidates, most CVEs one may cite, and their share of its score. */
 const CITING_HITS = 5;
 const MAX_CITED = 2;
@@ -601,9 +429,8 @@ const CITED_SHARE = 0.8;
 /** Names read under one prefix for autocomplete: a short prefix matches thousands; the shortest few are enough. */
 const MAX_PREFIX_NAMES = 200;
 
-/** Most corrections searched for one unknown word, and how much a corrected word counts against a typed one. */
+/** Most corrections searched for one unknown word. */
 const MAX_CORRECTIONS = 6;
-const CORRECTION_WEIGHT = 0.5;
 
 /** Profiles kept between queries: enough for the candidates of many queries, bounded for memory. */
 const MAX_CACHED_PROFILES = 20_000;

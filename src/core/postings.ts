@@ -1,3 +1,4 @@
+import type { SearchResult } from 'minisearch';
 import type SearchableMap from 'minisearch/SearchableMap';
 
 /** The parts of minisearch 7's index we read directly (the library is pinned; snapshot round trips are tested). */
@@ -67,4 +68,61 @@ export class TermLookup {
     for (const [fieldId, docs] of fields) if (docs.has(shortId)) w += boosts[fieldId] ?? 1;
     return w;
   }
+}
+
+/** Returns the ids of records whose `field` holds exactly this term (a compact name, a date key), at most `max`. */
+export function idsWithTerm(mini: MiniInternals, term: string, fieldId: number, work: Work, max = Infinity): string[] {
+  const docs = mini._index.get(term)?.get(fieldId);
+  if (!docs) return [];
+  const out: string[] = [];
+  for (const shortId of docs.keys()) {
+    if (out.length >= max) break;
+    const id = mini._documentIds.get(shortId);
+    if (id !== undefined) out.push(id);
+  }
+  work.postings += out.length;
+  return out;
+}
+
+/** Returns whether the words a prefix expands to stay within the limits (in number, and in postings); counts them. */
+export function prefixWithin(mini: MiniInternals, prefix: string, fieldIds: readonly number[] | undefined, limits: { terms: number; postings: number }, work: Work): boolean {
+  let terms = 0;
+  let postings = 0;
+  for (const [word] of mini._index.atPrefix(prefix)) {
+    if (++terms > limits.terms) return false;
+    postings += postingCount(mini, word, fieldIds);
+    if (postings > limits.postings) return false;
+  }
+  work.postings += postings;
+  return true;
+}
+
+/**
+ * Returns the records among the first `max` postings of `term` in the given fields, each scored by the summed field
+ * weights of the `terms` it carries, best first: candidates for a query of common words, which a search would read
+ * whole.
+ */
+export function scanPostings(mini: MiniInternals, term: string, fieldIds: readonly number[], terms: readonly string[], boosts: readonly number[], max: number, work: Work): SearchResult[] {
+  const fields = mini._index.get(term);
+  const seen = new Set<number>();
+  const out: SearchResult[] = [];
+  scan: for (const fieldId of fieldIds) {
+    for (const shortId of fields?.get(fieldId)?.keys() ?? []) {
+      if (seen.size >= max) break scan;
+      if (seen.has(shortId)) continue;
+      seen.add(shortId);
+      const id = mini._documentIds.get(shortId);
+      if (id === undefined) continue;
+      const queryTerms: string[] = [];
+      let score = 0;
+      for (const t of terms) {
+        const w = termWeight(mini, t, shortId, boosts);
+        if (w > 0) queryTerms.push(t);
+        score += w;
+      }
+      out.push({ id, score: score * queryTerms.length, terms: queryTerms, queryTerms, match: {} });
+    }
+  }
+  work.postings += seen.size * (1 + terms.length);
+  return out.sort((a, b) => b.score - a.score);
 }

@@ -45,3 +45,6 @@ export function hintFactor(hint: IncidentKind, kind: IncidentKind, weak: boolean
   if (weak) return hint === kind ? 1.2 : 0.75;
   return hint === kind ? 1.25 : 0.7;
 }
+
+/** How much a corrected word counts against a word typed as indexed. */
+export const CORRECTION_WEIGHT = 0.5;
