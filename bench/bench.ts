@@ -8,6 +8,7 @@
  *
  * BENCH_SIZES=2629,10000 picks sizes; BENCH_CORE_ONLY=1 skips the adapters; BENCH_SLOW=1 lists the slowest queries.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,20 +35,14 @@ interface Figures {
 
 const f = (x: number, d = 1) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
 
-/**
- * Returns the heap an engine holds once built (MB): measured first, alone, with nothing else of the bench alive, so
- * that garbage from another engine cannot be counted (or freed) in its figure.
- */
-function heapOf(build: () => unknown): number {
-  const before = heapMb();
-  const engine = build();
-  const after = heapMb();
-  void engine;
-  return after - before;
+/** Returns the heap an engine holds once built over `n` records (MB), measured in a process of its own (heap-probe.ts). */
+function heapOf(engine: 'ours' | 'minisearch' | 'flexsearch', n: number): number {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'bench', 'heap-probe.ts'), engine, String(n)], { cwd: root, encoding: 'utf8' });
+  return Number(out.trim().split('\n').pop());
 }
 
 function benchOurs(records: Incident[], queries: string[]): Figures & { work: { p99: number; max: number } } {
-  const heap = heapOf(() => createIncidentService(records));
+  const heap = heapOf('ours', records.length);
   let t = performance.now();
   const ours = createIncidentService(records);
   const build = performance.now() - t;
@@ -61,7 +56,7 @@ function benchOurs(records: Incident[], queries: string[]): Figures & { work: { 
 }
 
 function benchPlain(records: Incident[], queries: string[]): Figures {
-  const heap = heapOf(() => new PlainMiniSearch(records));
+  const heap = heapOf('minisearch', records.length);
   let t = performance.now();
   const plain = new PlainMiniSearch(records);
   const build = performance.now() - t;
@@ -75,7 +70,7 @@ function benchPlain(records: Incident[], queries: string[]): Figures {
 }
 
 function benchFlex(records: Incident[], queries: string[]): Figures {
-  const heap = heapOf(() => new FlexSearchBaseline(records));
+  const heap = heapOf('flexsearch', records.length);
   let t = performance.now();
   const flex = new FlexSearchBaseline(records);
   const build = performance.now() - t;
