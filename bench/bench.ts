@@ -1,156 +1,95 @@
 /**
- * `npm run bench`: index build time, heap, snapshot size and load time, and answer latency p50/p99 over 1,000
- * eval-style queries, for our index and plain minisearch side by side, at the shared corpus size and at ~10k and
- * ~100k records (real records perturbed). Then the adapters' round trips when their bench modules are present.
- * Figures are printed, never asserted: timing targets belong here, not in tests.
+ * `npm run bench`: our index beside plain minisearch (configured as a user would: names boosted, fuzzy 0.2, prefix)
+ * and FlexSearch (its README's relevance setup), over the same records in the same run, at the shared corpus size
+ * and at ~6k, ~10k and ~100k records (real records copied with new names): build time, heap, snapshot size and
+ * load time, answer latency p50/p99, postings read per query (ours), start-up from store and snapshot (ours), and
+ * quality (hit@1, MRR@10 on eval-public) where the records are real. Then the adapters' round trips when their
+ * bench modules are present. Figures are printed, never asserted: timing targets belong here, not in tests.
+ *
+ * BENCH_SIZES=2629,10000 picks sizes; BENCH_CORE_ONLY=1 skips the adapters; BENCH_SLOW=1 lists the slowest queries.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import MiniSearch from 'minisearch';
 import { createIncidentService, createIncidentServiceFromSnapshot } from '../src/core/create-service.js';
 import type { Incident } from '../src/core/incident.js';
-import { BUNDLED_DATA_DIR, loadIncidentDir } from '../src/core/load-data.js';
-import { PlainMiniSearch } from '../src/eval/baseline.js';
-import { readEvalQueries } from '../src/eval/evaluate.js';
-import { importJsonl } from '../src/importers/jsonl.js';
+import { PLAIN_OPTIONS, PlainMiniSearch } from '../src/eval/baseline.js';
+import { evaluate, readEvalQueries } from '../src/eval/evaluate.js';
 import { openStore } from '../src/store/store.js';
+import { baseRecords, heapMb, machineNote, percentile, queriesFor, scaleUp, SHARED, timeQueries, type Latency } from './corpus.js';
+import { FlexSearchBaseline, importFlexSearch } from './flexsearch-baseline.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const shared = path.resolve(root, '../shared/datasets');
-const gc = (globalThis as { gc?: () => void }).gc;
 
-function heapMb(): number {
-  gc?.();
-  gc?.();
-  return process.memoryUsage().heapUsed / 1e6;
+/** One engine's figures at one size. */
+interface Figures {
+  build: number;
+  heap: number;
+  snapshotMb: number;
+  load: number;
+  latency: Latency;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+const f = (x: number, d = 1) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+
+/** Returns the heap an engine holds once built over `n` records (MB), measured in a process of its own (heap-probe.ts). */
+function heapOf(engine: 'ours' | 'minisearch' | 'flexsearch', n: number): number {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'bench', 'heap-probe.ts'), engine, String(n)], { cwd: root, encoding: 'utf8' });
+  return Number(out.trim().split('\n').pop());
 }
 
-/** Deterministic pseudo-random numbers, so every run perturbs the same way. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const SYLLABLES = ['ka', 'ro', 'ven', 'tor', 'mi', 'lex', 'dra', 'sul', 'pen', 'ix', 'zor', 'tan', 'bel', 'qua', 'nim', 'op'];
-
-/** Returns `n` records: the originals, then copies with new names, shifted dates and shuffled summary sentences. */
-function scaleUp(base: readonly Incident[], n: number): Incident[] {
-  const out: Incident[] = [...base];
-  const rand = rng(42);
-  for (let k = 1; out.length < n; k++) {
-    for (const r of base) {
-      if (out.length >= n) break;
-      const word = Array.from({ length: 2 + Math.floor(rand() * 2) }, () => SYLLABLES[Math.floor(rand() * SYLLABLES.length)]).join('');
-      const title = `${r.title} ${word[0].toUpperCase()}${word.slice(1)}`;
-      let date = r.date;
-      if (date && date.precision !== 'year') {
-        const [y, m] = date.value.split('-').map(Number);
-        const shifted = new Date(Date.UTC(y, m - 1 + ((k * 7) % 36), 1));
-        date = { value: shifted.toISOString().slice(0, date.precision === 'day' ? 10 : 7), precision: date.precision };
-      }
-      out.push({ ...r, id: `${r.id}~${k}`, title, date, aliases: r.aliases.map((a) => `${a} ${word}`), related: [] });
-    }
-  }
-  return out;
-}
-
-/** Returns 1,000 eval-style queries: the public eval queries, then names as users type them (lower, compact, one typo). */
-function queriesFor(records: readonly Incident[]): string[] {
-  const qs: string[] = [];
-  const evalFile = path.join(shared, 'eval-public.jsonl');
-  if (existsSync(evalFile)) qs.push(...readEvalQueries(evalFile).map((q) => q.query));
-  const rand = rng(7);
-  while (qs.length < 1000) {
-    const r = records[Math.floor(rand() * records.length)];
-    const name = r.title.toLowerCase();
-    const form = qs.length % 4;
-    if (form === 0) qs.push(name);
-    else if (form === 1) qs.push(name.replace(/[^a-z0-9]/g, ''));
-    else if (form === 2) {
-      const i = 1 + Math.floor(rand() * Math.max(1, name.length - 2));
-      qs.push(name.slice(0, i) + name.slice(i + 1));
-    } else qs.push(`what happened with ${name}?`);
-  }
-  return qs.slice(0, 1000);
-}
-
-function timeQueries(queries: string[], run: (q: string) => unknown): { p50: number; p99: number } {
-  for (const q of queries.slice(0, 200)) run(q); // warm up the JIT
-  const times: number[] = [];
-  const slow: [number, string][] = [];
-  for (const q of queries) {
-    const t = performance.now();
-    run(q);
-    const ms = performance.now() - t;
-    times.push(ms);
-    slow.push([ms, q]);
-  }
-  // BENCH_SLOW=1 lists the slowest queries, to tell a systematic cost from a garbage-collection pause.
-  if (process.env.BENCH_SLOW) for (const [ms, q] of slow.sort((a, b) => b[0] - a[0]).slice(0, 12)) console.log(`    ${ms.toFixed(1)} ms  ${q.slice(0, 90)}`);
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
-}
-
-function benchSize(label: string, records: Incident[]): void {
-  const queries = queriesFor(records);
-  const rows: string[][] = [];
-
-  let before = heapMb();
+function benchOurs(records: Incident[], queries: string[]): Figures & { work: { p99: number; max: number } } {
+  const heap = heapOf('ours', records.length);
   let t = performance.now();
   const ours = createIncidentService(records);
-  const oursBuild = performance.now() - t;
-  const oursHeap = heapMb() - before;
+  const build = performance.now() - t;
   const snapshot = ours.index.toSnapshot();
   t = performance.now();
-  const loaded = createIncidentServiceFromSnapshot(snapshot, records);
-  const oursLoad = performance.now() - t;
-  void loaded;
-  const oursLat = timeQueries(queries, (q) => ours.answer(q));
-
-  before = heapMb();
-  t = performance.now();
-  const plain = new PlainMiniSearch(records);
-  const plainBuild = performance.now() - t;
-  const plainHeap = heapMb() - before;
-  const plainSnapshot = JSON.stringify(plain.mini);
-  t = performance.now();
-  MiniSearch.loadJSON(plainSnapshot, { fields: ['title', 'aliases', 'summary', 'tags'], storeFields: ['title'] });
-  const plainLoad = performance.now() - t;
-  const plainLat = timeQueries(queries, (q) => plain.search(q, 10));
-
-  // Start-up as the bot does it: records from the SQLite store, then the index from the snapshot beside it.
-  const startup = startupFromStore(records);
-  const f = (x: number, d = 1) => x.toFixed(d);
-  rows.push(['', 'ours', 'plain minisearch']);
-  rows.push(['index build (ms)', f(oursBuild, 0), f(plainBuild, 0)]);
-  rows.push(['heap after build (MB)', gc ? f(oursHeap) : 'n/a (--expose-gc)', gc ? f(plainHeap) : 'n/a']);
-  rows.push(['snapshot size (MB)', f(snapshot.length / 1e6), f(plainSnapshot.length / 1e6)]);
-  rows.push(['snapshot load (ms)', f(oursLoad, 0), f(plainLoad, 0)]);
-  rows.push(['start-up: store + snapshot (ms)', `${f(startup.total, 0)} (${f(startup.records, 0)} + ${f(startup.index, 0)})`, '']);
-  rows.push(['answer p50 (ms)', f(oursLat.p50, 2), f(plainLat.p50, 2)]);
-  rows.push(['answer p99 (ms)', f(oursLat.p99, 2), f(plainLat.p99, 2)]);
-  const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
-  console.log(`\n${label}: ${records.length.toLocaleString('en')} records, ${queries.length} queries`);
-  for (const r of rows) console.log(`  ${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  ${r[2].padStart(w[2])}`);
+  createIncidentServiceFromSnapshot(snapshot, records);
+  const load = performance.now() - t;
+  const latency = timeQueries(queries, (q) => ours.answer(q));
+  const work = queries.map((q) => (ours.index.search(q, 12), ours.index.lastWork.postings)).sort((a, b) => a - b);
+  return { build, heap, snapshotMb: snapshot.length / 1e6, load, latency, work: { p99: percentile(work, 0.99), max: work[work.length - 1] } };
 }
 
-function startupFromStore(records: Incident[]): { records: number; index: number; total: number } {
+function benchPlain(records: Incident[], queries: string[]): Figures {
+  const heap = heapOf('minisearch', records.length);
+  let t = performance.now();
+  const plain = new PlainMiniSearch(records);
+  const build = performance.now() - t;
+  const snapshot = JSON.stringify(plain.mini);
+  t = performance.now();
+  MiniSearch.loadJSON(snapshot, PLAIN_OPTIONS);
+  const load = performance.now() - t;
+  // Fuzzy and prefix search over 100k records take tens of ms a query: one pass is enough to see it.
+  const latency = timeQueries(queries, (q) => plain.search(q, 10), records.length > 50_000 ? 1 : 3);
+  return { build, heap, snapshotMb: snapshot.length / 1e6, load, latency };
+}
+
+function benchFlex(records: Incident[], queries: string[]): Figures {
+  const heap = heapOf('flexsearch', records.length);
+  let t = performance.now();
+  const flex = new FlexSearchBaseline(records);
+  const build = performance.now() - t;
+  const parts = flex.export();
+  t = performance.now();
+  importFlexSearch(parts);
+  const load = performance.now() - t;
+  const latency = timeQueries(queries, (q) => flex.search(q, 10));
+  return { build, heap, snapshotMb: parts.reduce((n, [k, d]) => n + k.length + (d?.length ?? 0), 0) / 1e6, load, latency };
+}
+
+/** Start-up as the bot does it: records from the SQLite store, then the index from the snapshot beside it. */
+function startupFromStore(records: Incident[]): { records: number; index: number } {
   const dir = mkdtempSync(path.join(tmpdir(), 'incident-bench-'));
   try {
-    const dbPath = path.join(dir, 'bench.db');
-    const store = openStore(dbPath);
+    const store = openStore(path.join(dir, 'bench.db'));
     store.importIncidents(records, { origin: 'bench', format: 'jsonl' });
     const snapshot = createIncidentService(store.allIncidents()).index.toSnapshot();
-    gc?.();
+    heapMb();
     let t = performance.now();
     const loaded = store.allIncidents();
     const recordsMs = performance.now() - t;
@@ -158,21 +97,64 @@ function startupFromStore(records: Incident[]): { records: number; index: number
     createIncidentServiceFromSnapshot(snapshot, loaded);
     const indexMs = performance.now() - t;
     store.close();
-    return { records: recordsMs, index: indexMs, total: recordsMs + indexMs };
+    return { records: recordsMs, index: indexMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+function quality(records: Incident[]): string[][] {
+  const file = path.join(SHARED, 'eval-public.jsonl');
+  if (!existsSync(file)) return [];
+  const queries = readEvalQueries(file);
+  const ours = createIncidentService(records);
+  const plain = new PlainMiniSearch(records);
+  const flex = new FlexSearchBaseline(records);
+  const scores = [
+    evaluate(queries, (q) => ours.search(q, { limit: 10 }).map((h) => h.id)).overall,
+    evaluate(queries, (q) => plain.search(q, 10)).overall,
+    evaluate(queries, (q) => flex.search(q, 10)).overall,
+  ];
+  return [
+    [`eval-public hit@1 (${queries.length} queries)`, ...scores.map((s) => f(s.hitAt1, 3))],
+    ['eval-public MRR@10', ...scores.map((s) => f(s.mrrAt10, 3))],
+  ];
+}
+
+function benchSize(label: string, records: Incident[], real: boolean): void {
+  const queries = queriesFor(records);
+  const ours = benchOurs(records, queries);
+  const plain = benchPlain(records, queries);
+  const flex = benchFlex(records, queries);
+  const startup = startupFromStore(records);
+  const all = [ours, plain, flex];
+  const rows: string[][] = [['', 'ours', 'plain minisearch', 'flexsearch']];
+  rows.push(['index build (ms)', ...all.map((x) => f(x.build, 0))]);
+  rows.push(['heap after build (MB)', ...all.map((x) => f(x.heap))]);
+  rows.push(['snapshot size (MB)', ...all.map((x) => f(x.snapshotMb))]);
+  rows.push(['snapshot load (ms)', ...all.map((x) => f(x.load, 0))]);
+  rows.push(['answer p50 / p99 (ms)', ...all.map((x) => `${f(x.latency.p50, 2)} / ${f(x.latency.p99, 2)}`)]);
+  rows.push(['  fastest of runs, p50 / p99', ...all.map((x) => `${f(x.latency.bestP50, 2)} / ${f(x.latency.bestP99, 2)}`)]);
+  rows.push(['postings read per query p99 / max', `${ours.work.p99} / ${ours.work.max}`, '', '']);
+  rows.push(['start-up: store + snapshot (ms)', `${f(startup.records + startup.index, 0)} (${f(startup.records, 0)} + ${f(startup.index, 0)})`, '', '']);
+  if (real) rows.push(...quality(records));
+  const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
+  console.log(`\n${label}: ${records.length.toLocaleString('en')} records, ${queries.length} queries (${machineNote()})`);
+  for (const r of rows) console.log(`  ${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  ${r[2].padStart(w[2])}  ${r[3].padStart(w[3])}`);
+}
+
 async function main(): Promise<void> {
-  const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
-  const file = path.join(shared, 'incidents.jsonl');
-  let base: Incident[] = bundled;
-  if (existsSync(file)) base = [...bundled, ...importJsonl(readFileSync(file, 'utf8'), file)];
-  else console.log(`(${file} not found: benchmarking the bundled data only; scale-up figures are less meaningful)`);
-  console.log(`node ${process.version}, answer = the full answer() path (search, re-rank, summary, facts, sources)`);
+  const base = baseRecords();
+  console.log(
+    'ours = the full answer() path (search, re-rank, summary, facts, sources); the others = search only.\n' +
+      'Latency: p50/p99 of every run (3 runs of each query; 1 for plain minisearch at 100k), and of each query\'s\n' +
+      'fastest run, which leaves out time other processes took on a shared machine (and our own rare pauses).',
+  );
   const only = process.env.BENCH_SIZES?.split(',').map(Number);
-  for (const n of only ?? [base.length, 10_000, 100_000]) benchSize(n === base.length ? 'shared corpus' : `scaled x${Math.round(n / base.length)}`, n === base.length ? base : scaleUp(base, n));
+  for (const n of only ?? [base.length, 6_000, 10_000, 100_000]) {
+    const real = n === base.length;
+    benchSize(real ? 'shared corpus' : `scaled x${(n / base.length).toFixed(1)}`, real ? base : scaleUp(base, n), real);
+  }
 
   for (const [name, fn] of [['discord', 'benchDiscord'], ['slack', 'benchSlack'], ['feed-parse', 'benchFeedParse'], ['feeds', 'benchFeeds'], ['sources', 'benchSources']] as const) {
     const mod = path.join(root, 'bench', `${name}.ts`);

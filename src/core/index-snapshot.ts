@@ -3,7 +3,7 @@ import MiniSearch, { type Options } from 'minisearch';
 import type SearchableMap from 'minisearch/SearchableMap';
 
 /** Bumped whenever the snapshot layout or the index options change: an older snapshot is rebuilt, never misread. */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 
 /**
  * The snapshot's first characters: format, version and the SHA-256 of everything after them. Valid JSON still, so
