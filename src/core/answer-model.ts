@@ -1,7 +1,13 @@
 import type { IncidentKind } from './incident.js';
 
-/** Whether the query found one incident, several close candidates, or nothing. */
-export type AnswerStatus = 'found' | 'ambiguous' | 'not-found';
+/**
+ * What the answer is: one record (`found`), several close candidates (`ambiguous`), nothing (`not-found`), several
+ * records a question asked for (`list`), or two records side by side (`comparison`).
+ */
+export type AnswerStatus = 'found' | 'ambiguous' | 'not-found' | 'list' | 'comparison';
+
+/** What a question asked for, as understood (a follow-up is understood as one of these once resolved). */
+export type AnswerIntent = 'lookup' | 'fact' | 'topic' | 'list' | 'latest' | 'compare';
 
 /** A key fact about an incident, labelled for display ("When", "Who", "What", "Impact", "Where"). */
 export interface Fact {
@@ -37,6 +43,8 @@ export interface IncidentRef {
   blurb: string;
   /** Best source URL, when there is one. */
   url?: string;
+  /** Ids of other datasets' records merged into this one, when any. */
+  sameAs?: string[];
 }
 
 /** The sentence that answers a question, quoted with the source it comes from. */
@@ -74,6 +82,33 @@ export interface Answer {
    * sources' state): plain text, shown after the not-found message by every adapter.
    */
   hint?: string;
+  /** What the question asked for, as understood. */
+  intent?: AnswerIntent;
+  /** `list` and `comparison`: the records, in order (newest first where dates matter; a comparison: the two compared). */
+  items?: IncidentRef[];
+  /** `list`: how many records match in all (items holds one page of them). */
+  total?: number;
+  /**
+   * `list`: where the next page starts, absent on the last page. Opaque to adapters, at most 80 characters, so that a
+   * Discord button's custom_id (100) can carry it with a short prefix; pass it back to get the next page.
+   */
+  cursor?: string;
+  /** `comparison`: the two records side by side, and what they share. */
+  comparison?: Comparison;
+}
+
+/** One side of a comparison: the record and its facts in the compared order (who, when, tools, targets). */
+export interface ComparedSide {
+  ref: IncidentRef;
+  facts: Fact[];
+}
+
+/** Two records side by side: each one's facts, and what both have (shared tools, targets, CVEs...). */
+export interface Comparison {
+  left: ComparedSide;
+  right: ComparedSide;
+  /** What both records share, by label (e.g. "Tools": ["Mimikatz", "Cobalt Strike"]); empty when nothing. */
+  shared: { label: Fact['label']; values: string[] }[];
 }
 
 /** A titled list of incidents (recent, search results), as every adapter renders it. */
