@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { stringify } from 'node:querystring';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../src/app.js';
@@ -11,7 +13,9 @@ import { loadConfig } from '../src/config.js';
 import { FakeDiscord } from './support/fake-discord.js';
 import { FakeSlack, postSigned } from './support/fake-slack.js';
 import { slashCommandPayload } from './support/fake-slack-payloads.js';
+import { startDatasetServer, type DatasetServer } from './support/dataset-server.js';
 import { rssFeed, startFeedServer, type FeedServer } from './support/feed-server.js';
+import { kevCatalog } from './sources/fixtures.js';
 
 /** GET (or another method) on 127.0.0.1; resolves with the status and body. */
 function call(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
@@ -227,5 +231,77 @@ describe('startApp in Slack HTTP mode with HTTP_PORT: two ports, each serving on
     assert.equal((await call(opsPort, '/slack/events', 'POST')).status, 404);
     assert.equal((await call(slackPort, '/metrics')).status, 404);
     assert.equal((await call(slackPort, '/healthz')).status, 404);
+  });
+});
+
+describe('startApp in the console with HTTP_PORT: source syncs and console answers', { timeout: 30_000 }, () => {
+  let dir: string;
+  let datasets: DatasetServer;
+  let app: RunningApp;
+  let port: number;
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let printed = '';
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'incident-bot-console-metrics-'));
+    datasets = await startDatasetServer();
+    datasets.put('kev.json', kevCatalog([{ cve: 'CVE-2099-0001', name: 'Quokka Pouch Gateway remote takeover' }]));
+    // A port nothing listens on: that source fails.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const deadPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const sourcesFile = path.join(dir, 'sources.json');
+    writeFileSync(
+      sourcesFile,
+      JSON.stringify([
+        { name: 'kev', format: 'kev', url: datasets.url('kev.json') },
+        { name: 'gone', format: 'kev', url: `http://127.0.0.1:${deadPort}/kev.json` },
+      ]),
+    );
+    const config = loadConfig({
+      DATABASE_PATH: path.join(dir, 'bot.db'),
+      SOURCES_FILE: sourcesFile,
+      ALLOW_PRIVATE_FEED_URLS: 'true',
+      FEEDS_ENABLED: 'false',
+      HTTP_PORT: '9092',
+      REPLICA_ID: 'console-1',
+    });
+    config.http = { port: 0, host: '127.0.0.1' };
+    output.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+    app = await startApp(config, pino({ level: 'silent' }), { input, output });
+    port = app.observability!.port!;
+  });
+
+  after(async () => {
+    input.end();
+    await app?.stop();
+    await datasets?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts each source\'s sync by outcome and shows the last success from the store', async () => {
+    await app.sources!.idle();
+    const body = (await call(port, '/metrics')).body;
+    assert.equal(sample(body, 'incident_bot_source_syncs_total', { source: 'kev', outcome: 'synced' }), 1);
+    assert.equal(sample(body, 'incident_bot_source_syncs_total', { source: 'gone', outcome: 'failed' }), 1);
+    assert.ok(sample(body, 'incident_bot_source_last_success_timestamp_seconds', { source: 'kev' })! > Date.now() / 1000 - 60);
+    assert.equal(sample(body, 'incident_bot_source_last_success_timestamp_seconds', { source: 'gone' }), undefined, 'never synced');
+    assert.equal(sample(body, 'incident_bot_outbox_depth', { platform: 'slack' }), undefined, 'no feed watcher: no outbox gauges');
+  });
+
+  it('times the console\'s answers, and is ready with no chat adapter: store and index only', async () => {
+    for (const line of ['/incident skyecc', 'recent 3']) input.write(`${line}\n`);
+    const body = await eventually(async () => {
+      const text = (await call(port, '/metrics')).body;
+      return total(text, 'incident_bot_answer_duration_seconds_count') >= 2 ? text : undefined;
+    }, 'two answers counted');
+    assert.equal(total(body, 'incident_bot_answer_duration_seconds_count', { status: 'found' }), 1);
+    assert.equal(total(body, 'incident_bot_answer_duration_seconds_count', { status: 'list', intent: 'latest' }), 1);
+    assert.match(printed, /Sky ECC/);
+    const ready = await call(port, '/readyz');
+    assert.equal(ready.status, 200, ready.body);
+    assert.deepEqual(ready.body.split('\n').slice(1, -1).map((l) => l.split(':')[0]), ['ok   store', 'ok   index']);
   });
 });
