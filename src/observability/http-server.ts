@@ -41,7 +41,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
     req.resume();
     handle(req, res).catch((err: unknown) => {
       options.logger?.error({ err: (err as Error)?.message ?? String(err), path: req.url }, 'health and metrics endpoint failed on a request');
-      if (!res.headersSent) send(req, res, 500, 'internal error\n');
+      if (!res.headersSent) send(res, 500, 'internal error\n');
       else res.destroy();
     });
   });
@@ -49,21 +49,21 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
-    if (!OPS_PATHS.includes(path as (typeof OPS_PATHS)[number])) return send(req, res, 404, `not found; served: ${OPS_PATHS.join(', ')}\n`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, 405, 'only GET and HEAD\n', { allow: 'GET, HEAD' });
-    if (path === '/healthz') return send(req, res, 200, 'ok\n');
+    if (!OPS_PATHS.includes(path as (typeof OPS_PATHS)[number])) return send(res, 404, `not found; served: ${OPS_PATHS.join(', ')}\n`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'only GET and HEAD\n', { allow: 'GET, HEAD' });
+    if (path === '/healthz') return send(res, 200, 'ok\n');
     if (path === '/readyz') {
       const report = await options.readiness.report();
-      return send(req, res, report.ready ? 200 : 503, formatReadiness(report, options.replica));
+      return send(res, report.ready ? 200 : 503, formatReadiness(report, options.replica));
     }
     let exposition: { contentType: string; body: string };
     try {
       exposition = await options.metrics.render();
     } catch (err) {
       options.logger?.warn({ err: (err as Error)?.message ?? String(err) }, 'metrics could not be rendered');
-      return send(req, res, 500, 'metrics unavailable; see the log\n');
+      return send(res, 500, 'metrics unavailable; see the log\n');
     }
-    return send(req, res, 200, exposition.body, { 'content-type': exposition.contentType });
+    return send(res, 200, exposition.body, { 'content-type': exposition.contentType });
   }
 
   return {
@@ -92,7 +92,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
   };
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
@@ -101,7 +101,8 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, body: s
     'cache-control': 'no-store',
     ...headers,
   });
-  res.end(req.method === 'HEAD' ? undefined : bytes);
+  // Node sends no body in answer to HEAD by itself; the length stays that of GET, as HTTP asks.
+  res.end(bytes);
 }
 
 function pathOf(url: string | undefined): string {

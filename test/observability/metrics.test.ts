@@ -106,7 +106,14 @@ describe('metrics registry', () => {
   it('serves concurrent scrapes one at a time, each complete', async () => {
     const m = createMetrics({ replica: 'r', defaultMetrics: false });
     let n = 0;
-    m.read({ feeds: async () => Array.from({ length: 3 + (n++ % 2) }, (_, i) => ({ id: i + 1, lastSuccessAt: 1000, consecutiveFailures: 0, failing: false })) });
+    // Reads of different lengths that end out of order: a second refresh started during the first would mix them.
+    m.read({
+      feeds: async () => {
+        const k = n++;
+        await new Promise((r) => setTimeout(r, k % 2 ? 5 : 25));
+        return Array.from({ length: 3 + (k % 2) }, (_, i) => ({ id: i + 1, lastSuccessAt: 1000, consecutiveFailures: 0, failing: false }));
+      },
+    });
     const texts = await Promise.all([m.render(), m.render(), m.render(), m.render()]);
     for (const { body } of texts) {
       const rows = samples(body).filter((l) => l.startsWith('incident_bot_feed_consecutive_failures')).length;
