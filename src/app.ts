@@ -7,6 +7,7 @@ import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
+import { createAppObservability, type AppObservability, type ObservedAdapter } from './observability/index.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { storedDataStatus, withDataHints } from './sources/data-hint.js';
 import { loadSourceList } from './sources/source-list.js';
@@ -20,9 +21,11 @@ export interface RunningApp {
   watcher?: FeedWatcher;
   /** The background source syncer (absent with SOURCES_SYNC=false). */
   sources?: SourceSyncer;
+  /** Health and metrics (HTTP_PORT; absent when it is not set). */
+  observability?: AppObservability;
   /** Resolves when the console closes (console mode); never in chat mode. */
   done: Promise<void>;
-  /** Stops the source syncer and the watcher, then the adapters, then closes the store (safe to call twice). */
+  /** Stops health and metrics, the source syncer and the watcher, then the adapters, then closes the store (safe to call twice). */
   stop(): Promise<void>;
 }
 
@@ -45,6 +48,8 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const started = performance.now();
   const core = await loadService(store, logger);
   logger.info({ records: core.size, ms: Math.round(performance.now() - started) }, 'index ready');
+  // Health and metrics (HTTP_PORT): created now so the parts below get their observer; it listens before the adapters.
+  const observability = config.http ? createAppObservability({ config: { ...config, http: config.http }, store, index: core, logger }) : undefined;
 
   // Notices of the background sync: the log in chat mode; lines above the prompt in the console (held until it is up).
   const consoleMode = !config.discord && !config.slack;
@@ -62,21 +67,26 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
         timeoutMs: config.sources.timeoutMs,
         logger,
         notify: (line) => notify(line),
+        observer: observability?.metrics,
       })
     : undefined;
   const names = specs.map((s) => s.name);
-  const service = withDataHints(core, () => syncer?.status() ?? storedDataStatus(store, names, core.size, false));
+  const hinted = withDataHints(core, () => syncer?.status() ?? storedDataStatus(store, names, core.size, false));
+  const service = observability ? observability.timed(hinted) : hinted;
 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
   const watcher = config.feeds.enabled
-    ? createFeedWatcher({ store, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()] })
+    ? createFeedWatcher({ store, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()], observer: observability?.metrics })
     : undefined;
+  if (watcher) observability?.watchFeeds(watcher.feeds);
   const stops: (() => Promise<void>)[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // First, so that probes see the replica go (connection refused) while it finishes its work.
+    await observability?.close();
     await syncer?.stop();
     await watcher?.stop();
     await Promise.allSettled(stops.map((s) => s()));
@@ -84,6 +94,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   };
 
   try {
+    await observability?.listen();
     if (!config.discord && !config.slack) {
       await watcher?.start();
       const notices = (print: (line: string) => void) => {
@@ -92,15 +103,17 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
       };
       const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts, notices, ...io }).then(stop);
       syncer?.start();
-      return { service, watcher, sources: syncer, done, stop };
+      return { service, watcher, sources: syncer, observability, done, stop };
     }
     // Records made from a tenant's own feeds are answered in that tenant only, feeds watcher or not.
     const tenancy = TenantStore.of(store);
     const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts, visibilityFor: (tenant: string | undefined) => tenancy.visibility(tenant) };
     // Each adapter is stoppable before it has started, and hands the watcher its sender once connected.
-    const run = async (name: string, adapter: { start(): Promise<void>; stop(): Promise<void>; alertSender: AlertSender }) => {
+    const run = async (name: string, adapter: { start(): Promise<void>; stop(): Promise<void>; alertSender: AlertSender; shardStatus?: ObservedAdapter['shardStatus'] }) => {
       stops.push(() => adapter.stop());
+      const observed = observability?.adapter(name, adapter);
       await adapter.start();
+      observed?.started();
       watcher?.addSender(adapter.alertSender);
       logger.info(`${name} adapter started`);
     };
@@ -119,5 +132,5 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
     await stop();
     throw error;
   }
-  return { service, watcher, sources: syncer, done: new Promise(() => {}), stop };
+  return { service, watcher, sources: syncer, observability, done: new Promise(() => {}), stop };
 }

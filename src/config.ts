@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
@@ -25,6 +26,14 @@ function wholeNumber(_name: string, min: number, max: number) {
   const message = `must be a whole number from ${min} to ${max}`;
   return z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message));
 }
+
+const PORT_MESSAGE = 'must be a port number (1-65535)';
+const port = z.string().regex(/^\d+$/, PORT_MESSAGE).transform(Number).pipe(z.number().int().min(1, PORT_MESSAGE).max(65535, PORT_MESSAGE));
+const listenHost = z
+  .string()
+  .refine((h) => isIP(h) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(h), 'must be an IP address or host name to listen on, e.g. 0.0.0.0, :: or 127.0.0.1');
+/** A replica's name as logs and metric labels carry it: short, and safe in a label value and a log line. */
+const REPLICA_ID_MESSAGE = 'must be 1-64 letters, digits, dots, dashes, underscores or colons (e.g. bot-1, or a pod name)';
 
 const booleanText = z
   .string()
@@ -111,6 +120,9 @@ export const EnvSchema = z.object({
   SOURCES_SYNC: optionalText.pipe(booleanText.default(true)),
   SOURCES_MAX_MB: optionalText.pipe(wholeNumber('SOURCES_MAX_MB', 1, 2048).default(100)),
   SOURCES_TIMEOUT_SECONDS: optionalText.pipe(wholeNumber('SOURCES_TIMEOUT_SECONDS', 5, 3600).default(300)),
+  HTTP_PORT: optionalText.pipe(port.optional()),
+  HTTP_HOST: optionalText.pipe(listenHost.optional()),
+  REPLICA_ID: optionalText.pipe(z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, REPLICA_ID_MESSAGE).optional()),
 });
 
 /** The bot's typed configuration. */
@@ -160,6 +172,10 @@ export interface Config {
     /** What each tenant may do: FEEDS_PER_TENANT, SUBSCRIPTIONS_PER_CHANNEL, MANAGE_COMMANDS_PER_MINUTE. */
     limits?: { feedsPerTenant: number; subscriptionsPerChannel: number; manageCommandsPerMinute: number };
   };
+  /** HTTP_PORT and HTTP_HOST: /healthz, /readyz and /metrics; absent (the default): no such server. */
+  http?: { port: number; host?: string };
+  /** REPLICA_ID, default host name and process id: names this process in logs and metrics. */
+  replicaId: string;
   /** The datasets the bot downloads and keeps fresh. */
   sources: {
     /** SOURCES_FILE; default the bundled data/sources.json. */
@@ -194,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
     databasePath: e.DATABASE_PATH,
     dataPaths: (e.INCIDENT_DATA ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    replicaId: e.REPLICA_ID ?? defaultReplicaId(),
     feeds: {
       enabled: e.FEEDS_ENABLED,
       file: e.FEEDS_FILE,
@@ -241,7 +258,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
   } else if (e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET) {
     throw new ConfigError('SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or remove the other SLACK_ variables.');
   }
+  if (e.HTTP_PORT !== undefined) {
+    // One port, one owner: Slack's endpoint must face the internet, health and metrics should not (see README).
+    if (config.slack && !config.slack.appToken && config.slack.port === e.HTTP_PORT) {
+      throw new ConfigError(`HTTP_PORT and SLACK_PORT are both ${e.HTTP_PORT}: Slack's HTTP endpoint keeps its own port. Set HTTP_PORT to another port (e.g. 9090), and keep it off the internet.`);
+    }
+    config.http = { port: e.HTTP_PORT, ...(e.HTTP_HOST ? { host: e.HTTP_HOST } : {}) };
+  } else if (e.HTTP_HOST) {
+    throw new ConfigError('HTTP_HOST is set but HTTP_PORT is not: set HTTP_PORT (e.g. 9090) to serve /healthz, /readyz and /metrics, or remove HTTP_HOST.');
+  }
   return config;
+}
+
+/** Returns this process's default replica name: the host name and the process id, e.g. `bot-7f9c-4123`. */
+export function defaultReplicaId(): string {
+  // A host name with characters a REPLICA_ID may not hold still gives a valid default: those become dashes.
+  const host = hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 50) || 'host';
+  return `${host}-${process.pid}`;
 }
 
 /** Returns the shard plan from DISCORD_SHARDS and DISCORD_SHARD_IDS (undefined: unsharded), or throws a ConfigError. */

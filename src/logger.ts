@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { redactText } from './core/redact.js';
 
@@ -19,11 +20,16 @@ export function scrubLogValue(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** Returns a JSON logger on stderr (stdout stays for answers and CLI output; tests pass a stream), with secrets redacted. */
-export function createLogger(level = 'info', destination: DestinationStream = pino.destination(2)): Logger {
+/**
+ * Returns a JSON logger on stderr (stdout stays for answers and CLI output; tests pass a stream), with secrets redacted.
+ * `fields` are added to every line (the replica's name, so the lines of several replicas can be told apart).
+ */
+export function createLogger(level = 'info', destination: DestinationStream = pino.destination(2), fields: { replica?: string } = {}): Logger {
   return pino(
     {
       level,
+      // pino's own base (pid, hostname) is kept; the replica joins it.
+      base: { pid: process.pid, hostname: hostname(), ...fields },
       // Tokens must never reach logs, even when a config object or an HTTP error with headers is logged whole.
       redact: {
         paths: ['token', '*.token', 'botToken', '*.botToken', 'appToken', '*.appToken', 'signingSecret', '*.signingSecret', 'headers.authorization', '*.headers.authorization'],

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const consoleMode = !config.discord && !config.slack;
   // In the console, logs would interleave with answers (and an offline laptop fails every feed poll): only errors are
   // shown there unless LOG_LEVEL asks for more; `/feeds status` shows feed health.
-  const logger = createLogger(consoleMode && config.logLevel === 'info' ? 'error' : config.logLevel);
+  const logger = createLogger(consoleMode && config.logLevel === 'info' ? 'error' : config.logLevel, undefined, { replica: config.replicaId });
   const app = await startApp(config, logger);
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -38,6 +38,16 @@ export interface OutboxWorkerOptions {
   maxConcurrent?: number;
   /** Longest sleep of the loop between two looks at the outbox. */
   idleMs?: number;
+  /** Told the outcome of every send attempt (metrics); optional. */
+  observer?: DeliveryObserver;
+}
+
+/** What a send attempt came to: delivered, to be tried again, or given up. */
+export type DeliveryOutcome = 'sent' | 'retry' | 'failed';
+
+/** What watches deliveries from outside (metrics): called once per attempt, after its row is updated; must not throw. */
+export interface DeliveryObserver {
+  delivered(platform: string, outcome: DeliveryOutcome): void;
 }
 
 /** The delivery loop: sends due outbox rows exactly once per (channel, post), surviving crashes. */
@@ -73,6 +83,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const maxConcurrent = options.maxConcurrent ?? 4;
   const idleMs = options.idleMs ?? 1000;
 
+  /** A failing observer must never turn a delivered row into a retry (that would send it twice). */
+  const observe = (platform: string, outcome: DeliveryOutcome) => {
+    try {
+      options.observer?.delivered(platform, outcome);
+    } catch (err) {
+      log?.warn({ err: (err as Error).message }, 'delivery observer failed');
+    }
+  };
   const inFlight = new Map<number, Promise<boolean>>();
   const busyChannels = new Set<string>();
   /** Earliest time a channel may get its next message (Slack pacing, 429 Retry-After). */
@@ -158,6 +176,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const built = messageFor(row);
     if ('error' in built) {
       feeds.markFailed(row.id, built.error);
+      observe(row.platform, 'failed');
       log?.error({ outbox: row.id, channel: row.channelId, error: built.error }, 'alert cannot be built; given up');
       return false;
     }
@@ -167,12 +186,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     try {
       const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey);
       feeds.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
+      observe(row.platform, 'sent');
       return true;
     } catch (err) {
       const e = err instanceof AlertSendError ? err : new AlertSendError((err as Error)?.message ?? String(err), true);
       const attempts = row.attempts + 1;
       if (!e.retryable || attempts >= maxAttempts) {
         feeds.markFailed(row.id, e.message);
+        observe(row.platform, 'failed');
         log?.error({ outbox: row.id, platform: row.platform, channel: row.channelId, attempts, error: e.message }, 'alert delivery failed for good');
         return false;
       }
@@ -180,6 +201,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const wait = Math.max(backoff, e.retryAfterMs ?? 0);
       if (e.retryAfterMs) heldUntil.set(key, Math.max(heldUntil.get(key) ?? 0, now() + e.retryAfterMs));
       feeds.markRetry(row.id, now() + wait, e.message);
+      observe(row.platform, 'retry');
       log?.warn({ outbox: row.id, channel: row.channelId, attempts, retryInMs: wait, error: e.message }, 'alert delivery failed; will retry');
       return false;
     } finally {

@@ -48,6 +48,13 @@ export interface PollerOptions {
   maxConcurrent?: number;
   /** Called when notices were queued (the worker wakes up). */
   onQueued?: (count: number) => void;
+  /** Told the outcome of every poll (metrics); optional. */
+  observer?: PollObserver;
+}
+
+/** What watches polls from outside (metrics): called once per poll, after its outcome is stored; must not throw. */
+export interface PollObserver {
+  polled(outcome: PollOutcome): void;
 }
 
 /** What one poll of a feed did. */
@@ -248,6 +255,9 @@ export function createPoller(options: PollerOptions): Poller {
     const guarded = run.catch((err: unknown): PollOutcome => {
       log?.error({ feed: redactUrl(feed.url), err: redactText((err as Error).message) }, 'feed poll crashed');
       return { feedId, status: 'error', error: (err as Error).message };
+    }).then((outcome) => {
+      options.observer?.polled(outcome);
+      return outcome;
     });
     hostGate.set(host, guarded);
     polling.set(feedId, guarded);

@@ -8,10 +8,10 @@ import type { Store } from '../store/store.js';
 import { createAlertsService, subscribeConfiguredChannels, type FeedUrlCheck } from './alerts-service.js';
 import { DEFAULT_FEEDS_FILE, loadFeedList } from './feed-list.js';
 import { fetchFeed } from './fetch.js';
-import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox-worker.js';
+import { createOutboxWorker, type DeliveryObserver, type OutboxWorker, type OutboxWorkerOptions } from './outbox-worker.js';
 import { createFeedParser } from './parse-thread.js';
 import { createPipeline, type PipelineDeps } from './pipeline.js';
-import { createPoller, type FeedFetcher, type FeedParser, type Poller, type PollOutcome } from './poller.js';
+import { createPoller, type FeedFetcher, type FeedParser, type PollObserver, type Poller, type PollOutcome } from './poller.js';
 import type { AlertSender, AlertsService, FetchOptions } from './types.js';
 
 /** Options for createFeedWatcher. */
@@ -39,6 +39,8 @@ export interface FeedWatcherOptions {
   worker?: Partial<Omit<OutboxWorkerOptions, 'feeds' | 'senders'>>;
   /** Random source for poll jitter. */
   random?: () => number;
+  /** Told every poll's and every delivery attempt's outcome (metrics); optional. */
+  observer?: PollObserver & DeliveryObserver;
 }
 
 /** The running feed watcher: poller, outbox worker and the alerts service the chat commands use. */
@@ -95,7 +97,7 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     onQueued: kick,
   });
   const parser = options.parse ? undefined : createFeedParser({ logger });
-  worker = createOutboxWorker({ feeds, senders: options.senders, logger, now, ...options.worker });
+  worker = createOutboxWorker({ feeds, senders: options.senders, logger, now, observer: options.observer, ...options.worker });
   const poller = createPoller({
     feeds,
     pipeline,
@@ -108,6 +110,7 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     now,
     random: options.random,
     onQueued: kick,
+    observer: options.observer,
   });
   const alerts = createAlertsService({ feeds, allowPrivate: config.allowPrivateUrls, limits: config.limits, checkUrl: options.checkUrl, now, logger });
   const w = worker;

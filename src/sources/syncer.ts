@@ -33,6 +33,13 @@ export interface SourceSyncerOptions {
   now?: () => number;
   retryBaseMs?: number;
   fetchHooks?: FetchHooks;
+  /** Told every source's sync outcome (metrics); optional. */
+  observer?: SyncObserver;
+}
+
+/** What watches source syncs from outside (metrics): called once per source synced, after its state is stored; must not throw. */
+export interface SyncObserver {
+  synced(result: SourceSyncResult): void;
 }
 
 /** Syncs due sources in the background while the bot answers, then again as each comes due. */
@@ -143,6 +150,7 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
       failures.set(result.name, { count: (f?.count ?? 0) + 1, lastAt: now() });
     } else failures.delete(result.name);
     states = statesByName();
+    options.observer?.synced(result);
     logger.debug({ source: result.name, status: result.status, added: result.added, updated: result.updated, removed: result.removed, error: result.error }, 'source synced');
   }
 

@@ -318,6 +318,9 @@ export class FeedStore {
            AND (status = 'sending' OR (status = 'sent' AND sent_at >= ?))`,
       ),
       outCounts: db.prepare<[], { status: string; kind: string; n: number }>('SELECT status, kind, count(*) AS n FROM outbox GROUP BY status, kind'),
+      outBacklog: db.prepare<[], { platform: string; n: number; oldest: number }>(
+        "SELECT platform, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status IN ('pending', 'sending') GROUP BY platform ORDER BY platform",
+      ),
       threadGet: db.prepare<[string, string, string], { message_id: string }>(
         'SELECT message_id FROM alert_threads WHERE platform = ? AND channel_id = ? AND incident_id = ?',
       ),
@@ -799,6 +802,11 @@ export class FeedStore {
   /** Row counts by status and kind (for status output and tests). */
   outboxCounts(): { status: OutboxStatus; kind: OutboxKind; n: number }[] {
     return this.s.outCounts.all() as { status: OutboxStatus; kind: OutboxKind; n: number }[];
+  }
+
+  /** Rows waiting to be delivered (pending or being sent), per platform, with the creation time of the oldest. */
+  outboxBacklog(): { platform: string; depth: number; oldestCreatedAt: number }[] {
+    return this.s.outBacklog.all().map((r) => ({ platform: r.platform, depth: r.n, oldestCreatedAt: r.oldest }));
   }
 
   // ---- alert threads
