@@ -42,10 +42,21 @@ export const PAGE_ID = { at: 'pg:', before: 'pb:', prevOff: 'nav:prev', nextOff:
 /** What a paging button asks for: the page at a cursor (none: the first page), or the page before one. */
 export type PageTarget = { kind: 'at'; start: number; cursor?: string } | { kind: 'before'; cursor: string };
 
-// Budgets within the hard limits: a page of 25 items stays readable and inside the embed's 4096/6000.
-const TITLE_BUDGET = 100;
-const BLURB_BUDGET = 140;
-const INTRO_BUDGET = 400;
+/**
+ * How much of each item a page shows, richest first: the first level at which every item of the page fits in the
+ * description is used, so that a page of 25 long titles still shows all 25 (a Next button goes on from the last one
+ * shown, so an item cut from a page could never be reached). `link`: the longest masked link kept.
+ */
+const LIST_LEVELS = [
+  { title: 100, blurb: 140, link: 400, date: 40, intro: 400 },
+  { title: 80, blurb: 60, link: 200, date: 30, intro: 200 },
+  { title: 60, blurb: 0, link: 120, date: 20, intro: 120 },
+  { title: 50, blurb: 0, link: 100, date: 20, intro: 0 },
+] as const;
+
+type ListLevel = (typeof LIST_LEVELS)[number];
+
+// Budgets within the hard limits for comparisons.
 const SIDE_TITLE_BUDGET = 120;
 const FACT_BUDGET = 200;
 const SHARED_BUDGET = 300;
@@ -103,10 +114,11 @@ function capitalised(text: string): string {
   return flat.charAt(0).toUpperCase() + flat.slice(1);
 }
 
-function itemLine(item: IncidentRef, n: number): string {
-  const meta = [item.date ? fitMarkdown(item.date, 40) : '', KIND_LABELS[item.kind] ?? ''].filter(Boolean).join(' · ');
-  const blurb = item.blurb ? `\n${fitMarkdown(item.blurb.replace(/\s+/g, ' '), BLURB_BUDGET)}` : '';
-  return `**${n}.** ${maskedLink(item.title.replace(/\s+/g, ' '), item.url, TITLE_BUDGET)}${meta ? ` · ${meta}` : ''}${blurb}`;
+function itemLine(item: IncidentRef, n: number, level: ListLevel): string {
+  const meta = [item.date ? fitMarkdown(item.date, level.date) : '', KIND_LABELS[item.kind] ?? ''].filter(Boolean).join(' · ');
+  const blurb = level.blurb && item.blurb ? `\n${fitMarkdown(item.blurb.replace(/\s+/g, ' '), level.blurb)}` : '';
+  const title = item.title.replace(/\s+/g, ' ');
+  return `**${n}.** ${maskedLink(title, item.url, level.title, level.link) || '—'}${meta ? ` · ${meta}` : ''}${blurb}`;
 }
 
 /**
@@ -120,11 +132,18 @@ export function listPageToEmbed(page: ListPage, ctx: PageContext): APIEmbed {
     color: REPLY_COLOURS.list,
     footer: { text: listFooter(page, ctx) },
   };
-  const lines = page.items.map((item, i) => itemLine(item, ctx.start + i));
-  const intro = page.intro.trim() ? fitMarkdown(page.intro.replace(/\s+/g, ' '), INTRO_BUDGET) : '';
-  if (!lines.length && !intro) lines.push(ctx.start > 1 ? 'No more items.' : 'Nothing matched.');
   const budget = Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - embedLength(embed));
-  embed.description = joinWhole(intro && lines.length ? [intro, '', ...lines] : intro ? [intro] : lines, budget);
+  let description = '';
+  for (const level of LIST_LEVELS) {
+    const lines = page.items.map((item, i) => itemLine(item, ctx.start + i, level));
+    const intro = level.intro && page.intro.trim() ? fitMarkdown(page.intro.replace(/\s+/g, ' '), level.intro) : '';
+    if (!lines.length && !intro) lines.push(ctx.start > 1 ? 'No more items.' : 'Nothing matched.');
+    const parts = intro && lines.length ? [intro, '', ...lines] : intro ? [intro] : lines;
+    // The last level always renders, cutting whole lines ("+N more") should even that not fit.
+    description = joinWhole(parts, budget);
+    if (parts.join('\n').length <= budget) break;
+  }
+  embed.description = description;
   return fitTotal(embed);
 }
 
