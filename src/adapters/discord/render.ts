@@ -84,7 +84,8 @@ function footerFor(ref: IncidentRef): string {
 /**
  * Returns the embed for an answer: for a found record its title linked to the best source, the summary, key facts,
  * sources ("+N more") and related records, coloured by kind; for ambiguous and not-found queries the candidates or
- * suggestions. Every limit in DISCORD_LIMITS holds whatever the data.
+ * suggestions; a list as its first page, a comparison as two columns. Every limit in DISCORD_LIMITS holds whatever the
+ * data.
  */
 export function answerToEmbed(answer: Answer): APIEmbed {
   if (answer.status === 'list') return listPageToEmbed(listPageOf(answer), firstPage());
@@ -224,7 +225,10 @@ export function suggestionsToComponents(suggestions: readonly string[]): APIActi
   return buttons.length ? [{ type: ComponentType.ActionRow, components: buttons }] : [];
 }
 
-/** Returns the whole message for an answer: embed plus pickers; not-found is ephemeral. */
+/**
+ * Returns the whole message for an answer: embed plus pickers (not-found is ephemeral); a list as the page `page` says,
+ * with its Prev/Next buttons.
+ */
 export function answerToMessage(answer: Answer, page: PageContext = firstPage()): DiscordMessage {
   if (answer.status === 'list') return withEmptyPrivate(listPageToMessage(listPageOf(answer), page), answer);
   if (answer.status === 'comparison' && answer.comparison) {

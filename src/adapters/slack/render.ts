@@ -7,7 +7,6 @@ import {
   RENDER_BUDGET,
   SLACK_LIMITS,
   context,
-  escapeMrkdwn,
   firstFitting,
   fitEscaped,
   header,
