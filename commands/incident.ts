@@ -1,3 +1,4 @@
+import { answerInConversation } from './conversation.js';
 import type { Command } from './types.js';
 
 /** `incident <query>`: the answer about one incident. */
@@ -20,9 +21,9 @@ export default {
       },
     ],
   },
-  handle(input, ctx) {
+  async handle(input, ctx) {
     const query = String(input.options.query ?? '').trim();
     if (!query) return { type: 'error', message: 'Tell me what to look up, e.g. `incident skyecc`.' };
-    return { type: 'answer', answer: ctx.incidents.answer(query, { visible: ctx.canSee }) };
+    return { type: 'answer', answer: await answerInConversation(query, ctx, input.cursor) };
   },
 } satisfies Command;

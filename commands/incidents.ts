@@ -1,3 +1,4 @@
+import { rememberList, type PageOptions } from './conversation.js';
 import type { Command } from './types.js';
 
 /** Most items a list shows: chat messages stay readable and within every platform's limits. */
@@ -33,19 +34,21 @@ export default {
       },
     ],
   },
-  handle(input, ctx) {
+  async handle(input, ctx) {
     if (input.subcommand === 'recent') {
       const raw = input.options.count;
       const count = raw === undefined || raw === '' ? DEFAULT_LIST_COUNT : Number(raw);
       if (!Number.isInteger(count) || count < 1 || count > MAX_LIST_COUNT) {
         return { type: 'error', message: `count must be a whole number from 1 to ${MAX_LIST_COUNT} (got "${String(raw)}").` };
       }
-      return { type: 'list', list: ctx.incidents.recent(count, { visible: ctx.canSee }) };
+      const page: PageOptions = { visible: ctx.canSee, cursor: input.cursor };
+      return { type: 'list', list: await rememberList(ctx, ctx.incidents.recent(count, page), `incidents recent ${count}`) };
     }
     if (input.subcommand === 'search') {
       const query = String(input.options.query ?? '').trim();
       if (!query) return { type: 'error', message: 'Give search words, e.g. `incidents search ransomware since:2023`.' };
-      return { type: 'list', list: ctx.incidents.searchList(query, { limit: DEFAULT_LIST_COUNT, visible: ctx.canSee }) };
+      const page: PageOptions = { limit: DEFAULT_LIST_COUNT, visible: ctx.canSee, cursor: input.cursor };
+      return { type: 'list', list: await rememberList(ctx, ctx.incidents.searchList(query, page), query) };
     }
     return { type: 'error', message: 'Use `incidents recent [count]` or `incidents search <query>`.' };
   },

@@ -1,4 +1,5 @@
 import type { Answer, IncidentList } from '../src/core/answer-model.js';
+import type { ConversationStore } from '../src/core/conversation.js';
 import type { IncidentService } from '../src/core/incident-service.js';
 import type { AlertsService, TenantId } from '../src/core/feed-model.js';
 
@@ -53,6 +54,11 @@ export interface CommandDefinition {
 export interface CommandInput {
   subcommand?: string;
   options: Record<string, string | number | undefined>;
+  /**
+   * Where the page to show starts: the opaque cursor of an earlier list reply (a Prev/Next/More click, the console's
+   * `more`); absent for the first page.
+   */
+  cursor?: string;
 }
 
 /** Where a command was typed and by whom, and what the caller may change there, as the adapter knows it. */
@@ -75,6 +81,12 @@ export interface ChannelContext {
    * feeds, or the channel's creator for that channel only).
    */
   canManageChannel: boolean;
+  /**
+   * The conversation this command belongs to, whose short context follow-ups resolve against: `discord:<guild>:<channel>`,
+   * `slack:<team>:<channel>:<thread ts>` (a mention's thread), `slack:<team>:<channel>:user:<user>` (slash commands,
+   * whose answers only the caller sees), `console:<session>`. Absent: no memory between turns.
+   */
+  conversation?: string;
 }
 
 /** What the handler has to work with. */
@@ -89,6 +101,8 @@ export interface CommandContext {
   alerts?: AlertsService;
   /** Which records the caller's tenant may see (posts of other tenants' feeds are hidden); absent: every record. */
   canSee?: (id: string) => boolean;
+  /** Where conversations' contexts live (keyed by `channel.conversation`); absent: no memory between turns. */
+  conversations?: ConversationStore;
 }
 
 /** Help output: one entry per command, generated from the definitions. */

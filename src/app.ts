@@ -3,6 +3,7 @@ import { runConsole } from './adapters/console/console.js';
 import type { Readable, Writable } from 'node:stream';
 import { importDataPaths, loadService, resolveServed } from './bootstrap.js';
 import type { Config } from './config.js';
+import { createMemoryConversationStore } from './core/conversation.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
@@ -74,6 +75,10 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const hinted = withDataHints(core, () => syncer?.status() ?? storedDataStatus(store, names, core.size, false));
   const service = observability ? observability.timed(hinted) : hinted;
 
+  // One store of conversation contexts (follow-ups) for every adapter: in memory, which suits one process; a deployment
+  // of several replicas needs a shared one here, since a follow-up may reach another replica.
+  const conversations = createMemoryConversationStore();
+
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
   const watcher = config.feeds.enabled
@@ -101,13 +106,13 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
         notify = print;
         for (const line of held.splice(0)) print(line);
       };
-      const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts, notices, ...io }).then(stop);
+      const done = runConsole({ service, commands: COMMANDS, alerts: watcher?.alerts, notices, conversations, ...io }).then(stop);
       syncer?.start();
       return { service, watcher, sources: syncer, observability, done, stop };
     }
     // Records made from a tenant's own feeds are answered in that tenant only, feeds watcher or not.
     const tenancy = TenantStore.of(store);
-    const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts, visibilityFor: (tenant: string | undefined) => tenancy.visibility(tenant) };
+    const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts, visibilityFor: (tenant: string | undefined) => tenancy.visibility(tenant), conversations };
     // Each adapter is stoppable before it has started, and hands the watcher its sender once connected.
     const run = async (name: string, adapter: { start(): Promise<void>; stop(): Promise<void>; alertSender: AlertSender; shardStatus?: ObservedAdapter['shardStatus'] }) => {
       stops.push(() => adapter.stop());

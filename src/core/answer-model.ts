@@ -121,4 +121,6 @@ export interface IncidentList {
   total: number;
   /** Text to show when the list is empty or was filtered. */
   note?: string;
+  /** Where the next page starts, absent on the last page: opaque, at most 80 characters, as `Answer.cursor`. */
+  cursor?: string;
 }

@@ -2,6 +2,7 @@ import type { Answer, AnswerSource, IncidentList, IncidentRef } from '../../src/
 import type { Incident } from '../../src/core/incident.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from '../../src/core/incident-service.js';
 import { compactName, foldText } from '../../src/core/text.js';
+import { listReply, scriptedAnswer, type FakeListOptions, type FakeView, type SeenView } from './fake-lists.js';
 
 /**
  * A small in-memory IncidentService for the Discord tests: answers are scripted records (found by id, title or
@@ -75,8 +76,8 @@ export function encroChatRecord(): FakeRecord {
   return { names: ['EncroChat'], answer: buildAnswer({ ref, summary: ref.blurb }) };
 }
 
-/** Options for the fake: the records, and queries that are ambiguous between some of them. */
-export interface FakeServiceOptions {
+/** Options for the fake: the records, queries that are ambiguous between some of them, scripted lists and comparisons. */
+export interface FakeServiceOptions extends FakeListOptions {
   records?: FakeRecord[];
   /** Query (folded) -> ids of the candidates, top first. */
   ambiguous?: Record<string, string[]>;
@@ -85,7 +86,7 @@ export interface FakeServiceOptions {
 }
 
 /** Returns an in-memory IncidentService over scripted answers. */
-export function createFakeIncidentService(options: FakeServiceOptions = {}): IncidentService & { answered: string[] } {
+export function createFakeIncidentService(options: FakeServiceOptions = {}): IncidentService & { answered: string[]; views: SeenView[] } {
   const records = options.records ?? [skyEccRecord(), encroChatRecord()];
   const byId = new Map(records.map((r) => [r.answer.incident!.id, r]));
   const byName = new Map<string, FakeRecord>();
@@ -97,6 +98,7 @@ export function createFakeIncidentService(options: FakeServiceOptions = {}): Inc
     return ref;
   };
   const answered: string[] = [];
+  const views: SeenView[] = [];
   const empty = (query: string, status: Answer['status']): Answer => ({
     query,
     status,
@@ -108,23 +110,28 @@ export function createFakeIncidentService(options: FakeServiceOptions = {}): Inc
     suggestions: [],
   });
 
-  const service: IncidentService & { answered: string[] } = {
+  const service: IncidentService & { answered: string[]; views: SeenView[] } = {
     answered,
-    answer(query: string): Answer {
-      answered.push(query);
-      options.onAnswer?.(query);
+    views,
+    answer(asked: string, view?: FakeView): Answer {
+      answered.push(asked);
+      views.push({ query: asked, context: view?.context, cursor: view?.cursor });
+      options.onAnswer?.(asked);
+      const scripted = scriptedAnswer(options, asked, view);
+      if (scripted.answer) return scripted.answer;
+      const query = scripted.resolved;
       const ambiguous = options.ambiguous?.[foldText(query.trim())];
       if (ambiguous) {
         const candidates = ambiguous.map((id) => byId.get(id)).filter((r): r is FakeRecord => Boolean(r));
         return { ...candidates[0].answer, query, status: 'ambiguous', candidates: candidates.map(refOf) };
       }
       const hit = byName.get(compactName(query));
-      if (hit) return { ...hit.answer, query };
+      if (hit) return { ...hit.answer, query: asked };
       const words = foldText(query).split(/\s+/).filter((w) => w.length > 2);
       const suggestions = records
         .map((r) => r.answer.incident!.title)
         .filter((t) => words.some((w) => foldText(t).includes(w.slice(0, 3))));
-      return { ...empty(query, 'not-found'), suggestions };
+      return { ...empty(asked, 'not-found'), suggestions };
     },
     search(query: string, searchOptions?: SearchOptions): SearchHit[] {
       const q = foldText(query);
@@ -133,7 +140,9 @@ export function createFakeIncidentService(options: FakeServiceOptions = {}): Inc
         .slice(0, searchOptions?.limit ?? 10)
         .map((r, i) => ({ id: r.answer.incident!.id, title: r.answer.incident!.title, kind: r.answer.incident!.kind, score: 10 - i }));
     },
-    searchList(query: string, searchOptions?: SearchOptions): IncidentList {
+    searchList(query: string, searchOptions?: SearchOptions & { cursor?: string }): IncidentList {
+      const scripted = options.lists?.[foldText(query.trim())];
+      if (scripted) return listReply(`Search: ${query}`, query, scripted, searchOptions?.cursor, searchOptions?.limit ?? 10);
       const hits = service.search(query, searchOptions);
       return { title: `Search: ${query}`, items: hits.map((h) => refOf(byId.get(h.id)!)), total: hits.length };
     },

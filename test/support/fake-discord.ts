@@ -339,9 +339,10 @@ export class FakeDiscord {
     return this.sendInteraction({ type: 4, data }, extras);
   }
 
-  /** Sends a button click on a message the bot sent. */
-  sendButton(customId: string, message: Record<string, unknown> = {}): SentInteraction {
-    return this.sendInteraction({ type: 3, data: { custom_id: customId, component_type: 2 }, message: this.message(message) });
+  /** Sends a button click on a message the bot sent (in another channel, guild or by another user with `extras`). */
+  sendButton(customId: string, message: Record<string, unknown> = {}, extras: SlashCommandExtras = {}): SentInteraction {
+    const channel = extras.channelId ? { channel_id: extras.channelId } : {};
+    return this.sendInteraction({ type: 3, data: { custom_id: customId, component_type: 2 }, message: this.message({ ...message, ...channel }) }, extras);
   }
 
   /** Sends a string-select choice on a message the bot sent. */

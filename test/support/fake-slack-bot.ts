@@ -49,6 +49,8 @@ export interface TestSlackBotOptions {
   adminUserIds?: SlackAdapterOptions['adminUserIds'];
   /** Which records each workspace may see. */
   visibilityFor?: SlackAdapterOptions['visibilityFor'];
+  /** Where conversation contexts live (follow-ups). */
+  conversations?: SlackAdapterOptions['conversations'];
 }
 
 /** The signing secret test bots use. */
@@ -68,6 +70,7 @@ export async function startTestSlackBot(mode: 'socket' | 'http', options: TestSl
     ...options.http,
     adminUserIds: options.adminUserIds,
     visibilityFor: options.visibilityFor,
+    conversations: options.conversations,
     logger,
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: options.retryConfig ?? { retries: 0 } },
   });

@@ -96,6 +96,43 @@ export function shareClickPayload(options: { value: string; response_url: string
   };
 }
 
+/** Where a clicked button sits: an ephemeral answer (slash command), or a message in a thread (a mention's answer). */
+export interface ClickOptions {
+  action_id: string;
+  value: string;
+  response_url: string;
+  user?: string;
+  channel?: string;
+  /** The clicked message's ts (a posted message); ephemeral messages have none Slack sends back. */
+  message_ts?: string;
+  /** The thread the clicked message is in. */
+  thread_ts?: string;
+  ephemeral?: boolean;
+}
+
+/** Returns a block_actions payload for a click on one of the bot's buttons, as Slack sends it. */
+export function buttonClickPayload(options: ClickOptions): Record<string, unknown> {
+  const channel = options.channel ?? 'C0001';
+  const messageTs = options.message_ts ?? '1700000000.000001';
+  const container: Record<string, unknown> = { type: 'message', message_ts: messageTs, channel_id: channel, is_ephemeral: options.ephemeral === true };
+  if (options.thread_ts) container.thread_ts = options.thread_ts;
+  const payload: Record<string, unknown> = {
+    type: 'block_actions',
+    user: { id: options.user ?? 'U0001', username: 'alice', team_id: 'T0001' },
+    api_app_id: 'A0001',
+    token: 'legacy-verification-token',
+    container,
+    trigger_id: triggerId(),
+    team: { id: 'T0001', domain: 'fake' },
+    channel: { id: channel, name: 'general' },
+    response_url: options.response_url,
+    actions: [{ type: 'button', action_id: options.action_id, block_id: 'b1', text: { type: 'plain_text', text: 'More' }, value: options.value, action_ts: '1700000000.000002' }],
+  };
+  // Slack sends the message for posted messages, not for ephemeral ones.
+  if (!options.ephemeral) payload.message = { type: 'message', ts: messageTs, bot_id: 'B0001', text: '', ...(options.thread_ts ? { thread_ts: options.thread_ts } : {}) };
+  return payload;
+}
+
 /** Delivers Slack payloads to the app under test, the same way in both modes. */
 export interface SlackDriver {
   readonly mode: 'socket' | 'http';

@@ -1,7 +1,8 @@
 import type { Answer, AnswerSource, IncidentList, IncidentRef } from '../../src/core/answer-model.js';
 import { formatIncidentDate, parseIncident, type Incident } from '../../src/core/incident.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from '../../src/core/incident-service.js';
-import { compactName } from '../../src/core/text.js';
+import { compactName, foldText } from '../../src/core/text.js';
+import { listReply, scriptedAnswer, type FakeListOptions, type FakeView, type SeenView } from './fake-lists.js';
 
 /** Three small incidents for the Slack tests (Sky ECC carries the id and title of the bundled record). */
 export const FAKE_SLACK_INCIDENTS: Incident[] = [
@@ -42,8 +43,8 @@ export const FAKE_SLACK_INCIDENTS: Incident[] = [
   }),
 ];
 
-/** Options for the fake service: records, or a function answering every query (for hostile or huge answers). */
-export interface FakeSlackServiceOptions {
+/** Options for the fake service: records, or a function answering every query (for hostile or huge answers), scripted lists. */
+export interface FakeSlackServiceOptions extends FakeListOptions {
   incidents?: Incident[];
   answer?: (query: string) => Answer;
   /** answer() throws for this exact query (a bug in the core, as the adapter must survive it). */
@@ -54,6 +55,8 @@ export interface FakeSlackServiceOptions {
 export interface FakeSlackService extends IncidentService {
   /** Every query passed to answer(), recent() or searchList(), in order. */
   readonly queries: string[];
+  /** What each answer() call was handed: the query, the conversation's context, the cursor. */
+  readonly views: SeenView[];
 }
 
 /** Returns an Answer with defaults for every field, for renderer tests. */
@@ -123,6 +126,7 @@ function answerFrom(incident: Incident, query: string): Answer {
 export function createFakeSlackService(options: FakeSlackServiceOptions = {}): FakeSlackService {
   const incidents = [...(options.incidents ?? FAKE_SLACK_INCIDENTS)];
   const queries: string[] = [];
+  const views: SeenView[] = [];
   const find = (query: string) => {
     const q = compactName(query);
     if (q.length < 3) return undefined;
@@ -135,11 +139,15 @@ export function createFakeSlackService(options: FakeSlackServiceOptions = {}): F
   });
   return {
     queries,
-    answer(query) {
+    views,
+    answer(query, view?: FakeView) {
       queries.push(query);
+      views.push({ query, context: view?.context, cursor: view?.cursor });
       if (options.throwOn !== undefined && query === options.throwOn) throw new Error(`fake service failure for "${query}"`);
       if (options.answer) return options.answer(query);
-      const hit = find(query);
+      const scripted = scriptedAnswer(options, query, view);
+      if (scripted.answer) return scripted.answer;
+      const hit = find(scripted.resolved);
       if (hit) return answerFrom(hit, query);
       return {
         query,
@@ -159,8 +167,10 @@ export function createFakeSlackService(options: FakeSlackServiceOptions = {}): F
         .slice(0, opts.limit ?? 10)
         .map((i) => ({ id: i.id, title: i.title, kind: i.kind, score: 1 }));
     },
-    searchList(query, opts = {}) {
+    searchList(query, opts: SearchOptions & { cursor?: string } = {}) {
       queries.push(query);
+      const scripted = options.lists?.[foldText(query.trim())];
+      if (scripted) return listReply(`Search: ${query}`, query, scripted, opts.cursor, opts.limit ?? 10);
       const words = query.toLowerCase().split(/\s+/).filter((w) => w && !w.includes(':'));
       const tag = /tag:(\S+)/.exec(query)?.[1];
       const items = incidents.filter(
@@ -202,12 +212,15 @@ export function createFakeSlackService(options: FakeSlackServiceOptions = {}): F
 /** Returns a service delegating to `inner` that records queries and can fail on one query, like the fake does. */
 export function spyOnService(inner: IncidentService, options: { throwOn?: string } = {}): FakeSlackService {
   const queries: string[] = [];
+  const views: SeenView[] = [];
   return {
     queries,
-    answer(query) {
+    views,
+    answer(query, view?: FakeView) {
       queries.push(query);
+      views.push({ query, context: view?.context, cursor: view?.cursor });
       if (options.throwOn !== undefined && query === options.throwOn) throw new Error(`fake service failure for "${query}"`);
-      return inner.answer(query);
+      return inner.answer(query, view);
     },
     search: (query, opts) => inner.search(query, opts),
     searchList(query, opts) {

@@ -2,6 +2,7 @@ import { Client, Events, GatewayIntentBits, RESTEvents } from 'discord.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { Command } from '../../../commands/types.js';
 import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
+import type { ConversationStore } from '../../core/conversation.js';
 import { createDiscordAlertSender, type DiscordAlertSender } from './alert-sender.js';
 import { NO_MENTIONS, handleInteraction, type DiscordLogger, type InteractionContext } from './interactions.js';
 import { clientShardOptions, describeShardPlan, trackShards, type DiscordShardPlan, type ShardStatus } from './shards.js';
@@ -35,6 +36,8 @@ export interface DiscordAdapterOptions {
   visibilityFor?: VisibilityFor;
   /** The gateway shards this process runs (DISCORD_SHARDS, DISCORD_SHARD_IDS); absent: one unsharded session. */
   shards?: DiscordShardPlan;
+  /** Where each channel's conversation context lives, for follow-up questions; absent: no memory between turns. */
+  conversations?: ConversationStore;
 }
 
 /** A running (or startable) Discord bot. */
@@ -81,6 +84,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     deferAfterMs: options.deferAfterMs ?? 1_500,
     alerts: options.alerts,
     visibilityFor: options.visibilityFor,
+    conversations: options.conversations,
   };
   let alertSender: DiscordAlertSender | undefined;
   const inFlight = new Set<Promise<void>>();

@@ -13,9 +13,14 @@ import {
   type StringSelectMenuInteraction,
 } from 'discord.js';
 import type { Answer } from '../../core/answer-model.js';
+import type { ConversationStore } from '../../core/conversation.js';
 import type { Choice, IncidentService } from '../../core/incident-service.js';
-import type { ChannelContext, Command, CommandInput } from '../../../commands/types.js';
+import { rememberAnswer } from '../../../commands/conversation.js';
+import type { ChannelContext, Command, CommandContext, CommandInput, Reply } from '../../../commands/types.js';
 import { tenantOf, type AlertsService, type VisibilityFor } from '../../core/feed-model.js';
+import { firstPage, pagedCommandOf } from '../paging.js';
+import { pagedCommandFromFooter, parsePageId } from './lists.js';
+import { pageForClick } from './page-clicks.js';
 import { CUSTOM_ID, DISCORD_LIMITS, answerToMessage, clipText, errorToMessage, messageLimitViolations, replyToMessage, type DiscordMessage } from './render.js';
 
 /** Where the adapter reports what happened: pino's `(details, message)` shape, which console also accepts. */
@@ -36,6 +41,8 @@ export interface InteractionContext {
   alerts?: AlertsService;
   /** Which records each server may see (posts of other servers' feeds are hidden); absent: every record. */
   visibilityFor?: VisibilityFor;
+  /** Where each channel's conversation context lives (follow-ups); absent: no memory between turns. */
+  conversations?: ConversationStore;
 }
 
 /** Every message we send allows no pings: an incident titled "@everyone" must not notify anyone. */
@@ -43,6 +50,9 @@ export const NO_MENTIONS = { parse: [] as [] };
 
 /** What the user sees when a handler failed; details go to the log, never to the channel. */
 export const ERROR_TEXT = 'Something went wrong while answering. Please try again in a moment.';
+
+/** What the user sees when a paging button's message no longer says which list it shows. */
+export const STALE_PAGE_TEXT = 'This list can no longer be paged; ask again with /incident or /incidents.';
 
 type Repliable = ChatInputCommandInteraction | ButtonInteraction | StringSelectMenuInteraction;
 
@@ -77,7 +87,33 @@ export function channelContextOf(interaction: ChatInputCommandInteraction | Auto
     tenant: inGuild ? tenantOf('discord', interaction.guildId ?? undefined) : undefined,
     canManageFeeds: has(PermissionFlagsBits.ManageGuild),
     canManageChannel: has(PermissionFlagsBits.ManageChannels),
+    conversation: conversationKey(interaction.guildId, interaction.channelId),
   };
+}
+
+/**
+ * Returns the conversation a Discord channel holds: `discord:<guild>:<channel>` (`discord:dm:<channel>` in a DM).
+ * Everyone in a channel sees its answers, so a follow-up from anyone there resolves against the last one.
+ */
+export function conversationKey(guildId: string | null | undefined, channelId: string | null | undefined): string | undefined {
+  return channelId ? `discord:${guildId ?? 'dm'}:${channelId}` : undefined;
+}
+
+/** Returns the command context for an interaction: the channel, its tenant's view and its conversation. */
+function commandContextOf(interaction: ChatInputCommandInteraction | ButtonInteraction | StringSelectMenuInteraction, ctx: InteractionContext): CommandContext {
+  return {
+    incidents: ctx.service,
+    commands: ctx.commands,
+    channel: channelContextOf(interaction),
+    alerts: ctx.alerts,
+    canSee: canSeeFor(interaction, ctx),
+    conversations: ctx.conversations,
+  };
+}
+
+/** A view of a store that reads but never writes: for pages walked through on the way to the one shown. */
+function readOnly(store: ConversationStore | undefined): ConversationStore | undefined {
+  return store && { get: (key) => store.get(key), set: async () => undefined };
 }
 
 /** Returns which records the interaction's server may see, or undefined for every record. */
@@ -181,28 +217,63 @@ async function chatInputCallback(interaction: ChatInputCommandInteraction, ctx: 
     return;
   }
   const input = optionsToInput(interaction.options.data);
-  const context = { incidents: ctx.service, commands: ctx.commands, channel: channelContextOf(interaction), alerts: ctx.alerts, canSee: canSeeFor(interaction, ctx) };
-  await respond(interaction, 'reply', async () => replyToMessage(await command.handle(input, context)), ctx);
+  const context = commandContextOf(interaction, ctx);
+  // A list's Prev/Next buttons ask this same command again, so the page knows what it was asked.
+  const page = firstPage(pagedCommandOf(command.definition.name, input));
+  await respond(interaction, 'reply', async () => replyToMessage(await command.handle(input, context), page), ctx);
 }
 
 async function componentCallback(interaction: ButtonInteraction | StringSelectMenuInteraction, ctx: InteractionContext): Promise<void> {
   const id = interaction.customId;
   const visible = canSeeFor(interaction, ctx);
-  let work: () => DiscordMessage;
+  const conversation = channelContextOf(interaction).conversation;
+  let work: () => Promise<DiscordMessage>;
+  const picked = async (recordId: string) => {
+    const answer = answerForPick(ctx.service, recordId, visible);
+    // The pick settles what the channel is talking about: follow-ups resolve against the chosen record.
+    await rememberAnswer(ctx.conversations, conversation, answer);
+    return answerToMessage(answer);
+  };
+  const pageTarget = interaction.isButton() ? parsePageId(id) : undefined;
   if (interaction.isStringSelectMenu() && id === CUSTOM_ID.pick) {
-    const picked = interaction.values[0] ?? '';
-    work = () => answerToMessage(answerForPick(ctx.service, picked, visible));
+    work = () => picked(interaction.values[0] ?? '');
   } else if (id.startsWith(CUSTOM_ID.pick)) {
-    work = () => answerToMessage(answerForPick(ctx.service, id.slice(CUSTOM_ID.pick.length), visible));
+    work = () => picked(id.slice(CUSTOM_ID.pick.length));
   } else if (id.startsWith(CUSTOM_ID.ask)) {
-    work = () => answerToMessage(ctx.service.answer(id.slice(CUSTOM_ID.ask.length), { visible }));
+    const query = id.slice(CUSTOM_ID.ask.length);
+    work = () => runListable('incident', { options: { query } }, interaction, ctx);
+  } else if (pageTarget) {
+    // The question travels in the list's footer; the button carries only where the page starts.
+    const command = pagedCommandFromFooter(interaction.message.embeds[0]?.footer?.text);
+    if (!command) {
+      ctx.logger.warn(describe(interaction), 'discord page button on a message that names no list');
+      await interaction.reply(toReplyOptions(errorToMessage(STALE_PAGE_TEXT)));
+      return;
+    }
+    work = async () => {
+      const context = commandContextOf(interaction, ctx);
+      const run = async (name: string, input: CommandInput, remember: boolean): Promise<Reply> => {
+        const found = ctx.commands.find((c) => c.definition.name === name);
+        if (!found) return { type: 'error', message: STALE_PAGE_TEXT };
+        return found.handle(input, remember ? context : { ...context, conversations: readOnly(ctx.conversations) });
+      };
+      const { reply, page } = await pageForClick(command, pageTarget, run);
+      return replyToMessage(reply, page);
+    };
   } else {
     ctx.logger.warn(describe(interaction), 'discord component not known');
     await interaction.reply(toReplyOptions(errorToMessage('This button is from an older version of the bot; ask again with /incident.')));
     return;
   }
-  // Picking replaces the picker with the answer, so the channel keeps one message per question.
+  // Picking and paging replace the message, so the channel keeps one message per question.
   await respond(interaction, 'update', work, ctx);
+}
+
+/** Runs a command for a component (a suggestion asked again) and renders its reply as the first page of what it asks. */
+async function runListable(name: string, input: CommandInput, interaction: ButtonInteraction | StringSelectMenuInteraction, ctx: InteractionContext): Promise<DiscordMessage> {
+  const command = ctx.commands.find((c) => c.definition.name === name);
+  if (!command) return errorToMessage(ERROR_TEXT);
+  return replyToMessage(await command.handle(input, commandContextOf(interaction, ctx)), firstPage(pagedCommandOf(name, input)));
 }
 
 /**

@@ -14,38 +14,35 @@ import type { AlertPost, OutgoingMessage } from '../../feeds/types.js';
 import type { Answer, AnswerSource, IncidentList, IncidentRef } from '../../core/answer-model.js';
 import type { IncidentKind } from '../../core/incident.js';
 import type { HelpReply, Reply } from '../../../commands/types.js';
+import {
+  DISCORD_LIMITS,
+  KIND_LABELS,
+  MORE_RESERVE,
+  REPLY_COLOURS,
+  clipMarkdown,
+  clipText,
+  embedLength,
+  fitMarkdown,
+  fitTotal,
+  joinWhole,
+  maskedLink,
+  safeUrl,
+  type DiscordMessage,
+} from './format.js';
+import { comparisonToEmbed, listPageToEmbed, listPageToMessage } from './lists.js';
+import { firstPage, listPageOf, type PageContext } from '../paging.js';
 
-/**
- * Discord's size limits, from https://discord.com/developers/docs/resources/message#embed-object-embed-limits,
- * .../interactions/application-commands#application-command-object-application-command-option-choice-structure and
- * .../components/reference. A message over any of them is rejected with a 400, so every renderer stays inside them.
- */
-export const DISCORD_LIMITS = {
-  embedTitle: 256,
-  embedDescription: 4096,
-  embedFields: 25,
-  embedFieldName: 256,
-  embedFieldValue: 1024,
-  embedFooterText: 2048,
-  embedAuthorName: 256,
-  /** Sum of title, description, field names and values, footer text and author name over all embeds of a message. */
-  embedTotal: 6000,
-  embedsPerMessage: 10,
-  messageContent: 2000,
-  autocompleteChoices: 25,
-  choiceName: 100,
-  choiceValue: 100,
-  actionRows: 5,
-  buttonsPerRow: 5,
-  buttonLabel: 80,
-  selectOptions: 25,
-  selectOptionLabel: 100,
-  selectOptionValue: 100,
-  selectOptionDescription: 100,
-  customId: 100,
-  /** Undocumented: the API rejects longer embed URLs as "not a well formed URL" (observed 2048). */
-  embedUrl: 2048,
-} as const;
+export {
+  DISCORD_LIMITS,
+  clipText,
+  embedLength,
+  escapeMarkdown,
+  fitMarkdown,
+  messageLimitViolations,
+  REPLY_COLOURS,
+  safeUrl,
+  type DiscordMessage,
+} from './format.js';
 
 /** Embed colour per record kind, so a group or a CVE is told from an incident at a glance. */
 export const KIND_COLOURS: Readonly<Record<IncidentKind, number>> = {
@@ -55,27 +52,9 @@ export const KIND_COLOURS: Readonly<Record<IncidentKind, number>> = {
   vulnerability: 0xe67e22,
 };
 
-/** Colours for replies that are not about one record. */
-export const REPLY_COLOURS = { ambiguous: 0xf1c40f, notFound: 0x95a5a6, list: 0x1abc9c, help: 0x5865f2 } as const;
 
 /** Prefixes of component custom ids: `pick:<id>` replaces the message with that record, `ask:<query>` answers a suggestion. */
 export const CUSTOM_ID = { pick: 'pick:', ask: 'ask:' } as const;
-
-/** A rendered Discord message: plain API JSON, ready for discord.js reply/update/editReply. */
-export interface DiscordMessage {
-  content?: string;
-  embeds: APIEmbed[];
-  components: APIActionRowComponent<APIComponentInMessageActionRow>[];
-  /** Whether only the person who asked should see it (errors, not-found). */
-  ephemeral: boolean;
-}
-
-const KIND_LABELS: Readonly<Record<IncidentKind, string>> = {
-  incident: 'Incident',
-  group: 'Threat group',
-  software: 'Software',
-  vulnerability: 'Vulnerability',
-};
 
 // Budgets below the hard limits, so that the parts of one embed always add up to less than embedTotal
 // and the description (what the reader came for) keeps the rest.
@@ -84,119 +63,6 @@ const SOURCE_TITLE_BUDGET = 100;
 const RELATED_BUDGET = 512;
 const FOOTER_BUDGET = 200;
 const BLURB_BUDGET = 160;
-const MORE_RESERVE = 24;
-
-// Discord autolinks bare URLs before any other markdown rule, so they are kept verbatim (escaping inside one would
-// break it); trailing punctuation is not part of the link, as in Discord's own rule.
-const BARE_URL = /https?:\/\/[^\s<]+[^<.,:;"')\]\s]/g;
-// Inline markdown and mention syntax: emphasis, code, spoilers, masked links, <@mentions>, <t:timestamps>, @everyone.
-const INLINE_SPECIAL = /[\\*_~`|[\]<>@]/g;
-// Block syntax only counts at the start of a line: headings, -# subtext, quotes, lists.
-const LINE_START_SPECIAL = /^(\s*)(#|-|\+|\d+\.)/gm;
-
-/**
- * Returns data text that Discord shows literally: no emphasis, masked links, mentions, headings or quotes. Bare URLs
- * stay clickable, except in a masked link's label (`inLabel`), where a visible URL that differs from the target
- * would mislead: there `://` is escaped so it is shown as text.
- */
-export function escapeMarkdown(text: string, inLabel = false): string {
-  if (inLabel) return escapePlain(text).replace(/:\/\//g, ':\\/\\/');
-  let out = '';
-  let last = 0;
-  for (const m of text.matchAll(BARE_URL)) {
-    out += escapePlain(text.slice(last, m.index));
-    out += m[0];
-    last = m.index + m[0].length;
-  }
-  return out + escapePlain(text.slice(last));
-}
-
-function escapePlain(text: string): string {
-  // `>` (quotes) is already escaped as inline syntax. A backslash only escapes punctuation in Discord (before a
-  // digit it would show), so an ordered-list marker is escaped at its dot.
-  return text
-    .replace(INLINE_SPECIAL, '\\$&')
-    .replace(LINE_START_SPECIAL, (_m, space: string, mark: string) => (mark.endsWith('.') ? `${space}${mark.slice(0, -1)}\\.` : `${space}\\${mark}`));
-}
-
-/**
- * Returns text cut to at most `max` characters at a word boundary with an ellipsis; a bare URL is dropped whole
- * rather than cut, since half a link would point somewhere else.
- */
-export function clipText(text: string, max: number): string {
-  const flat = text.trim();
-  if (flat.length <= max) return flat;
-  if (max <= 1) return '…'.slice(0, Math.max(0, max));
-  const room = max - 1;
-  let cut = flat.slice(0, room);
-  const nextChar = flat[room];
-  if (nextChar !== undefined && !/\s/.test(nextChar)) {
-    const space = cut.search(/\s\S*$/);
-    if (space > room * 0.5) cut = cut.slice(0, space);
-  }
-  // Never end inside a link: drop a URL that the cut went through.
-  for (const m of flat.matchAll(BARE_URL)) {
-    const end = m.index + m[0].length;
-    if (m.index < cut.length && end > cut.length) {
-      cut = cut.slice(0, m.index);
-      break;
-    }
-  }
-  return cut.replace(/[\s,;:.\-–—(]+$/, '') + '…';
-}
-
-/** Returns data text escaped for Discord markdown and clipped so that the escaped form fits in `max` characters. */
-export function fitMarkdown(text: string, max: number, inLabel = false): string {
-  let budget = max;
-  for (;;) {
-    const out = escapeMarkdown(clipText(text, budget), inLabel);
-    if (out.length <= max || budget <= 1) return out.length <= max ? out : '…';
-    budget -= Math.max(1, out.length - max);
-  }
-}
-
-/** Returns the URL when Discord accepts it as a link (http or https, well formed, not too long), else undefined. */
-export function safeUrl(url: string | undefined): string | undefined {
-  if (!url || url.length > DISCORD_LIMITS.embedUrl) return undefined;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-    // Parentheses and spaces would end a masked link early: percent-encode them.
-    return parsed.href.replace(/\(/g, '%28').replace(/\)/g, '%29').replace(/ /g, '%20');
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Returns `[text](url)` with the text escaped, or the escaped text alone when the URL is unusable or would make the
- * link longer than `maxTotal` (a whole line must fit in its field, and a link is never cut).
- */
-function maskedLink(text: string, url: string | undefined, maxText: number, maxTotal = 500): string {
-  const href = safeUrl(url);
-  const label = fitMarkdown(text, maxText, href !== undefined) || 'link';
-  if (!href || label.length + href.length + 4 > maxTotal) return href ? fitMarkdown(text, maxText) || 'link' : label;
-  return `[${label}](${href})`;
-}
-
-/** Returns lines joined with newlines, as many whole lines as fit in `max`, then a "+N more" line for the rest. */
-function joinWhole(lines: readonly string[], max: number, more: (n: number) => string = (n) => `+${n} more`): string {
-  const kept: string[] = [];
-  let length = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const rest = lines.length - i - 1;
-    const reserve = rest > 0 ? MORE_RESERVE : 0;
-    const add = (kept.length ? 1 : 0) + line.length;
-    if (length + add + reserve > max) {
-      kept.push(more(lines.length - i));
-      return kept.join('\n');
-    }
-    kept.push(line);
-    length += add;
-  }
-  return kept.join('\n');
-}
 
 function sourceLine(source: AnswerSource): string {
   // A source line must fit in the Sources field with its publisher and date; a longer link is shown unlinked.
@@ -211,90 +77,6 @@ function refLine(ref: IncidentRef): string {
   return `• ${maskedLink(ref.title, ref.url, SOURCE_TITLE_BUDGET)}${when}`;
 }
 
-/** Returns the number of characters Discord counts toward the 6000-character total of one embed. */
-export function embedLength(embed: APIEmbed): number {
-  let n = (embed.title?.length ?? 0) + (embed.description?.length ?? 0);
-  n += (embed.footer?.text.length ?? 0) + (embed.author?.name.length ?? 0);
-  for (const f of embed.fields ?? []) n += f.name.length + f.value.length;
-  return n;
-}
-
-/** Returns every Discord limit that a message breaks (empty when it would be accepted), for guards and tests. */
-export function messageLimitViolations(message: Pick<DiscordMessage, 'content' | 'embeds' | 'components'>): string[] {
-  const L = DISCORD_LIMITS;
-  const problems: string[] = [];
-  if ((message.content?.length ?? 0) > L.messageContent) problems.push(`content ${message.content?.length} > ${L.messageContent}`);
-  if (message.embeds.length > L.embedsPerMessage) problems.push(`${message.embeds.length} embeds > ${L.embedsPerMessage}`);
-  let total = 0;
-  message.embeds.forEach((e, i) => {
-    const at = `embed ${i}`;
-    if ((e.title?.length ?? 0) > L.embedTitle) problems.push(`${at} title ${e.title?.length} > ${L.embedTitle}`);
-    if ((e.description?.length ?? 0) > L.embedDescription) problems.push(`${at} description ${e.description?.length} > ${L.embedDescription}`);
-    if ((e.footer?.text.length ?? 0) > L.embedFooterText) problems.push(`${at} footer too long`);
-    if ((e.author?.name.length ?? 0) > L.embedAuthorName) problems.push(`${at} author too long`);
-    if (e.url !== undefined && safeUrl(e.url) === undefined) problems.push(`${at} url not accepted: ${e.url.slice(0, 80)}`);
-    const fields = e.fields ?? [];
-    if (fields.length > L.embedFields) problems.push(`${at} ${fields.length} fields > ${L.embedFields}`);
-    fields.forEach((f, j) => {
-      if (f.name.length === 0 || f.name.length > L.embedFieldName) problems.push(`${at} field ${j} name length ${f.name.length}`);
-      if (f.value.length === 0 || f.value.length > L.embedFieldValue) problems.push(`${at} field ${j} value length ${f.value.length}`);
-    });
-    total += embedLength(e);
-  });
-  if (total > L.embedTotal) problems.push(`embeds total ${total} > ${L.embedTotal}`);
-  if (message.components.length > L.actionRows) problems.push(`${message.components.length} action rows > ${L.actionRows}`);
-  for (const row of message.components) {
-    if (row.components.length > L.buttonsPerRow) problems.push(`row of ${row.components.length} components > ${L.buttonsPerRow}`);
-    for (const c of row.components) {
-      if ('custom_id' in c && c.custom_id.length > L.customId) problems.push(`custom_id ${c.custom_id.length} > ${L.customId}`);
-      if (c.type === ComponentType.Button && 'label' in c && (c.label?.length ?? 0) > L.buttonLabel) problems.push(`button label too long`);
-      if (c.type === ComponentType.StringSelect) {
-        if (c.options.length > L.selectOptions) problems.push(`select with ${c.options.length} options > ${L.selectOptions}`);
-        for (const o of c.options) {
-          if (o.label.length > L.selectOptionLabel || o.value.length > L.selectOptionValue) problems.push('select option too long');
-          if ((o.description?.length ?? 0) > L.selectOptionDescription) problems.push('select option description too long');
-        }
-      }
-    }
-  }
-  return problems;
-}
-
-/** Returns the embed shrunk to Discord's total: the description gives way first, then fields from the end. */
-function fitTotal(embed: APIEmbed): APIEmbed {
-  let over = embedLength(embed) - DISCORD_LIMITS.embedTotal;
-  if (over <= 0) return embed;
-  const out: APIEmbed = { ...embed, fields: [...(embed.fields ?? [])] };
-  if (out.description) {
-    const keep = Math.max(0, out.description.length - over);
-    out.description = keep > 0 ? clipMarkdown(out.description, keep) : undefined;
-    if (!out.description) delete out.description;
-    over = embedLength(out) - DISCORD_LIMITS.embedTotal;
-  }
-  while (over > 0 && out.fields && out.fields.length > 0) {
-    out.fields.pop();
-    over = embedLength(out) - DISCORD_LIMITS.embedTotal;
-  }
-  return out;
-}
-
-/** Cuts already-rendered markdown to `max` at a line or word boundary, never inside `[..](..)` or after a lone `\`. */
-function clipMarkdown(markdown: string, max: number): string {
-  if (markdown.length <= max) return markdown;
-  let cut = markdown.slice(0, Math.max(0, max - 1));
-  const lineEnd = cut.lastIndexOf('\n');
-  const space = cut.search(/\s\S*$/);
-  if (lineEnd > max * 0.6) cut = cut.slice(0, lineEnd);
-  else if (space > max * 0.5) cut = cut.slice(0, space);
-  // Drop an unfinished masked link or bare URL, and a dangling escape.
-  const open = cut.lastIndexOf('[');
-  if (open >= 0 && open > 0 && cut[open - 1] !== '\\' && !/\]\([^)]*\)/.test(cut.slice(open))) cut = cut.slice(0, open);
-  const url = cut.search(/https?:\/\/\S*$/);
-  if (url >= 0) cut = cut.slice(0, url);
-  cut = cut.replace(/\\+$/, (s) => (s.length % 2 ? s.slice(0, -1) : s));
-  return cut.replace(/[\s,;:.\-–—(]+$/, '') + '…';
-}
-
 function footerFor(ref: IncidentRef): string {
   return clipText([KIND_LABELS[ref.kind], ref.date ?? 'date unknown', ref.id].join(' · '), FOOTER_BUDGET);
 }
@@ -302,9 +84,12 @@ function footerFor(ref: IncidentRef): string {
 /**
  * Returns the embed for an answer: for a found record its title linked to the best source, the summary, key facts,
  * sources ("+N more") and related records, coloured by kind; for ambiguous and not-found queries the candidates or
- * suggestions. Every limit in DISCORD_LIMITS holds whatever the data.
+ * suggestions; a list as its first page, a comparison as two columns. Every limit in DISCORD_LIMITS holds whatever the
+ * data.
  */
 export function answerToEmbed(answer: Answer): APIEmbed {
+  if (answer.status === 'list') return listPageToEmbed(listPageOf(answer), firstPage());
+  if (answer.status === 'comparison' && answer.comparison) return comparisonToEmbed({ ...answer, comparison: answer.comparison });
   if (answer.status === 'ambiguous' && answer.candidates.length > 0) return candidatesEmbed(answer);
   if (answer.status === 'not-found' || !answer.incident) return notFoundEmbed(answer);
   const incident = answer.incident;
@@ -378,24 +163,9 @@ function notFoundEmbed(answer: Answer): APIEmbed {
   });
 }
 
-/** Returns the embed for a list of incidents: whole numbered entries with date and blurb, "+N more" for the rest. */
+/** Returns the embed for a list of incidents (`incidents recent|search`), as the first page of a list. */
 export function listToEmbed(list: IncidentList): APIEmbed {
-  const lines = list.items.map((item, i) => {
-    const when = item.date ? ` · ${fitMarkdown(item.date, 40)}` : '';
-    const blurb = item.blurb ? `\n${fitMarkdown(item.blurb, BLURB_BUDGET)}` : '';
-    return `**${i + 1}.** ${maskedLink(item.title, item.url, SOURCE_TITLE_BUDGET)}${when}${blurb}`;
-  });
-  const note = list.note ? fitMarkdown(list.note, 300) : '';
-  if (!lines.length && !note) lines.push('Nothing matched.');
-  const footer = list.total > list.items.length ? `Showing ${list.items.length} of ${list.total}` : `${list.total} in all`;
-  const embed: APIEmbed = {
-    title: fitMarkdown(list.title || 'Incidents', DISCORD_LIMITS.embedTitle),
-    color: REPLY_COLOURS.list,
-    footer: { text: footer },
-  };
-  const budget = Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - embedLength(embed));
-  embed.description = joinWhole(note ? [note, ...lines] : lines, budget, (n) => `+${n} more`);
-  return fitTotal(embed);
+  return listPageToEmbed(listPageOf(list), firstPage());
 }
 
 /** Returns the embed for help: one field per command (usage as the name, description and examples as the value). */
@@ -455,8 +225,15 @@ export function suggestionsToComponents(suggestions: readonly string[]): APIActi
   return buttons.length ? [{ type: ComponentType.ActionRow, components: buttons }] : [];
 }
 
-/** Returns the whole message for an answer: embed plus pickers; not-found is ephemeral. */
-export function answerToMessage(answer: Answer): DiscordMessage {
+/**
+ * Returns the whole message for an answer: embed plus pickers (not-found is ephemeral); a list as the page `page` says,
+ * with its Prev/Next buttons.
+ */
+export function answerToMessage(answer: Answer, page: PageContext = firstPage()): DiscordMessage {
+  if (answer.status === 'list') return withEmptyPrivate(listPageToMessage(listPageOf(answer), page), answer);
+  if (answer.status === 'comparison' && answer.comparison) {
+    return { embeds: [comparisonToEmbed({ ...answer, comparison: answer.comparison })], components: [], ephemeral: false };
+  }
   const embeds = [answerToEmbed(answer)];
   if (answer.status === 'ambiguous' && answer.candidates.length > 0) {
     return { embeds, components: candidatesToComponents(answer.candidates), ephemeral: false };
@@ -467,19 +244,27 @@ export function answerToMessage(answer: Answer): DiscordMessage {
   return { embeds, components: [], ephemeral: false };
 }
 
+/** An empty first page is a not-found: only the asker sees it, as for not-found answers. */
+function withEmptyPrivate(message: DiscordMessage, answer: Answer): DiscordMessage {
+  return (answer.items?.length ?? 0) === 0 && message.components.length === 0 ? { ...message, ephemeral: true } : message;
+}
+
 /** Returns a short ephemeral text message; the text is ours, so only mention syntax is neutralised. */
 export function errorToMessage(message: string): DiscordMessage {
   const safe = message.replace(/[@<]/g, '\\$&');
   return { content: clipText(safe, DISCORD_LIMITS.messageContent), embeds: [], components: [], ephemeral: true };
 }
 
-/** Returns the Discord message for any command reply. */
-export function replyToMessage(reply: Reply): DiscordMessage {
+/**
+ * Returns the Discord message for any command reply; `page` says how a list reply was asked for (its command, first
+ * item and cursor), so that its Prev/Next buttons ask the same question again.
+ */
+export function replyToMessage(reply: Reply, page: PageContext = firstPage()): DiscordMessage {
   switch (reply.type) {
     case 'answer':
-      return answerToMessage(reply.answer);
+      return answerToMessage(reply.answer, page);
     case 'list':
-      return { embeds: [listToEmbed(reply.list)], components: [], ephemeral: false };
+      return listPageToMessage(listPageOf(reply.list), page);
     case 'help':
       return { embeds: [helpToEmbed(reply.help)], components: [], ephemeral: true };
     case 'message':

@@ -2,6 +2,7 @@ import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt'
 import type { Command } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
+import type { ConversationStore } from '../../core/conversation.js';
 import { createSlackAlertSender, type SlackAlertSender } from './alert-sender.js';
 import { toBoltLogger } from './bolt-logger.js';
 import { RecentKeys } from './event-dedupe.js';
@@ -45,6 +46,8 @@ export interface SlackAdapterOptions {
   adminUserIds?: readonly string[];
   /** Which records each workspace may see (posts of other tenants' feeds are hidden); absent: every record. */
   visibilityFor?: VisibilityFor;
+  /** Where each thread's conversation context lives, for follow-up questions; absent: no memory between turns. */
+  conversations?: ConversationStore;
 }
 
 /** A configured Slack bot: start connects (Socket Mode) or listens (HTTP), stop disconnects; `app` is the Bolt app. */
@@ -146,6 +149,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     alerts: options.alerts,
     adminUserIds: new Set(options.adminUserIds ?? []),
     visibilityFor: options.visibilityFor,
+    conversations: options.conversations,
     recent: new RecentKeys(options.dedupeCapacity ?? 1000),
     help: { usageFor, footer: 'You can also mention me with a question, e.g. "@incident-bot what happened with Sky ECC?"; I answer in a thread.' },
   });

@@ -2,54 +2,26 @@ import type { types } from '@slack/bolt';
 import type { Answer, AnswerSource, Fact, IncidentList, IncidentRef } from '../../core/answer-model.js';
 import type { HelpReply } from '../../../commands/types.js';
 import type { AlertPost, OutgoingMessage } from '../../feeds/types.js';
+import {
+  FALLBACK_CHARS,
+  RENDER_BUDGET,
+  SLACK_LIMITS,
+  context,
+  firstFitting,
+  fitEscaped,
+  header,
+  joinWithin,
+  linkMrkdwn,
+  messageSize,
+  mrkdwn,
+  oneLine,
+  section,
+  type SlackMessage,
+} from './format.js';
+import { comparisonToBlocks, listPageToBlocks } from './lists.js';
+import { firstPage, listPageOf, type PageContext } from '../paging.js';
 
-/**
- * Slack's limits for what we send. Source: Slack's Block Kit reference (blocks, block elements, composition
- * objects) and the chat.postMessage reference, except `messageChars`, which is not documented.
- */
-export const SLACK_LIMITS = {
-  /** Blocks in one message. */
-  blocks: 50,
-  /** Header block text (plain_text only). */
-  headerText: 150,
-  /** Section block `text`. */
-  sectionText: 3000,
-  /** Section block `fields`: how many. */
-  sectionFields: 10,
-  /** Section block `fields`: characters in each. */
-  fieldText: 2000,
-  /** Context block elements. */
-  contextElements: 10,
-  /** Any text object, e.g. a context element (the text object's own maximum). */
-  textObject: 3000,
-  /** Actions block elements. */
-  actionsElements: 25,
-  /** Button label. */
-  buttonText: 75,
-  /** Button value, returned to us on click. */
-  buttonValue: 2000,
-  /** action_id and block_id. */
-  actionId: 255,
-  /** Top-level `text`: Slack truncates beyond this (chat.postMessage reference). */
-  messageText: 40_000,
-  /**
-   * The whole message, blocks and text serialized. UNDOCUMENTED: messages around 12,000 characters and over are
-   * refused (`invalid_blocks`, `msg_too_long`) or cut in practice although every per-block limit holds, so our
-   * renderers aim at RENDER_BUDGET, well under it.
-   */
-  messageChars: 12_000,
-} as const;
-
-/** What our renderers' output may weigh (serialized JSON), leaving room under the undocumented cap for a button row. */
-export const RENDER_BUDGET = 9_000;
-
-/** A Block Kit message: blocks and the `text` fallback used for notifications, screen readers and old clients. */
-export interface SlackMessage {
-  /** Block Kit blocks, within SLACK_LIMITS. */
-  blocks: types.KnownBlock[];
-  /** Plain mrkdwn fallback, escaped; never empty. */
-  text: string;
-}
+export { RENDER_BUDGET, SLACK_LIMITS, escapeMrkdwn, fitEscaped, linkMrkdwn, messageSize, slackUrl, type SlackMessage } from './format.js';
 
 /** Options for rendering help. */
 export interface HelpRenderOptions {
@@ -57,103 +29,6 @@ export interface HelpRenderOptions {
   usageFor?: (usage: string) => string;
   /** A last line, e.g. how to ask by mentioning the bot. */
   footer?: string;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Escaping and fitting
-
-/** Returns text with `&`, `<`, `>` escaped, so data can never form mentions (`<!channel>`, `<@U1>`) or links. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/**
- * Returns escaped text cut to at most `max` characters at a word boundary with an ellipsis, never inside an
- * entity (`&amp;`) or a surrogate pair.
- */
-export function fitEscaped(raw: string, max: number): string {
-  const escaped = escapeMrkdwn(raw);
-  if (escaped.length <= max) return escaped;
-  if (max < 2) return '…'.slice(0, Math.max(0, max));
-  let cut = escaped.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  if (space > max * 0.6) cut = cut.slice(0, space);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  // Trailing punctuation goes; so does a partial entity ("&am", or "&amp" once its ";" went), which would show as text.
-  cut = cut.replace(/[\s,;:.\-–—]+$/, '').replace(/&[a-z]*$/, '');
-  return cut + '…';
-}
-
-/** Returns one line of text: newlines and runs of spaces collapsed. */
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-/** Returns the URL in the form Slack's `<url|title>` syntax needs, or undefined when it is not a plain http(s) URL. */
-export function slackUrl(url: string | undefined): string | undefined {
-  if (!url || !/^https?:\/\//i.test(url) || /[\s\u0000-\u001f]/.test(url)) return undefined;
-  let href: string;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-    href = parsed.href;
-  } catch {
-    return undefined;
-  }
-  // `|` and `>` would end the URL part of Slack's link syntax early; `&` is escaped as Slack itself sends it.
-  return href.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/&/g, '&amp;');
-}
-
-/** Returns a mrkdwn link `<url|title>` (title escaped, `|` removed), or the escaped title alone when the URL is not http(s). */
-export function linkMrkdwn(url: string | undefined, title: string, maxTitle = 150): string {
-  const label = fitEscaped(oneLine(title.replace(/\|/g, ' ')), maxTitle) || 'link';
-  const href = slackUrl(url);
-  return href ? `<${href}|${label}>` : label;
-}
-
-/** Returns the serialized size that RENDER_BUDGET and SLACK_LIMITS.messageChars are measured on. */
-export function messageSize(message: SlackMessage): number {
-  return JSON.stringify(message).length;
-}
-
-function mrkdwn(text: string): types.MrkdwnElement {
-  // verbatim: Slack does not auto-link bare URLs, #channel names or @words in our text; explicit <url|t> links still work.
-  return { type: 'mrkdwn', text, verbatim: true };
-}
-
-function header(raw: string): types.HeaderBlock {
-  return { type: 'header', text: { type: 'plain_text', text: fitEscaped(oneLine(raw), SLACK_LIMITS.headerText) || '…', emoji: true } };
-}
-
-function section(text: string): types.SectionBlock {
-  return { type: 'section', text: mrkdwn(text.slice(0, SLACK_LIMITS.sectionText)) };
-}
-
-function context(texts: string[]): types.ContextBlock {
-  return {
-    type: 'context',
-    elements: texts.slice(0, SLACK_LIMITS.contextElements).map((t) => mrkdwn(t.slice(0, SLACK_LIMITS.textObject))),
-  };
-}
-
-/** Joins parts with a separator, adding parts while the result stays within `max`; returns the text and how many fit. */
-function joinWithin(parts: string[], separator: string, max: number): { text: string; count: number } {
-  let text = '';
-  let count = 0;
-  for (const part of parts) {
-    const next = count === 0 ? part : text + separator + part;
-    if (next.length > max) break;
-    text = next;
-    count += 1;
-  }
-  return { text, count };
-}
-
-/** Picks the first (most detailed) level whose message fits RENDER_BUDGET; the last level must always fit. */
-function firstFitting(levels: number, build: (level: number) => SlackMessage): SlackMessage {
-  let message = build(0);
-  for (let level = 1; level < levels && messageSize(message) > RENDER_BUDGET; level += 1) message = build(level);
-  return message;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -168,9 +43,6 @@ const ANSWER_LEVELS = [
 ] as const;
 
 type AnswerLevel = (typeof ANSWER_LEVELS)[number];
-
-/** Characters of the `text` fallback: enough for a notification preview and a screen reader's first sentence. */
-const FALLBACK_CHARS = 600;
 
 function sourceMrkdwn(source: AnswerSource, level: AnswerLevel): string {
   const url = source.url && source.url.length <= level.url ? source.url : undefined;
@@ -258,46 +130,23 @@ function buildAnswer(answer: Answer, level: AnswerLevel): SlackMessage {
   return { blocks, text };
 }
 
-/** Returns the Block Kit message for an answer: header, summary, facts as fields, sources as links; within SLACK_LIMITS whatever the data. */
-export function answerToBlocks(answer: Answer): SlackMessage {
+/**
+ * Returns the Block Kit message for an answer: header, summary, facts as fields, sources as links; a list as one page
+ * (`page`: how it was asked for, so its More button asks again) and a comparison side by side; within SLACK_LIMITS
+ * whatever the data.
+ */
+export function answerToBlocks(answer: Answer, page: PageContext = firstPage()): SlackMessage {
+  if (answer.status === 'list') return listPageToBlocks(listPageOf(answer), page);
+  if (answer.status === 'comparison' && answer.comparison) return comparisonToBlocks({ ...answer, comparison: answer.comparison });
   return firstFitting(ANSWER_LEVELS.length, (level) => buildAnswer(answer, ANSWER_LEVELS[level]));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lists and help
 
-/** Most list items shown: one section each, leaving blocks for the header, the footer and a button row. */
-const MAX_LIST_ITEMS = SLACK_LIMITS.blocks - 5;
-
-const LIST_LEVELS = [
-  { items: MAX_LIST_ITEMS, blurb: 300, title: 150 },
-  { items: MAX_LIST_ITEMS, blurb: 100, title: 100 },
-  { items: 25, blurb: 0, title: 80 },
-  { items: 10, blurb: 0, title: 60 },
-] as const;
-
-function buildList(list: IncidentList, level: (typeof LIST_LEVELS)[number]): SlackMessage {
-  const blocks: types.KnownBlock[] = [header(list.title)];
-  const items = list.items.slice(0, level.items);
-  for (const item of items) {
-    const meta = [item.date ? fitEscaped(item.date, 40) : '', item.kind !== 'incident' ? fitEscaped(item.kind, 20) : ''].filter(Boolean);
-    const blurb = level.blurb > 0 && item.blurb ? `\n${fitEscaped(oneLine(item.blurb), level.blurb)}` : '';
-    blocks.push(section(`*${linkMrkdwn(item.url, item.title, level.title)}*${meta.map((m) => ` · ${m}`).join('')}${blurb}`));
-  }
-  if (items.length === 0) blocks.push(section(fitEscaped(list.note || 'Nothing found.', 500)));
-  const footer: string[] = [];
-  if (list.total > items.length) footer.push(`Showing ${items.length} of ${list.total}`);
-  if (list.note && items.length > 0) footer.push(fitEscaped(list.note, 500));
-  if (footer.length > 0) blocks.push(context([footer.join(' · ')]));
-
-  const titles = items.slice(0, 5).map((i) => oneLine(i.title));
-  const summary = items.length === 0 ? (list.note || 'Nothing found.') : `${items.length} of ${list.total}: ${titles.join('; ')}`;
-  return { blocks, text: fitEscaped(`${oneLine(list.title)}: ${summary}`, FALLBACK_CHARS) };
-}
-
-/** Returns the Block Kit message for a list of incidents (recent, search results), within SLACK_LIMITS. */
+/** Returns the Block Kit message for a list of incidents (recent, search results), as the first page of a list. */
 export function listToBlocks(list: IncidentList): SlackMessage {
-  return firstFitting(LIST_LEVELS.length, (level) => buildList(list, LIST_LEVELS[level]));
+  return listPageToBlocks(listPageOf(list), firstPage());
 }
 
 /** Returns the Block Kit message for help: one section per command with its Slack usage, description and examples. */

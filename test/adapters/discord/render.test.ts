@@ -182,7 +182,7 @@ describe('listToEmbed', () => {
     assert.deepEqual(messageLimitViolations({ embeds: [embed], components: [] }), []);
     assert.match(embed.description ?? '', /^\*\*1\.\*\* \[Incident 0/);
     assert.match(embed.description ?? '', /\+\d+ more$/);
-    assert.equal(embed.footer?.text, 'Showing 200 of 500');
+    assert.equal(embed.footer?.text, 'Showing 1–200 of 500');
   });
 
   it('says when nothing matched', () => {

@@ -185,7 +185,7 @@ describe('listToBlocks', () => {
     const json = JSON.stringify(message.blocks);
     assert.match(json, /<https:\/\/ex\.com\/1\|Incident 1>/);
     assert.match(json, /Incident 2\* · 2021 · group/);
-    assert.match(json, /Showing 2 of 7/);
+    assert.match(json, /Showing 1–2 of 7/);
     assert.match(message.text, /^Recent incidents: 2 of 7: Incident 1; Incident 2/);
   });
   it('shows the note when the list is empty', () => {

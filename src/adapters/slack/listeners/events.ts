@@ -1,7 +1,8 @@
 import type { AllMiddlewareArgs, App, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { RecentKeys } from '../event-dedupe.js';
 import { mentionToQuery } from '../mention.js';
-import { replyToMessage, runCommandText, type SlackReplyDeps } from '../reply.js';
+import { firstPage } from '../../paging.js';
+import { pagedCommandOfText, replyToMessage, runCommandText, threadConversation, type SlackReplyDeps } from '../reply.js';
 import { describeSlackError } from '../slack-errors.js';
 
 /** What the mention listener needs beyond the reply deps: the memory of events already answered. */
@@ -22,13 +23,15 @@ export function createAppMentionCallback(deps: MentionDeps) {
       return;
     }
     const query = mentionToQuery(event.text ?? '', context.botUserId);
-    const where = event.user ? { client, channelId: event.channel, teamId: body.team_id, userId: event.user } : undefined;
-    const reply = await runCommandText(query, deps, where);
-    const message = replyToMessage(reply, deps.help);
+    const where = event.user ? { client, channelId: event.channel, teamId: body.team_id, userId: event.user } : { channelId: event.channel, teamId: body.team_id };
+    // The answer goes into the mention's thread, and that thread is the conversation its follow-ups belong to.
+    const threadTs = event.thread_ts ?? event.ts;
+    const reply = await runCommandText(query, deps, where, { conversation: threadConversation(body.team_id, event.channel, threadTs) });
+    const message = replyToMessage(reply, deps.help, firstPage(pagedCommandOfText(query)));
     try {
       await client.chat.postMessage({
         channel: event.channel,
-        thread_ts: event.thread_ts ?? event.ts,
+        thread_ts: threadTs,
         ...message,
         unfurl_links: false,
         unfurl_media: false,
