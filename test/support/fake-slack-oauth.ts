@@ -16,6 +16,8 @@ export interface FakeSlackInstallRequest {
   redirectUri?: string;
   teamId: string;
   code: string;
+  /** Approved org-wide for this Enterprise Grid organisation (the token then speaks for all its workspaces). */
+  orgWide?: string;
 }
 
 /** What a token is: a workspace's bot token, or one that was revoked (the app was uninstalled). */
@@ -73,6 +75,12 @@ export class FakeSlackWorkspaces {
     return [...this.#tokens].filter(([, t]) => t.teamId === teamId).map(([token]) => token);
   }
 
+  /** Revokes one token (auth.revoke). */
+  revokeToken(token: string): void {
+    const known = this.#tokens.get(token);
+    if (known) known.revoked = true;
+  }
+
   /** Revokes every token of a workspace (what uninstalling the app does). */
   revokeTeam(teamId: string): void {
     for (const t of this.#tokens.values()) if (t.teamId === teamId) t.revoked = true;
@@ -82,7 +90,7 @@ export class FakeSlackWorkspaces {
    * Plays the installing user on Slack's consent screen: reads the authorize URL the bot linked to (client_id, scope,
    * state, redirect_uri), approves it for `teamId`, and returns the code and state Slack would put in the redirect.
    */
-  approve(authorizeUrl: string, teamId: string, teamName?: string): FakeSlackInstallRequest {
+  approve(authorizeUrl: string, teamId: string, teamName?: string, options: { orgWide?: string } = {}): FakeSlackInstallRequest {
     const url = new URL(authorizeUrl);
     if (url.pathname !== '/oauth/v2/authorize') throw new Error(`fake Slack: not the consent screen: ${url.pathname}`);
     const clientId = url.searchParams.get('client_id') ?? '';
@@ -95,6 +103,7 @@ export class FakeSlackWorkspaces {
       redirectUri: url.searchParams.get('redirect_uri') ?? undefined,
       teamId,
       code: `code-${teamId}-${++this.#issued}`,
+      ...(options.orgWide ? { orgWide: options.orgWide } : {}),
     };
     this.installs.push(request);
     this.#codes.set(request.code, request);
@@ -123,9 +132,9 @@ export class FakeSlackWorkspaces {
       token_type: 'bot',
       access_token: token,
       bot_user_id: team.botUserId,
-      team: { id: team.id, name: team.name },
-      enterprise: null,
-      is_enterprise_install: false,
+      ...(request.orgWide
+        ? { team: null, enterprise: { id: request.orgWide, name: `Org ${request.orgWide}` }, is_enterprise_install: true }
+        : { team: { id: team.id, name: team.name }, enterprise: null, is_enterprise_install: false }),
     };
   }
 }
@@ -157,7 +166,13 @@ export function cookieValue(response: Response, name: string): string | undefine
  * link), approval on the fake's consent screen, then GET /slack/oauth_redirect?code=...&state=... with the cookie,
  * which makes the bot call the fake's oauth.v2.access.
  */
-export async function installThroughPages(botOrigin: string, workspaces: FakeSlackWorkspaces, teamId: string, teamName?: string): Promise<InstalledWorkspace> {
+export async function installThroughPages(
+  botOrigin: string,
+  workspaces: FakeSlackWorkspaces,
+  teamId: string,
+  teamName?: string,
+  options: { orgWide?: string } = {},
+): Promise<InstalledWorkspace> {
   const landing = await fetch(`${botOrigin}/slack/install`, { redirect: 'manual' });
   if (landing.status !== 200) throw new Error(`GET /slack/install answered ${landing.status}`);
   const state = cookieValue(landing, 'slack-app-oauth-state');
@@ -165,7 +180,7 @@ export async function installThroughPages(botOrigin: string, workspaces: FakeSla
   const html = await landing.text();
   const href = html.match(/href="([^"]*\/oauth\/v2\/authorize[^"]*)"/)?.[1];
   if (!href) throw new Error(`no consent screen link in the install page: ${html.slice(0, 300)}`);
-  const request = workspaces.approve(href.replace(/&amp;/g, '&'), teamId, teamName);
+  const request = workspaces.approve(href.replace(/&amp;/g, '&'), teamId, teamName, options);
   const before = new Set(workspaces.tokensOf(teamId));
   const redirect = await fetch(`${botOrigin}/slack/oauth_redirect?code=${encodeURIComponent(request.code)}&state=${encodeURIComponent(request.state ?? '')}`, {
     headers: { cookie: `slack-app-oauth-state=${state}` },

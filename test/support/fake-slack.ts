@@ -346,6 +346,10 @@ export class FakeSlack {
     if (script?.kind === 'error') return json(res, { ok: false, error: script.error });
     if (method === 'oauth.v2.access') return json(res, this.workspaces.exchange(params, auth.startsWith('Basic ') ? auth.slice(6) : undefined));
     if (tokenStatus?.revoked) return json(res, { ok: false, error: 'token_revoked' });
+    if (method === 'auth.revoke' && token) {
+      this.workspaces.revokeToken(token);
+      return json(res, { ok: true, revoked: true });
+    }
     const channelTeam = typeof params.channel === 'string' ? this.channelTeams.get(params.channel) : undefined;
     if (tokenStatus && channelTeam && channelTeam !== tokenStatus.team.id) return json(res, { ok: false, error: 'channel_not_found' });
     if (call.problems.length) return json(res, { ok: false, error: 'invalid_blocks', errors: call.problems });
