@@ -112,7 +112,8 @@ const LOG_EVERY_MS = 60_000;
  * before reading a byte, reads at most 1 MB per request and 16 MB across unauthenticated requests (of which at most 8 MB
  * beyond the first 64 KB of each body, so large slow bodies cannot crowd out Slack's small ones), cuts requests that
  * take over 10 s, checks the signature, answers a replayed request (same signature, or a slash command's same team
- * and trigger id) with an empty 200 without running it again, and hands the rest to Bolt.
+ * and trigger id) with an empty 200 without running it again, and hands the rest to Bolt. The OAuth install pages,
+ * when given, are answered to GET only, without a body, under the same timeouts and at most MAX_PAGES_IN_FLIGHT at once.
  */
 export function createSlackHttpServer(options: SlackHttpServerOptions): SlackHttpServer {
   if (options.path && !options.signingSecret) throw new TypeError('the Slack endpoint needs the signing secret');
