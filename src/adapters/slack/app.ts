@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
+import { App, ErrorCode, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
 import type { Command } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
@@ -164,6 +164,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     deferInitialization: true,
   });
   app.error(async (error) => {
+    // Distributed, a request from a workspace without an installation (it just left, or never installed) is not
+    // answered: expected, so one warning line without a stack.
+    if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
+      logger.warn(`Slack: not answered: ${(error as Error).message}`);
+      return;
+    }
     // Log and swallow: a listener's failure must never reach the receiver as a 500 or end the process.
     const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
     logger.error(`Slack: a listener failed: ${describeSlackError(error, { method: 'listener' })}${stack}`);
