@@ -66,7 +66,7 @@ export interface SlackAdapter {
   readonly port: number | undefined;
   /** OAuth distribution's parts (the installer, each workspace's token, uninstalling); undefined with a single bot token. */
   readonly distribution: SlackDistribution | undefined;
-  /** HTTP mode: what the endpoint holds and has refused; undefined in Socket Mode. */
+  /** What the HTTP server (HTTP mode's endpoint, or Socket Mode's install pages) holds and has refused; undefined without one. */
   httpStats(): SlackHttpStats | undefined;
   /** Posts alerts for the outbox worker (its own Web API client; usable before start and after stop). */
   readonly alertSender: SlackAlertSender;
@@ -90,7 +90,10 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 /** Longest wait for the Socket Mode close handshake on stop (the client's own limit is 30 s). */
 const DISCONNECT_TIMEOUT_MS = 5000;
 
-/** Returns a Slack adapter: Socket Mode when appToken is set, else HTTP mode with signingSecret and port. */
+/**
+ * Returns a Slack adapter: Socket Mode when appToken is set, else HTTP mode with signingSecret and port; one
+ * workspace with botToken, or many with `oauth` (each request and alert then uses its workspace's own token).
+ */
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   if (options.botToken && options.oauth) {
     throw new SlackConfigError('Give SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET (distribution), not both');
