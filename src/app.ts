@@ -13,6 +13,8 @@ import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { storedDataStatus, withDataHints } from './sources/data-hint.js';
 import { loadSourceList } from './sources/source-list.js';
 import { createSourceSyncer, type SourceSyncer } from './sources/syncer.js';
+import { createTextSealer } from './store/sealed-text.js';
+import { SqliteSlackInstallationRepo } from './store/slack-installations.js';
 import { openStore } from './store/store.js';
 import { TenantStore } from './store/tenant-store.js';
 
@@ -128,7 +130,13 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
     }
     if (config.slack) {
       const { createSlackAdapter } = await import('./adapters/slack/index.js');
-      await run('slack', createSlackAdapter({ ...config.slack, ...shared }));
+      const { distribution, ...slack } = config.slack;
+      // Distributed, each workspace's bot token lives in its installation in the store (sealed when a key is set).
+      const oauth = distribution && {
+        ...distribution,
+        installations: new SqliteSlackInstallationRepo(store, { sealer: createTextSealer(distribution.encryptionKey) }),
+      };
+      await run('slack', createSlackAdapter({ ...slack, ...(oauth ? { oauth } : {}), ...shared }));
     }
     await watcher?.start();
     if (watcher) logger.info('feed watcher started');

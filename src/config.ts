@@ -59,6 +59,20 @@ const shardIdList = z
     return ids;
   });
 
+const SECRET_HINT = 'e.g. the output of `openssl rand -hex 32`';
+/** The OAuth redirect path the bot serves (Bolt's default); SLACK_REDIRECT_URI must end with it. */
+const REDIRECT_PATH = '/slack/oauth_redirect';
+
+/** Returns the 32 bytes of a key given as base64 (44 characters) or hex (64), or undefined when it is neither. */
+function keyBytes(text: string): Buffer | undefined {
+  if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=?$/.test(text)) {
+    const bytes = Buffer.from(text, 'base64');
+    return bytes.length === 32 ? bytes : undefined;
+  }
+  return undefined;
+}
+
 function idList(pattern: RegExp, what: string) {
   return z
     .string()
@@ -102,6 +116,23 @@ export const EnvSchema = z.object({
       .optional(),
   ),
   SLACK_API_URL: httpUrl(SLACK_DEFAULT_API_URL),
+  SLACK_CLIENT_ID: optionalText.pipe(z.string().regex(/^\d+\.\d+$/, 'must be the Client ID from Basic Information > App Credentials (digits, a dot, digits)').optional()),
+  SLACK_CLIENT_SECRET: optionalText.pipe(z.string().min(16, 'is too short to be a Client Secret: copy it from Basic Information > App Credentials').optional()),
+  SLACK_STATE_SECRET: optionalText.pipe(z.string().min(16, `must be a random string of at least 16 characters (${SECRET_HINT})`).optional()),
+  SLACK_REDIRECT_URI: optionalText.pipe(
+    z
+      .string()
+      .url(`must be the public URL of ${REDIRECT_PATH}, e.g. https://bot.example.com${REDIRECT_PATH}`)
+      .refine((u) => /^https?:\/\//.test(u) && new URL(u).pathname === REDIRECT_PATH, `must be an http(s) URL whose path is ${REDIRECT_PATH}, e.g. https://bot.example.com${REDIRECT_PATH}`)
+      .optional(),
+  ),
+  SLACK_TOKEN_ENCRYPTION_KEY: optionalText.pipe(
+    z
+      .string()
+      .refine((k) => keyBytes(k) !== undefined, 'must be 32 random bytes in base64 or hex, e.g. the output of `openssl rand -base64 32`')
+      .transform((k) => keyBytes(k)!)
+      .optional(),
+  ),
   FEEDS_FILE: optionalText,
   FEED_POLL_SECONDS: optionalText.pipe(wholeNumber('FEED_POLL_SECONDS', 1, 86_400).default(600)),
   FEED_BACKFILL: optionalText.pipe(wholeNumber('FEED_BACKFILL', 0, 100).default(0)),
@@ -140,9 +171,20 @@ export interface Config {
     /** DISCORD_SHARDS and DISCORD_SHARD_IDS; absent: one unsharded gateway session. */
     shards?: { count: number | 'auto'; ids?: number[] };
   };
-  /** Present when SLACK_BOT_TOKEN is set. */
+  /** Present when SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and its companions (distribution) are set. */
   slack?: {
-    botToken: string;
+    /** SLACK_BOT_TOKEN; absent under distribution, where each workspace's token comes from its installation. */
+    botToken?: string;
+    /** OAuth distribution to many workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET...). */
+    distribution?: {
+      clientId: string;
+      clientSecret: string;
+      stateSecret: string;
+      /** SLACK_REDIRECT_URI: the public URL of /slack/oauth_redirect. */
+      redirectUri?: string;
+      /** SLACK_TOKEN_ENCRYPTION_KEY: 32 bytes; installations (tokens) are stored encrypted with it. */
+      encryptionKey?: Buffer;
+    };
     appToken?: string;
     signingSecret?: string;
     port: number;
@@ -191,7 +233,15 @@ export interface Config {
   };
 }
 
-const SECRET_VARS = new Set(['DISCORD_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET']);
+const SECRET_VARS = new Set([
+  'DISCORD_TOKEN',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_CLIENT_SECRET',
+  'SLACK_STATE_SECRET',
+  'SLACK_TOKEN_ENCRYPTION_KEY',
+]);
 
 /** Returns the configuration from `env` (default: process.env after loading `.env`), or throws a ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
@@ -242,7 +292,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
   } else if (e.DISCORD_APPLICATION_ID || e.DISCORD_GUILD_ID || e.DISCORD_SHARDS || e.DISCORD_SHARD_IDS) {
     throw new ConfigError('DISCORD_TOKEN is missing: set it to the bot token (Developer Portal > Bot > Reset Token), or remove the other DISCORD_ variables.');
   }
-  if (e.SLACK_BOT_TOKEN) {
+  const distribution = slackDistribution(e);
+  if (distribution) {
+    if (e.SLACK_BOT_TOKEN) {
+      throw new ConfigError(
+        'SLACK_BOT_TOKEN and SLACK_CLIENT_ID are two different setups: remove SLACK_BOT_TOKEN to install the app in many workspaces (each workspace\'s token then comes from its installation), or remove SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET to serve the one workspace of SLACK_BOT_TOKEN.',
+      );
+    }
+    if (!e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+      throw new ConfigError(
+        'SLACK_SIGNING_SECRET is missing: distribution in HTTP mode needs it (Basic Information > App Credentials), with SLACK_PORT; or set SLACK_APP_TOKEN for Socket Mode, where SLACK_PORT serves only the install pages.',
+      );
+    }
+    config.slack = {
+      distribution,
+      appToken: e.SLACK_APP_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      port: e.SLACK_PORT,
+      apiUrl: e.SLACK_API_URL,
+      adminUserIds: e.SLACK_ADMIN_USER_IDS,
+    };
+    if (e.SLACK_HOST) config.slack.host = e.SLACK_HOST;
+  } else if (e.SLACK_BOT_TOKEN) {
     if (!e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
       throw new ConfigError('SLACK_APP_TOKEN is missing: set it (xapp-..., Socket Mode, no public URL needed) or set SLACK_SIGNING_SECRET and SLACK_PORT for HTTP mode.');
     }
@@ -256,7 +327,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
     };
     if (e.SLACK_HOST) config.slack.host = e.SLACK_HOST;
   } else if (e.SLACK_APP_TOKEN || e.SLACK_SIGNING_SECRET) {
-    throw new ConfigError('SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or remove the other SLACK_ variables.');
+    throw new ConfigError(
+      'SLACK_BOT_TOKEN is missing: set it to the bot token (xoxb-..., OAuth & Permissions), or set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET to install the app in many workspaces, or remove the other SLACK_ variables.',
+    );
   }
   if (e.HTTP_PORT !== undefined) {
     // One port, one owner: Slack's endpoint must face the internet, health and metrics should not (see README).
@@ -275,6 +348,33 @@ export function defaultReplicaId(): string {
   // A host name with characters a REPLICA_ID may not hold still gives a valid default: those become dashes.
   const host = hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 50) || 'host';
   return `${host}-${process.pid}`;
+}
+
+/** Returns the OAuth distribution settings (undefined when none of its variables is set), or throws naming what is missing. */
+function slackDistribution(e: z.infer<typeof EnvSchema>): NonNullable<Config['slack']>['distribution'] {
+  const { SLACK_CLIENT_ID: clientId, SLACK_CLIENT_SECRET: clientSecret, SLACK_STATE_SECRET: stateSecret } = e;
+  if (!clientId && !clientSecret && !stateSecret) {
+    const stray = e.SLACK_REDIRECT_URI ? 'SLACK_REDIRECT_URI' : e.SLACK_TOKEN_ENCRYPTION_KEY ? 'SLACK_TOKEN_ENCRYPTION_KEY' : undefined;
+    if (stray) throw new ConfigError(`${stray} is set, but it is used only when the app is installed in many workspaces: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET too, or remove ${stray}.`);
+    return undefined;
+  }
+  const fixes: Record<string, string> = {
+    SLACK_CLIENT_ID: 'the Client ID from Basic Information > App Credentials',
+    SLACK_CLIENT_SECRET: 'the Client Secret from Basic Information > App Credentials',
+    SLACK_STATE_SECRET: `a random string of your own that signs the install flow's state, ${SECRET_HINT}`,
+  };
+  const missing = Object.entries({ SLACK_CLIENT_ID: clientId, SLACK_CLIENT_SECRET: clientSecret, SLACK_STATE_SECRET: stateSecret }).filter(([, v]) => !v);
+  if (missing.length) {
+    const [name] = missing[0]!;
+    throw new ConfigError(`${name} is missing: installing the app in many workspaces needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET; set ${name} to ${fixes[name]}.`);
+  }
+  return {
+    clientId: clientId!,
+    clientSecret: clientSecret!,
+    stateSecret: stateSecret!,
+    ...(e.SLACK_REDIRECT_URI ? { redirectUri: e.SLACK_REDIRECT_URI } : {}),
+    ...(e.SLACK_TOKEN_ENCRYPTION_KEY ? { encryptionKey: e.SLACK_TOKEN_ENCRYPTION_KEY } : {}),
+  };
 }
 
 /** Returns the shard plan from DISCORD_SHARDS and DISCORD_SHARD_IDS (undefined: unsharded), or throws a ConfigError. */

@@ -148,17 +148,25 @@ export class AlertSendError extends Error {
   }
 }
 
+/** Whose alert a message is: the subscription's tenant and workspace, so a sender serving many workspaces picks its credentials. */
+export interface AlertTarget {
+  tenant: TenantId;
+  /** Discord guild id or Slack team id, when the subscription recorded one. */
+  workspaceId?: string;
+}
+
 /** A platform's delivery edge: posts one message to a channel; implemented by each adapter. */
 export interface AlertSender {
   readonly platform: 'discord' | 'slack';
   /**
    * Posts the message and resolves with the platform's message id once the platform accepted it.
    * `idempotencyKey` travels with the message (Discord nonce, Slack metadata) so a send interrupted by a crash can
-   * be found afterwards. Throws AlertSendError.
+   * be found afterwards. `target` says whose subscription it is (a Slack app installed in many workspaces posts
+   * with that workspace's token). Throws AlertSendError.
    */
-  send(channelId: string, message: OutgoingMessage, idempotencyKey: string): Promise<{ messageId: string }>;
+  send(channelId: string, message: OutgoingMessage, idempotencyKey: string, target?: AlertTarget): Promise<{ messageId: string }>;
   /** Returns the message already posted with this key, if any (checked for sends in flight at a crash). */
-  findSent(channelId: string, idempotencyKey: string): Promise<{ messageId: string } | undefined>;
+  findSent(channelId: string, idempotencyKey: string, target?: AlertTarget): Promise<{ messageId: string } | undefined>;
 }
 
 
@@ -299,6 +307,12 @@ export interface AlertsService {
   removeFeed(actor: Actor, idOrUrl: string): RemoveFeedResult;
   /** The audit log, newest first. */
   audit(filter?: { tenant?: TenantId; limit?: number }): AuditEntry[];
+  /**
+   * A tenant left (a Slack workspace uninstalled the app): every subscription of the tenant goes, with its pending
+   * alerts, and so does its ownership of each feed (a feed no one else owns stops being polled). The audit log
+   * records each removal as the actor's and keeps the tenant's history. Returns how many of each were removed.
+   */
+  removeTenant(actor: Actor): { subscriptions: number; feeds: number };
 }
 
 /** Returns, for a tenant (undefined: a DM, no tenant), which record ids it may see; undefined means every record. */

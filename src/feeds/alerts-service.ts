@@ -209,6 +209,27 @@ export function createAlertsService(options: AlertsServiceOptions): AlertsServic
     audit(filter) {
       return tenancy.auditLog(filter);
     },
+
+    removeTenant(actor) {
+      if (isOperator(actor)) throw new RefusedError('The operator is not a tenant that can leave.');
+      const removed = feeds.transaction(() => {
+        const subscriptions = feeds.allSubscriptions().filter((s) => s.tenant === actor.tenant);
+        for (const sub of subscriptions) {
+          // Deleting the subscription deletes its outbox rows (ON DELETE CASCADE): its pending alerts stop too.
+          feeds.removeSubscriptions(sub.platform, sub.channelId, sub.id, actor.tenant);
+          audit(actor, 'unsubscribe', { subscriptionId: sub.id, channelId: sub.channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
+        }
+        const owned = tenancy.ownedBy(actor.tenant);
+        for (const owner of owned) {
+          const feed = feeds.getFeed(owner.feedId);
+          feeds.releaseFeed(owner.feedId, actor.tenant);
+          audit(actor, 'feed-remove', { feedId: owner.feedId, detail: `${feed ? redactUrl(feed.url) : `#${owner.feedId}`}${owner.name ? ` (${owner.name})` : ''}` });
+        }
+        return { subscriptions: subscriptions.length, feeds: owned.length };
+      });
+      log?.info({ tenant: actor.tenant, by: actor.userId, ...removed }, 'tenant removed: its subscriptions and feeds are gone');
+      return removed;
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { truncateWords } from '../core/text.js';
 import type { Logger } from '../logger.js';
 import type { FeedStore, OutboxRow } from '../store/feed-store.js';
 import { feedLabel } from './pipeline.js';
-import { AlertSendError, type AlertPost, type AlertSender, type OutgoingMessage } from './types.js';
+import { AlertSendError, type AlertPost, type AlertSender, type AlertTarget, type OutgoingMessage } from './types.js';
 import { createRunLoop } from './run-loop.js';
 
 /** Slack allows about one message per second per channel (chat.postMessage, "Rate limits": special tier). */
@@ -107,7 +107,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
-        const found = await sender.findSent(row.channelId, row.idempotencyKey);
+        const found = await sender.findSent(row.channelId, row.idempotencyKey, targetOf(row));
         if (found) {
           feeds.markSent(row, found.messageId, now());
           log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send had been delivered; marked sent');
@@ -122,6 +122,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       }
     }
     return resolved;
+  }
+
+  /** Whose subscription a row serves (a sender for many workspaces picks that workspace's credentials). */
+  function targetOf(row: OutboxRow): AlertTarget | undefined {
+    const sub = feeds.getSubscription(row.subscriptionId);
+    return sub ? { tenant: sub.tenant, ...(sub.workspaceId ? { workspaceId: sub.workspaceId } : {}) } : undefined;
   }
 
   function fold(due: readonly OutboxRow[]): void {
@@ -184,7 +190,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (!feeds.markSending(row.id, built.threadOf)) return false;
     const key = channelKey(row);
     try {
-      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey);
+      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, targetOf(row));
       feeds.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
       observe(row.platform, 'sent');
       return true;

@@ -296,6 +296,31 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'Slack installations (OAuth distribution: one bot token per workspace)',
+    // `data` is Bolt's installation object as JSON, tokens included; with SLACK_TOKEN_ENCRYPTION_KEY it is sealed
+    // ('sealed:v1:' + AES-256-GCM bound to the row's key). The other columns hold no secret, so they can be listed.
+    sql: `
+      CREATE TABLE slack_installations (
+        -- 'team:<team id>' for a workspace install, 'enterprise:<enterprise id>' for an org-wide one
+        key                   TEXT PRIMARY KEY,
+        team_id               TEXT,
+        enterprise_id         TEXT,
+        is_enterprise_install INTEGER NOT NULL CHECK (is_enterprise_install IN (0, 1)),
+        team_name             TEXT,
+        app_id                TEXT,
+        bot_user_id           TEXT,
+        installer_user_id     TEXT,
+        -- bot scopes granted, comma-separated
+        scopes                TEXT,
+        data                  TEXT NOT NULL,
+        installed_at          INTEGER NOT NULL,
+        updated_at            INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX slack_installations_enterprise ON slack_installations(enterprise_id);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

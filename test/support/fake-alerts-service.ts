@@ -94,5 +94,11 @@ export function createFakeAlertsService(initialFeeds: Partial<FeedStatus>[] = []
     audit() {
       return [];
     },
+    removeTenant(actor) {
+      calls.push({ method: 'removeTenant', args: [actor] });
+      const before = subscriptions.length;
+      for (let i = subscriptions.length - 1; i >= 0; i--) if (subscriptions[i].tenant === actor.tenant) subscriptions.splice(i, 1);
+      return { subscriptions: before - subscriptions.length, feeds: 0 };
+    },
   };
 }

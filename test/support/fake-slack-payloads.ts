@@ -40,6 +40,10 @@ export interface MentionOptions {
   thread_ts?: string;
   event_id?: string;
   user?: string;
+  /** Workspace (default T0001). */
+  team?: string;
+  /** The bot's user id there (default UBOT). */
+  botUserId?: string;
 }
 
 /** Returns an Events API envelope (event_callback) carrying an app_mention. */
@@ -47,12 +51,12 @@ export function appMentionBody(options: MentionOptions): Record<string, unknown>
   const ts = options.ts ?? `${1_700_000_000 + (counter += 1)}.000100`;
   return {
     token: 'legacy-verification-token',
-    team_id: 'T0001',
+    team_id: options.team ?? 'T0001',
     api_app_id: 'A0001',
     type: 'event_callback',
     event_id: options.event_id ?? unique('Ev'),
     event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ enterprise_id: null, team_id: 'T0001', user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+    authorizations: [{ enterprise_id: null, team_id: options.team ?? 'T0001', user_id: options.botUserId ?? 'UBOT', is_bot: true, is_enterprise_install: false }],
     event: {
       type: 'app_mention',
       user: options.user ?? 'U0001',
@@ -173,4 +177,22 @@ export function socketDriver(fake: FakeSlack): SlackDriver {
     event: async (body, retryNum) => void (await fake.sendEnvelope('events_api', body, { retryAttempt: retryNum })),
     action: async (payload) => void (await fake.sendEnvelope('interactive', payload)),
   };
+}
+
+/** Returns the Events API body Slack sends when a workspace uninstalls the app. */
+export function appUninstalledBody(teamId: string): Record<string, unknown> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: teamId,
+    api_app_id: 'A0001',
+    type: 'event_callback',
+    event_id: unique('Ev'),
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'app_uninstalled', event_ts: `${Math.floor(Date.now() / 1000)}.000100` },
+  };
+}
+
+/** Returns the Events API body of tokens_revoked: the bot user ids (and user ids) whose tokens were revoked. */
+export function tokensRevokedBody(teamId: string, tokens: { bot?: string[]; oauth?: string[] }): Record<string, unknown> {
+  return { ...appUninstalledBody(teamId), event: { type: 'tokens_revoked', tokens, event_ts: `${Math.floor(Date.now() / 1000)}.000200` } };
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { checkMessage } from './fake-slack-blocks.js';
+import { FakeSlackWorkspaces, type FakeSlackApp, type FakeSlackTeam } from './fake-slack-oauth.js';
 
 /** One Web API call the fake received. */
 export interface FakeSlackCall {
@@ -13,6 +14,8 @@ export interface FakeSlackCall {
   params: Record<string, any>;
   /** Bearer token sent, if any. */
   token?: string;
+  /** The workspace that token belongs to (tokens nobody issued belong to the default workspace); none without a token. */
+  teamId?: string;
   /** Content-Type of the request. */
   contentType: string;
   /** Block Kit problems found (as Slack would refuse them); empty when valid. */
@@ -69,6 +72,8 @@ export interface FakeSlackOptions {
   botId?: string;
   /** Team id (default "T0001"). */
   teamId?: string;
+  /** The app's credentials oauth.v2.access accepts (default FAKE_SLACK_APP). */
+  app?: FakeSlackApp;
 }
 
 type Script = { kind: 'error'; error: string } | { kind: 'ratelimit'; retryAfter: number } | { kind: 'status'; status: number };
@@ -103,6 +108,10 @@ export class FakeSlack {
   readonly users = new Map<string, FakeSlackUser>();
   /** conversations.info creators by channel id; unknown channels were created by "UCREATOR". */
   readonly channelCreators = new Map<string, string>();
+  /** The workspace of each channel listed here: another workspace's token gets channel_not_found there, as on Slack. */
+  readonly channelTeams = new Map<string, string>();
+  /** Workspaces, their bot tokens and OAuth (the consent screen and oauth.v2.access). */
+  readonly workspaces: FakeSlackWorkspaces;
 
   readonly #server: Server;
   readonly #wss: WebSocketServer;
@@ -122,6 +131,7 @@ export class FakeSlack {
     this.botUserId = options.botUserId ?? 'UBOT';
     this.botId = options.botId ?? 'BBOT';
     this.teamId = options.teamId ?? 'T0001';
+    this.workspaces = new FakeSlackWorkspaces({ id: this.teamId, name: 'Fake', botUserId: this.botUserId, botId: this.botId }, options.app);
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((error) => {
         res.writeHead(500).end(String(error));
@@ -310,10 +320,13 @@ export class FakeSlack {
     const method = url.pathname.slice('/api/'.length);
     const params = decodeParams(raw, contentType);
     const auth = String(req.headers.authorization ?? '');
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : (params.token as string | undefined);
+    const tokenStatus = this.workspaces.tokenStatus(token);
     const call: FakeSlackCall = {
       method,
       params,
-      token: auth.startsWith('Bearer ') ? auth.slice(7) : (params.token as string | undefined),
+      token,
+      ...(tokenStatus ? { teamId: tokenStatus.team.id } : {}),
       contentType,
       problems: method.startsWith('chat.') ? checkMessage(params) : [],
       at: performance.now(),
@@ -331,8 +344,16 @@ export class FakeSlack {
       return;
     }
     if (script?.kind === 'error') return json(res, { ok: false, error: script.error });
+    if (method === 'oauth.v2.access') return json(res, this.workspaces.exchange(params, auth.startsWith('Basic ') ? auth.slice(6) : undefined));
+    if (tokenStatus?.revoked) return json(res, { ok: false, error: 'token_revoked' });
+    if (method === 'auth.revoke' && token) {
+      this.workspaces.revokeToken(token);
+      return json(res, { ok: true, revoked: true });
+    }
+    const channelTeam = typeof params.channel === 'string' ? this.channelTeams.get(params.channel) : undefined;
+    if (tokenStatus && channelTeam && channelTeam !== tokenStatus.team.id) return json(res, { ok: false, error: 'channel_not_found' });
     if (call.problems.length) return json(res, { ok: false, error: 'invalid_blocks', errors: call.problems });
-    json(res, this.#answer(method, params));
+    json(res, this.#answer(method, params, tokenStatus?.team ?? this.workspaces.defaultTeam));
   }
 
   /** Returns a stored message as the history methods show it: metadata only with include_all_metadata. */
@@ -342,15 +363,15 @@ export class FakeSlack {
     return rest;
   }
 
-  #answer(method: string, params: Record<string, any>): Record<string, unknown> {
+  #answer(method: string, params: Record<string, any>, team: FakeSlackTeam): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'incident-bot', team_id: this.teamId, user_id: this.botUserId, bot_id: this.botId };
+        return { ok: true, url: 'https://fake.slack.test/', team: team.name, user: 'incident-bot', team_id: team.id, user_id: team.botUserId, bot_id: team.botId };
       case 'apps.connections.open':
         return { ok: true, url: `ws://127.0.0.1:${this.#port}/socket?ticket=${++this.#tickets}` };
       case 'chat.postMessage': {
         const ts = `${++this.#ts}.000100`;
-        const message: FakeSlackMessage = { type: 'message', text: params.text, blocks: params.blocks, bot_id: this.botId, ts };
+        const message: FakeSlackMessage = { type: 'message', text: params.text, blocks: params.blocks, bot_id: team.botId, ts };
         if (params.thread_ts) message.thread_ts = params.thread_ts;
         if (params.metadata && typeof params.metadata === 'object') message.metadata = params.metadata;
         const list = this.channelMessages.get(params.channel) ?? [];
@@ -380,7 +401,7 @@ export class FakeSlack {
       }
       case 'users.info': {
         const flags = this.users.get(params.user) ?? {};
-        return { ok: true, user: { id: params.user, team_id: this.teamId, name: String(params.user).toLowerCase(), deleted: false, is_bot: false, is_admin: false, is_owner: false, is_primary_owner: false, is_restricted: false, is_ultra_restricted: false, ...flags } };
+        return { ok: true, user: { id: params.user, team_id: team.id, name: String(params.user).toLowerCase(), deleted: false, is_bot: false, is_admin: false, is_owner: false, is_primary_owner: false, is_restricted: false, is_ultra_restricted: false, ...flags } };
       }
       case 'conversations.info': {
         const creator = this.channelCreators.get(params.channel) ?? 'UCREATOR';

@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import { AlertSendError, type AlertSender, type OutgoingMessage } from '../../feeds/types.js';
+import { AlertSendError, type AlertSender, type AlertTarget, type OutgoingMessage } from '../../feeds/types.js';
 import { alertToBlocks } from './render.js';
 import { describeSlackError, slackErrorCode } from './slack-errors.js';
 
@@ -40,10 +40,18 @@ const PERMANENT_ERRORS = new Set([
 /** Platform errors about the deployment (token, scopes): retried slowly, so no alert is lost while someone fixes it. */
 const CONFIG_ERRORS = new Set(['not_authed', 'invalid_auth', 'account_inactive', 'token_revoked', 'token_expired', 'missing_scope', 'no_permission', 'org_login_required']);
 
-/** What the Slack alert sender needs: the bot token and the Web API client options (API URL, logger). */
+/** Most workspaces whose Web API client the sender keeps (the least recently used goes first). */
+const MAX_WORKSPACE_CLIENTS = 1000;
+
+/**
+ * What the Slack alert sender needs: the one bot token (a single workspace), or how to find each workspace's token
+ * (OAuth distribution), and the Web API client options (API URL, logger).
+ */
 export interface SlackAlertSenderOptions {
-  /** Bot token (xoxb-...). */
-  botToken: string;
+  /** Bot token (xoxb-...) of the one workspace (SLACK_BOT_TOKEN). */
+  botToken?: string;
+  /** OAuth distribution: the workspace and bot token for an alert's subscription; throws AlertSendError when there is none. */
+  tokenFor?: (target: AlertTarget | undefined) => Promise<{ teamId: string; token: string }>;
   /** Web API options (slackApiUrl, logger, timeout...); retries and rate-limit handling are set by the sender. */
   clientOptions?: webApi.WebClientOptions;
 }
@@ -51,7 +59,10 @@ export interface SlackAlertSenderOptions {
 /** A Slack AlertSender, with its Web API client exposed for diagnostics. */
 export interface SlackAlertSender extends AlertSender {
   readonly platform: 'slack';
-  readonly client: webApi.WebClient;
+  /** The single workspace's client; undefined under OAuth distribution, where each workspace has its own. */
+  readonly client: webApi.WebClient | undefined;
+  /** Drops a workspace's client (it uninstalled the app); its next alert, if any, looks the token up again. */
+  forget(teamId: string): void;
 }
 
 /**
@@ -112,15 +123,33 @@ function hasKey(message: HistoryMessage, key: string): boolean {
  * channels:history / groups:history) and the threads of the newest alerts (conversations.replies), and matches the
  * key in the metadata. Slack limits both methods to 1 call a minute and 15 messages for commercially distributed
  * apps outside the Marketplace (May 2025); self-hosted internal apps keep the usual limits.
+ *
+ * With `tokenFor` (OAuth distribution) every call, findSent's included, uses the token of the workspace whose
+ * subscription the alert serves: a workspace's token can reach only its own channels, and one workspace leaving
+ * must not stop another's alerts.
  */
 export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackAlertSender {
-  const client = new webApi.WebClient(options.botToken, {
-    ...options.clientOptions,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-  });
+  if (!options.botToken && !options.tokenFor) throw new TypeError('createSlackAlertSender needs botToken or tokenFor');
+  const newClient = (token: string) => new webApi.WebClient(token, { ...options.clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+  const single = options.botToken ? newClient(options.botToken) : undefined;
+  /** OAuth distribution: each workspace's client, by team id, least recently used first. */
+  const perTeam = new Map<string, { token: string; client: webApi.WebClient }>();
 
-  async function findSent(channelId: string, idempotencyKey: string): Promise<{ messageId: string } | undefined> {
+  /** Returns the client for an alert's subscription: the one client, or its workspace's (with that workspace's token). */
+  async function clientFor(target: AlertTarget | undefined): Promise<webApi.WebClient> {
+    if (single) return single;
+    const { teamId, token } = await options.tokenFor!(target);
+    let entry = perTeam.get(teamId);
+    perTeam.delete(teamId);
+    // A re-install or a refreshed token replaces the client.
+    if (!entry || entry.token !== token) entry = { token, client: newClient(token) };
+    perTeam.set(teamId, entry);
+    if (perTeam.size > MAX_WORKSPACE_CLIENTS) perTeam.delete(perTeam.keys().next().value!);
+    return entry.client;
+  }
+
+  async function findSent(channelId: string, idempotencyKey: string, target?: AlertTarget): Promise<{ messageId: string } | undefined> {
+    const client = await clientFor(target);
     let messages: HistoryMessage[];
     try {
       const history = await client.conversations.history({ channel: channelId, limit: FIND_HISTORY_LIMIT, include_all_metadata: true });
@@ -149,9 +178,11 @@ export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackA
 
   return {
     platform: 'slack',
-    client,
+    client: single,
     findSent,
-    async send(channelId: string, message: OutgoingMessage, idempotencyKey: string) {
+    forget: (teamId) => void perTeam.delete(teamId),
+    async send(channelId: string, message: OutgoingMessage, idempotencyKey: string, target?: AlertTarget) {
+      const client = await clientFor(target);
       const { blocks, text } = alertToBlocks(message);
       const threadTs = message.kind === 'alert' && message.threadOf ? message.threadOf : undefined;
       try {
@@ -169,7 +200,7 @@ export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackA
       } catch (error) {
         if (outcomeUnknown(error)) {
           // The post may have gone through before the failure: look before the worker retries, so it is not doubled.
-          const sent = await findSent(channelId, idempotencyKey).catch(() => undefined);
+          const sent = await findSent(channelId, idempotencyKey, target).catch(() => undefined);
           if (sent) return sent;
         }
         throw toAlertSendError(error, channelId);

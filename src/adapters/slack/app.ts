@@ -1,10 +1,11 @@
-import { App, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
+import { App, ErrorCode, HTTPReceiver, SocketModeReceiver, type webApi } from '@slack/bolt';
 import type { Command } from '../../../commands/types.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
 import type { ConversationStore } from '../../core/conversation.js';
 import { createSlackAlertSender, type SlackAlertSender } from './alert-sender.js';
 import { toBoltLogger } from './bolt-logger.js';
+import { createSlackDistribution, SLACK_INSTALL_PATH, type SlackDistribution, type SlackOAuthOptions } from './distribution.js';
 import { RecentKeys } from './event-dedupe.js';
 import { createSlackHttpServer, type SlackHttpLimits, type SlackHttpServer, type SlackHttpStats } from './http-server.js';
 import { registerListeners } from './listeners/index.js';
@@ -14,13 +15,15 @@ import { describeSlackError } from './slack-errors.js';
 
 /** What the Slack adapter needs: tokens, the mode's settings, the incident service and the command list. */
 export interface SlackAdapterOptions {
-  /** Bot token (xoxb-...), always needed. */
-  botToken: string;
+  /** Bot token (xoxb-...) of the one workspace (SLACK_BOT_TOKEN); or `oauth`, never both. */
+  botToken?: string;
+  /** OAuth distribution to many workspaces, each answered with its own bot token (SLACK_CLIENT_ID...); or `botToken`. */
+  oauth?: SlackOAuthOptions;
   /** App-level token (xapp-..., scope connections:write): when set, Socket Mode (no public endpoint). */
   appToken?: string;
   /** Signing secret: HTTP mode, when no app token is given. */
   signingSecret?: string;
-  /** HTTP mode port (default 3000; 0 picks a free one). */
+  /** HTTP mode port; in Socket Mode with `oauth`, the port of the install pages (default 3000; 0 picks a free one). */
   port?: number;
   /** HTTP mode bind address (SLACK_HOST; default all interfaces, since Slack must reach it). */
   host?: string;
@@ -60,9 +63,13 @@ export interface SlackAdapter {
   readonly app: App;
   /** "socket" when an app token was given, else "http". */
   readonly mode: 'socket' | 'http';
-  /** HTTP mode: the port listened on, once started. */
+  /** "oauth" when distributed (a token per workspace), else "single" (SLACK_BOT_TOKEN). */
+  readonly tokens: 'single' | 'oauth';
+  /** The port listened on once started: HTTP mode's endpoint, or Socket Mode's install pages with `oauth`. */
   readonly port: number | undefined;
-  /** HTTP mode: what the endpoint holds and has refused; undefined in Socket Mode. */
+  /** OAuth distribution's parts (the installer, each workspace's token, uninstalling); undefined with a single bot token. */
+  readonly distribution: SlackDistribution | undefined;
+  /** What the HTTP server (HTTP mode's endpoint, or Socket Mode's install pages) holds and has refused; undefined without one. */
   httpStats(): SlackHttpStats | undefined;
   /** Posts alerts for the outbox worker (its own Web API client; usable before start and after stop). */
   readonly alertSender: SlackAlertSender;
@@ -86,9 +93,19 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 /** Longest wait for the Socket Mode close handshake on stop (the client's own limit is 30 s). */
 const DISCONNECT_TIMEOUT_MS = 5000;
 
-/** Returns a Slack adapter: Socket Mode when appToken is set, else HTTP mode with signingSecret and port. */
+/**
+ * Returns a Slack adapter: Socket Mode when appToken is set, else HTTP mode with signingSecret and port; one
+ * workspace with botToken, or many with `oauth` (each request and alert then uses its workspace's own token).
+ */
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
-  if (!options.botToken) throw new SlackConfigError('SLACK_BOT_TOKEN is required (the bot token, xoxb-..., from OAuth & Permissions)');
+  if (options.botToken && options.oauth) {
+    throw new SlackConfigError('Give SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET (distribution), not both');
+  }
+  if (!options.botToken && !options.oauth) {
+    throw new SlackConfigError(
+      'SLACK_BOT_TOKEN is required (the bot token, xoxb-..., from OAuth & Permissions), or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET to install the app in many workspaces',
+    );
+  }
   if (!options.appToken && !options.signingSecret) {
     throw new SlackConfigError(
       'Slack needs SLACK_APP_TOKEN (Socket Mode, xapp-... with connections:write) or SLACK_SIGNING_SECRET (HTTP mode, from Basic Information)',
@@ -97,7 +114,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   slashCommandOf(options.commands); // fails early on an empty command list
 
   const logger = options.logger ?? console;
-  const boltLogger = toBoltLogger(logger);
+  // The OAuth secrets are scrubbed from Bolt's lines too: at debug level the code exchange's body is logged.
+  const boltLogger = toBoltLogger(logger, undefined, options.oauth ? [options.oauth.clientSecret, options.oauth.stateSecret] : []);
   const base: webApi.WebClientOptions = { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), ...options.clientOptions };
   // Separate copies: Bolt writes its logger into the object it is given, and the Socket Mode client writes its own
   // retry policy (100 retries, for reconnecting) into its object when none is set; neither must leak into the other.
@@ -105,6 +123,17 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const socketClientOptions: webApi.WebClientOptions = { ...base };
 
   const mode = options.appToken ? 'socket' : 'http';
+  let alertSender: SlackAlertSender | undefined;
+  const distribution = options.oauth
+    ? createSlackDistribution(options.oauth, {
+        apiUrl: options.apiUrl,
+        clientOptions: base,
+        logger,
+        boltLogger,
+        alerts: options.alerts,
+        onForget: (teamId) => alertSender?.forget(teamId),
+      })
+    : undefined;
   const socketReceiver =
     mode === 'socket'
       ? new SocketModeReceiver({ appToken: options.appToken!, logger: boltLogger, installerOptions: { clientOptions: socketClientOptions } })
@@ -115,27 +144,38 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     mode === 'http'
       ? new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: SLACK_EVENTS_PATH, logger: boltLogger })
       : undefined;
-  const httpServer: SlackHttpServer | undefined = httpReceiver
-    ? createSlackHttpServer({
-        signingSecret: options.signingSecret!,
-        path: SLACK_EVENTS_PATH,
-        listener: httpReceiver.requestListener,
-        logger,
-        limits: options.httpLimits,
-        checkIntervalMs: options.httpCheckIntervalMs,
-      })
-    : undefined;
+  // The install pages are served by the same hardened server: beside Bolt's endpoint in HTTP mode, alone on `port` in
+  // Socket Mode (Bolt's own Socket Mode install server has no body or time limits).
+  const httpServer: SlackHttpServer | undefined =
+    httpReceiver || distribution
+      ? createSlackHttpServer({
+          ...(httpReceiver ? { signingSecret: options.signingSecret!, path: SLACK_EVENTS_PATH } : {}),
+          listener: httpReceiver?.requestListener ?? (() => undefined),
+          pages: distribution?.pages,
+          logger,
+          limits: options.httpLimits,
+          checkIntervalMs: options.httpCheckIntervalMs,
+        })
+      : undefined;
 
   const app = new App({
-    token: options.botToken,
+    ...(distribution ? { authorize: distribution.authorize } : { token: options.botToken }),
     receiver: (socketReceiver ?? httpReceiver)!,
     logger: boltLogger,
+    // Without it Bolt sets its default (info) on our logger, hiding its own and the clients' debug lines at LOG_LEVEL=debug.
+    logLevel: boltLogger.getLevel(),
     clientOptions: appClientOptions,
     // Without this, new App() calls auth.test at once and an unreachable API or a bad token becomes an unhandled
     // rejection; with it, start() calls auth.test and reports the failure.
     deferInitialization: true,
   });
   app.error(async (error) => {
+    // Distributed, a request from a workspace without an installation (it just left, or never installed) is not
+    // answered: expected, so one warning line without a stack.
+    if ((error as { code?: string }).code === ErrorCode.AuthorizationError) {
+      logger.warn(`Slack: not answered: ${(error as Error).message}`);
+      return;
+    }
     // Log and swallow: a listener's failure must never reach the receiver as a 500 or end the process.
     const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
     logger.error(`Slack: a listener failed: ${describeSlackError(error, { method: 'listener' })}${stack}`);
@@ -153,16 +193,21 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     recent: new RecentKeys(options.dedupeCapacity ?? 1000),
     help: { usageFor, footer: 'You can also mention me with a question, e.g. "@incident-bot what happened with Sky ECC?"; I answer in a thread.' },
   });
+  distribution?.registerUninstallListeners(app);
 
   let state: 'new' | 'started' | 'stopped' = 'new';
   let port: number | undefined;
-  let alertSender: SlackAlertSender | undefined;
 
   return {
     app,
     mode,
+    tokens: distribution ? 'oauth' : 'single',
+    distribution,
     get alertSender() {
-      return (alertSender ??= createSlackAlertSender({ botToken: options.botToken, clientOptions: { ...base, logger: boltLogger } }));
+      const clientOptions = { ...base, logger: boltLogger };
+      return (alertSender ??= distribution
+        ? createSlackAlertSender({ tokenFor: distribution.tokenFor, clientOptions })
+        : createSlackAlertSender({ botToken: options.botToken, clientOptions }));
     },
     get port() {
       return port;
@@ -171,6 +216,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     async start() {
       if (state === 'started') return;
       try {
+        // With a single token this calls auth.test; distributed, each workspace's token is checked when it is used.
         await app.init();
       } catch (error) {
         throw new SlackConfigError(`Slack auth.test failed, so the bot token cannot be used: ${describeSlackError(error, { method: 'auth.test' })}`, {
@@ -179,24 +225,32 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       }
       if (httpServer) {
         port = await httpServer.listen(options.port ?? 3000, options.host);
-        logger.info(`Slack: HTTP mode, listening on ${options.host ?? '*'}:${port}${SLACK_EVENTS_PATH}`);
-      } else {
-        await socketReceiver!.start();
+        if (httpReceiver) logger.info(`Slack: HTTP mode, listening on ${options.host ?? '*'}:${port}${SLACK_EVENTS_PATH}`);
+      }
+      if (socketReceiver) {
+        try {
+          await socketReceiver.start();
+        } catch (error) {
+          await httpServer?.close(); // the install pages must not outlive a failed start
+          throw error;
+        }
         logger.info('Slack: connected in Socket Mode');
+      }
+      if (options.oauth) {
+        const installed = await options.oauth.installations.count();
+        logger.info(`Slack: installed in ${installed} workspace${installed === 1 ? '' : 's'}; add one at ${options.oauth.redirectUri ? new URL(SLACK_INSTALL_PATH, options.oauth.redirectUri).href : `<this host>:${port}${SLACK_INSTALL_PATH}`}`);
       }
       state = 'started';
     },
     async stop() {
       if (state !== 'started') return;
       state = 'stopped';
-      if (httpServer) {
-        await httpServer.close();
-        return;
-      }
+      if (httpServer) await httpServer.close();
+      if (!socketReceiver) return;
       // SocketModeReceiver.stop() does not wait for the disconnect; the client's disconnect() does.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        socketReceiver!.client.disconnect(),
+        socketReceiver.client.disconnect(),
         new Promise<void>((resolve) => {
           timer = setTimeout(() => {
             logger.warn('Slack: Socket Mode close handshake timed out; stopping anyway');

@@ -64,10 +64,15 @@ export interface SlackHttpStats {
 
 /** Options for the endpoint. */
 export interface SlackHttpServerOptions {
-  /** Slack's signing secret (Basic Information). */
-  signingSecret: string;
-  /** The one path served (Bolt's endpoint). */
-  path: string;
+  /** Slack's signing secret (Basic Information); needed with `path`. */
+  signingSecret?: string;
+  /** The path of Bolt's endpoint (POST, signed); absent when the server only serves pages (Socket Mode's install pages). */
+  path?: string;
+  /**
+   * Browser pages answered to GET, by path (OAuth's install and redirect pages): unsigned by nature, so they get no
+   * body and at most MAX_PAGES_IN_FLIGHT run at once.
+   */
+  pages?: Readonly<Record<string, RequestListener>>;
   /** Bolt's HTTPReceiver.requestListener: called with the body already read into `req.rawBody`, signed and new. */
   listener: RequestListener;
   logger: SlackLogger;
@@ -95,6 +100,8 @@ const FORM = 'application/x-www-form-urlencoded';
 const SIGNATURE = /^v0=[0-9a-f]{64}$/;
 const TIMESTAMP = /^\d{1,12}$/;
 const CLOSE_GRACE_MS = 3000;
+/** Pages being answered at once (each OAuth callback makes two Web API calls); past it, 503. */
+export const MAX_PAGES_IN_FLIGHT = 16;
 /** Refusals of one kind are logged at most this often (an attacker must not be able to fill the log). */
 const LOG_EVERY_MS = 60_000;
 
@@ -105,10 +112,14 @@ const LOG_EVERY_MS = 60_000;
  * before reading a byte, reads at most 1 MB per request and 16 MB across unauthenticated requests (of which at most 8 MB
  * beyond the first 64 KB of each body, so large slow bodies cannot crowd out Slack's small ones), cuts requests that
  * take over 10 s, checks the signature, answers a replayed request (same signature, or a slash command's same team
- * and trigger id) with an empty 200 without running it again, and hands the rest to Bolt.
+ * and trigger id) with an empty 200 without running it again, and hands the rest to Bolt. The OAuth install pages,
+ * when given, are answered to GET only, without a body, under the same timeouts and at most MAX_PAGES_IN_FLIGHT at once.
  */
 export function createSlackHttpServer(options: SlackHttpServerOptions): SlackHttpServer {
+  if (options.path && !options.signingSecret) throw new TypeError('the Slack endpoint needs the signing secret');
   const limits = resolveLimits(options.limits);
+  const pages = new Map(Object.entries(options.pages ?? {}));
+  let pagesInFlight = 0;
   const now = options.now ?? Date.now;
   const logger = options.logger;
   const replay = new ReplayCache(limits.replayCapacity);
@@ -165,8 +176,25 @@ export function createSlackHttpServer(options: SlackHttpServerOptions): SlackHtt
     else answer(req, res, status, headers);
   }
 
+  function servePage(req: IncomingMessage, res: ServerResponse, page: RequestListener): void {
+    if (req.method !== 'GET') return refuse(req, res, 'notFound', 405, undefined, { allow: 'GET' });
+    if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) return refuse(req, res, 'tooLarge', 413, 'a body on a GET of an install page');
+    if (pagesInFlight >= MAX_PAGES_IN_FLIGHT) return refuse(req, res, 'busy', 503, `${pagesInFlight} install pages already being answered`, { 'retry-after': '1' });
+    pagesInFlight += 1;
+    res.once('close', () => (pagesInFlight -= 1));
+    try {
+      page(req, res);
+    } catch (error) {
+      logger.error(`Slack: an install page failed: ${(error as Error)?.message ?? String(error)}`);
+      if (!res.headersSent) answer(req, res, 500);
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (pathOf(req.url) !== options.path) return refuse(req, res, 'notFound', 404);
+    const path = pathOf(req.url);
+    const page = path === undefined ? undefined : pages.get(path);
+    if (page) return servePage(req, res, page);
+    if (!options.path || path !== options.path) return refuse(req, res, 'notFound', 404);
     if (req.method !== 'POST') return refuse(req, res, 'notFound', 405, undefined, { allow: 'POST' });
 
     const timestamp = single(req.headers['x-slack-request-timestamp']);
@@ -197,7 +225,7 @@ export function createSlackHttpServer(options: SlackHttpServerOptions): SlackHtt
       const sslCheck = req.headers['content-type'] === FORM && parseQuery(body.toString('utf8')).ssl_check === '1';
       return sslCheck ? passOn(req, res, body) : refuse(req, res, 'unsigned', 401, 'no signature headers');
     }
-    const expected = Buffer.from(`v0=${createHmac('sha256', options.signingSecret).update(`v0:${timestamp}:`).update(body).digest('hex')}`);
+    const expected = Buffer.from(`v0=${createHmac('sha256', options.signingSecret!).update(`v0:${timestamp}:`).update(body).digest('hex')}`);
     if (!timingSafeEqual(expected, Buffer.from(signature!))) return refuse(req, res, 'signature', 401, 'the signature does not match (another signing secret?)');
 
     const keys = [`sig:${signature}`];

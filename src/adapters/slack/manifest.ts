@@ -11,6 +11,11 @@ export interface SlackManifestOptions {
   appName?: string;
   /** Public URL of Bolt's endpoint (e.g. https://bot.example.com/slack/events); when set, Socket Mode is off. */
   requestUrl?: string;
+  /**
+   * Distribution: the public URL of /slack/oauth_redirect (e.g. https://bot.example.com/slack/oauth_redirect). The
+   * manifest then lists it as the redirect URL and subscribes to the events that say a workspace left.
+   */
+  redirectUrl?: string;
 }
 
 /**
@@ -33,6 +38,9 @@ export const SLACK_BOT_SCOPES = [
 
 /** Bot events: only app_mention. A mention also arrives as a `message` event when message events are subscribed; we do not subscribe them. */
 export const SLACK_BOT_EVENTS = ['app_mention'] as const;
+
+/** Events a distributed app also subscribes to (they need no scope): a workspace uninstalled it, or revoked its token. */
+export const SLACK_UNINSTALL_EVENTS = ['app_uninstalled', 'tokens_revoked'] as const;
 
 /** Returns the Slack slash command: the first command's name ("/incident"); every other command is reached through its text. */
 export function slashCommandOf(commands: readonly Command[]): string {
@@ -112,9 +120,12 @@ export function buildSlackManifest(commands: readonly Command[], options: SlackM
         },
       ],
     },
-    oauth_config: { scopes: { bot: [...SLACK_BOT_SCOPES] } },
+    oauth_config: { ...(options.redirectUrl ? { redirect_urls: [options.redirectUrl] } : {}), scopes: { bot: [...SLACK_BOT_SCOPES] } },
     settings: {
-      event_subscriptions: { ...(url ? { request_url: url } : {}), bot_events: [...SLACK_BOT_EVENTS] },
+      event_subscriptions: {
+        ...(url ? { request_url: url } : {}),
+        bot_events: options.redirectUrl ? [...SLACK_BOT_EVENTS, ...SLACK_UNINSTALL_EVENTS] : [...SLACK_BOT_EVENTS],
+      },
       interactivity: { is_enabled: true, ...(url ? { request_url: url } : {}) },
       org_deploy_enabled: false,
       socket_mode_enabled: !url,

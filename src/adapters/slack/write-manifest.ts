@@ -3,6 +3,7 @@
  *   npx tsx src/adapters/slack/write-manifest.ts                      # writes slack/manifest.json
  *   npx tsx src/adapters/slack/write-manifest.ts --check              # exits 1 when the committed file is stale
  *   npx tsx src/adapters/slack/write-manifest.ts --request-url https://bot.example.com/slack/events   # prints
+ *   ... --redirect-url https://bot.example.com/slack/oauth_redirect   # prints, for distribution (either mode)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,13 +17,19 @@ export const MANIFEST_PATH = path.resolve(path.dirname(fileURLToPath(import.meta
 /** Runs the script with the given arguments; returns the process exit code. */
 export function writeManifestMain(args: string[]): number {
   const urlAt = args.indexOf('--request-url');
-  if (urlAt >= 0) {
-    const requestUrl = args[urlAt + 1];
-    if (!requestUrl || !/^https:\/\//.test(requestUrl)) {
+  const redirectAt = args.indexOf('--redirect-url');
+  if (urlAt >= 0 || redirectAt >= 0) {
+    const requestUrl = urlAt >= 0 ? args[urlAt + 1] : undefined;
+    const redirectUrl = redirectAt >= 0 ? args[redirectAt + 1] : undefined;
+    if (urlAt >= 0 && (!requestUrl || !/^https:\/\//.test(requestUrl))) {
       console.error('--request-url needs the public https URL of Bolt\'s endpoint, e.g. https://bot.example.com/slack/events');
       return 2;
     }
-    process.stdout.write(manifestFileText(COMMANDS, { requestUrl }));
+    if (redirectAt >= 0 && (!redirectUrl || !/^https:\/\/[^/]+\/slack\/oauth_redirect$/.test(redirectUrl))) {
+      console.error('--redirect-url needs the public https URL of the install redirect, e.g. https://bot.example.com/slack/oauth_redirect');
+      return 2;
+    }
+    process.stdout.write(manifestFileText(COMMANDS, { ...(requestUrl ? { requestUrl } : {}), ...(redirectUrl ? { redirectUrl } : {}) }));
     return 0;
   }
   const text = manifestFileText(COMMANDS);
