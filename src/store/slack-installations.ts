@@ -63,7 +63,8 @@ export function installationRowKey(key: SlackInstallationKey): string {
   return `team:${key.teamId}`;
 }
 
-type Row = {
+/** A stored installation row (table slack_installations). */
+export type SlackInstallationRow = {
   key: string;
   team_id: string | null;
   enterprise_id: string | null;
@@ -111,10 +112,10 @@ export class SqliteSlackInstallationRepo implements SlackInstallationRepo {
            bot_user_id = excluded.bot_user_id, installer_user_id = excluded.installer_user_id, scopes = excluded.scopes,
            data = excluded.data, updated_at = excluded.updated_at`,
       ),
-      one: this.db.prepare<[string], Row>('SELECT * FROM slack_installations WHERE key = ?'),
+      one: this.db.prepare<[string], SlackInstallationRow>('SELECT * FROM slack_installations WHERE key = ?'),
       reseal: this.db.prepare<[string, string, string]>('UPDATE slack_installations SET data = ? WHERE key = ? AND data = ?'),
       remove: this.db.prepare<[string]>('DELETE FROM slack_installations WHERE key = ?'),
-      all: this.db.prepare<[], Row>('SELECT * FROM slack_installations ORDER BY installed_at, key'),
+      all: this.db.prepare<[], SlackInstallationRow>('SELECT * FROM slack_installations ORDER BY installed_at, key'),
       count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM slack_installations'),
     };
   }
@@ -142,24 +143,12 @@ export class SqliteSlackInstallationRepo implements SlackInstallationRepo {
     const key = installationRowKey(query);
     const row = this.s.one.get(key);
     if (!row) return undefined;
-    let text: string;
-    try {
-      text = this.sealer.open(row.data, key);
-    } catch (error) {
-      const why = error instanceof SealError ? error.message : String(error);
-      throw new SlackInstallationError(`cannot read the Slack installation ${key}: ${why}; check SLACK_TOKEN_ENCRYPTION_KEY`);
-    }
+    const { text, installation } = openInstallation(this.sealer, row);
     if (this.sealer.sealing && !this.sealer.isSealed(row.data)) {
       // Written before the key was set: sealed now, unless someone saved the row meanwhile.
       this.s.reseal.run(this.sealer.seal(text, key), key, row.data);
     }
-    let installation: Record<string, unknown>;
-    try {
-      installation = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new SlackInstallationError(`the Slack installation ${key} is damaged (not JSON); install the app again in that workspace`);
-    }
-    return { ...summary(row), installation };
+    return { ...installationSummary(row), installation };
   }
 
   async delete(query: SlackInstallationKey): Promise<boolean> {
@@ -167,7 +156,7 @@ export class SqliteSlackInstallationRepo implements SlackInstallationRepo {
   }
 
   async list(): Promise<SlackInstallationSummary[]> {
-    return this.s.all.all().map((row) => ({ ...summary(row), installedAt: new Date(row.installed_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString() }));
+    return this.s.all.all().map((row) => ({ ...installationSummary(row), installedAt: new Date(row.installed_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString() }));
   }
 
   async count(): Promise<number> {
@@ -175,7 +164,8 @@ export class SqliteSlackInstallationRepo implements SlackInstallationRepo {
   }
 }
 
-function summary(row: Row): Omit<SlackInstallationRecord, 'installation'> {
+/** Returns the searchable facts of a stored row (everything but the installation object). */
+export function installationSummary(row: SlackInstallationRow): Omit<SlackInstallationRecord, 'installation'> {
   const out: Omit<SlackInstallationRecord, 'installation'> = { isEnterpriseInstall: row.is_enterprise_install === 1 };
   if (row.team_id !== null) out.teamId = row.team_id;
   if (row.enterprise_id !== null) out.enterpriseId = row.enterprise_id;
@@ -185,4 +175,20 @@ function summary(row: Row): Omit<SlackInstallationRecord, 'installation'> {
   if (row.installer_user_id !== null) out.installerUserId = row.installer_user_id;
   if (row.scopes !== null) out.scopes = row.scopes.split(',').filter(Boolean);
   return out;
+}
+
+/** Returns the installation object of a stored row and its plain text; throws SlackInstallationError naming the fix when it cannot be read. */
+export function openInstallation(sealer: TextSealer, row: Pick<SlackInstallationRow, 'key' | 'data'>): { text: string; installation: Record<string, unknown> } {
+  let text: string;
+  try {
+    text = sealer.open(row.data, row.key);
+  } catch (error) {
+    const why = error instanceof SealError ? error.message : String(error);
+    throw new SlackInstallationError(`cannot read the Slack installation ${row.key}: ${why}; check SLACK_TOKEN_ENCRYPTION_KEY`);
+  }
+  try {
+    return { text, installation: JSON.parse(text) as Record<string, unknown> };
+  } catch {
+    throw new SlackInstallationError(`the Slack installation ${row.key} is damaged (not JSON); install the app again in that workspace`);
+  }
 }
