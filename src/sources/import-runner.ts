@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { writeIndexSnapshot } from '../bootstrap.js';
-import { SourceStore } from '../store/source-store.js';
+import { recordReposOf } from '../store/repos/index.js';
 import type { Store } from '../store/store.js';
 import { runImportJob, type ImportJob, type ImportOutcome, type ImportProgress } from './import-job.js';
 
@@ -52,7 +52,7 @@ export function createImporter(store: Store): SourceImporter {
  */
 export function inlineImporter(store: Store): SourceImporter {
   return {
-    import: async (job, onProgress) => runImportJob(new SourceStore(store.db), job, onProgress),
+    import: (job, onProgress) => runImportJob(recordReposOf(store).sources, job, onProgress),
     writeSnapshot: () => writeIndexSnapshot(store),
     close: async () => {},
   };

@@ -5,8 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { writeIndexSnapshot } from '../bootstrap.js';
-import { SourceStore } from '../store/source-store.js';
-import { openStore, type Store } from '../store/store.js';
+import { recordReposOf } from '../store/repos/index.js';
+import { openStore, storeDb, type Store } from '../store/store.js';
 import { runImportJob } from './import-job.js';
 import type { WorkerReply, WorkerRequest } from './import-runner.js';
 
@@ -25,20 +25,20 @@ function storeAt(path: string): Store {
 
 const reply = (message: WorkerReply) => port.postMessage(message);
 
-// Requests are handled one at a time, in order: each is synchronous apart from the snapshot's file write.
+// Requests are handled one at a time, in order.
 let chain = Promise.resolve();
 port.on('message', (request: WorkerRequest) => {
   chain = chain.then(async () => {
     try {
       const store = storeAt(request.dbPath);
       if (request.type === 'import') {
-        const outcome = runImportJob(new SourceStore(store.db), request.job, (done, total) => reply({ id: request.id, type: 'progress', done, total }));
+        const outcome = await runImportJob(recordReposOf(store).sources, request.job, (done, total) => reply({ id: request.id, type: 'progress', done, total }));
         reply({ id: request.id, type: 'done', outcome });
       } else if (request.type === 'snapshot') {
         await writeIndexSnapshot(store);
         reply({ id: request.id, type: 'done' });
       } else {
-        for (const s of stores.values()) s.close();
+        for (const s of stores.values()) await storeDb(s).close();
         stores.clear();
         reply({ id: request.id, type: 'done' });
       }

@@ -3,7 +3,9 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { IncidentKindSchema, parseIncident, type Incident, type IncidentInput, type IncidentKind } from '../core/incident.js';
 import { checkInfo, rowToIncident, type ImportInfo, type ImportRecord, type ImportResult, type IncidentCounts } from './repos/records.js';
+import type { Db } from './db.js';
 import { applyMigrations, SchemaTooNewError } from './migrations.js';
+import { createSqliteDb } from './sqlite-db.js';
 
 export { looksLikeStoredIncident, type ImportInfo, type ImportRecord, type ImportResult, type IncidentCounts } from './repos/records.js';
 
@@ -226,4 +228,19 @@ class SqliteStore implements Store {
   private toIncident(row: IncidentRow): Incident {
     return rowToIncident(row, `${this.path} incident ${row.id}`);
   }
+}
+
+const dbs = new WeakMap<Database.Database, Db>();
+
+/**
+ * Returns the async Db over a store's own connection, the same one for every caller: one Db per connection, so that
+ * its transactions queue together and other call chains wait for an open one instead of landing inside it.
+ */
+export function storeDb(store: Store): Db {
+  let db = dbs.get(store.db);
+  if (!db) {
+    db = createSqliteDb(store.db);
+    dbs.set(store.db, db);
+  }
+  return db;
 }

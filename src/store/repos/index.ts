@@ -1,6 +1,7 @@
 import type { ConversationStore } from '../../core/conversation.js';
 import type { Db } from '../db.js';
 import type { SlackInstallationRepo } from '../slack-installations.js';
+import { storeDb, type Store } from '../store.js';
 import { createDbConversationStore } from './conversations.js';
 import { createInstallationRepo, type InstallationRepoOptions } from './installations.js';
 import { createRecordRepo, type RecordRepo, type RecordRepoOptions } from './records.js';
@@ -36,4 +37,16 @@ export function openRecordRepos(db: Db, options: RecordReposOptions = {}): Recor
     installations: createInstallationRepo(db, { ...(now ? { now } : {}), ...(options.sealer ? { sealer: options.sealer } : {}) }),
     conversations: createDbConversationStore(db, now ? { now } : {}),
   };
+}
+
+const ofStores = new WeakMap<Store, RecordRepos>();
+
+/** Returns the record repositories over a SQLite store's own connection (see storeDb), made once per store. */
+export function recordReposOf(store: Store): RecordRepos {
+  let repos = ofStores.get(store);
+  if (!repos) {
+    repos = openRecordRepos(storeDb(store), { label: store.path });
+    ofStores.set(store, repos);
+  }
+  return repos;
 }

@@ -115,6 +115,9 @@ interface RecordRow {
   body: string | null;
 }
 
+/** Records between two progress reports of a replace. */
+const PROGRESS_STEP = 250;
+
 /** Longest error message kept per source: enough to act on, bounded for `sources list` and chat hints. */
 export const MAX_SOURCE_ERROR_CHARS = 500;
 
@@ -217,9 +220,9 @@ export function createSourceRepo(db: Db, now: () => number = Date.now): SourceRe
           `ON CONFLICT (source, id) DO UPDATE SET kind = excluded.kind, data = excluded.data, body = excluded.body,
              hash = excluded.hash, updated_at = excluded.updated_at`,
           (written) => {
-            // Progress counts every row of the version: the unchanged ones are done already.
-            const done = Math.min(rows.length, delta.unchanged + written);
-            if (onProgress && done - reported >= 250) onProgress((reported = done), rows.length);
+            // Progress counts every row of the version (the unchanged ones are done already), in steps of 250.
+            const step = Math.floor(Math.min(rows.length, delta.unchanged + written) / PROGRESS_STEP) * PROGRESS_STEP;
+            if (onProgress && step > reported) onProgress((reported = step), rows.length);
           },
         );
         for (const id of previous.keys()) if (!seen.has(id)) delta.removed.push(id);
