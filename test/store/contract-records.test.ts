@@ -7,11 +7,12 @@ import { BUNDLED_DATA_DIR, loadIncidentDir } from '../../src/core/load-data.js';
 import type { Db } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { applyPgMigrations } from '../../src/store/pg-migrations.js';
+import { createImporter, type ImportTarget } from '../../src/sources/import-runner.js';
 import { openRecordRepos, type RecordRepos } from '../../src/store/repos/index.js';
 import { RELATION_ROWS_PER_SLICE } from '../../src/store/repos/relations.js';
 import { toSourceRecordRow } from '../../src/store/repos/sources.js';
 import { createTextSealer } from '../../src/store/sealed-text.js';
-import { dbCases } from '../support/databases.js';
+import { dbCases, TEST_DATABASE_URL } from '../support/databases.js';
 
 const base = loadIncidentDir(BUNDLED_DATA_DIR)[0]!;
 const record = (id: string, title = `Record ${id}`): Incident => ({ ...base, id, title });
@@ -29,6 +30,8 @@ async function migrate(db: Db): Promise<void> {
     for (const step of MIGRATIONS) {
       for (const statement of step.sql.split(/;\s*$/m)) if (statement.replace(/--.*$/gm, '').trim()) await db.run(statement);
     }
+    // As applyMigrations leaves it, so that another connection opening the file (the sync worker) finds it current.
+    await db.run(`PRAGMA user_version = ${MIGRATIONS.at(-1)!.version}`);
   });
 }
 
@@ -175,6 +178,25 @@ for (const engine of dbCases('contract records')) {
         assert.equal((await repos.sources.replaceRecords(source('big'), rows.slice(0, 100), info)).removed.length, 2_400);
         assert.equal(await repos.sources.forget('big'), 100);
         assert.equal(await repos.sources.state('big'), undefined);
+      });
+      it('imports a downloaded version through the sync worker, on a connection of its own to the same database', async () => {
+        const target: ImportTarget =
+          db.kind === 'postgres'
+            ? { kind: 'postgres', url: TEST_DATABASE_URL, schema: (await db.one<{ s: string }>('SELECT current_schema() AS s'))!.s }
+            : { kind: 'sqlite', path: (await db.one<{ file: string }>("SELECT file FROM pragma_database_list WHERE name = 'main'"))!.file };
+        const importer = createImporter(target);
+        try {
+          const body = new TextEncoder().encode([record('worker:1'), record('worker:2')].map((r) => JSON.stringify(r)).join('\n'));
+          const outcome = await importer.import({ source: source('w'), body, validators: { etag: '"w1"' }, bodyHash: 'hw' });
+          assert.deepEqual(outcome.delta.added, ['worker:1', 'worker:2']);
+          assert.deepEqual([...(await repos.sources.recordsById(['worker:2'])).keys()], ['worker:2'], 'written where this connection reads');
+          assert.equal((await repos.sources.state('w'))?.etag, '"w1"');
+          await assert.rejects(importer.import({ source: source('w'), body: new TextEncoder().encode(''), validators: {}, bodyHash: 'h0' }), /no records/);
+          assert.equal((await repos.sources.state('w'))?.recordCount, 2, 'a refused version keeps the stored one');
+        } finally {
+          await importer.close();
+        }
+        assert.equal(await repos.sources.forget('w'), 2);
       });
     });
 
