@@ -3,7 +3,6 @@ import { runConsole } from './adapters/console/console.js';
 import type { Readable, Writable } from 'node:stream';
 import { importDataPaths, loadService, resolveServed } from './bootstrap.js';
 import type { Config } from './config.js';
-import { createMemoryConversationStore } from './core/conversation.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
@@ -81,9 +80,9 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const hinted = withDataHints(core, () => syncer?.status() ?? storedStatus!(core.size));
   const service = observability ? observability.timed(hinted) : hinted;
 
-  // One store of conversation contexts (follow-ups) for every adapter: in memory, which suits one process; a deployment
-  // of several replicas needs a shared one here, since a follow-up may reach another replica.
-  const conversations = createMemoryConversationStore();
+  // One store of conversation contexts (follow-ups) for every adapter, in the database with their expiry: with several
+  // replicas on one database, a follow-up may reach another replica than the question did.
+  const conversations = recordReposOf(store).conversations;
 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
