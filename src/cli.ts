@@ -12,10 +12,12 @@ import { PlainMiniSearch } from './eval/baseline.js';
 import { IMPORT_FORMATS, ImportError, type ImportFormat } from './importers/index.js';
 import { feedsCliAlerts, runAuditCli, runFeedsCli } from './feeds/cli.js';
 import { runSourcesCli } from './sources/cli.js';
+import { createImporter } from './sources/import-runner.js';
 import { storedDataStatus, withDataHints, type DataStatus } from './sources/data-hint.js';
 import { loadSourceList, SourceListError } from './sources/source-list.js';
-import { SourceStore } from './store/source-store.js';
-import { openStore, type Store } from './store/store.js';
+import { recordReposOf } from './store/repos/index.js';
+import type { SourceRepo } from './store/repos/sources.js';
+import { openStore } from './store/store.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -63,7 +65,7 @@ async function ask(args: string[]): Promise<void> {
   const query = positionals.join(' ');
   const config = loadConfig();
   const core = createServedService(loadWithData(values.data));
-  const status = dataStatus(config, core.size);
+  const status = await dataStatus(config, core.size);
   const service = withDataHints(core, () => status);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(service.answer(query), null, 2)}\n`);
@@ -90,7 +92,7 @@ async function search(args: string[]): Promise<void> {
   }
 }
 
-function importCommand(args: string[]): void {
+async function importCommand(args: string[]): Promise<void> {
   const [format, ...files] = args;
   if (!format || !IMPORT_FORMATS.includes(format as ImportFormat)) {
     throw new UsageError(`import needs a format: ${IMPORT_FORMATS.join(', ')} (got "${format ?? ''}")`);
@@ -102,10 +104,10 @@ function importCommand(args: string[]): void {
     // domains is one record with all its relationships; one bundle at a time, the last would replace the others).
     const groups = format === 'misp-galaxy' || format === 'stix' ? [files] : files.map((f) => [f]);
     for (const group of groups) {
-      const result = importIntoStore(store, format as ImportFormat, group);
+      const result = await importIntoStore(store, format as ImportFormat, group);
       process.stdout.write(`${group.join(' + ')}: ${result.inserted} new, ${result.updated} updated\n`);
     }
-    const counts = store.countIncidents();
+    const counts = await recordReposOf(store).records.countIncidents();
     process.stdout.write(`store ${store.path}: ${counts.total} records (${Object.entries(counts.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})\n`);
   } finally {
     store.close();
@@ -134,7 +136,7 @@ function evalCommand(args: string[]): void {
 
 /** The configured sources' names, or the stored ones when the list cannot be read (a hint must not fail an answer). */
 /** Returns what the data hint says about the store's sources (none synced yet, the last error), read once. */
-function dataStatus(config: ReturnType<typeof loadConfig>, records: number): DataStatus {
+async function dataStatus(config: ReturnType<typeof loadConfig>, records: number): Promise<DataStatus> {
   const dbPath = config.databasePath;
   const fresh: DataStatus = { records, configuredSources: 0, sourcesWithData: 0, autoSync: config.sources.sync };
   if (dbPath !== ':memory:' && !existsSync(dbPath)) {
@@ -146,17 +148,18 @@ function dataStatus(config: ReturnType<typeof loadConfig>, records: number): Dat
   }
   const store = openStore(dbPath);
   try {
-    return storedDataStatus(store, sourceNamesOrStored(config.sources.file, store), records, config.sources.sync);
+    const { sources } = recordReposOf(store);
+    return await storedDataStatus(sources, await sourceNamesOrStored(config.sources.file, sources), records, config.sources.sync);
   } finally {
     store.close();
   }
 }
 
-function sourceNamesOrStored(file: string | undefined, store: Store): string[] {
+async function sourceNamesOrStored(file: string | undefined, sources: SourceRepo): Promise<string[]> {
   try {
     return loadSourceList(file).map((s) => s.name);
   } catch {
-    return new SourceStore(store.db).states().map((s) => s.name);
+    return (await sources.states()).map((s) => s.name);
   }
 }
 
@@ -166,7 +169,8 @@ async function sourcesCommand(args: string[]): Promise<void> {
   const store = openStore(config.databasePath);
   try {
     process.exitCode = await runSourcesCli(args, {
-      store,
+      sources: recordReposOf(store).sources,
+      importer: createImporter(store),
       specs,
       allowPrivate: config.sources.allowPrivateUrls,
       maxBytes: config.sources.maxBytes,

@@ -321,6 +321,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX slack_installations_enterprise ON slack_installations(enterprise_id);
     `,
   },
+  {
+    version: 8,
+    // Held for the replicas' step (leases, change bus), which replaces this one when both land; empty until then.
+    name: 'reserved',
+    sql: '',
+  },
+  {
+    version: 9,
+    name: 'conversation contexts (follow-ups), kept in the store with their expiry',
+    // In the store rather than in memory so that, with several replicas on one database, a follow-up answered by
+    // another replica still resolves. `data` is the context as JSON; expires_at is epoch milliseconds.
+    sql: `
+      CREATE TABLE conversations (
+        key        TEXT PRIMARY KEY,
+        data       TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX conversations_expiry ON conversations(expires_at);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */
