@@ -10,6 +10,7 @@ import { runCli } from '../src/cli.js';
 import type { Answer } from '../src/core/answer-model.js';
 import type { ConversationContext } from '../src/core/conversation.js';
 import type { IncidentService } from '../src/core/incident-service.js';
+import { buildAnswer } from './support/fake-slack-service.js';
 
 // The real CLI entry, run in-process: tsx start-up per case would cost a second each.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,17 +105,8 @@ describe('cli search', () => {
 function recordingService(seen: Array<{ query: string; context?: ConversationContext }>): IncidentService {
   const answer = (query: string, view?: { context?: ConversationContext }): Answer => {
     seen.push({ query, context: view?.context });
-    return {
-      query,
-      status: 'found',
-      incident: { id: `rec:${query}`, title: query, kind: 'incident' },
-      summary: '',
-      facts: [],
-      sources: [],
-      related: [],
-      candidates: [],
-      suggestions: [],
-    } as unknown as Answer;
+    const base = buildAnswer();
+    return buildAnswer({ query, incident: { ...base.incident!, id: `rec:${query}`, title: query } });
   };
   return { answer } as unknown as IncidentService;
 }
