@@ -51,7 +51,7 @@ export class IncidentIndex {
   /** Postings read by the most recent search: the bound on work per query, made observable. */
   lastWork: Work = { postings: 0 };
   /** The records, by id: answers need them whole, and re-ranking reads names and entities of candidates. */
-  private readonly records = new Map<string, Incident>();
+  private readonly records: Map<string, Incident>;
   /** Re-ranking signals of recently seen candidates, computed on demand (bounded; cleared when full). */
   private readonly profiles = new Map<string, Profile>();
   private readonly internals: MiniInternals;
@@ -60,7 +60,8 @@ export class IncidentIndex {
   private readonly nameFields: number[];
   private readonly allFields: number[];
 
-  private constructor(mini: MiniSearch<IndexDoc>, text: TextIndex, incidents: readonly Incident[]) {
+  private constructor(mini: MiniSearch<IndexDoc>, text: TextIndex, incidents: readonly Incident[], records = new Map<string, Incident>()) {
+    this.records = records;
     this.mini = mini;
     this.text = text;
     this.internals = mini as unknown as MiniInternals;
@@ -88,6 +89,15 @@ export class IncidentIndex {
     const names = readSnapshot<IndexDoc>(newline < 0 ? snapshot : snapshot.slice(0, newline), INDEX_OPTIONS);
     if (newline < 0) throw new SnapshotError('index snapshot has no full-text part; rebuild it');
     return new IncidentIndex(names, TextIndex.fromSnapshot(snapshot.slice(newline + 1)), incidents);
+  }
+
+  /**
+   * Returns an index loaded from a snapshot of the records `records` holds, serving them from that map (which may
+   * parse each record on first read: see LazyRecords).
+   */
+  static fromSnapshotRecords(snapshot: string, records: Map<string, Incident>): IncidentIndex {
+    const loaded = IncidentIndex.fromSnapshot(snapshot, []);
+    return new IncidentIndex(loaded.mini, loaded.text, [], records);
   }
 
   /** Returns a snapshot of this index (the name index, a line break, the full-text index), for `fromSnapshot`. */
