@@ -78,17 +78,6 @@ function isGalaxyReferences(file: string): boolean {
   return existsSync(file) && /"type"\s*:\s*"references"/.test(head(file));
 }
 
-/**
- * Returns the record the bot serves for each id, by the same layering as loadAllIncidents, or undefined for an id no
- * layer holds any more (a record a sync removed): what the live index should show after a source changed.
- */
-export function resolveServed(store: Store, bundled: ReadonlyMap<string, Incident>, ids: readonly string[]): Map<string, Incident | undefined> {
-  const synced = new SourceStore(store.db).recordsById(ids);
-  const out = new Map<string, Incident | undefined>();
-  for (const id of ids) out.set(id, synced.get(id) ?? store.getIncident(id) ?? bundled.get(id));
-  return out;
-}
-
 /** Where the served snapshot of a store lives (records, merged ids and index): beside the database file. */
 export function snapshotPathFor(databasePath: string): string | undefined {
   return databasePath === ':memory:' ? undefined : `${path.resolve(databasePath)}.served.bin`;
@@ -103,7 +92,7 @@ function snapshotFingerprint(store: Store, bundled: readonly Incident[]): string
 }
 
 /** The service `loadService` returns: answers, the index and graph, and when the relations are stored. */
-export type LoadedService = IncidentService & { index: IncidentIndex; graph: Graph; graphStored: Promise<void> };
+export type LoadedService = IncidentService & { index: IncidentIndex; graph: Graph; canonical: Map<string, string>; graphStored: Promise<void> };
 
 /**
  * Returns the service over bundled + stored records, merged (see `loadServed`). When the served snapshot beside the
@@ -128,7 +117,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
     // Parsed ahead in slices once the bot is up, so the first list of every record ("recent") does not pay for it.
     setTimeout(() => void loaded.records.warm(), WARM_DELAY_MS).unref();
     logger.debug({ records: loaded.index.size }, 'records, merges and index loaded from the served snapshot');
-    return Object.assign(createIncidentServiceOver(loaded.index, knowledge), { graphStored: graphRead(knowledge.graphReady, logger) });
+    return Object.assign(createIncidentServiceOver(loaded.index, knowledge), { canonical: loaded.canonical, graphStored: graphRead(knowledge.graphReady, logger) });
   }
   const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
   const served = stored ? servedFromStored(inputs, stored) : buildServed(inputs, { background: true });
@@ -142,13 +131,15 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
         })
         .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
   if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
-  const service = createIncidentService(incidents, served);
+  // The service's own copy of the merged ids: a running sync keeps it current (see `mergedResolver`).
+  const canonical = new Map(served.canonical);
+  const service = createIncidentService(incidents, { graph: served.graph, extractor: served.extractor, canonical });
   if (file && !loaded) {
     writeSnapshotFile(file, fingerprint, incidents, served.canonical, service.index).catch((error: unknown) =>
       logger.warn({ file, err: (error as Error).message }, 'could not write the served snapshot'),
     );
   }
-  return Object.assign(service, { graphStored });
+  return Object.assign(service, { canonical, graphStored });
 }
 
 // A bot stopped while the graph is still being read from the store just has it incomplete: logged, never thrown.

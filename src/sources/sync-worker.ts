@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { writeIndexSnapshot } from '../bootstrap.js';
 import { SourceStore } from '../store/source-store.js';
 import { openStore, type Store } from '../store/store.js';
+import { servedChanges } from '../served-changes.js';
 import { runImportJob } from './import-job.js';
 import type { WorkerReply, WorkerRequest } from './import-runner.js';
 
@@ -34,6 +35,8 @@ port.on('message', (request: WorkerRequest) => {
       if (request.type === 'import') {
         const outcome = runImportJob(new SourceStore(store.db), request.job, (done, total) => reply({ id: request.id, type: 'progress', done, total }));
         reply({ id: request.id, type: 'done', outcome });
+      } else if (request.type === 'served') {
+        reply({ id: request.id, type: 'done', changes: servedChanges(store, request.ids, request.previous) });
       } else if (request.type === 'snapshot') {
         await writeIndexSnapshot(store);
         reply({ id: request.id, type: 'done' });
