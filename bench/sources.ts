@@ -21,7 +21,7 @@ import { startDatasetServer } from '../test/support/dataset-server.js';
 const raw = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/datasets/raw');
 
 /** The default list's shape, pointed at a local server (the shared copies keep their download names). */
-function localSpecs(url: (file: string) => string): SourceSpec[] {
+export function localSpecs(url: (file: string) => string): SourceSpec[] {
   return parseSourceList(
     JSON.stringify([
       { name: 'attack-enterprise', format: 'stix', url: url('enterprise-attack.json') },
