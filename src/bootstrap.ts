@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { createIncidentService, createIncidentServiceOver } from './core/create-service.js';
@@ -192,6 +192,8 @@ async function writeSnapshotFile(file: string, key: string, records: readonly In
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
   await writeFile(tmp, writeServedSnapshot(key, records, canonical, index));
   await rename(tmp, file);
+  // The index-only snapshot earlier versions wrote beside it is of no use any more.
+  await rm(file.replace(/\.served\.bin$/, '.index.json'), { force: true });
 }
 
 /** Imports files into the store in one transaction (a failing file leaves the store as it was); returns the counts. */
