@@ -114,6 +114,8 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   const loaded = file ? await readSnapshotFile(file, fingerprint, logger) : undefined;
   if (loaded && stored) {
     const knowledge = knowledgeOf(loaded, stored);
+    // Its checksum matched, so this fails only on a bug: answers then go on from the name index alone.
+    loaded.index.textReady.catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not load the full-text index; answering from names only'));
     // Parsed ahead in slices once the bot is up, so the first list of every record ("recent") does not pay for it.
     setTimeout(() => void loaded.records.warm(), WARM_DELAY_MS).unref();
     logger.debug({ records: loaded.index.size }, 'records, merges and index loaded from the served snapshot');
@@ -164,7 +166,7 @@ async function readSnapshotFile(file: string, key: string, logger: Logger): Prom
     return undefined;
   }
   try {
-    return readServedSnapshot(data);
+    return readServedSnapshot(data, { deferText: true });
   } catch (error) {
     logger.warn({ file, err: (error as Error).message }, 'served snapshot unusable: rebuilding');
     return undefined;

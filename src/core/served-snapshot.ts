@@ -125,9 +125,10 @@ export function servedSnapshotKey(file: Buffer): string | undefined {
 /**
  * Returns the records, merged ids and index a served snapshot holds. Throws SnapshotError (saying to rebuild) when it
  * is of another version, or its payload does not match its checksum: a torn write or a flipped byte would otherwise
- * serve wrong records without any other sign.
+ * serve wrong records without any other sign. With `deferText`, the index's full-text part loads a moment later
+ * (`index.textReady`).
  */
-export function readServedSnapshot(file: Buffer): LoadedServed {
+export function readServedSnapshot(file: Buffer, options: { deferText?: boolean } = {}): LoadedServed {
   const header = HEADER.exec(file.subarray(0, 300).toString('latin1'));
   if (!header) throw new SnapshotError('served snapshot has no readable header (damaged or of another format); rebuild it');
   if (Number(header[1]) !== SERVED_SNAPSHOT_VERSION) throw new SnapshotError(`served snapshot is v${header[1]}, expected v${SERVED_SNAPSHOT_VERSION}; rebuild it`);
@@ -135,7 +136,7 @@ export function readServedSnapshot(file: Buffer): LoadedServed {
   if (sha256(body) !== header[2]) throw new SnapshotError('served snapshot does not match its checksum (damaged or changed since it was written); rebuild it');
   const payload = deserialize(body) as ServedPayload;
   const records = LazyRecords.of(payload.ids, payload.records, payload.ends);
-  return { records, canonical: new Map(payload.canonical), index: IncidentIndex.fromSnapshotRecords(payload.index, records) };
+  return { records, canonical: new Map(payload.canonical), index: IncidentIndex.fromSnapshotRecords(payload.index, records, options) };
 }
 
 /**

@@ -94,6 +94,7 @@ describe('loading the served snapshot beside the database', () => {
   let store: Store;
   let file: string;
   let intact: Buffer;
+  const reference = createIncidentService(bundled);
   const lines: Array<{ level: number; msg: string; err?: string }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
 
@@ -131,6 +132,22 @@ describe('loading the served snapshot beside the database', () => {
     assert.equal(service.get('seed:skyecc-2021')?.id, 'seed:skyecc-2021', 'records are read from the snapshot on demand');
   });
 
+  it('answers from names at once and takes in the full text a moment later, with the records changed meanwhile', async () => {
+    const service = await loadService(store, logger);
+    const late = { ...bundled[0], id: 'test:late', title: 'Late Arrival', aliases: [], body: 'The operators later moved to the zorblaxian relay.' };
+    service.upsert([late]);
+    service.remove(['seed:labhost-2024']);
+    assert.equal(service.index.search('encrochat', 1)[0]?.id, 'seed:encrochat-2020', 'names answer before the full text is in');
+    await service.index.textReady;
+    assert.equal(service.index.search('zorblaxian', 1)[0]?.id, 'test:late', 'a record upserted while the full text loaded is in it');
+    assert.ok(!service.index.search('europol', 5).some((h) => h.id === 'seed:labhost-2024'), 'a record removed meanwhile is not');
+    const fresh = await loadService(store, logger);
+    await fresh.index.textReady;
+    for (const q of [...QUERIES, 'telegram', 'europol', 'interception']) {
+      assert.deepEqual(fresh.index.search(q, 3).map((h) => h.id), reference.index.search(q, 3).map((h) => h.id), `answers to "${q}"`);
+    }
+  });
+
   it('rebuilds a snapshot written for other records, saying so once', async () => {
     writeFileSync(file, Buffer.from(intact.toString('latin1').replace(/key:\S+/, 'key:other'), 'latin1'));
     lines.length = 0;
@@ -141,7 +158,6 @@ describe('loading the served snapshot beside the database', () => {
     await snapshotWritten((data) => data.equals(intact));
   });
 
-  const reference = createIncidentService(bundled);
   for (const [what, damage] of FILE_DAMAGE) {
     it(`rebuilds a snapshot with ${what}, logs it once, answers right and writes a good one`, async () => {
       const damaged = damage(intact);
