@@ -1,14 +1,13 @@
 import { COMMANDS } from '../commands/index.js';
 import { runConsole } from './adapters/console/console.js';
 import type { Readable, Writable } from 'node:stream';
-import { importDataPaths, loadService, resolveServed } from './bootstrap.js';
+import { importDataPaths, loadService } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
 import { createAppObservability, type AppObservability, type ObservedAdapter } from './observability/index.js';
-import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { storedDataStatusReader, withDataHints } from './sources/data-hint.js';
 import { createImporter } from './sources/import-runner.js';
 import { loadSourceList } from './sources/source-list.js';
@@ -59,14 +58,13 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const consoleMode = !config.discord && !config.slack;
   const held: string[] = [];
   let notify: (line: string) => void = consoleMode ? (line) => void held.push(line) : (line) => logger.info(line);
-  const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
   const syncer = config.sources.sync
     ? createSourceSyncer({
         sources: recordReposOf(store).sources,
         importer: createImporter(store),
         service: core,
         specs,
-        resolve: (ids) => resolveServed(store, bundled, ids),
+        canonical: core.canonical,
         allowPrivate: config.sources.allowPrivateUrls,
         maxBytes: config.sources.maxBytes,
         timeoutMs: config.sources.timeoutMs,

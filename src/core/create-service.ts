@@ -31,6 +31,11 @@ export function createIncidentServiceFromSnapshot(
   return serviceOver(IncidentIndex.fromSnapshot(snapshot, incidents), knowledge);
 }
 
+/** Returns the service over an index already loaded (a served snapshot's), with `knowledge` as above. */
+export function createIncidentServiceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentService & { index: IncidentIndex; graph: Graph } {
+  return serviceOver(index, knowledge);
+}
+
 /** Returns the service over everything `buildServed` built (records, graph, merged ids). */
 export function createServedService(served: ServedData): IncidentService & { index: IncidentIndex; graph: Graph } {
   return createIncidentService(served.records, served);
