@@ -2,6 +2,7 @@ import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-mo
 import type { Graph } from './graph.js';
 import { formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
+import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
 import { compactName, splitSentences, stripMarkup, truncateWords } from './text.js';
 
@@ -40,20 +41,7 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   const q = parseQuery(raw);
   const empty: Answer = { query: q.text, status: 'not-found', summary: '', facts: [], sources: [], related: [], candidates: [], suggestions: [] };
   const direct = ID_QUERY.test(q.text) ? lookup(q.text) : undefined;
-  if (direct) {
-    const sources = rankSources(direct.sources);
-    return {
-      query: q.text,
-      status: 'found',
-      incident: fullRef(direct),
-      summary: summarize(direct),
-      facts: factsOf(direct),
-      sources,
-      related: relatedTo(direct, [], lookup, new Set(), graph),
-      candidates: [],
-      suggestions: [],
-    };
-  }
+  if (direct) return answerAbout(direct, q, lookup, graph, { quote: false });
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
@@ -85,6 +73,27 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
     related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph),
     candidates,
     suggestions: ambiguous ? candidates.map((c) => c.title) : [],
+  };
+}
+
+/**
+ * Returns the found answer about a record already chosen (by id, or a follow-up's referent): its summary, facts,
+ * sources and related records, and with `quote` the sentence of its text that answers the question.
+ */
+export function answerAbout(incident: Incident, q: ParsedQuery, lookup: RecordLookup, graph: Graph | undefined, options: { quote: boolean; intent?: Answer['intent'] }): Answer {
+  const sources = rankSources(incident.sources);
+  return {
+    query: q.text,
+    status: 'found',
+    incident: fullRef(incident),
+    summary: summarize(incident),
+    ...(options.quote ? { quote: quoteFor(incident, q, sources[0]) } : {}),
+    facts: factsOf(incident),
+    sources,
+    related: relatedTo(incident, [], lookup, new Set(), graph),
+    candidates: [],
+    suggestions: [],
+    ...(options.intent ? { intent: options.intent } : {}),
   };
 }
 
@@ -203,6 +212,7 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
   // Words that name the incident say which record, not which sentence: only the rest pick the sentence.
   const asked = q.words.filter((w) => !isStopWord(w) && !names.has(w));
   const actors = incident.entities.actors.flatMap((a) => words(a));
+  const focus = FOCUS_CUES.filter((cue) => cue.words.some((w) => q.words.includes(w)));
   let best: { s: string; score: number } | undefined;
   splitSentences(text).forEach((s, i) => {
     const ws = new Set(words(s));
@@ -212,6 +222,7 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
     if (q.questionWord === 'who' && actors.some((a) => ws.has(a))) score += 1.5;
     if (q.questionWord === 'when' && /\b(19|20)\d{2}\b/.test(s)) score += 1.5;
     if (q.questionWord === 'where' && incident.entities.countries.some((c) => s.includes(c))) score += 1.5;
+    for (const cue of focus) if (cue.answer.test(s)) score += 1.5;
     score -= i * 0.01;
     if (score > 0.5 && (!best || score > best.score)) best = { s, score };
   });
