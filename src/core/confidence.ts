@@ -6,11 +6,11 @@ import { words } from './query.js';
 
 /**
  * Below this share of the question's evidence found in the best record, the bot says it is not sure instead of
- * answering with that record. Calibrated on held-out questions (the public natural file and our own): correct
- * answers to topics and facts cover 0.6 and more of their question's weight, answers to questions about things the
- * data does not hold ("marriott starwood data breach", a made-up actor) cover 0.45 and less.
+ * answering with that record. Calibrated on held-out natural questions: right answers to topics and facts carry 0.49
+ * and more of their question's weight, the best records for questions about things the data does not hold carry
+ * 0.13-0.38 (a made-up actor whose first word is a real tool's carries 0.53: see `unknownMissing`).
  */
-export const MIN_EVIDENCE = 0.5;
+export const MIN_EVIDENCE = 0.45;
 
 /** How much a word weighs as evidence, from the number of records whose text carries it (rarer weighs more). */
 export type WordWeight = (word: string) => number;
@@ -22,8 +22,20 @@ export type WordWeight = (word: string) => number;
  * does not know.
  */
 export function evidenceFor(incident: Incident, q: ParsedQuery, weight: WordWeight): number {
+  return weighEvidence(incident, q, weight).share;
+}
+
+/** The evidence a record gives for a query: the weighted share it carries, and whether it lacks a word no record knows. */
+export interface Evidence {
+  share: number;
+  /** The query holds a word no record carries (weight `unknownWeight`) and this record lacks it: a name the data lacks. */
+  unknownMissing: boolean;
+}
+
+/** Returns the evidence the record gives for the query; `unknownWeight` is the weight of a word no record carries. */
+export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWeight, unknownWeight = Infinity): Evidence {
   const terms = q.terms.filter((t) => !/^\d{1,2}$/.test(t));
-  if (terms.length === 0) return 1;
+  if (terms.length === 0) return { share: 1, unknownMissing: false };
   const names = [incident.title, ...incident.aliases];
   const text = [...names, stripMarkup(incident.summary), incident.body ? stripMarkup(incident.body).slice(0, 20_000) : '', incident.tags.join(' ')].join(' ');
   const own = new Set(words(text));
@@ -31,12 +43,14 @@ export function evidenceFor(incident: Incident, q: ParsedQuery, weight: WordWeig
   const compact = names.map(compactName).join(' ');
   let total = 0;
   let found = 0;
+  let unknownMissing = false;
   for (const t of terms) {
     const w = weight(t);
     total += w;
     if (own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && nearWord(t, own))) found += w;
+    else if (w >= unknownWeight) unknownMissing = true;
   }
-  return total === 0 ? 1 : found / total;
+  return { share: total === 0 ? 1 : found / total, unknownMissing };
 }
 
 function nearWord(term: string, own: ReadonlySet<string>): boolean {

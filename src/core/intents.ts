@@ -40,7 +40,7 @@ export const LIST_NOUNS: Readonly<Record<string, IncidentKind>> = {
   tools: 'software', malware: 'software', software: 'software', toolset: 'software', toolkit: 'software', arsenal: 'software',
   backdoors: 'software', implants: 'software', families: 'software', trojans: 'software', rats: 'software', payloads: 'software',
   vulnerabilities: 'vulnerability', vulns: 'vulnerability', cves: 'vulnerability', bugs: 'vulnerability', flaws: 'vulnerability',
-  zerodays: 'vulnerability', days: 'vulnerability', kev: 'vulnerability',
+  zerodays: 'vulnerability', kev: 'vulnerability',
 };
 
 /** Words before a kind noun that ask for many ("which groups", "all campaigns", "list the tools"). */

@@ -52,10 +52,15 @@ export class FacetIndex {
   private byWord = new Map<string, Set<string>>();
   private builtFor = -1;
 
-  /** Returns the ids of records whose vendor or product holds every one of `ws` (folded words), or undefined when none. */
-  match(all: () => Iterable<Incident>, size: number, ws: readonly string[]): Set<string> | undefined {
+  /** Rebuilds the words when the number of records changed since the last build. */
+  refresh(all: () => Iterable<Incident>, size: number): this {
     if (size !== this.builtFor) this.build(all());
     this.builtFor = size;
+    return this;
+  }
+
+  /** Returns the ids of records whose vendor or product holds every one of `ws` (folded words), or undefined when none. */
+  match(ws: readonly string[]): Set<string> | undefined {
     let out: Set<string> | undefined;
     for (const w of ws) {
       const ids = this.byWord.get(w);

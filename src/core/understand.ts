@@ -1,13 +1,13 @@
 import type { Answer, IncidentRef } from './answer-model.js';
 import { answerAbout, answerQuery, refOf, type AnswerOptions, type RecordLookup } from './answer.js';
 import { compareAnswer } from './compare.js';
-import { evidenceFor, MIN_EVIDENCE } from './confidence.js';
+import { evidenceFor, MIN_EVIDENCE, weighEvidence } from './confidence.js';
 import type { ConversationContext } from './conversation.js';
 import { countryCode } from './countries.js';
 import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 import type { IncidentIndex } from './incident-index.js';
-import { COMPARE_PATTERNS, DEEDS_WORDS, DEMONYMS, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
+import { COMPARE_PATTERNS, FOCUS_CUES, DEEDS_WORDS, DEMONYMS, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
 import { datedInRange, decodeCursor, encodeCursor, FacetIndex, groupsOf, holdsName, inRange, LIST_PAGE_SIZE, newestFirst, relatedOfKind } from './lists.js';
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
@@ -27,6 +27,12 @@ export interface UnderstandOptions extends AnswerOptions {
 const FILLER: ReadonlySet<string> = new Set(
   'anything something everything notable noteworthy interesting important significant major big news update updates happening there kind kinds type types sort'.split(' '),
 );
+/** Words that ask about a thing without naming it: with nothing else, a question made of them is an ellipsis. */
+const GENERIC_ASKS: ReadonlySet<string> = new Set([
+  ...FOCUS_CUES.flatMap((c) => c.words),
+  ...'cve vulnerability vuln bug flaw group actor gang tool malware software campaign operation target targets victim victims country sector os'.split(' '),
+]);
+
 /** Words around a subject that describe it without naming it ("pakistani apt groups", "state-sponsored actors"). */
 const DESCRIBERS: ReadonlySet<string> = new Set('apt state sponsored backed based nation linked affiliated threat cyber espionage criminal'.split(' '));
 
@@ -47,8 +53,13 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
 
   const sides = compareSides(folded);
   if (sides) {
-    const left = resolveName(index, sides[0], visible);
-    const right = resolveName(index, sides[1], visible);
+    let left = resolveName(index, sides[0], visible);
+    let right = resolveName(index, sides[1], visible);
+    // "FIN7 vs Carbanak": a name both a group and its malware carry is the one of the other side's kind.
+    if (left && right && left.kind !== right.kind) {
+      right = resolveName(index, sides[1], visible, [left.kind], true) ?? right;
+      if (left.kind !== right.kind) left = resolveName(index, sides[0], visible, [right.kind], true) ?? left;
+    }
     if (left && right && left.id !== right.id) return compareAnswer(text, left, right, lookup, graph);
   }
 
@@ -58,7 +69,9 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   const timed = Boolean(range && (range.from || range.to || range.recency));
   const plan = listPlan(index, range ? words(normalise(foldText(range.rest))) : ws, referent, timed, visible);
 
-  if (plan || (timed && !referent)) {
+  // A time alone lists what happened then, unless the question also names something ("who hacked X in 2017").
+  const timeOnly = timed && !referent && !plan && contentWords(range ? words(foldText(range.rest)) : ws).length === 0;
+  if (plan || timeOnly) {
     const list = listIds(index, lookup, plan, range, visible, graph);
     if (list && list.ids.length > 0) {
       const page = list.ids.slice(offset, offset + LIST_PAGE_SIZE).flatMap((id) => refWithSameAs(lookup(id)) ?? []);
@@ -90,6 +103,11 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   return notSure(index, answer, lookup);
 }
 
+/** Returns the words of a question that may name something: not grammar, filler, cue or kind words. */
+function contentWords(ws: readonly string[]): string[] {
+  return ws.filter((w) => !isStopWord(w) && !FILLER.has(w) && !LATEST_WORDS.has(w) && !LIST_NOUNS[w] && !LIST_LEADS.has(w) && !/^\d{1,2}$/.test(w));
+}
+
 /** Returns the two sides of a comparison ("X vs Y", "difference between X and Y"), or undefined. */
 function compareSides(folded: string): [string, string] | undefined {
   const plain = folded.replace(/[?!.]+$/g, '').trim();
@@ -101,7 +119,7 @@ function compareSides(folded: string): [string, string] | undefined {
 }
 
 /** Returns the record a short name most likely means (a compared side, a list's subject), or undefined when none is clear. */
-function resolveName(index: IncidentIndex, name: string, visible?: (id: string) => boolean, kinds?: readonly IncidentKind[]): Incident | undefined {
+function resolveName(index: IncidentIndex, name: string, visible?: (id: string) => boolean, kinds?: readonly IncidentKind[], exactOnly = false): Incident | undefined {
   const q = parseQuery(name);
   if (q.terms.length === 0 || q.terms.length > 4) return undefined;
   const hits = index.search(q, 5, (h) => (!visible || visible(h.id)) && (!kinds || kinds.includes(h.kind)));
@@ -110,6 +128,7 @@ function resolveName(index: IncidentIndex, name: string, visible?: (id: string) 
   const record = index.get(top.id);
   if (!record) return undefined;
   if (top.exactName) return record;
+  if (exactOnly) return undefined;
   // A name typed with a slip or a word around it: the record must carry every term (evidence, not only a score).
   return evidenceFor(record, q, () => 1) >= 0.99 ? record : undefined;
 }
@@ -126,7 +145,9 @@ function followUpReferent(index: IncidentIndex, ws: string[], context: Conversat
   // "that"/"this" are pronouns only where no noun follows ("who did that"), not in "campaigns that used X".
   const last = ws.length - 1;
   const pronoun = ws.some((w, i) => PRONOUNS.has(w) && (!['that', 'this', 'those', 'these'].includes(w) || i === last)) || ws[0] === 'and';
-  if (!pronoun) return undefined;
+  // An ellipsis names nothing and asks only what kind of thing ("what was the CVE?", "which tools?").
+  const ellipsis = ws.length <= 8 && contentWords(ws).every((w) => GENERIC_ASKS.has(w));
+  if (!pronoun && !ellipsis) return undefined;
   const rest = ws.filter((w) => !PRONOUNS.has(w) && !isStopWord(w) && !FILLER.has(w));
   // A question that names another record on its own is about that one ("and what about APT29?").
   if (rest.length > 0 && resolveName(index, rest.join(' '), visible)?.id && rest.length <= 3 && !rest.every((w) => LIST_NOUNS[w] || ws[0] === 'and')) {
@@ -170,19 +191,17 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
     return subject ? { subject, named: true } : undefined;
   }
   if (referent && rest.length === 0) return { target, subject: referent, named: false };
-  if (rest.length === 0) return lead || ws.includes('kev') ? { target, named: false } : undefined;
+  if (rest.length === 0) return lead || timed || ws.includes('kev') ? { target, named: false } : undefined;
 
   const content = rest.filter((w) => !DESCRIBERS.has(w));
   const country = countryOf(content);
   if (country && country.rest.length === 0) return { target: target === 'incident' ? 'incident' : 'group', country: country.code, named: true };
 
-  const facets = facetsByIndex.get(index) ?? new FacetIndex();
+  const facets = (facetsByIndex.get(index) ?? new FacetIndex()).refresh(() => index.all(), index.size);
   facetsByIndex.set(index, facets);
   const facetWords = content.filter((w) => facets.has(w));
   if (facetWords.length && (target === 'vulnerability' || facetWords.length === content.length)) {
-    const all = () => index.all();
-    const both = facets.match(all, index.size, facetWords);
-    const any = both ?? union(facetWords.map((w) => facets.match(all, index.size, [w]) ?? new Set<string>()));
+    const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));
     if (any.size) return { target: 'vulnerability', facet: any, facetLabel: facetWords.join(' '), named: true };
   }
   const subject = resolveName(index, content.join(' '), visible);
@@ -269,7 +288,7 @@ function refWithSameAs(incident: Incident | undefined): IncidentRef | undefined 
 
 /** Writes variants of a few words one way ("zero-day", "0day" -> "zerodays"), so the cue tables hold one spelling. */
 function normalise(folded: string): string {
-  return folded.replace(/\b(?:zero|0)[\s-]?days?\b/g, 'zerodays').replace(/'s\b/g, ' s');
+  return folded.replace(/\b(?:zero|0)[\s-]?days\b/g, 'zerodays').replace(/\b(?:zero|0)[\s-]?day\b/g, 'zeroday').replace(/'s\b/g, ' s');
 }
 
 /**
@@ -282,8 +301,9 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   const record = lookup(answer.incident.id);
   if (!record || q.cves.length) return answer;
   const n = Math.max(1, index.size);
-  const evidence = evidenceFor(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))));
-  if (evidence >= MIN_EVIDENCE) return answer;
+  const unknown = Math.log(1 + n);
+  const evidence = weighEvidence(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))), unknown);
+  if (evidence.share >= MIN_EVIDENCE && !evidence.unknownMissing) return answer;
   const candidates = [answer.incident, ...answer.related].slice(0, 3).map(({ id, title, kind, date, blurb, url }) => ({ id, title, kind, date, blurb, ...(url ? { url } : {}) }));
   return {
     ...answer,
