@@ -2,6 +2,7 @@ import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-mo
 import type { Graph } from './graph.js';
 import { formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
+import { weighEvidence } from './confidence.js';
 import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
 import { compactName, splitSentences, stripMarkup, truncateWords } from './text.js';
@@ -45,7 +46,7 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
-  const hits = index.search(q, 12, visible && ((h) => visible(h.id)));
+  const hits = byEvidence(index, q, index.search(q, 12, visible && ((h) => visible(h.id))));
   const top = hits[0];
   if (!top || top.score < NOT_FOUND_SCORE) {
     return {
@@ -95,6 +96,29 @@ export function answerAbout(incident: Incident, q: ParsedQuery, lookup: RecordLo
     suggestions: [],
     ...(options.intent ? { intent: options.intent } : {}),
   };
+}
+
+/** Most leading hits re-weighed by the evidence their whole text gives: each costs a pass over one record's text. */
+export const EVIDENCE_RERANK = 6;
+/** Fewest query terms for that re-weighing: a short name is settled by the name index, a description is not. */
+export const EVIDENCE_MIN_TERMS = 3;
+
+/**
+ * Returns the hits with the leading few re-weighed by how much of the question's weight (rarer words weigh more) each
+ * record's whole text carries, for descriptions: the name index ranks by names, and a long question is answered by
+ * the record that holds most of what it says, not by the one whose name matches one of its words.
+ */
+function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): RankedHit[] {
+  if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length < 2 || hits[0].exactName) return hits;
+  const n = Math.max(1, index.size);
+  const weight = (w: string) => Math.log(1 + n / (1 + index.text.df(w)));
+  const head = hits.slice(0, EVIDENCE_RERANK).map((h) => {
+    const record = index.get(h.id);
+    const share = record ? weighEvidence(record, q, weight).share : 0;
+    return { ...h, score: h.score * (0.4 + 0.6 * share) };
+  });
+  head.sort((a, b) => b.score - a.score);
+  return [...head, ...hits.slice(EVIDENCE_RERANK)];
 }
 
 function fullRef(incident: Incident): NonNullable<Answer['incident']> {

@@ -47,10 +47,16 @@ export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWe
   for (const t of terms) {
     const w = weight(t);
     total += w;
-    if (own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && nearWord(t, own))) found += w;
+    if (own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && nearWord(t, own)) || (t.length >= 5 && inCompound(t, own))) found += w;
     else if (w >= unknownWeight) unknownMissing = true;
   }
   return { share: total === 0 ? 1 : found / total, unknownMissing };
+}
+
+/** Whether a word of the text starts or ends with the term ("print" and "nightmare" in "printnightmare"). */
+function inCompound(term: string, own: ReadonlySet<string>): boolean {
+  for (const w of own) if (w.length > term.length + 2 && (w.startsWith(term) || w.endsWith(term))) return true;
+  return false;
 }
 
 function nearWord(term: string, own: ReadonlySet<string>): boolean {

@@ -31,7 +31,7 @@ const KIND_WORDS: Record<string, IncidentKind> = {
   takedown: 'incident', breach: 'incident', intrusion: 'incident',
   group: 'group', actor: 'group', actors: 'group', apt: 'group', gang: 'group',
   malware: 'software', tool: 'software', tools: 'software', software: 'software', backdoor: 'software', trojan: 'software',
-  vulnerability: 'vulnerability', vulnerabilities: 'vulnerability', flaw: 'vulnerability', bug: 'vulnerability', cve: 'vulnerability',
+  vulnerability: 'vulnerability', vulnerabilities: 'vulnerability', vuln: 'vulnerability', vulns: 'vulnerability', flaw: 'vulnerability', bug: 'vulnerability', cve: 'vulnerability',
 };
 
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
