@@ -118,7 +118,10 @@ function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): Ra
     return { ...h, score: h.score * (0.4 + 0.6 * share) };
   });
   head.sort((a, b) => b.score - a.score);
-  return [...head, ...hits.slice(EVIDENCE_RERANK)];
+  // The re-weighing orders; how sure the answer is stays the name index's call (NOT_FOUND_SCORE, AMBIGUOUS_RATIO).
+  const original = hits.find((h) => h.id === head[0].id)!.score;
+  const scale = head[0].score > 0 ? original / head[0].score : 1;
+  return [...head.map((h) => ({ ...h, score: h.score * scale })), ...hits.slice(EVIDENCE_RERANK)];
 }
 
 function fullRef(incident: Incident): NonNullable<Answer['incident']> {

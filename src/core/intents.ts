@@ -21,7 +21,7 @@ export const ATTRIBUTION_WORDS: ReadonlySet<string> = new Set(
 
 /** Words that place something in time without naming a date ("first seen", "started", "happened"). */
 export const TIME_VERBS: ReadonlySet<string> = new Set(
-  'begin began begun start started starting first seen happen happened happening occur occurred emerge emerged appear appeared active'.split(' '),
+  'begin began begun start started starting first seen happen happened happening occur occurred emerge emerged appear appeared active observed spotted'.split(' '),
 );
 
 /** Words about a catalog or list a record sits in ("added to the catalog", "listed"): they say where, not what. */

@@ -16,7 +16,7 @@ const FUNCTION_WORDS =
   'what which who whom whose how when where why did does do done has have had about into onto than then there ' +
   'their they them he she his her we you your our can could would should will shall may might must also any ' +
   'both together known know tell me show give find list please i s t vs via after before during many much new ' +
-  'take took taken get got go going went';
+  'take took taken get got go going went out up off';
 const STOP_WORDS = new Set([
   ...FUNCTION_WORDS.split(' '),
   ...RELATION_VERBS,

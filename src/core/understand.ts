@@ -7,11 +7,11 @@ import { countryCode } from './countries.js';
 import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 import type { IncidentIndex } from './incident-index.js';
-import { COMPARE_PATTERNS, FOCUS_CUES, DEEDS_WORDS, DEMONYMS, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
+import { COMPARE_PATTERNS, FOCUS_CUES, RELATION_VERBS, DEEDS_WORDS, DEMONYMS, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
 import { datedInRange, decodeCursor, encodeCursor, FacetIndex, groupsOf, holdsName, inRange, LIST_PAGE_SIZE, newestFirst, relatedOfKind } from './lists.js';
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
-import { foldText, truncateWords } from './text.js';
+import { compactName, foldText, truncateWords } from './text.js';
 
 /** What answering needs besides the index: who may see what, the graph, the conversation, the page, and today. */
 export interface UnderstandOptions extends AnswerOptions {
@@ -22,6 +22,12 @@ export interface UnderstandOptions extends AnswerOptions {
   /** Today, for "latest", "this year", "since March". */
   now?: Date;
 }
+
+/** Most records a word may be carried by and still count as naming what the question asks about. */
+const RARE_CARRIERS = 3;
+
+/** Most terms a question may have for an unknown word in it to count as a name the data lacks. */
+const MAX_NAME_TERMS = 4;
 
 /** Words that only fill a question ("anything notable in May 2024?"): no identity, no intent. */
 const FILLER: ReadonlySet<string> = new Set(
@@ -72,7 +78,9 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   // A time alone lists what happened then, unless the question also names something ("who hacked X in 2017").
   const timeOnly = timed && !referent && !plan && contentWords(range ? words(foldText(range.rest)) : ws).length === 0;
   if (plan || timeOnly) {
-    const list = listIds(index, lookup, plan, range, visible, graph);
+    let list = listIds(index, lookup, plan, range, visible, graph);
+    // A subject with nothing of the kind asked for, in a time range, still has the range's records of that kind.
+    if (plan?.target && timed && (!list || list.ids.length === 0)) list = listIds(index, lookup, { target: plan.target, named: false }, range, visible, graph);
     if (list && list.ids.length > 0) {
       const page = list.ids.slice(offset, offset + LIST_PAGE_SIZE).flatMap((id) => refWithSameAs(lookup(id)) ?? []);
       const next = offset + LIST_PAGE_SIZE < list.ids.length ? encodeCursor({ offset: offset + LIST_PAGE_SIZE, subject: referent && !plan?.named ? referent.id : undefined }) : undefined;
@@ -183,6 +191,8 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
     else if (!isStopWord(w) && !FILLER.has(w) && !LATEST_WORDS.has(w) && !PRONOUNS.has(w) && w !== 'kev' && !/^\d{1,2}$/.test(w)) rest.push(w);
   }
   if (!target && deeds) target = 'incident';
+  // "Who deploys X?", "who exploited CVE-…?": the users of a tool or a flaw, as a list of groups.
+  if (!target && ws[0] === 'who' && ws.some((w) => RELATION_VERBS.has(w))) target = 'group';
   if (!target) {
     // "What's new with LockBit", "lockbit since march": the newest records about a named subject.
     if (!timed) return undefined;
@@ -204,8 +214,28 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
     const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));
     if (any.size) return { target: 'vulnerability', facet: any, facetLabel: facetWords.join(' '), named: true };
   }
-  const subject = resolveName(index, content.join(' '), visible);
+  const subject = resolveName(index, content.join(' '), visible) ?? namedSpan(index, content, 1, visible);
   if (subject) return { target, subject, named: true };
+  // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
+  // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list.
+  return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
+}
+
+/** Most words a subject's name is looked for in: spans of them are tried, so the work stays bounded. */
+const MAX_SPAN_WORDS = 6;
+
+/** Returns the record that a run of the words names exactly ("exfiltrate with rclone" names rclone), longest run first. */
+function namedSpan(index: IncidentIndex, ws: string[], maxLeftover: number, visible?: (id: string) => boolean): Incident | undefined {
+  const words = ws.slice(0, MAX_SPAN_WORDS);
+  for (let len = Math.min(words.length, 3); len >= 1; len--) {
+    for (let i = 0; i + len <= words.length; i++) {
+      // The words left over must be few: a question with more besides the name asks something else ("which malware
+      // did sandworm use on ukrainian substations" asks about one campaign, not for a list).
+      if (words.length - len > maxLeftover) continue;
+      const found = resolveName(index, words.slice(i, i + len).join(' '), visible, undefined, true);
+      if (found) return found;
+    }
+  }
   return undefined;
 }
 
@@ -267,8 +297,8 @@ function listIds(
   }
   ids = [...new Set(ids)].filter((id) => id !== subject.id && lookup(id));
   ids = newestFirst(inRange(ids, range, lookup), lookup);
-  const what = plan.target ? kindLabel : 'Newest records';
-  return { ids, title: `${what} about ${subject.title}${when}${ids.some((id) => lookup(id)?.date) ? ', newest first' : ''}.` };
+  const what = plan.target ? kindLabel : "Newest records";
+  return { ids, title: `${what} linked to ${subject.title}${when}${ids.some((id) => lookup(id)?.date) ? ', newest first' : ''}.` };
 }
 
 /** Returns records (of a kind) whose title or aliases name the subject, found by a search for its title. */
@@ -300,10 +330,19 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   const q = parseQuery(answer.query);
   const record = lookup(answer.incident.id);
   if (!record || q.cves.length) return answer;
+  // A question that is one of the record's names is answered by it, whatever else its text says.
+  const typed = compactName(q.words.filter((w) => !isStopWord(w)).join(' '));
+  if (typed && [record.title, ...record.aliases].some((name) => compactName(name) === typed)) return answer;
   const n = Math.max(1, index.size);
   const unknown = Math.log(1 + n);
   const evidence = weighEvidence(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))), unknown);
-  if (evidence.share >= MIN_EVIDENCE && !evidence.unknownMissing) return answer;
+  // A word no record knows is a name the data lacks in a short question ("crimson osprey"); in a long description it
+  // is more often a casual word ("on-prem"), and the share alone decides.
+  const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
+  if (evidence.share >= MIN_EVIDENCE && !unknownName) return answer;
+  // The query's rarest word, held by at most RARE_CARRIERS records, this one among them ("viasat" in "viasat
+  // satellite hack"): that word is the name asked about.
+  if (!unknownName && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
   const candidates = [answer.incident, ...answer.related].slice(0, 3).map(({ id, title, kind, date, blurb, url }) => ({ id, title, kind, date, blurb, ...(url ? { url } : {}) }));
   return {
     ...answer,
