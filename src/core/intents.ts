@@ -40,6 +40,7 @@ export const LIST_NOUNS: Readonly<Record<string, IncidentKind>> = {
   tools: 'software', malware: 'software', software: 'software', toolset: 'software', toolkit: 'software', arsenal: 'software',
   backdoors: 'software', implants: 'software', families: 'software', trojans: 'software', rats: 'software', payloads: 'software',
   vulnerabilities: 'vulnerability', vulns: 'vulnerability', cves: 'vulnerability', bugs: 'vulnerability', flaws: 'vulnerability',
+  holes: 'vulnerability', weaknesses: 'vulnerability',
   zerodays: 'vulnerability', kev: 'vulnerability',
 };
 
@@ -67,7 +68,7 @@ export const ORDINALS: Readonly<Record<string, number>> = {
  * with Y", "how does X differ from Y"). Tried in order on the folded query.
  */
 export const COMPARE_PATTERNS: readonly RegExp[] = [
-  /^(?:what(?: is|s)? the )?differences? between (.+?) and (.+)$/,
+  /^(?:what(?: is| s)? the )?differences? between (.+?) and (.+)$/,
   /^how (?:does|do|is|are) (.+?) (?:differ|different) from (.+)$/,
   /^compare (.+?) (?:and|with|to|vs|versus) (.+)$/,
   /^(.+?) (?:vs|versus|v|compared to|compared with) (.+)$/,

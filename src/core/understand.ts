@@ -40,7 +40,7 @@ const GENERIC_ASKS: ReadonlySet<string> = new Set([
 ]);
 
 /** Words around a subject that describe it without naming it ("pakistani apt groups", "state-sponsored actors"). */
-const DESCRIBERS: ReadonlySet<string> = new Set('apt state sponsored backed based nation linked affiliated threat cyber espionage criminal'.split(' '));
+const DESCRIBERS: ReadonlySet<string> = new Set('apt state sponsored backed based nation linked affiliated threat cyber espionage criminal hacking security'.split(' '));
 
 const facetsByIndex = new WeakMap<IncidentIndex, FacetIndex>();
 
