@@ -156,12 +156,10 @@ function followUpReferent(index: IncidentIndex, ws: string[], context: Conversat
   // An ellipsis names nothing and asks only what kind of thing ("what was the CVE?", "which tools?").
   const ellipsis = ws.length <= 8 && contentWords(ws).every((w) => GENERIC_ASKS.has(w));
   if (!pronoun && !ellipsis) return undefined;
-  const rest = ws.filter((w) => !PRONOUNS.has(w) && !isStopWord(w) && !FILLER.has(w));
-  // A question that names another record on its own is about that one ("and what about APT29?").
-  if (rest.length > 0 && resolveName(index, rest.join(' '), visible)?.id && rest.length <= 3 && !rest.every((w) => LIST_NOUNS[w] || ws[0] === 'and')) {
-    const named = resolveName(index, rest.join(' '), visible);
-    if (named && index.search(parseQuery(rest.join(' ')), 1)[0]?.exactName) return undefined;
-  }
+  // A question that names a record of its own is about that one ("what does LockBit do with its victims' data?").
+  const rest = contentWords(ws).filter((w) => !PRONOUNS.has(w) && !GENERIC_ASKS.has(w));
+  const named = rest.length ? namedSpan(index, rest, MAX_SPAN_WORDS, visible) : undefined;
+  if (named && named.id !== context.recordId && !items.includes(named.id)) return undefined;
   const id = context.recordId ?? items[0];
   return id ? lookup(id) : undefined;
 }

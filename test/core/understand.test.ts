@@ -112,3 +112,14 @@ describe('understanding questions through the command layer', () => {
     }
   });
 });
+
+describe('follow-ups do not swallow questions about something else', () => {
+  it('a question with a pronoun that names another record answers that record', async () => {
+    const ctx = ctxFor(buildUnderstandService(), 'switch');
+    await ask(ctx, 'paper lantern');
+    const other = await ask(ctx, "what does quillpen read from its victims' browser stores?");
+    assert.equal(other.incident?.id, 'test:S2');
+    const back = await ask(ctx, 'what is it written in?');
+    assert.equal(back.incident?.id, 'test:S2', 'the conversation moved on to Quillpen');
+  });
+});
