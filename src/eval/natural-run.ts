@@ -1,5 +1,7 @@
 import { answerTurn, contextAfter } from '../../commands/conversation.js';
 import type { Answer } from '../core/answer-model.js';
+import { answerQuery } from '../core/answer.js';
+import type { IncidentIndex } from '../core/incident-index.js';
 import type { ConversationContext } from '../core/conversation.js';
 import type { IncidentService } from '../core/incident-service.js';
 import { evaluateNatural, formatNaturalTable, readNaturalQueries, type AskFn, type NaturalReport } from './natural.js';
@@ -19,14 +21,27 @@ export function conversationalAsk(service: IncidentService, now: () => number = 
   };
 }
 
-/** Returns the natural eval's report over one file, with the service answering as the chat commands do. */
-export function runNaturalEval(file: string, service: IncidentService, canonical: ReadonlyMap<string, string>): NaturalReport {
-  return evaluateNatural(readNaturalQueries(file), conversationalAsk(service), canonical);
+/** The natural eval's reports over one file: ours, and the previous method's (one record per question, no conversation). */
+export interface NaturalRun {
+  ours: NaturalReport;
+  previous?: NaturalReport;
 }
 
-/** Returns the printable report: the table, then the misses when asked for. */
-export function naturalEvalText(file: string, report: NaturalReport, records: number, misses: boolean): string {
-  const lines = [`${file} (${report.overall.queries} natural questions, ${records} records)`, formatNaturalTable(report), ''];
+/** Returns the natural eval's reports over one file, with the service answering as the chat commands do. */
+export function runNaturalEval(file: string, service: IncidentService & { index?: IncidentIndex }, canonical: ReadonlyMap<string, string>): NaturalRun {
+  const queries = readNaturalQueries(file);
+  const ours = evaluateNatural(queries, conversationalAsk(service), canonical);
+  const index = service.index;
+  if (!index) return { ours };
+  // The previous release answered every question with one record found by name and text, and kept no conversation.
+  const previous = evaluateNatural(queries, (q) => answerQuery(index, (id) => service.get(id), q, { graph: service.graph }), canonical);
+  return { ours, previous };
+}
+
+/** Returns the printable report: the table (beside the previous method's), then the misses when asked for. */
+export function naturalEvalText(file: string, run: NaturalRun, records: number, misses: boolean): string {
+  const report = run.ours;
+  const lines = [`${file} (${report.overall.queries} natural questions, ${records} records)`, formatNaturalTable(report, run.previous), ''];
   if (misses) for (const m of report.misses) lines.push(`miss [${m.kind}] ${JSON.stringify(m.query)}: ${m.why}`);
   return `${lines.join('\n')}\n`;
 }

@@ -116,11 +116,12 @@ export function judge(q: NaturalQuery, answer: Answer, canonical: ReadonlyMap<st
   return undefined;
 }
 
-/** Returns a table of the scores per kind and overall. */
-export function formatNaturalTable(report: NaturalReport): string {
-  const rows = [['kind', 'queries', 'right', 'score']];
-  for (const [kind, s] of Object.entries(report.byKind)) rows.push([kind, String(s.queries), String(s.right), s.score.toFixed(3)]);
-  rows.push(['overall', String(report.overall.queries), String(report.overall.right), report.overall.score.toFixed(3)]);
+/** Returns a table of the scores per kind and overall, beside the previous method's when given. */
+export function formatNaturalTable(report: NaturalReport, previous?: NaturalReport): string {
+  const rows = [['kind', 'queries', 'right', 'score', ...(previous ? ['previous'] : [])]];
+  const was = (s: NaturalScore | undefined) => (previous ? [(s?.score ?? 0).toFixed(3)] : []);
+  for (const [kind, s] of Object.entries(report.byKind)) rows.push([kind, String(s.queries), String(s.right), s.score.toFixed(3), ...was(previous?.byKind[kind])]);
+  rows.push(['overall', String(report.overall.queries), String(report.overall.right), report.overall.score.toFixed(3), ...was(previous?.overall)]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
 }
