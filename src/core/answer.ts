@@ -3,6 +3,7 @@ import type { Graph } from './graph.js';
 import { formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { weighEvidence } from './confidence.js';
+import { stem } from './stem.js';
 import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
 import { compactName, splitSentences, stripMarkup, truncateWords } from './text.js';
@@ -99,7 +100,7 @@ export function answerAbout(incident: Incident, q: ParsedQuery, lookup: RecordLo
 }
 
 /** Most leading hits re-weighed by the evidence their whole text gives: each costs a pass over one record's text. */
-export const EVIDENCE_RERANK = 6;
+export const EVIDENCE_RERANK = 10;
 /** Fewest query terms for that re-weighing: a short name is settled by the name index, a description is not. */
 export const EVIDENCE_MIN_TERMS = 3;
 
@@ -232,6 +233,9 @@ function hostOf(url: string): string | undefined {
   }
 }
 
+/** Years and days of months in running text ("October 17, 2023", "28 September"): dates, not counts. */
+const DATE_IN_TEXT = /\b(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|(?:19|20)\d{2})\b/gi;
+
 /** Returns the sentence of the record that best answers a question, quoted with the record's first source. */
 export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSource | undefined): Quote | undefined {
   const text = [stripMarkup(incident.summary), incident.body ? stripMarkup(incident.body) : ''].join(' ');
@@ -243,13 +247,17 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
   let best: { s: string; score: number } | undefined;
   splitSentences(text).forEach((s, i) => {
     const ws = new Set(words(s));
+    const stems = new Set([...ws].map(stem));
     let score = 0;
-    for (const w of asked) if (ws.has(w) || ws.has(w.replace(/s$/, '')) || ws.has(`${w}s`)) score += 1;
-    if (q.wantsNumber && /\d[\d,.]*/.test(s)) score += 1.5;
+    // Words of one family meet ("hijacked" asks about "hijack").
+    for (const w of asked) if (ws.has(w) || stems.has(stem(w))) score += 1;
+    // A count is no date: "from September 28 to October 17, 2023" does not say how many.
+    const undated = s.replace(DATE_IN_TEXT, ' ');
+    if (q.wantsNumber && /\d[\d,.]*/.test(undated)) score += 1.5;
     if (q.questionWord === 'who' && actors.some((a) => ws.has(a))) score += 1.5;
     if (q.questionWord === 'when' && /\b(19|20)\d{2}\b/.test(s)) score += 1.5;
     if (q.questionWord === 'where' && incident.entities.countries.some((c) => s.includes(c))) score += 1.5;
-    for (const cue of focus) if (cue.answer.test(s)) score += 1.5;
+    for (const cue of focus) if (cue.answer.test(cue.words.includes('many') ? undated : s)) score += 1.5;
     score -= i * 0.01;
     if (score > 0.5 && (!best || score > best.score)) best = { s, score };
   });
