@@ -108,12 +108,21 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   }
 
   const answer = answerQuery(index, allRecords, text, options);
-  return notSure(index, answer, lookup);
+  return { ...notSure(index, answer, lookup), intent: singleIntent(parseQuery(text)) };
 }
 
 /** Returns the words of a question that may name something: not grammar, filler, cue or kind words. */
 function contentWords(ws: readonly string[]): string[] {
   return ws.filter((w) => !isStopWord(w) && !FILLER.has(w) && !LATEST_WORDS.has(w) && !LIST_NOUNS[w] && !LIST_LEADS.has(w) && !/^\d{1,2}$/.test(w));
+}
+
+/** Fewest terms of a description that names nothing ("fake captcha pages that make you paste powershell"). */
+const TOPIC_TERMS = 4;
+
+/** Returns what a question answered by one record asked for: a fact (a question), a topic (a description), or a lookup. */
+function singleIntent(q: ReturnType<typeof parseQuery>): Answer['intent'] {
+  if (q.isQuestion) return 'fact';
+  return q.terms.length >= TOPIC_TERMS ? 'topic' : 'lookup';
 }
 
 /** Returns the two sides of a comparison ("X vs Y", "difference between X and Y"), or undefined. */

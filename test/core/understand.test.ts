@@ -100,8 +100,11 @@ describe('understanding questions through the command layer', () => {
     const when = await ask(ctx, 'when did operation paper lantern begin?');
     assert.equal(when.incident?.id, 'test:C1');
     assert.match(when.quote?.text ?? '', /May 2023/);
+    assert.equal(when.intent, 'fact');
     assert.equal((await ask(ctx, 'port operators phished with bogus shipping invoices')).incident?.id, 'test:C2');
-    assert.equal((await ask(ctx, 'glass harbour')).incident?.id, 'test:C2');
+    const typo = await ask(ctx, 'glass harbour');
+    assert.equal(typo.incident?.id, 'test:C2');
+    assert.equal(typo.intent, 'lookup');
   });
 
   it('says it is not sure rather than answering with an unrelated record', async () => {
