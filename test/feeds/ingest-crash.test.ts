@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createIncidentService } from '../../src/core/create-service.js';
 import { createPipeline, ingestFeed } from '../../src/feeds/pipeline.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
-import { FeedStore } from '../../src/store/feed-store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { openStore } from '../../src/store/store.js';
 
 /**
@@ -51,15 +51,15 @@ function run(seedFirst: boolean, backfill: number, crash?: { at: number; mode: '
   // One in-memory database per scenario; a "restart" is a new FeedStore, pipeline and index over what was committed.
   const store = openStore(':memory:');
   {
-    const feeds = new FeedStore(store);
-    const feed = feeds.addFeed({ url: 'https://crash.example/feed', name: 'Crash' }, T0).feed;
-    for (const c of CHANNELS) feeds.subscribe({ platform: 'discord', channelId: c, filter: '' }, T0);
-    if (seedFirst) ingestFeed(feeds.getFeed(feed.id)!, { format: 'rss', items: [] }, createPipeline({ feeds, now: () => T0 }));
+    const feeds = await storageOverStore(store);
+    const feed = (await storage.feeds.add({ url: 'https://crash.example/feed', name: 'Crash' }, T0)).feed;
+    for (const c of CHANNELS) await storage.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, T0);
+    if (seedFirst) ingestFeed((await storage.feeds.get(feed.id))!, { format: 'rss', items: [] }, createPipeline({ feeds, now: () => T0 }));
   }
   let slices = 0;
   const attempt = (inject: boolean) => {
     {
-      const feeds = new FeedStore(store);
+      const feeds = await storageOverStore(store);
       const original = feeds.transaction.bind(feeds);
       feeds.transaction = <T>(fn: () => T): T => {
         if (store.db.inTransaction) return original(fn);
@@ -79,7 +79,7 @@ function run(seedFirst: boolean, backfill: number, crash?: { at: number; mode: '
       // sliceMs 0: every item its own slice, so every boundary is a crash point.
       const deps = createPipeline({ feeds, service: createIncidentService([]), now: () => T0, backfill, bounds: { maxItemsPerPoll: CAP }, sliceMs: 0 });
       assert.equal(store.db.inTransaction, false);
-      ingestFeed(feeds.getFeed(1)!, document(), deps);
+      ingestFeed((await storage.feeds.get(1))!, document(), deps);
     }
   };
   if (crash) {

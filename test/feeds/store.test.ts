@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { applyMigrations, MIGRATIONS } from '../../src/store/migrations.js';
-import { FeedStore, newIdempotencyKey } from '../../src/store/feed-store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
 let dir: string;
@@ -16,7 +16,7 @@ const T0 = Date.UTC(2025, 6, 1, 12);
 function withFeedStore<T>(fn: (fs: FeedStore, store: Store) => T, path = fresh()): T {
   const store = openStore(path);
   try {
-    return fn(new FeedStore(store), store);
+    return fn(await storageOverStore(store), store);
   } finally {
     store.close();
   }

@@ -212,10 +212,10 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
     await eventually(() => (installedTeams().includes('TA') ? undefined : true), 'A\'s installation to go');
     assert.deepEqual(installedTeams(), ['TB']);
     const alerts = app.watcher!.alerts;
-    assert.deepEqual(alerts.listSubscriptions('slack:TA', 'slack', CA), [], 'A\'s subscription is gone');
-    assert.ok(!alerts.listFeeds('operator').some((f) => /a\.xml/.test(f.url)), 'A\'s own feed is no longer watched');
+    assert.deepEqual(await await await alerts.listSubscriptions('slack:TA', 'slack', CA), [], 'A\'s subscription is gone');
+    assert.ok(!(await await await alerts.listFeeds('operator')).some((f) => /a\.xml/.test(f.url)), 'A\'s own feed is no longer watched');
     assert.ok(
-      alerts.audit({ tenant: 'slack:TA' }).some((e) => e.action === 'unsubscribe' && /tokens_revoked|app_uninstalled/.test(e.userId)),
+      (await await await alerts.audit({ tenant: 'slack:TA' })).some((e) => e.action === 'unsubscribe' && /tokens_revoked|app_uninstalled/.test(e.userId)),
       'the removal is in A\'s audit log, beside its history',
     );
 
