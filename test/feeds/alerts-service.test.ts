@@ -121,11 +121,11 @@ describe('AlertsService feeds', () => {
     assert.equal((await await await alerts.removeFeed(A, String(a.id))).status, 'removed');
     assert.equal((await await await alerts.listFeeds(A.tenant)).length, 1);
     assert.equal((await await await alerts.listFeeds(B.tenant)).length, 2);
-    assert.equal((await storage.feeds.get(a.id))!.removed, false);
+    assert.equal((await feeds.feeds.get(a.id))!.removed, false);
     // B cannot remove what it does not see; then B removes its own and the feed stops.
     assert.equal((await await await alerts.removeFeed(B, '999')).status, 'not-found');
     assert.equal((await await await alerts.removeFeed(B, 'http://127.0.0.1:8080/shared.xml')).status, 'removed');
-    assert.equal((await storage.feeds.get(a.id))!.removed, true);
+    assert.equal((await feeds.feeds.get(a.id))!.removed, true);
   });
 
   it('refuses a tenant removing, re-adding or renaming an operator feed, naming FEEDS_FILE', async () => {
@@ -177,9 +177,9 @@ describe('AlertsService feeds', () => {
     const alerts = service(true);
     const url = 'http://alice:s3cret@127.0.0.1:8080/feed.xml?apikey=K3Y&page=2';
     const { feed } = await alerts.addFeed(A, { url });
-    assert.equal((await storage.feeds.get(feed.id))!.url, url);
+    assert.equal((await feeds.feeds.get(feed.id))!.url, url);
     assert.equal(feed.url, 'http://***@127.0.0.1:8080/feed.xml?apikey=***&page=2');
-    await storage.feeds.update(feed.id, { lastError: `${url}: HTTP 500`, lastErrorAt: T0 });
+    await feeds.feeds.update(feed.id, { lastError: `${url}: HTTP 500`, lastErrorAt: T0 });
     const [status] = await await await alerts.listFeeds(A.tenant);
     assert.doesNotMatch(JSON.stringify(status), /s3cret|K3Y|alice/);
     assert.doesNotMatch(JSON.stringify(await await await alerts.audit()), /s3cret|K3Y/);
@@ -219,7 +219,7 @@ describe('FEEDS_FILE as the truth for operator feeds', () => {
     assert.equal(r.dropped, 2);
     assert.deepEqual((await await await alerts.listFeeds(B.tenant)).map((f) => f.url), ['http://127.0.0.1:8080/r2.xml']);
     assert.deepEqual((await await await alerts.listFeeds(A.tenant)).map((f) => f.url), ['http://127.0.0.1:8080/mine.xml', 'http://127.0.0.1:8080/r2.xml'], 'A still owns its feed');
-    assert.equal((await storage.feeds.getByUrl('http://127.0.0.1:8080/r1.xml'))!.removed, true, 'no one owns r1: no longer polled');
+    assert.equal((await feeds.feeds.getByUrl('http://127.0.0.1:8080/r1.xml'))!.removed, true, 'no one owns r1: no longer polled');
   });
 
   it('an operator feed the CLI added survives a sync; removing it keeps it for tenants that added it themselves', async () => {
@@ -247,12 +247,12 @@ describe('feeds CLI (the /feeds command, as the operator)', () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Watching feed #1\n#1 Local feed — http:\/\/127\.0\.0\.1:8080\/feed\.xml · operator/);
     assert.match(r.out, /npm run cli -- feeds remove 1/);
-    assert.equal((await storage.feeds.get(1))!.intervalSeconds, 30);
+    assert.equal((await feeds.feeds.get(1))!.intervalSeconds, 30);
     r = await run(['add', 'http://127.0.0.1:8080/feed.xml']);
     assert.equal(r.code, 1);
     assert.match(r.err, /already watched/);
-    const id = (await storage.feeds.list())[0]!.id;
-    await storage.feeds.update(id, { lastSuccessAt: T0, nextPollAt: T0 + 600_000, addPolls: 4, addNotModified: 1, addItemsSeen: 17, lastError: 'HTTP 503', lastErrorAt: T0 - 3_600_000 });
+    const id = (await feeds.feeds.list())[0]!.id;
+    await feeds.feeds.update(id, { lastSuccessAt: T0, nextPollAt: T0 + 600_000, addPolls: 4, addNotModified: 1, addItemsSeen: 17, lastError: 'HTTP 503', lastErrorAt: T0 - 3_600_000 });
     r = await run(['status']);
     assert.match(r.out, /Feed status: 1 feed, all healthy/);
     assert.match(r.out, /last success 2025-07-10 12:00 UTC · next poll 2025-07-10 12:10 UTC · 17 items seen · 4 polls, 25% not modified/);
@@ -286,7 +286,7 @@ describe('feeds CLI (the /feeds command, as the operator)', () => {
     assert.equal(r.code, 0);
     assert.match(r.out, /3 feeds, 2 added, 0 already watched, 1 refused/);
     assert.match(r.out, /10\.0\.0\.5.*private/);
-    assert.deepEqual((await storage.feeds.list()).map((f) => f.name), ['A', 'B']);
+    assert.deepEqual((await feeds.feeds.list()).map((f) => f.name), ['A', 'B']);
     assert.deepEqual((await await await alerts.audit()).map((e) => `${e.tenant} ${e.userId} ${e.action}`), ['operator cli feed-add', 'operator cli feed-add']);
   });
 

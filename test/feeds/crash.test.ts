@@ -52,11 +52,11 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
     {
       const store = openStore(db);
       const feeds = await storageOverStore(store);
-      const feed = (await storage.feeds.add({ url: 'https://crash.example/feed', name: 'Crash feed' }, Date.now())).feed;
-      for (const c of DISCORD_CHANNELS) await storage.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, Date.now());
-      for (const c of SLACK_CHANNELS) await storage.subscriptions.subscribe({ platform: 'slack', channelId: c, filter: '' }, Date.now());
+      const feed = (await feeds.feeds.add({ url: 'https://crash.example/feed', name: 'Crash feed' }, Date.now())).feed;
+      for (const c of DISCORD_CHANNELS) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, Date.now());
+      for (const c of SLACK_CHANNELS) await feeds.subscriptions.subscribe({ platform: 'slack', channelId: c, filter: '' }, Date.now());
       const deps = createPipeline({ feeds });
-      ingestFeed((await storage.feeds.get(feed.id))!, { format: 'rss', items: [] }, deps);
+      ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, deps);
       const items: FeedItem[] = Array.from({ length: POSTS }, (_, i) => ({
         key: `urn:crash:${i}`,
         link: `https://crash.example/${i}`,
@@ -67,7 +67,7 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
         authors: [],
         categories: [],
       }));
-      const r = ingestFeed((await storage.feeds.get(feed.id))!, { format: 'rss', items }, deps);
+      const r = ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items }, deps);
       assert.equal(r.queued, POSTS * (DISCORD_CHANNELS.length + SLACK_CHANNELS.length));
       store.close();
     }

@@ -52,7 +52,7 @@ const doc = (items: FeedItem[], title = 'News Example'): ParsedFeed => ({ format
 function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps {
   return createPipeline({ feeds, service, now: () => clock, logger: logger(), ...over });
 }
-const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync((await storage.feeds.get(feed.id))!, parsed, deps);
+const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync((await feeds.feeds.get(feed.id))!, parsed, deps);
 
 /** Watches the event loop while `fn` runs; resolves with fn's value and the longest stall seen (ms). */
 async function longestStall<T>(fn: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
@@ -109,11 +109,11 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
       ]),
     });
     const deps = pipeline();
-    const feed = (await storage.feeds.add({ url: server.url('/bomb.xml'), name: 'Bomb' }, clock)).feed;
+    const feed = (await feeds.feeds.add({ url: server.url('/bomb.xml'), name: 'Bomb' }, clock)).feed;
     const { value: outcome, stallMs } = await longestStall(() => poller(deps).pollOnce(feed.id));
     assert.equal(outcome.status, 'ok', outcome.error);
-    assert.equal(await storage.posts.count(feed.id), 3, 'every item arrives');
-    const bomb = (await storage.posts.get(postIdFor(feed.url, 'urn:bomb:2')))!;
+    assert.equal(await feeds.posts.count(feed.id), 3, 'every item arrives');
+    const bomb = (await feeds.posts.get(postIdFor(feed.url, 'urn:bomb:2')))!;
     assert.ok(bomb.title.length <= 300, `the title is clipped to 300 characters (got ${bomb.title.length})`);
     assert.match(bomb.title, /^word0 word1 word2/);
     assert.ok(store.getIncident(bomb.incidentId)!.title.length <= 300, 'and so is the record');
@@ -133,15 +133,15 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
       ]),
     });
     const deps = pipeline();
-    const feed = (await storage.feeds.add({ url: server.url('/deep.xml'), name: 'Deep' }, clock)).feed;
+    const feed = (await feeds.feeds.add({ url: server.url('/deep.xml'), name: 'Deep' }, clock)).feed;
     const p = poller(deps);
     const outcome = await p.pollOnce(feed.id);
     assert.equal(outcome.status, 'ok', outcome.error);
     assert.deepEqual(
-      ['urn:deep:1', 'urn:deep:3'].map((k) => (await storage.posts.get(postIdFor(feed.url, k)))?.title),
+      ['urn:deep:1', 'urn:deep:3'].map((k) => (await feeds.posts.get(postIdFor(feed.url, k)))?.title),
       ['First fine item', 'Third fine item'],
     );
-    assert.equal(await storage.posts.get(postIdFor(feed.url, 'urn:deep:2')), undefined, 'the nested item is not stored');
+    assert.equal(await feeds.posts.get(postIdFor(feed.url, 'urn:deep:2')), undefined, 'the nested item is not stored');
     assert.equal(outcome.ingest!.skippedBy.unreadable, 1);
     const line = logLines.find((l) => /unreadable/.test(l));
     assert.ok(line, 'the skip is logged');
@@ -159,8 +159,8 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
 describe('hostile feed content: the pipeline', () => {
   it('the flood: 30,000 new ids every poll store and alert at most FEED_MAX_ITEMS_PER_POLL, feeds status shows the skip, posts stay within the cap', async () => {
     const deps = pipeline({ bounds: { maxItemsPerPoll: 200, maxPostsPerFeed: 500 } });
-    const feed = (await storage.feeds.add({ url: 'https://flood.example/feed', name: 'Flood' }, clock)).feed;
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    const feed = (await feeds.feeds.add({ url: 'https://flood.example/feed', name: 'Flood' }, clock)).feed;
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     const flood = (poll: number): ParsedFeed =>
       doc(
         Array.from({ length: 30_000 }, (_, i) => ({
@@ -176,16 +176,16 @@ describe('hostile feed content: the pipeline', () => {
       );
     for (let poll = 1; poll <= 3; poll++) {
       clock += 600_000;
-      const before = (await storage.outbox.byStatus('pending')).length;
+      const before = (await feeds.outbox.byStatus('pending')).length;
       const r = await ingest(feed, flood(poll), deps);
       assert.equal(r.fresh, 30_000, `poll ${poll}`);
       assert.equal(r.newIncidents.length, 200, `poll ${poll}: at most 200 stored`);
       assert.equal(r.skippedBy.limit, 29_800);
-      assert.equal((await storage.outbox.byStatus('pending')).length - before, poll === 1 ? 0 : 200, `poll ${poll}: at most 200 alerted`);
+      assert.equal((await feeds.outbox.byStatus('pending')).length - before, poll === 1 ? 0 : 200, `poll ${poll}: at most 200 alerted`);
       assert.ok(r.newIncidents.includes(postIdFor(feed.url, `urn:flood:${poll}:0`)), 'the newest are the ones kept');
-      assert.ok(await storage.posts.count(feed.id) <= 500, `poll ${poll}: ${await storage.posts.count(feed.id)} posts stored, over the cap`);
+      assert.ok(await feeds.posts.count(feed.id) <= 500, `poll ${poll}: ${await feeds.posts.count(feed.id)} posts stored, over the cap`);
     }
-    assert.equal(await storage.posts.count(feed.id), 500, 'the cap: the oldest posts without a pending alert were pruned');
+    assert.equal(await feeds.posts.count(feed.id), 500, 'the cap: the oldest posts without a pending alert were pruned');
     assert.equal(service.size, 500, 'pruned posts left the live index too');
     const keys = (store.db.prepare('SELECT count(*) AS n FROM feed_items WHERE feed_id = ?').get(feed.id) as { n: number }).n;
     assert.ok(keys <= 30_000 + 10_000 + 600, `the item keys stay bounded (${keys})`);
@@ -223,7 +223,7 @@ describe('hostile feed content: the pipeline', () => {
     store.importIncidents([imported], { origin: 'file:kev.json', format: 'kev' });
     service = createIncidentService([curated, imported]);
     const deps = pipeline({ incidents: [curated] });
-    const feed = (await storage.feeds.add({ url: 'https://evil.example/feed', name: 'Evil' }, clock)).feed;
+    const feed = (await feeds.feeds.add({ url: 'https://evil.example/feed', name: 'Evil' }, clock)).feed;
     await ingest(feed, doc([]), deps);
     const poison = (i: number, link: string, title: string): FeedItem =>
       item(`evil-${i}`, { link, title, summary: `${title}. Mentions CVE-2099-9999 and lots of nonsense.`, categories: ['Injected', 'Spam tag'] });
@@ -249,13 +249,13 @@ describe('hostile feed content: the pipeline', () => {
       }
     }
     assert.equal(store.getIncident(imported.id) && (store.db.prepare('SELECT origin FROM incidents WHERE id = ?').get(imported.id) as { origin: string }).origin, 'file:kev.json');
-    assert.equal((await storage.posts.get(postIdFor(feed.url, item('evil-1').key)))!.incidentId, curated.id, 'the post still tells that story');
+    assert.equal((await feeds.posts.get(postIdFor(feed.url, item('evil-1').key)))!.incidentId, curated.id, 'the post still tells that story');
   });
 
   it('another outlet’s telling of a story adds its link as a source, and nothing else', async () => {
     const deps = pipeline();
-    const a = (await storage.feeds.add({ url: 'https://a.example/feed', name: 'Outlet A' }, clock)).feed;
-    const b = (await storage.feeds.add({ url: 'https://b.example/feed', name: 'Outlet B' }, clock)).feed;
+    const a = (await feeds.feeds.add({ url: 'https://a.example/feed', name: 'Outlet A' }, clock)).feed;
+    const b = (await feeds.feeds.add({ url: 'https://b.example/feed', name: 'Outlet B' }, clock)).feed;
     await ingest(a, doc([]), deps);
     await ingest(b, doc([]), deps);
     await ingest(a, doc([item('a1', { link: 'https://a.example/lockbit-hits-acme', title: 'LockBit ransomware gang hits Acme Corp, leaks 2TB of data', categories: ['Ransomware'] })]), deps);
@@ -271,8 +271,8 @@ describe('hostile feed content: the pipeline', () => {
 
   it('far-future dates are clamped to the fetch time: such a post does not top /incidents recent, nor empty the story index', async () => {
     const deps = pipeline({ bounds: { maxItemsPerPoll: 5000 } });
-    const feed = (await storage.feeds.add({ url: 'https://future.example/feed', name: 'Future' }, clock)).feed;
-    const other = (await storage.feeds.add({ url: 'https://other.example/feed', name: 'Other' }, clock)).feed;
+    const feed = (await feeds.feeds.add({ url: 'https://future.example/feed', name: 'Future' }, clock)).feed;
+    const other = (await feeds.feeds.add({ url: 'https://other.example/feed', name: 'Other' }, clock)).feed;
     await ingest(feed, doc([]), deps);
     await ingest(other, doc([]), deps);
     const r = await ingest(
@@ -284,7 +284,7 @@ describe('hostile feed content: the pipeline', () => {
       deps,
     );
     assert.equal(r.clamped, 1);
-    const pinned = (await storage.posts.get(postIdFor(feed.url, item('f1').key)))!;
+    const pinned = (await feeds.posts.get(postIdFor(feed.url, item('f1').key)))!;
     assert.equal(pinned.published, new Date(T0).toISOString(), 'the date is the fetch time');
     assert.equal(store.getIncident(pinned.incidentId)!.date?.value, new Date(T0).toISOString().slice(0, 10));
 

@@ -42,15 +42,15 @@ function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): Pip
 }
 
 function addFeed(url: string, name?: string): FeedRow {
-  return (await storage.feeds.add({ url, name }, clock)).feed;
+  return (await feeds.feeds.add({ url, name }, clock)).feed;
 }
 
 /** Ingests with a fresh read of the feed row, as the poller does. */
 function ingest(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) {
-  return ingestFeed((await storage.feeds.get(feed.id))!, parsed, deps);
+  return ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
 }
 
-const pending = () => await storage.outbox.byStatus('pending');
+const pending = () => await feeds.outbox.byStatus('pending');
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-pipeline-'));
@@ -68,16 +68,16 @@ describe('ingestFeed: what is new', () => {
   it('seeds on the first poll (stored and indexed, nothing alerted), then alerts exactly the new items once per subscription', () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed', 'News Example');
-    const d1 = await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
-    const d2 = await storage.subscriptions.subscribe({ platform: 'discord', channelId: '200', filter: '' }, clock);
-    const s1 = await storage.subscriptions.subscribe({ platform: 'slack', channelId: 'C100', filter: '' }, clock);
+    const d1 = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    const d2 = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '200', filter: '' }, clock);
+    const s1 = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C100', filter: '' }, clock);
 
     const first = ingest(feed, doc([item(1), item(2), item(3)]), deps);
     assert.equal(first.seeded, true);
     assert.equal(first.fresh, 3);
     assert.equal(first.queued, 0);
     assert.equal(pending().length, 0);
-    assert.equal(await storage.posts.count(), 3);
+    assert.equal(await feeds.posts.count(), 3);
     assert.ok(store.getIncident(postIdFor(feed.url, item(1).key)), 'seeded posts are stored');
     assert.equal(service.size, 3, 'and indexed');
 
@@ -94,13 +94,13 @@ describe('ingestFeed: what is new', () => {
     }
     assert.equal(ingest(feed, doc([item(5), item(4), item(1)]), deps).fresh, 0, 'a third poll finds nothing new');
     assert.equal(pending().length, 6);
-    assert.equal((await storage.feeds.get(feed.id))!.itemsSeen, 5);
+    assert.equal((await feeds.feeds.get(feed.id))!.itemsSeen, 5);
   });
 
   it('counts an item repeated inside one document once', () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     ingest(feed, doc([item(1)]), deps);
     const r = ingest(feed, doc([item(2), item(2, { title: 'Story number 2, repeated' }), item(2), item(1)]), deps);
     assert.equal(r.items, 2);
@@ -111,7 +111,7 @@ describe('ingestFeed: what is new', () => {
   it('never re-alerts an item whose content or date changed', () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     ingest(feed, doc([item(1)]), deps);
     ingest(feed, doc([item(2), item(1)]), deps);
     assert.equal(pending().length, 1);
@@ -124,7 +124,7 @@ describe('ingestFeed: what is new', () => {
   it('alerts the newest FEED_BACKFILL items of a first poll', () => {
     const deps = pipeline({ backfill: 2 });
     const feed = addFeed('https://news.example/feed');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     // document order is not date order here: the newest are 3 and 1 (smaller number = newer)
     const r = ingest(feed, doc([item(7), item(3), item(9), item(1)]), deps);
     assert.equal(r.queued, 2);
@@ -150,7 +150,7 @@ describe('ingestFeed: what is new', () => {
   it('skips an item no valid record can be built from, logging it, and goes on with the others', () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     ingest(feed, doc([item(1)]), deps);
     const r = ingest(feed, doc([item(2, { title: '   ', summary: '' }), item(3), item(1)]), deps);
     assert.equal(r.skipped, 1);
@@ -165,7 +165,7 @@ describe('ingestFeed: known incidents', () => {
     service = createIncidentService([known]);
     const deps = pipeline({ incidents: [known] });
     const feed = addFeed('https://news.example/feed');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     ingest(feed, doc([item(1)]), deps);
     const r = ingest(feed, doc([item(42, { link: 'https://news.example/p/42?utm_source=rss#top' }), item(1)]), deps);
     assert.deepEqual(r.attached.map((a) => a.incidentId), ['seed:zorblax-leak']);
@@ -174,14 +174,14 @@ describe('ingestFeed: known incidents', () => {
     const updated = service.get('seed:zorblax-leak')!;
     assert.equal(updated.sources.length, 1, 'the same article is not a second source');
     assert.deepEqual(updated.tags, known.tags, 'a post never adds its tags to a record it does not own');
-    assert.equal((await storage.posts.get(postIdFor(feed.url, item(42).key)))!.incidentId, 'seed:zorblax-leak');
+    assert.equal((await feeds.posts.get(postIdFor(feed.url, item(42).key)))!.incidentId, 'seed:zorblax-leak');
   });
 
   it('treats a link shared by items of one feed as no identity, but the same link in another feed as the same article', () => {
     const deps = pipeline();
     const a = addFeed('https://a.example/feed', 'Podcast');
     const b = addFeed('https://b.example/feed', 'Mirror');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     ingest(a, doc([]), deps);
     ingest(b, doc([]), deps);
     const show = 'https://a.example/show';
@@ -201,7 +201,7 @@ describe('ingestFeed: known incidents', () => {
     const deps = pipeline();
     const a = addFeed('https://a.example/feed', 'Outlet A');
     const b = addFeed('https://b.example/feed', 'Outlet B');
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     ingest(a, doc([]), deps);
     ingest(b, doc([]), deps);
     ingest(a, doc([item('a1', { link: 'https://a.example/lockbit-hits-acme', title: 'LockBit ransomware gang hits Acme Corp, leaks 2TB of data' })]), deps);
@@ -246,19 +246,19 @@ describe('subscription filters', () => {
     const deps = pipeline();
     const cisa = addFeed('https://www.cisa.gov/cybersecurity-advisories/all.xml', 'CISA Advisories');
     const news = addFeed('https://news.example/feed', 'News Example');
-    const all = await storage.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const roleSub = await storage.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: 'lockbit', roleId: '555' }, clock);
-    const tagSub = await storage.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: 'tag:advisory' }, clock);
-    const feedSub = await storage.subscriptions.subscribe({ platform: 'slack', channelId: 'C3', filter: 'feed:cisa-advisories' }, clock);
+    const all = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const roleSub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: 'lockbit', roleId: '555' }, clock);
+    const tagSub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: 'tag:advisory' }, clock);
+    const feedSub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C3', filter: 'feed:cisa-advisories' }, clock);
     // Feed names match exactly (case, spacing and punctuation aside), never in part.
-    const partSub = await storage.subscriptions.subscribe({ platform: 'slack', channelId: 'C5', filter: 'feed:cisa' }, clock);
-    const phrase = await storage.subscriptions.subscribe({ platform: 'slack', channelId: 'C4', filter: '"remote code execution" -phishing' }, clock);
+    const partSub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C5', filter: 'feed:cisa' }, clock);
+    const phrase = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C4', filter: '"remote code execution" -phishing' }, clock);
     ingest(cisa, doc([]), deps);
     ingest(news, doc([]), deps);
     ingest(cisa, doc([item('c1', { link: 'https://www.cisa.gov/a/1', title: 'Ivanti EPMM remote code execution flaw', categories: ['Advisory'] })]), deps);
     ingest(news, doc([item('n1', { title: 'LockBit affiliates arrested in Europe' })]), deps);
     ingest(news, doc([item('n2', { title: 'Phishing kit delivers remote code execution exploit' })]), deps);
-    const bySub = (id: number) => pending().filter((r) => r.subscriptionId === id).map((r) => (await storage.posts.get(r.postId!))!.title);
+    const bySub = (id: number) => pending().filter((r) => r.subscriptionId === id).map((r) => (await feeds.posts.get(r.postId!))!.title);
     assert.deepEqual(bySub(tagSub.id), ['Ivanti EPMM remote code execution flaw']);
     assert.deepEqual(bySub(feedSub.id), ['Ivanti EPMM remote code execution flaw']);
     assert.deepEqual(bySub(partSub.id), []);

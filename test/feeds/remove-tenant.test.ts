@@ -39,20 +39,20 @@ describe('AlertsService.removeTenant', () => {
     const a1 = await await await alerts.subscribe(A, { platform: 'slack', channelId: 'CA1', workspaceId: 'TA', filter: '' });
     await await await alerts.subscribe(A, { platform: 'slack', channelId: 'CA2', workspaceId: 'TA', filter: 'tag:ransomware' });
     const b1 = await await await alerts.subscribe(B, { platform: 'slack', channelId: 'CB1', workspaceId: 'TB', filter: '' });
-    await storage.posts.insert({ id: 'p1', feedId: own.feed.id, incidentId: 'feed-p1', url: null, urlKey: null, title: 'Post', published: null, summary: 'S', createdAt: T0 });
-    const pendingA = await storage.outbox.enqueue({ subscriptionId: a1.id, platform: 'slack', channelId: 'CA1', postId: 'p1', kind: 'alert', nextAttemptAt: T0, createdAt: T0 });
-    const pendingB = await storage.outbox.enqueue({ subscriptionId: b1.id, platform: 'slack', channelId: 'CB1', postId: 'p1', kind: 'alert', nextAttemptAt: T0, createdAt: T0 });
+    await feeds.posts.insert({ id: 'p1', feedId: own.feed.id, incidentId: 'feed-p1', url: null, urlKey: null, title: 'Post', published: null, summary: 'S', createdAt: T0 });
+    const pendingA = await feeds.outbox.enqueue({ subscriptionId: a1.id, platform: 'slack', channelId: 'CA1', postId: 'p1', kind: 'alert', nextAttemptAt: T0, createdAt: T0 });
+    const pendingB = await feeds.outbox.enqueue({ subscriptionId: b1.id, platform: 'slack', channelId: 'CB1', postId: 'p1', kind: 'alert', nextAttemptAt: T0, createdAt: T0 });
 
     assert.deepEqual(await await await alerts.removeTenant(LEAVE), { subscriptions: 2, feeds: 2 });
 
     assert.deepEqual(await await await alerts.listSubscriptions('slack:TA', 'slack', 'CA1'), []);
     assert.deepEqual(await await await alerts.listSubscriptions('slack:TA', 'slack', 'CA2'), []);
-    assert.equal(await storage.outbox.get(pendingA!), undefined, 'A\'s pending alert is gone');
-    assert.equal((await storage.outbox.get(pendingB!))?.status, 'pending', 'B\'s pending alert stays');
+    assert.equal(await feeds.outbox.get(pendingA!), undefined, 'A\'s pending alert is gone');
+    assert.equal((await feeds.outbox.get(pendingB!))?.status, 'pending', 'B\'s pending alert stays');
     assert.deepEqual((await await await alerts.listSubscriptions('slack:TB', 'slack', 'CB1')).map((s) => s.id), [b1.id]);
     assert.deepEqual((await await await alerts.listFeeds('slack:TA')).map((f) => f.url), ['https://operator.example/feed.xml']);
-    assert.equal((await storage.feeds.get(own.feed.id))?.removed, true, 'a feed no one else owns stops being polled');
-    assert.equal((await storage.feeds.get(shared.feed.id))?.removed, false, 'a feed B also owns is still polled');
+    assert.equal((await feeds.feeds.get(own.feed.id))?.removed, true, 'a feed no one else owns stops being polled');
+    assert.equal((await feeds.feeds.get(shared.feed.id))?.removed, false, 'a feed B also owns is still polled');
     assert.ok((await await await alerts.listFeeds('slack:TB')).some((f) => f.id === shared.feed.id), 'B keeps its feed');
 
     const log = await await await alerts.audit({ tenant: 'slack:TA' });

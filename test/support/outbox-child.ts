@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   });
   for (;;) {
     await worker.drain(2000);
-    if (await storage.outbox.nextDue() === undefined && (await storage.outbox.byStatus('sending')).length === 0) break;
+    if (await feeds.outbox.nextDue() === undefined && (await feeds.outbox.byStatus('sending')).length === 0) break;
   }
   store.close();
   process.stdout.write('done\n');

@@ -36,8 +36,8 @@ function item(key: string, over: Partial<FeedItem> = {}): FeedItem {
 }
 const doc = (items: FeedItem[], title = 'Outlet'): ParsedFeed => ({ format: 'rss', title, items });
 const pipeline = (): PipelineDeps => createPipeline({ feeds, service, now: () => clock });
-const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await storage.feeds.get(feed.id))!, parsed, deps);
-const queuedTitles = (channelId: string) => (await storage.outbox.byStatus('pending')).filter((r) => r.channelId === channelId && r.postId).map((r) => (await storage.posts.get(r.postId!))!.title);
+const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
+const queuedTitles = (channelId: string) => (await feeds.outbox.byStatus('pending')).filter((r) => r.channelId === channelId && r.postId).map((r) => (await feeds.posts.get(r.postId!))!.title);
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-tenant-feeds-'));
@@ -54,11 +54,11 @@ afterEach(() => store.close());
 describe('feed: filters name a feed exactly', () => {
   it('feed:cisa matches the feed named "CISA" (and its id), never "Mercisaurus"', () => {
     const deps = pipeline();
-    const cisa = (await storage.feeds.add({ url: 'https://cisa.example/feed', name: 'CISA' }, clock)).feed;
-    const merc = (await storage.feeds.add({ url: 'https://merc.example/feed', name: 'Mercisaurus' }, clock)).feed;
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: 'feed:cisa' }, clock);
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: `feed:${merc.id}` }, clock);
-    await storage.subscriptions.subscribe({ platform: 'discord', channelId: '3', filter: 'feed:CISA' }, clock);
+    const cisa = (await feeds.feeds.add({ url: 'https://cisa.example/feed', name: 'CISA' }, clock)).feed;
+    const merc = (await feeds.feeds.add({ url: 'https://merc.example/feed', name: 'Mercisaurus' }, clock)).feed;
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: 'feed:cisa' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: `feed:${merc.id}` }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '3', filter: 'feed:CISA' }, clock);
     ingest(cisa, doc([]), deps);
     ingest(merc, doc([]), deps);
     ingest(cisa, doc([item('https://cisa.example/a/1', { title: 'CISA adds two known exploited vulnerabilities' })]), deps);
@@ -77,7 +77,7 @@ describe('feed: filters name a feed exactly', () => {
     await await await alerts.subscribe(A, { platform: 'discord', channelId: 'A1', filter: 'feed:our-watch' });
     await await await alerts.subscribe(A, { platform: 'discord', channelId: 'A2', filter: 'feed:"Their Watch"' });
     await await await alerts.subscribe(B, { platform: 'discord', channelId: 'B1', filter: 'feed:theirwatch' });
-    const row = (await storage.feeds.get(feed.id))!;
+    const row = (await feeds.feeds.get(feed.id))!;
     ingest(row, doc([]), deps);
     ingest(row, doc([item('https://shared.example/1', { title: 'Shared story' })]), deps);
     assert.deepEqual(queuedTitles('A1'), ['Shared story']);
@@ -91,15 +91,15 @@ describe('filter cost is bounded', () => {
     const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
     const phrases = Array.from({ length: 37 }, (_, i) => `"p${i} q"`).join(' ');
     assert.throws(() => await await await alerts.subscribe(A, { platform: 'discord', channelId: '1', filter: phrases }), (e: unknown) => e instanceof FilterError && /37 terms.*at most 10.*e\.g\./.test(e.message));
-    assert.deepEqual(await storage.subscriptions.list('discord', '1'), []);
+    assert.deepEqual(await feeds.subscriptions.list('discord', '1'), []);
   });
 
   it('matching a post costs at most one lookup per term, filters are compiled once, and the post\'s length does not matter', () => {
     const deps = pipeline();
-    const feed = (await storage.feeds.add({ url: 'https://big.example/feed', name: 'Big' }, clock)).feed;
+    const feed = (await feeds.feeds.add({ url: 'https://big.example/feed', name: 'Big' }, clock)).feed;
     // The most a channel can ask for today: 25 subscriptions of MAX_FILTER_TERMS terms (phrases and words).
     const phrase = (i: number, j: number) => (j % 2 ? `"alpha${i} beta${j} gamma"` : `word${i}x${j}`);
-    for (let i = 0; i < 25; i++) await storage.subscriptions.subscribe({ platform: 'discord', channelId: 'C', filter: Array.from({ length: MAX_FILTER_TERMS }, (_, j) => phrase(i, j)).join(' ') }, clock);
+    for (let i = 0; i < 25; i++) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: 'C', filter: Array.from({ length: MAX_FILTER_TERMS }, (_, j) => phrase(i, j)).join(' ') }, clock);
     // ...and 25 saved before the limits existed, of 37 phrases each: matched as saved, still one lookup per term.
     const legacy = Array.from({ length: 37 }, (_, j) => `"a${j} b"`).join(' ');
     assert.ok(legacy.length <= 300, 'old filters were held to 300 characters too');
@@ -123,8 +123,8 @@ describe('story matching never crosses tenants', () => {
   it('a private feed\'s post joins no record everyone sees, and a public post never joins a private record', async () => {
     const deps = pipeline();
     const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
-    const pub = (await storage.feeds.add({ url: 'https://public.example/feed', name: 'Public outlet' }, clock)).feed;
-    const priv = (await storage.feeds.get((await alerts.addFeed(A, { url: 'https://private.example/feed', name: 'Private outlet' })).feed.id))!;
+    const pub = (await feeds.feeds.add({ url: 'https://public.example/feed', name: 'Public outlet' }, clock)).feed;
+    const priv = (await feeds.feeds.get((await alerts.addFeed(A, { url: 'https://private.example/feed', name: 'Private outlet' })).feed.id))!;
     ingest(pub, doc([]), deps);
     ingest(priv, doc([]), deps);
     const title = 'LockBit affiliate arrested in Poland over Zorblax hospital attacks';
@@ -138,16 +138,16 @@ describe('story matching never crosses tenants', () => {
     for (const p of posts) assert.equal(p.incident_id, p.id, `post ${p.id} of feed ${p.feed_id} made its own record`);
     const publicRecord = posts.find((p) => p.feed_id === pub.id)!.incident_id;
     assert.equal(store.getIncident(publicRecord)!.sources.length, 1, 'the public record carries no private source');
-    const seeB = (await storage.tenants.visibility('discord:1200000000000000002'))!;
-    const seeA = (await storage.tenants.visibility(A.tenant))!;
-    const seeDm = (await storage.tenants.visibility(undefined))!;
+    const seeB = (await feeds.tenants.visibility('discord:1200000000000000002'))!;
+    const seeA = (await feeds.tenants.visibility(A.tenant))!;
+    const seeDm = (await feeds.tenants.visibility(undefined))!;
     for (const p of posts) {
       const isPrivate = p.feed_id === priv.id;
       assert.equal(seeB(p.incident_id), !isPrivate);
       assert.equal(seeDm(p.incident_id), !isPrivate);
       assert.equal(seeA(p.incident_id), true);
     }
-    assert.equal(await storage.tenants.visibility('operator'), undefined, 'the operator sees everything');
+    assert.equal(await feeds.tenants.visibility('operator'), undefined, 'the operator sees everything');
     // The answering service honours the predicate: B finds the public record only.
     const answer = service.answer('LockBit affiliate arrested Poland Zorblax', { visible: seeB });
     assert.equal(answer.incident?.id, publicRecord);
@@ -168,7 +168,7 @@ describe('feed-failing notices and credentials', () => {
     const { feed } = await alerts.addFeed(A, { url, name: 'Locked' });
     await await await alerts.subscribe(A, { platform: 'discord', channelId: 'A-all', filter: '' });
     await await await alerts.subscribe({ tenant: 'discord:1200000000000000002', platform: 'discord', userId: 'u' }, { platform: 'discord', channelId: 'B-all', filter: '' });
-    await storage.subscriptions.subscribe({ platform: 'slack', channelId: 'COPERATOR', filter: '' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'COPERATOR', filter: '' }, clock);
     const p = createPoller({
       feeds,
       pipeline: createPipeline({ feeds, service, now: () => clock }),
@@ -183,7 +183,7 @@ describe('feed-failing notices and credentials', () => {
       random: () => 0.5,
     });
     for (let i = 0; i < FAILING_AFTER; i++) clock = (await p.pollOnce(feed.id)).nextPollAt!;
-    const notices = (await storage.outbox.byStatus('pending')).filter((r) => r.kind === 'notice');
+    const notices = (await feeds.outbox.byStatus('pending')).filter((r) => r.kind === 'notice');
     assert.deepEqual(notices.map((r) => r.channelId), ['A-all'], 'only the channel of the tenant that owns the feed');
     assert.match(notices[0]!.text!, /private\.example\/feed\.xml.*is failing/);
     const status = await feedsCommand.handle({ subcommand: 'status', options: {} }, {
@@ -194,7 +194,7 @@ describe('feed-failing notices and credentials', () => {
     });
     const statusText = status.type === 'message' ? status.lines.join('\n') : '';
     assert.match(statusText, /FAILING after 10 failures: https:\/\/\*\*\*@private\.example\/feed\.xml\?api_key=\*\*\*&page=1: HTTP 401/);
-    for (const text of [notices[0]!.text!, (await storage.feeds.get(feed.id))!.lastError!, statusText, lines.join('')]) {
+    for (const text of [notices[0]!.text!, (await feeds.feeds.get(feed.id))!.lastError!, statusText, lines.join('')]) {
       assert.ok(!/pa55w0rd|K3YK3Y|carol/.test(text), text.slice(0, 300));
     }
     assert.ok(lines.some((l) => /poll failed/.test(l)), 'failures were logged');
