@@ -23,11 +23,11 @@ const SLACK: Actor = { tenant: 'slack:T0001', platform: 'slack', userId: 'UADMIN
 
 const service = (allowPrivate = false, limits = {}): AlertsService => createAlertsService({ feeds, allowPrivate, limits, now: () => clock });
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-alerts-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   store = openStore(join(dir, `a-${++n}.db`));
   feeds = await storageOverStore(store);
   clock = T0;
@@ -62,12 +62,12 @@ describe('AlertsService subscriptions', () => {
     assert.equal((await await await alerts.listSubscriptions(A.tenant, 'slack', 'CSHARED')).length, 1);
   });
 
-  it('refuses a filter it cannot use, saying how to write it', () => {
+  it('refuses a filter it cannot use, saying how to write it', async () => {
     assert.throws(() => service().subscribe(A, { platform: 'discord', channelId: '1', filter: 'since:2024' }), FilterError);
     assert.throws(() => service().subscribe(A, { platform: 'discord', channelId: '', filter: '' }), /channel/);
   });
 
-  it('refuses more than SUBSCRIPTIONS_PER_CHANNEL subscriptions in one channel (the operator has no limit)', () => {
+  it('refuses more than SUBSCRIPTIONS_PER_CHANNEL subscriptions in one channel (the operator has no limit)', async () => {
     const alerts = service(false, { subscriptionsPerChannel: 3 });
     for (let i = 0; i < 3; i++) await await await alerts.subscribe(A, { platform: 'discord', channelId: '7', filter: `w${i}` });
     assert.throws(() => await await await alerts.subscribe(A, { platform: 'discord', channelId: '7', filter: 'w3' }), /3 subscriptions, the most allowed \(3\)/);
@@ -161,7 +161,7 @@ describe('AlertsService feeds', () => {
     await alerts.addFeed(A, { url: 'http://127.0.0.1:8080/3.xml' });
   });
 
-  it('counts at most MANAGE_COMMANDS_PER_MINUTE management commands per tenant and user in a sliding minute', () => {
+  it('counts at most MANAGE_COMMANDS_PER_MINUTE management commands per tenant and user in a sliding minute', async () => {
     const alerts = service(false, { manageCommandsPerMinute: 3 });
     for (let i = 0; i < 3; i++) assert.equal(alerts.takeManagementSlot(A), 0);
     const wait = alerts.takeManagementSlot(A);

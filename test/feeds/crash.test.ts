@@ -38,7 +38,7 @@ interface Accepted {
 
 describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
   let dir: string;
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'incident-bot-crash-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

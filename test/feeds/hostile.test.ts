@@ -79,7 +79,7 @@ after(async () => {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   logLines = [];
   store = openStore(join(dir, `h-${++n}.db`));
@@ -90,7 +90,7 @@ afterEach(() => store.close());
 
 describe('hostile feed content: through fetch, the parse worker and the poller', { timeout: 60_000 }, () => {
   let parser: FeedParserThread;
-  before(() => {
+  before(async () => {
     parser = createFeedParser();
   });
   after(() => parser.close());

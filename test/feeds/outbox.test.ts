@@ -29,11 +29,11 @@ function worker(sender: RecordingSender | RecordingSender[], over: Partial<Outbo
   return createOutboxWorker({ feeds, senders: Array.isArray(sender) ? sender : [sender], now: () => clock, ...over });
 }
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-outbox-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   store = openStore(join(dir, `o-${++n}.db`));
   feeds = await storageOverStore(store);

@@ -52,11 +52,11 @@ function ingest(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) {
 
 const pending = () => await feeds.outbox.byStatus('pending');
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-pipeline-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   store = openStore(join(dir, `p-${++n}.db`));
   feeds = await storageOverStore(store);
@@ -65,7 +65,7 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 describe('ingestFeed: what is new', () => {
-  it('seeds on the first poll (stored and indexed, nothing alerted), then alerts exactly the new items once per subscription', () => {
+  it('seeds on the first poll (stored and indexed, nothing alerted), then alerts exactly the new items once per subscription', async () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed', 'News Example');
     const d1 = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
@@ -97,7 +97,7 @@ describe('ingestFeed: what is new', () => {
     assert.equal((await feeds.feeds.get(feed.id))!.itemsSeen, 5);
   });
 
-  it('counts an item repeated inside one document once', () => {
+  it('counts an item repeated inside one document once', async () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed');
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
@@ -108,7 +108,7 @@ describe('ingestFeed: what is new', () => {
     assert.equal(pending().length, 1);
   });
 
-  it('never re-alerts an item whose content or date changed', () => {
+  it('never re-alerts an item whose content or date changed', async () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed');
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
@@ -121,7 +121,7 @@ describe('ingestFeed: what is new', () => {
     assert.equal(pending().length, 1);
   });
 
-  it('alerts the newest FEED_BACKFILL items of a first poll', () => {
+  it('alerts the newest FEED_BACKFILL items of a first poll', async () => {
     const deps = pipeline({ backfill: 2 });
     const feed = addFeed('https://news.example/feed');
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
@@ -131,7 +131,7 @@ describe('ingestFeed: what is new', () => {
     assert.deepEqual(pending().map((x) => x.postId).sort(), [postIdFor(feed.url, item(1).key), postIdFor(feed.url, item(3).key)].sort());
   });
 
-  it('puts a new post into the live index at once: /incident answers about it right after the poll', () => {
+  it('puts a new post into the live index at once: /incident answers about it right after the poll', async () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed', 'News Example');
     ingest(feed, doc([item(1)]), deps);
@@ -147,7 +147,7 @@ describe('ingestFeed: what is new', () => {
     assert.ok(stored.tags.includes('feed:news-example'));
   });
 
-  it('skips an item no valid record can be built from, logging it, and goes on with the others', () => {
+  it('skips an item no valid record can be built from, logging it, and goes on with the others', async () => {
     const deps = pipeline();
     const feed = addFeed('https://news.example/feed');
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
@@ -160,7 +160,7 @@ describe('ingestFeed: what is new', () => {
 });
 
 describe('ingestFeed: known incidents', () => {
-  it('attaches a post with the same link as a known source to that incident, and does not alert the same article again', () => {
+  it('attaches a post with the same link as a known source to that incident, and does not alert the same article again', async () => {
     const known = buildIncident({ id: 'seed:zorblax-leak', title: 'Zorblax data leak', date: day('2025-07-08'), sources: [{ url: 'https://news.example/p/42/', publisher: 'Other' }] });
     service = createIncidentService([known]);
     const deps = pipeline({ incidents: [known] });
@@ -177,7 +177,7 @@ describe('ingestFeed: known incidents', () => {
     assert.equal((await feeds.posts.get(postIdFor(feed.url, item(42).key)))!.incidentId, 'seed:zorblax-leak');
   });
 
-  it('treats a link shared by items of one feed as no identity, but the same link in another feed as the same article', () => {
+  it('treats a link shared by items of one feed as no identity, but the same link in another feed as the same article', async () => {
     const deps = pipeline();
     const a = addFeed('https://a.example/feed', 'Podcast');
     const b = addFeed('https://b.example/feed', 'Mirror');
@@ -197,7 +197,7 @@ describe('ingestFeed: known incidents', () => {
     assert.equal(r4.queued, 0, 'the same article from a second feed is not alerted twice');
   });
 
-  it('attaches another outlet’s telling of the same story as a second source and alerts it (threaded by the worker)', () => {
+  it('attaches another outlet’s telling of the same story as a second source and alerts it (threaded by the worker)', async () => {
     const deps = pipeline();
     const a = addFeed('https://a.example/feed', 'Outlet A');
     const b = addFeed('https://b.example/feed', 'Outlet B');
@@ -216,7 +216,7 @@ describe('ingestFeed: known incidents', () => {
     assert.ok(rows.every((x) => x.incidentId === incidentId), 'both alerts point at one incident');
   });
 
-  it('keeps different stories apart: shared name but little overlap, or days apart', () => {
+  it('keeps different stories apart: shared name but little overlap, or days apart', async () => {
     const deps = pipeline();
     const a = addFeed('https://a.example/feed');
     const b = addFeed('https://b.example/feed');
@@ -242,7 +242,7 @@ describe('ingestFeed: known incidents', () => {
 });
 
 describe('subscription filters', () => {
-  it('queues only for matching filters, one alert per channel, with the role of a matching subscription', () => {
+  it('queues only for matching filters, one alert per channel, with the role of a matching subscription', async () => {
     const deps = pipeline();
     const cisa = addFeed('https://www.cisa.gov/cybersecurity-advisories/all.xml', 'CISA Advisories');
     const news = addFeed('https://news.example/feed', 'News Example');
@@ -268,7 +268,7 @@ describe('subscription filters', () => {
     assert.equal(bySub(all.id).length, 2, 'channel 1 gets each post once');
   });
 
-  it('parses the search syntax and refuses what it cannot use', () => {
+  it('parses the search syntax and refuses what it cannot use', async () => {
     const f = parseFilter('tag:ransomware feed:"The Hacker News" attacks on hospitals');
     assert.deepEqual(f.tags, ['ransomware']);
     assert.deepEqual(f.feeds, ['The Hacker News']);

@@ -56,11 +56,11 @@ const items = (from: number, to: number): TestFeedItem[] => {
   return out;
 };
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-poller-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   logLines = [];
   store = openStore(join(dir, `poll-${++n}.db`));
@@ -70,7 +70,7 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 describe('poller schedule and failures (scripted fetch)', () => {
-  it('backs off 5 min x 2^n capped at a day, scaled down to the poll interval when that is shorter', () => {
+  it('backs off 5 min x 2^n capped at a day, scaled down to the poll interval when that is shorter', async () => {
     assert.deepEqual([1, 2, 3].map((f) => backoffSeconds(f, 600)), [300, 600, 1200]);
     assert.equal(backoffSeconds(30, 600), 86_400);
     assert.deepEqual([1, 2, 3].map((f) => backoffSeconds(f, 2)), [2, 4, 8]);

@@ -19,11 +19,11 @@ let feeds: FeedStore;
 let alerts: AlertsService;
 let n = 0;
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-remove-tenant-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   store = openStore(join(dir, `r-${++n}.db`));
   feeds = await storageOverStore(store);
   alerts = createAlertsService({ feeds, allowPrivate: true, checkUrl: () => undefined, now: () => T0 });
@@ -64,7 +64,7 @@ describe('AlertsService.removeTenant', () => {
     assert.deepEqual(await await await alerts.removeTenant(LEAVE), { subscriptions: 0, feeds: 0 }, 'a second call finds nothing');
   });
 
-  it('refuses to remove the operator', () => {
+  it('refuses to remove the operator', async () => {
     assert.throws(() => await await await alerts.removeTenant(CLI_ACTOR), RefusedError);
   });
 });

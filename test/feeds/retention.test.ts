@@ -32,7 +32,7 @@ const doc = (items: FeedItem[]): ParsedFeed => ({ format: 'rss', title: 'Retenti
 const pipeline = (over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps => createPipeline({ feeds, service, now: () => clock, ...over });
 const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
 
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   store = openStore(':memory:');
   feeds = await storageOverStore(store);
@@ -41,7 +41,7 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 describe('feed retention (FEED_RETENTION_DAYS) and the post cap (FEED_MAX_POSTS_PER_FEED)', () => {
-  it('prunes posts past the retention with the incidents only they told, from the store and the live index', () => {
+  it('prunes posts past the retention with the incidents only they told, from the store and the live index', async () => {
     const deps = pipeline({ bounds: { retentionDays: 30 } });
     const feed = (await feeds.feeds.add({ url: 'https://r.example/feed' }, clock)).feed;
     ingest(feed, doc([item(1, 1), item(2, 20)]), deps);
@@ -56,7 +56,7 @@ describe('feed retention (FEED_RETENTION_DAYS) and the post cap (FEED_MAX_POSTS_
     assert.equal(await feeds.posts.count(feed.id), 2);
   });
 
-  it('never makes an old item look new again: a pruned, re-listed or first-seen item dated before the window is not alerted', () => {
+  it('never makes an old item look new again: a pruned, re-listed or first-seen item dated before the window is not alerted', async () => {
     const deps = pipeline({ bounds: { retentionDays: 30 } });
     const feed = (await feeds.feeds.add({ url: 'https://r.example/feed' }, clock)).feed;
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);

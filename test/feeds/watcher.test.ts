@@ -139,7 +139,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
     }
   });
 
-  it('refuses a FEEDS_FILE it cannot read, naming the file', () => {
+  it('refuses a FEEDS_FILE it cannot read, naming the file', async () => {
     const store = openStore(join(dir, 'bad-list.db'));
     try {
       assert.throws(

@@ -39,11 +39,11 @@ const pipeline = (): PipelineDeps => createPipeline({ feeds, service, now: () =>
 const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
 const queuedTitles = (channelId: string) => (await feeds.outbox.byStatus('pending')).filter((r) => r.channelId === channelId && r.postId).map((r) => (await feeds.posts.get(r.postId!))!.title);
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-tenant-feeds-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   store = openStore(join(dir, `t-${++n}.db`));
   feeds = await storageOverStore(store);
@@ -52,7 +52,7 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 describe('feed: filters name a feed exactly', () => {
-  it('feed:cisa matches the feed named "CISA" (and its id), never "Mercisaurus"', () => {
+  it('feed:cisa matches the feed named "CISA" (and its id), never "Mercisaurus"', async () => {
     const deps = pipeline();
     const cisa = (await feeds.feeds.add({ url: 'https://cisa.example/feed', name: 'CISA' }, clock)).feed;
     const merc = (await feeds.feeds.add({ url: 'https://merc.example/feed', name: 'Mercisaurus' }, clock)).feed;
@@ -87,7 +87,7 @@ describe('feed: filters name a feed exactly', () => {
 });
 
 describe('filter cost is bounded', () => {
-  it('refuses a filter of 37 phrases (a clear FilterError with an example); the service stores nothing', () => {
+  it('refuses a filter of 37 phrases (a clear FilterError with an example); the service stores nothing', async () => {
     const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
     const phrases = Array.from({ length: 37 }, (_, i) => `"p${i} q"`).join(' ');
     assert.throws(() => await await await alerts.subscribe(A, { platform: 'discord', channelId: '1', filter: phrases }), (e: unknown) => e instanceof FilterError && /37 terms.*at most 10.*e\.g\./.test(e.message));
@@ -200,7 +200,7 @@ describe('feed-failing notices and credentials', () => {
     assert.ok(lines.some((l) => /poll failed/.test(l)), 'failures were logged');
   });
 
-  it('redacts user info and secret query values, and leaves other URLs alone', () => {
+  it('redacts user info and secret query values, and leaves other URLs alone', async () => {
     assert.equal(redactUrl('https://user:pass@example.com/feed'), 'https://***@example.com/feed');
     assert.equal(redactUrl('https://example.com/rss?apikey=1&API_KEY=2&api-key=3&x=4'), 'https://example.com/rss?apikey=***&API_KEY=***&api-key=***&x=4');
     for (const key of ['token', 'key', 'sig', 'signature', 'secret', 'password', 'access_token', 'X-Amz-Signature', 'client_secret', 'feed_token']) {
@@ -211,7 +211,7 @@ describe('feed-failing notices and credentials', () => {
     assert.equal(redactText('fetch of https://a:b@x.example/f?token=t failed (see https://x.example/help).'), 'fetch of https://***@x.example/f?token=*** failed (see https://x.example/help).');
   });
 
-  it('the logger redacts URLs in any logged string or plain object', () => {
+  it('the logger redacts URLs in any logged string or plain object', async () => {
     const lines: string[] = [];
     const logger = createLogger('info', { write: (l: string) => void lines.push(l) });
     logger.info({ feed: 'https://u:pw@h.example/f?token=zzz', nested: { url: 'https://h.example/?sig=qqq' } }, 'added https://u:pw@h.example/f');

@@ -241,7 +241,7 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
     assert.ok(!fake.calls.some((c) => c.teamId === 'TA' && c.token === A.token && /Quibblefish/.test(JSON.stringify(c.params))), 'A\'s revoked token was not used');
   });
 
-  it('never logs a token or a secret, even at debug level', () => {
+  it('never logs a token or a secret, even at debug level', async () => {
     assert.ok(logLines.length > 50, `debug lines were logged (${logLines.length})`);
     assert.ok(logLines.some((l) => /oauth\.v2\.access/.test(l)), 'the code exchange was logged at debug level');
     for (const secret of [FAKE_SLACK_APP.clientSecret, STATE_SECRET, SIGNING_SECRET, A.token, B.token]) {
