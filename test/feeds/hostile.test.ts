@@ -16,7 +16,7 @@ import { createFeedParser, type FeedParserThread } from '../../src/feeds/parse-t
 import { createPipeline, ingestFeedAsync, postIdFor, type PipelineDeps } from '../../src/feeds/pipeline.js';
 import { createPoller } from '../../src/feeds/poller.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
-import { storageOverStore } from '../../src/store/storage.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { buildIncident, day } from '../fixtures/core/build-incident.js';
 import { rssFeed, startFeedServer, type FeedServer } from '../support/feed-server.js';
@@ -27,7 +27,7 @@ const T0 = Math.floor(Date.now() / DAY) * DAY + 12 * 3_600_000;
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 let logLines: string[];
@@ -190,7 +190,7 @@ describe('hostile feed content: the pipeline', () => {
     const keys = (store.db.prepare('SELECT count(*) AS n FROM feed_items WHERE feed_id = ?').get(feed.id) as { n: number }).n;
     assert.ok(keys <= 30_000 + 10_000 + 600, `the item keys stay bounded (${keys})`);
 
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const reply = await feedsCommand.handle({ subcommand: 'status', options: {} }, { incidents: service, commands: COMMANDS, alerts });
     assert.equal(reply.type, 'message');
     const text = reply.type === 'message' ? reply.lines.join('\n') : '';

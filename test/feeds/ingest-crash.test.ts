@@ -111,7 +111,7 @@ describe('sliced ingestion: a crash between or inside slices loses and repeats n
     ['a poll of a seeded feed', true, 0],
     ['a first poll with FEED_BACKFILL 5', false, 5],
   ] as const) {
-    it(label, () => {
+    it(label, async () => {
       const reference = run(seedFirst, backfill);
       const ref = reference.state;
       assert.equal(ref.posts.length, CAP, 'the cap held');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/feeds/outbox-worker.js';
 import { AlertSendError, type Subscription } from '../../src/feeds/types.js';
-import { storageOverStore } from '../../src/store/storage.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { rateLimited, RecordingSender } from '../support/recording-sender.js';
 
@@ -13,7 +13,7 @@ const T0 = Date.UTC(2025, 6, 10, 12);
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let clock = T0;
 let feedId: number;
 let postCounter = 0;

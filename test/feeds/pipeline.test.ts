@@ -8,7 +8,7 @@ import type { IncidentService } from '../../src/core/incident-service.js';
 import { FilterError, matchesFilter, parseFilter } from '../../src/feeds/match.js';
 import { createPipeline, ingestFeed, postIdFor, storyWords, urlKey, type PipelineDeps } from '../../src/feeds/pipeline.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
-import { storageOverStore } from '../../src/store/storage.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { buildIncident, day } from '../fixtures/core/build-incident.js';
 
@@ -16,7 +16,7 @@ const T0 = Date.UTC(2025, 6, 10, 12);
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 

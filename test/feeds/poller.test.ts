@@ -11,7 +11,7 @@ import { parseFeedDocument } from '../../src/feeds/parse.js';
 import { createPipeline } from '../../src/feeds/pipeline.js';
 import { backoffSeconds, createPoller, FAILING_AFTER, type FeedFetcher, type PollerOptions } from '../../src/feeds/poller.js';
 import type { FetchResult } from '../../src/feeds/types.js';
-import { storageOverStore } from '../../src/store/storage.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { rssFeed, startFeedServer, type FeedServer, type TestFeedItem } from '../support/feed-server.js';
 
@@ -19,7 +19,7 @@ const T0 = Date.UTC(2025, 6, 10, 12);
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 let logLines: string[];

@@ -5,14 +5,14 @@ import type { IncidentService } from '../../src/core/incident-service.js';
 import { createPipeline, ingestFeed, postIdFor, type PipelineDeps } from '../../src/feeds/pipeline.js';
 import { pruneFeed } from '../../src/feeds/retention.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
-import { storageOverStore } from '../../src/store/storage.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { buildIncident, day } from '../fixtures/core/build-incident.js';
 
 const DAY = 86_400_000;
 const T0 = Math.floor(Date.now() / DAY) * DAY + 12 * 3_600_000;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 
@@ -52,7 +52,7 @@ describe('feed retention (FEED_RETENTION_DAYS) and the post cap (FEED_MAX_POSTS_
     assert.equal(await feeds.posts.get(postIdFor(feed.url, 'urn:r:2')), undefined);
     assert.equal(store.getIncident(postIdFor(feed.url, 'urn:r:2')), undefined, 'with its incident');
     assert.equal(service.get(postIdFor(feed.url, 'urn:r:2')), undefined, 'also in the live index');
-    assert.ok(await await storage.storage.feeds.hasItem(feed.id, 'urn:r:2'), 'its key stays while the feed lists it');
+    assert.ok(await storage.storage.feeds.hasItem(feed.id, 'urn:r:2'), 'its key stays while the feed lists it');
     assert.equal(await feeds.posts.count(feed.id), 2);
   });
 

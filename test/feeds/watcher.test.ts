@@ -78,7 +78,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       });
       // The Slack adapter is created after the watcher (it takes watcher.alerts); its sender joins afterwards.
       watcher.addSender(createSlackAlertSender({ botToken: 'xoxb-test', clientOptions: { slackApiUrl: slack.apiUrl } }));
-      await await await watcher.alerts.subscribe({ tenant: 'operator', platform: 'cli', userId: 'test' }, { platform: 'discord', channelId: DISCORD_LOCKBIT, filter: 'lockbit', roleId: '1100000000000000999' });
+      await watcher.alerts.subscribe({ tenant: 'operator', platform: 'cli', userId: 'test' }, { platform: 'discord', channelId: DISCORD_LOCKBIT, filter: 'lockbit', roleId: '1100000000000000999' });
       await watcher.start();
       await waitFor('both feeds seeded', () => watcher!.alerts.listFeeds().every((f) => f.polls >= 1));
       assert.equal(service.size, 4, 'seeded posts are indexed');
@@ -97,7 +97,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       assert.equal(service.answer('LockBit Zorblax Corp').incident?.title, 'LockBit gang claims attack on Zorblax Corp');
 
       // Several more poll cycles (304s and unchanged bodies) must not repeat anything.
-      const polls = (await await await watcher.alerts.listFeeds()).reduce((s, f) => s + f.polls, 0);
+      const polls = (await watcher.alerts.listFeeds()).reduce((s, f) => s + f.polls, 0);
       await waitFor('more polls', () => watcher!.alerts.listFeeds().reduce((s, f) => s + f.polls, 0) >= polls + 4);
       await watcher.worker.drain(3000);
       assert.equal(discordCount(DISCORD_ALL), 3);
@@ -107,7 +107,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       for (const t of ['LockBit gang claims attack on Zorblax Corp', 'Zorblax weekly note 4', 'Outlet B second post']) assert.ok(texts.includes(t), t);
       assert.ok(!texts.includes('corrected'), 'an edited post is not alerted');
       assert.ok(server.requests('/a.xml').some((r) => r.status === 304), 'conditional GETs answered 304');
-      const a = (await await await watcher.alerts.listFeeds()).find((f) => f.url.endsWith('/a.xml'))!;
+      const a = (await watcher.alerts.listFeeds()).find((f) => f.url.endsWith('/a.xml'))!;
       assert.ok(a.notModifiedRate > 0);
       assert.equal(a.itemsSeen, 5);
     } finally {
@@ -126,14 +126,14 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       createFeedWatcher({ store, service: createIncidentService([]), senders: [new RecordingSender('discord')], config: feedsConfig(list, { discordAlertChannels: [], slackAlertChannels: [] }), logger: silent });
     let store = openStore(path);
     const w1 = make(store);
-    assert.equal((await await await w1.alerts.removeFeed({ tenant: 'discord:1', platform: 'discord', userId: '2' }, server.url('/r1.xml'))).status, 'operator-feed', 'chat cannot remove a FEEDS_FILE feed');
+    assert.equal((await w1.alerts.removeFeed({ tenant: 'discord:1', platform: 'discord', userId: '2' }, server.url('/r1.xml'))).status, 'operator-feed', 'chat cannot remove a FEEDS_FILE feed');
     store.close();
     writeFileSync(list, JSON.stringify([server.url('/r2.xml'), server.url('/r3.xml')]));
     store = openStore(path);
     try {
       const w2 = make(store);
-      assert.deepEqual((await await await w2.alerts.listFeeds('discord:1')).map((f) => f.url), [server.url('/r2.xml'), server.url('/r3.xml')]);
-      assert.ok((await await await w2.alerts.listFeeds('discord:1')).every((f) => f.scope === 'operator' && f.source === 'file'));
+      assert.deepEqual((await w2.alerts.listFeeds('discord:1')).map((f) => f.url), [server.url('/r2.xml'), server.url('/r3.xml')]);
+      assert.ok((await w2.alerts.listFeeds('discord:1')).every((f) => f.scope === 'operator' && f.source === 'file'));
     } finally {
       store.close();
     }

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const feeds = await storageOverStore(store);
   process.stdout.write('ready\n');
   const worker = createOutboxWorker({
-    feeds,
+    storage: feeds,
     senders: [sinkSender('discord', origin), sinkSender('slack', origin)],
     slackMinIntervalMs: 10,
     retryBaseMs: 20,

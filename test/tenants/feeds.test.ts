@@ -18,7 +18,7 @@ import { createPipeline, ingestFeed, type PipelineDeps } from '../../src/feeds/p
 import { createPoller, FAILING_AFTER } from '../../src/feeds/poller.js';
 import type { Actor, FeedItem, ParsedFeed } from '../../src/feeds/types.js';
 import { createLogger } from '../../src/logger.js';
-import { storageOverStore } from '../../src/store/storage.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { applyMigrations, MIGRATIONS } from '../../src/store/migrations.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
@@ -27,7 +27,7 @@ const A: Actor = { tenant: 'discord:1100000000000000002', platform: 'discord', u
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 
@@ -70,13 +70,13 @@ describe('feed: filters name a feed exactly', () => {
 
   it('a tenant\'s own name for a feed works in its filters, and not in another tenant\'s', async () => {
     const deps = pipeline();
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const B: Actor = { tenant: 'discord:1200000000000000002', platform: 'discord', userId: '1200000000000000004' };
     const { feed } = await alerts.addFeed(A, { url: 'https://shared.example/feed', name: 'Our Watch' });
     await alerts.addFeed(B, { url: 'https://shared.example/feed', name: 'Their Watch' });
-    await await await alerts.subscribe(A, { platform: 'discord', channelId: 'A1', filter: 'feed:our-watch' });
-    await await await alerts.subscribe(A, { platform: 'discord', channelId: 'A2', filter: 'feed:"Their Watch"' });
-    await await await alerts.subscribe(B, { platform: 'discord', channelId: 'B1', filter: 'feed:theirwatch' });
+    await alerts.subscribe(A, { platform: 'discord', channelId: 'A1', filter: 'feed:our-watch' });
+    await alerts.subscribe(A, { platform: 'discord', channelId: 'A2', filter: 'feed:"Their Watch"' });
+    await alerts.subscribe(B, { platform: 'discord', channelId: 'B1', filter: 'feed:theirwatch' });
     const row = (await feeds.feeds.get(feed.id))!;
     ingest(row, doc([]), deps);
     ingest(row, doc([item('https://shared.example/1', { title: 'Shared story' })]), deps);
@@ -88,13 +88,13 @@ describe('feed: filters name a feed exactly', () => {
 
 describe('filter cost is bounded', () => {
   it('refuses a filter of 37 phrases (a clear FilterError with an example); the service stores nothing', async () => {
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const phrases = Array.from({ length: 37 }, (_, i) => `"p${i} q"`).join(' ');
-    assert.throws(() => await await await alerts.subscribe(A, { platform: 'discord', channelId: '1', filter: phrases }), (e: unknown) => e instanceof FilterError && /37 terms.*at most 10.*e\.g\./.test(e.message));
+    await assert.rejects(alerts.subscribe(A, { platform: 'discord', channelId: '1', filter: phrases }), (e: unknown) => e instanceof FilterError && /37 terms.*at most 10.*e\.g\./.test(e.message));
     assert.deepEqual(await feeds.subscriptions.list('discord', '1'), []);
   });
 
-  it('matching a post costs at most one lookup per term, filters are compiled once, and the post\'s length does not matter', () => {
+  it('matching a post costs at most one lookup per term, filters are compiled once, and the post\'s length does not matter', async () => {
     const deps = pipeline();
     const feed = (await feeds.feeds.add({ url: 'https://big.example/feed', name: 'Big' }, clock)).feed;
     // The most a channel can ask for today: 25 subscriptions of MAX_FILTER_TERMS terms (phrases and words).
@@ -122,7 +122,7 @@ describe('filter cost is bounded', () => {
 describe('story matching never crosses tenants', () => {
   it('a private feed\'s post joins no record everyone sees, and a public post never joins a private record', async () => {
     const deps = pipeline();
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const pub = (await feeds.feeds.add({ url: 'https://public.example/feed', name: 'Public outlet' }, clock)).feed;
     const priv = (await feeds.feeds.get((await alerts.addFeed(A, { url: 'https://private.example/feed', name: 'Private outlet' })).feed.id))!;
     ingest(pub, doc([]), deps);
@@ -163,11 +163,11 @@ describe('feed-failing notices and credentials', () => {
   it('notices go only to channels that can see the feed, and no notice, error or log line carries its credentials', async () => {
     const lines: string[] = [];
     const logger = createLogger('debug', { write: (l: string) => void lines.push(l) });
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock, logger });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock, logger });
     const url = 'https://carol:pa55w0rd@private.example/feed.xml?api_key=K3YK3Y&page=1';
     const { feed } = await alerts.addFeed(A, { url, name: 'Locked' });
-    await await await alerts.subscribe(A, { platform: 'discord', channelId: 'A-all', filter: '' });
-    await await await alerts.subscribe({ tenant: 'discord:1200000000000000002', platform: 'discord', userId: 'u' }, { platform: 'discord', channelId: 'B-all', filter: '' });
+    await alerts.subscribe(A, { platform: 'discord', channelId: 'A-all', filter: '' });
+    await alerts.subscribe({ tenant: 'discord:1200000000000000002', platform: 'discord', userId: 'u' }, { platform: 'discord', channelId: 'B-all', filter: '' });
     await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'COPERATOR', filter: '' }, clock);
     const p = createPoller({
       feeds,
@@ -223,7 +223,7 @@ describe('feed-failing notices and credentials', () => {
 });
 
 describe('migrating a database from before tenants', () => {
-  it('feed-list feeds become FEEDS_FILE feeds, chat-added ones operator feeds, removed ones nobody\'s; subscriptions get their workspace as tenant', () => {
+  it('feed-list feeds become FEEDS_FILE feeds, chat-added ones operator feeds, removed ones nobody\'s; subscriptions get their workspace as tenant', async () => {
     const path = join(dir, `v2-${++n}.db`);
     const raw = new Database(path);
     applyMigrations(raw, MIGRATIONS.filter((m) => m.version <= 2));
