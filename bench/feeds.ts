@@ -96,10 +96,10 @@ function rig(backfill: number, bounds: Partial<FeedBounds> = UNBOUNDED, threaded
   const feeds = new FeedStore(store);
   const service = createIncidentService(loadIncidentDir(BUNDLED_DATA_DIR));
   feeds.subscribe({ platform: 'discord', channelId: '1100000000000000001', filter: '' }, Date.now());
-  const pipeline = createPipeline({ feeds, service, backfill, bounds });
+  const pipeline = await createPipeline({ storage: feeds, service, backfill, bounds });
   const parser = threaded ? createFeedParser() : undefined;
   const poller = createPoller({
-    feeds,
+    storage: feeds,
     pipeline,
     fetchFeed: (url, o) => fetchFeed(url, { ...o, timeoutMs: 60_000 }),
     parseFeed: (b, o) => (parser ? parser.parse(b, o) : parseFeedDocument(b, o)),

@@ -50,7 +50,7 @@ function item(i: number | string, over: Partial<FeedItem> = {}): FeedItem {
 const doc = (items: FeedItem[], title = 'News Example'): ParsedFeed => ({ format: 'rss', title, items });
 
 function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps {
-  return createPipeline({ feeds, service, now: () => clock, logger: logger(), ...over });
+  return await createPipeline({ storage: feeds, service, now: () => clock, logger: logger(), ...over });
 }
 const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync((await feeds.feeds.get(feed.id))!, parsed, deps);
 
@@ -96,7 +96,7 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
   after(() => parser.close());
 
   const poller = (deps: PipelineDeps) =>
-    createPoller({ feeds, pipeline: deps, fetchFeed, parseFeed: (b, o) => parser.parse(b, o), pollSeconds: 600, allowPrivate: true, logger: logger(), now: () => clock });
+    createPoller({ storage: feeds, pipeline: deps, fetchFeed, parseFeed: (b, o) => parser.parse(b, o), pollSeconds: 600, allowPrivate: true, logger: logger(), now: () => clock });
 
   it('the title bomb: a 1,000,000-word title is stored clipped, the other items arrive, nothing stalls', async () => {
     const words = Array.from({ length: 1_000_000 }, (_, i) => `word${i % 977}`).join(' ');

@@ -54,7 +54,7 @@ function run(seedFirst: boolean, backfill: number, crash?: { at: number; mode: '
     const feeds = await storageOverStore(store);
     const feed = (await feeds.feeds.add({ url: 'https://crash.example/feed', name: 'Crash' }, T0)).feed;
     for (const c of CHANNELS) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, T0);
-    if (seedFirst) ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, createPipeline({ feeds, now: () => T0 }));
+    if (seedFirst) ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, await createPipeline({ storage: feeds, now: () => T0 }));
   }
   let slices = 0;
   const attempt = (inject: boolean) => {
@@ -77,7 +77,7 @@ function run(seedFirst: boolean, backfill: number, crash?: { at: number; mode: '
         return original(fn);
       };
       // sliceMs 0: every item its own slice, so every boundary is a crash point.
-      const deps = createPipeline({ feeds, service: createIncidentService([]), now: () => T0, backfill, bounds: { maxItemsPerPoll: CAP }, sliceMs: 0 });
+      const deps = await createPipeline({ storage: feeds, service: createIncidentService([]), now: () => T0, backfill, bounds: { maxItemsPerPoll: CAP }, sliceMs: 0 });
       assert.equal(store.db.inTransaction, false);
       ingestFeed((await feeds.feeds.get(1))!, document(), deps);
     }

@@ -26,7 +26,7 @@ function queueAlert(sub: Subscription, incidentId?: string, title?: string): num
 }
 
 function worker(sender: RecordingSender | RecordingSender[], over: Partial<OutboxWorkerOptions> = {}) {
-  return createOutboxWorker({ feeds, senders: Array.isArray(sender) ? sender : [sender], now: () => clock, ...over });
+  return createOutboxWorker({ storage: feeds, senders: Array.isArray(sender) ? sender : [sender], now: () => clock, ...over });
 }
 
 before(async () => {

@@ -26,10 +26,10 @@ let logLines: string[];
 
 const logger = () => pino({ level: 'debug' }, { write: (s: string) => void logLines.push(s) });
 
-function poller(over: Partial<PollerOptions> & Pick<PollerOptions, 'fetchFeed'>) {
-  const pipeline = createPipeline({ feeds, service, now: () => clock });
+async function poller(over: Partial<PollerOptions> & Pick<PollerOptions, 'fetchFeed'>) {
+  const pipeline = await createPipeline({ storage: feeds, service, now: () => clock });
   return createPoller({
-    feeds,
+    storage: feeds,
     pipeline,
     parseFeed: (body, o) => parseFeedDocument(body, o),
     pollSeconds: 600,
@@ -87,7 +87,7 @@ describe('poller schedule and failures (scripted fetch)', () => {
       if (failing) throw new FeedFetchError('HTTP 500 Internal Server Error', 'http', { httpStatus: 500 });
       return ok(rssFeed(items(1, 2)));
     };
-    const p = poller({ fetchFeed: fetcher });
+    const p = await poller({ fetchFeed: fetcher });
     const delays: number[] = [];
     for (let i = 1; i <= 14; i++) {
       const r = await p.pollOnce(feed.id);
@@ -122,14 +122,14 @@ describe('poller schedule and failures (scripted fetch)', () => {
 
   it('waits at least Retry-After on a 429 and at least Cache-Control max-age after a success', async () => {
     const feed = (await feeds.feeds.add({ url: 'https://news.example/feed' }, clock)).feed;
-    const p = poller({
+    const p = await poller({
       fetchFeed: async () => {
         throw new FeedFetchError('HTTP 429 Too Many Requests', 'http', { httpStatus: 429, retryAfterSeconds: 7200 });
       },
     });
     const r = await p.pollOnce(feed.id);
     assert.equal(r.nextPollAt, clock + 7_200_000);
-    const q = poller({ fetchFeed: async () => ok(rssFeed(items(1, 1)), { maxAgeSeconds: 3600 }) });
+    const q = await poller({ fetchFeed: async () => ok(rssFeed(items(1, 1)), { maxAgeSeconds: 3600 }) });
     const r2 = await q.pollOnce(feed.id);
     assert.equal(r2.nextPollAt, clock + 3_600_000);
   });
@@ -138,7 +138,7 @@ describe('poller schedule and failures (scripted fetch)', () => {
     const feed = (await feeds.feeds.add({ url: 'https://news.example/feed', intervalSeconds: 100 }, clock)).feed;
     const seen: number[] = [];
     for (const r of [0, 0.25, 0.999]) {
-      const p = poller({ fetchFeed: async () => ok(rssFeed(items(1, 1))), random: () => r });
+      const p = await poller({ fetchFeed: async () => ok(rssFeed(items(1, 1))), random: () => r });
       seen.push(((await p.pollOnce(feed.id)).nextPollAt! - clock) / 1000);
     }
     assert.deepEqual(seen.map((s) => Math.round(s)), [90, 95, 110]);
@@ -147,7 +147,7 @@ describe('poller schedule and failures (scripted fetch)', () => {
   it('logs a document that is not a feed and goes on with the other feeds', async () => {
     const bad = (await feeds.feeds.add({ url: 'https://bad.example/feed' }, clock)).feed;
     const good = (await feeds.feeds.add({ url: 'https://good.example/feed' }, clock)).feed;
-    const p = poller({
+    const p = await poller({
       fetchFeed: async (url) => (url.includes('bad') ? ok('<!doctype html><html><body>Welcome</body></html>', { contentType: 'text/html', finalUrl: url }) : ok(rssFeed(items(1, 3)), { finalUrl: url })),
     });
     const outcomes = await p.tick();
@@ -171,7 +171,7 @@ describe('poller over HTTP (local feed server, real fetch and parser)', () => {
     server.route('/feed.xml', { body: rssFeed(items(1, 3)), etag: '"v1"', lastModified: 'Thu, 10 Jul 2025 10:00:00 GMT' });
     const feed = (await feeds.feeds.add({ url: server.url('/feed.xml') }, clock)).feed;
     let parses = 0;
-    const p = poller({ fetchFeed: realFetch, parseFeed: (b, o) => (parses++, parseFeedDocument(b, o)) });
+    const p = await poller({ fetchFeed: realFetch, parseFeed: (b, o) => (parses++, parseFeedDocument(b, o)) });
     assert.equal((await p.pollOnce(feed.id)).status, 'ok');
     const row = (await feeds.feeds.get(feed.id))!;
     assert.equal(row.etag, '"v1"');
@@ -195,7 +195,7 @@ describe('poller over HTTP (local feed server, real fetch and parser)', () => {
     server.route('/feed.xml', { body: rssFeed(items(1, 3), { title: 'Zorblax News' }) });
     const feed = (await feeds.feeds.add({ url: server.url('/feed.xml') }, clock)).feed;
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const p = poller({ fetchFeed: realFetch });
+    const p = await poller({ fetchFeed: realFetch });
     await p.pollOnce(feed.id);
     assert.equal((await feeds.outbox.byStatus('pending')).length, 0);
     server.route('/feed.xml', { body: rssFeed([{ guid: 'https://news.example/p/quill', link: 'https://news.example/p/quill', title: 'Quillfeather ransomware hits Dunmore hospital', pubDate: new Date(T0) }, ...items(1, 3)], { title: 'Zorblax News' }) });
@@ -223,7 +223,7 @@ describe('poller over HTTP (local feed server, real fetch and parser)', () => {
       server.route(`/f${i}.xml`, slow(rssFeed(items(i * 10, i * 10 + 1))));
       ids.push((await feeds.feeds.add({ url: server.url(`/f${i}.xml`) }, clock)).feed.id);
     }
-    const p = poller({ fetchFeed: realFetch });
+    const p = await poller({ fetchFeed: realFetch });
     await Promise.all(ids.map((id) => p.pollOnce(id)));
     assert.equal(maxOpen, 1);
     assert.equal(server.requests().length, 3);
@@ -235,7 +235,7 @@ describe('poller over HTTP (local feed server, real fetch and parser)', () => {
   it('refuses a redirect to 127.0.0.1 without the opt-in', async () => {
     server.route('/moved.xml', { redirectTo: 'http://127.0.0.1:9/secret' });
     const feed = (await feeds.feeds.add({ url: server.url('/moved.xml') }, clock)).feed;
-    const p = poller({ fetchFeed: (url, o) => fetchFeed(url, { ...o, allowPrivate: false }) });
+    const p = await poller({ fetchFeed: (url, o) => fetchFeed(url, { ...o, allowPrivate: false }) });
     const r = await p.pollOnce(feed.id);
     assert.equal(r.status, 'error');
     assert.match(r.error!, /127\.0\.0\.1|private|loopback|not allowed/i);

@@ -29,7 +29,7 @@ function item(i: number | string, ageDays: number, over: Partial<FeedItem> = {})
   };
 }
 const doc = (items: FeedItem[]): ParsedFeed => ({ format: 'rss', title: 'Retention', items });
-const pipeline = (over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps => createPipeline({ feeds, service, now: () => clock, ...over });
+const pipeline = (over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps => await createPipeline({ storage: feeds, service, now: () => clock, ...over });
 const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
 
 beforeEach(async () => {

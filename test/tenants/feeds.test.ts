@@ -35,7 +35,7 @@ function item(key: string, over: Partial<FeedItem> = {}): FeedItem {
   return { key, guid: key, link: key, title: `Story ${key}`, summary: `Summary of ${key}.`, published: new Date(clock - 60_000).toISOString(), authors: [], categories: [], ...over };
 }
 const doc = (items: FeedItem[], title = 'Outlet'): ParsedFeed => ({ format: 'rss', title, items });
-const pipeline = (): PipelineDeps => createPipeline({ feeds, service, now: () => clock });
+const pipeline = (): PipelineDeps => await createPipeline({ storage: feeds, service, now: () => clock });
 const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
 const queuedTitles = (channelId: string) => (await feeds.outbox.byStatus('pending')).filter((r) => r.channelId === channelId && r.postId).map((r) => (await feeds.posts.get(r.postId!))!.title);
 
@@ -170,8 +170,8 @@ describe('feed-failing notices and credentials', () => {
     await alerts.subscribe({ tenant: 'discord:1200000000000000002', platform: 'discord', userId: 'u' }, { platform: 'discord', channelId: 'B-all', filter: '' });
     await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'COPERATOR', filter: '' }, clock);
     const p = createPoller({
-      feeds,
-      pipeline: createPipeline({ feeds, service, now: () => clock }),
+      storage: feeds,
+      pipeline: await createPipeline({ storage: feeds, service, now: () => clock }),
       fetchFeed: async (u) => {
         throw new FeedFetchError(`${u}: HTTP 401 Unauthorized`, 'http', { httpStatus: 401 });
       },
