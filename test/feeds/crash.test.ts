@@ -67,7 +67,7 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
         authors: [],
         categories: [],
       }));
-      const r = ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items }, deps);
+      const r = await ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items }, deps);
       assert.equal(r.queued, POSTS * (DISCORD_CHANNELS.length + SLACK_CHANNELS.length));
       store.close();
     }
@@ -191,7 +191,7 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
 
     const store = openStore(db);
     try {
-      const rows = await storageOverStore(store).outboxByStatus('sent');
+      const rows = await (await storageOverStore(store)).outbox.byStatus('sent');
       assert.equal(rows.length, expected.length);
       for (const row of rows) assert.equal(row.messageId, accepted.get(row.idempotencyKey)?.messageId, `seed ${seed}: row ${row.id}`);
     } finally {

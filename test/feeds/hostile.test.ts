@@ -16,6 +16,7 @@ import { createFeedParser, type FeedParserThread } from '../../src/feeds/parse-t
 import { createPipeline, ingestFeedAsync, postIdFor, type PipelineDeps } from '../../src/feeds/pipeline.js';
 import { createPoller } from '../../src/feeds/poller.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
+import type { FeedRow } from '../../src/store/repos/feeds.js';
 import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { buildIncident, day } from '../fixtures/core/build-incident.js';
@@ -49,10 +50,10 @@ function item(i: number | string, over: Partial<FeedItem> = {}): FeedItem {
 }
 const doc = (items: FeedItem[], title = 'News Example'): ParsedFeed => ({ format: 'rss', title, items });
 
-function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps {
-  return await createPipeline({ storage: feeds, service, now: () => clock, logger: logger(), ...over });
+function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): Promise<PipelineDeps> {
+  return createPipeline({ storage: feeds, service, now: () => clock, logger: logger(), ...over });
 }
-const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync((await feeds.feeds.get(feed.id))!, parsed, deps);
+const ingest = async (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync((await feeds.feeds.get(feed.id))!, parsed, deps);
 
 /** Watches the event loop while `fn` runs; resolves with fn's value and the longest stall seen (ms). */
 async function longestStall<T>(fn: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
@@ -108,7 +109,7 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
         { guid: 'urn:bomb:3', link: 'https://bomb.example/3', title: 'Another ordinary headline about a Flibbertigibbet breach', pubDate: pub },
       ]),
     });
-    const deps = pipeline();
+    const deps = await pipeline();
     const feed = (await feeds.feeds.add({ url: server.url('/bomb.xml'), name: 'Bomb' }, clock)).feed;
     const { value: outcome, stallMs } = await longestStall(() => poller(deps).pollOnce(feed.id));
     assert.equal(outcome.status, 'ok', outcome.error);
@@ -132,13 +133,13 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
         { guid: 'urn:deep:3', link: 'https://deep.example/3', title: 'Third fine item', description: '<p>Also fine.</p>', pubDate: pub },
       ]),
     });
-    const deps = pipeline();
+    const deps = await pipeline();
     const feed = (await feeds.feeds.add({ url: server.url('/deep.xml'), name: 'Deep' }, clock)).feed;
     const p = poller(deps);
     const outcome = await p.pollOnce(feed.id);
     assert.equal(outcome.status, 'ok', outcome.error);
     assert.deepEqual(
-      ['urn:deep:1', 'urn:deep:3'].map((k) => (await feeds.posts.get(postIdFor(feed.url, k)))?.title),
+      [(await feeds.posts.get(postIdFor(feed.url, 'urn:deep:1')))?.title, (await feeds.posts.get(postIdFor(feed.url, 'urn:deep:3')))?.title],
       ['First fine item', 'Third fine item'],
     );
     assert.equal(await feeds.posts.get(postIdFor(feed.url, 'urn:deep:2')), undefined, 'the nested item is not stored');
@@ -158,7 +159,7 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
 
 describe('hostile feed content: the pipeline', () => {
   it('the flood: 30,000 new ids every poll store and alert at most FEED_MAX_ITEMS_PER_POLL, feeds status shows the skip, posts stay within the cap', async () => {
-    const deps = pipeline({ bounds: { maxItemsPerPoll: 200, maxPostsPerFeed: 500 } });
+    const deps = await pipeline({ bounds: { maxItemsPerPoll: 200, maxPostsPerFeed: 500 } });
     const feed = (await feeds.feeds.add({ url: 'https://flood.example/feed', name: 'Flood' }, clock)).feed;
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     const flood = (poll: number): ParsedFeed =>
@@ -222,7 +223,7 @@ describe('hostile feed content: the pipeline', () => {
     });
     store.importIncidents([imported], { origin: 'file:kev.json', format: 'kev' });
     service = createIncidentService([curated, imported]);
-    const deps = pipeline({ incidents: [curated] });
+    const deps = await pipeline({ incidents: [curated] });
     const feed = (await feeds.feeds.add({ url: 'https://evil.example/feed', name: 'Evil' }, clock)).feed;
     await ingest(feed, doc([]), deps);
     const poison = (i: number, link: string, title: string): FeedItem =>
@@ -253,7 +254,7 @@ describe('hostile feed content: the pipeline', () => {
   });
 
   it('another outlet’s telling of a story adds its link as a source, and nothing else', async () => {
-    const deps = pipeline();
+    const deps = await pipeline();
     const a = (await feeds.feeds.add({ url: 'https://a.example/feed', name: 'Outlet A' }, clock)).feed;
     const b = (await feeds.feeds.add({ url: 'https://b.example/feed', name: 'Outlet B' }, clock)).feed;
     await ingest(a, doc([]), deps);
@@ -270,7 +271,7 @@ describe('hostile feed content: the pipeline', () => {
   });
 
   it('far-future dates are clamped to the fetch time: such a post does not top /incidents recent, nor empty the story index', async () => {
-    const deps = pipeline({ bounds: { maxItemsPerPoll: 5000 } });
+    const deps = await pipeline({ bounds: { maxItemsPerPoll: 5000 } });
     const feed = (await feeds.feeds.add({ url: 'https://future.example/feed', name: 'Future' }, clock)).feed;
     const other = (await feeds.feeds.add({ url: 'https://other.example/feed', name: 'Other' }, clock)).feed;
     await ingest(feed, doc([]), deps);

@@ -19,7 +19,7 @@ let feedId: number;
 let postCounter = 0;
 
 /** Stores a post and queues its alert for the subscription; returns the outbox row id. */
-function queueAlert(sub: Subscription, incidentId?: string, title?: string): number {
+async function queueAlert(sub: Subscription, incidentId?: string, title?: string): Promise<number> {
   const id = `post:${(++postCounter).toString(16).padStart(16, '0')}`;
   await feeds.posts.insert({ id, feedId, incidentId: incidentId ?? id, url: `https://news.example/${postCounter}`, urlKey: null, title: title ?? `Post ${postCounter}`, published: '2025-07-10T10:00:00.000Z', summary: `Summary ${postCounter}`, createdAt: clock });
   return (await feeds.outbox.enqueue({ subscriptionId: sub.id, platform: sub.platform, channelId: sub.channelId, postId: id, incidentId: incidentId ?? id, kind: 'alert', roleId: sub.roleId, nextAttemptAt: clock, createdAt: clock }))!;
@@ -45,7 +45,7 @@ describe('outbox worker delivery', () => {
   it('sends each row once, marks it sent with the platform message id, and renders the post', async () => {
     const sender = new RecordingSender('discord');
     const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '', roleId: '42' }, clock);
-    const id = queueAlert(sub, undefined, 'Zorblax breach');
+    const id = await queueAlert(sub, undefined, 'Zorblax breach');
     const w = worker(sender);
     assert.equal(await w.runOnce(), 1);
     assert.equal(await w.runOnce(), 0);
@@ -65,11 +65,11 @@ describe('outbox worker delivery', () => {
     const sender = new RecordingSender('discord');
     const a = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: 'A', filter: '' }, clock);
     const b = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: 'B', filter: '' }, clock);
-    queueAlert(a, 'inc:1');
+    await queueAlert(a, 'inc:1');
     const w = worker(sender);
     await w.drain();
-    queueAlert(a, 'inc:1');
-    queueAlert(b, 'inc:1');
+    await queueAlert(a, 'inc:1');
+    await queueAlert(b, 'inc:1');
     await w.drain();
     const [first, second] = sender.alerts('A');
     assert.equal(second!.message.threadOf, first!.messageId);
@@ -80,7 +80,7 @@ describe('outbox worker delivery', () => {
     const sender = new RecordingSender('discord');
     sender.failNext(rateLimited(90_000));
     const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub);
+    const id = await queueAlert(sub);
     const w = worker(sender);
     assert.equal(await w.runOnce(), 0);
     assert.equal((await feeds.outbox.get(id))!.attempts, 1);
@@ -97,7 +97,7 @@ describe('outbox worker delivery', () => {
     const sender = new RecordingSender('discord');
     sender.failNext(new AlertSendError('HTTP 502', true), new AlertSendError('HTTP 503', true), new AlertSendError('Unknown Channel', false));
     const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub);
+    const id = await queueAlert(sub);
     const w = worker(sender, { retryBaseMs: 1000 });
     await w.runOnce();
     assert.equal((await feeds.outbox.get(id))!.nextAttemptAt, T0 + 1000);
@@ -120,8 +120,8 @@ describe('outbox worker delivery', () => {
     const s = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
     const d = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
     for (let i = 0; i < 3; i++) {
-      queueAlert(s);
-      queueAlert(d);
+      await queueAlert(s);
+      await queueAlert(d);
     }
     const w = worker([slack, discord]);
     await w.runOnce();
@@ -141,8 +141,8 @@ describe('outbox worker delivery', () => {
     const sender = new RecordingSender('discord');
     const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
     const other = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: '' }, clock);
-    for (let i = 0; i < 25; i++) queueAlert(sub);
-    for (let i = 0; i < 3; i++) queueAlert(other);
+    for (let i = 0; i < 25; i++) await queueAlert(sub);
+    for (let i = 0; i < 3; i++) await queueAlert(other);
     const w = worker(sender);
     await w.drain();
     const inOne = sender.sent.filter((m) => m.channelId === '1');
@@ -154,12 +154,12 @@ describe('outbox worker delivery', () => {
     assert.equal((await feeds.outbox.byStatus('folded')).length, 15);
     // Five minutes later the window is still full: new alerts fold again, into a new digest.
     clock += 5 * 60_000;
-    for (let i = 0; i < 2; i++) queueAlert(sub);
+    for (let i = 0; i < 2; i++) await queueAlert(sub);
     await w.drain();
     assert.equal(sender.sent.filter((m) => m.channelId === '1' && m.message.kind === 'digest').length, 2);
     // After the window, alerts go out one by one again.
     clock += 11 * 60_000;
-    queueAlert(sub);
+    await queueAlert(sub);
     await w.drain();
     assert.equal(sender.sent.at(-1)!.message.kind, 'alert');
   });
@@ -169,7 +169,7 @@ describe('outbox worker after a crash', () => {
   it('marks a send that reached the platform as sent, without sending again', async () => {
     const sender = new RecordingSender('discord');
     const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub, 'inc:9');
+    const id = await queueAlert(sub, 'inc:9');
     const row = (await feeds.outbox.get(id))!;
     await feeds.outbox.claim(id, null); // the crashed process got this far...
     const messageId = sender.acceptSilently('1', { kind: 'notice', text: 'stand-in' }, row.idempotencyKey); // ...and the platform took it
@@ -185,7 +185,7 @@ describe('outbox worker after a crash', () => {
   it('sends again with the same key when the interrupted send never arrived', async () => {
     const sender = new RecordingSender('discord');
     const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub);
+    const id = await queueAlert(sub);
     const key = (await feeds.outbox.get(id))!.idempotencyKey;
     await feeds.outbox.claim(id, null);
     const w = worker(sender);
