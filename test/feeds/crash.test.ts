@@ -56,7 +56,7 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
       for (const c of DISCORD_CHANNELS) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, Date.now());
       for (const c of SLACK_CHANNELS) await feeds.subscriptions.subscribe({ platform: 'slack', channelId: c, filter: '' }, Date.now());
       const deps = await createPipeline({ storage: feeds });
-      ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, deps);
+      await ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, deps);
       const items: FeedItem[] = Array.from({ length: POSTS }, (_, i) => ({
         key: `urn:crash:${i}`,
         link: `https://crash.example/${i}`,
