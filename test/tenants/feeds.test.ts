@@ -18,6 +18,7 @@ import { createPipeline, ingestFeed, type PipelineDeps } from '../../src/feeds/p
 import { createPoller, FAILING_AFTER } from '../../src/feeds/poller.js';
 import type { Actor, FeedItem, ParsedFeed } from '../../src/feeds/types.js';
 import { createLogger } from '../../src/logger.js';
+import type { FeedRow } from '../../src/store/repos/feeds.js';
 import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { applyMigrations, MIGRATIONS } from '../../src/store/migrations.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -35,9 +36,13 @@ function item(key: string, over: Partial<FeedItem> = {}): FeedItem {
   return { key, guid: key, link: key, title: `Story ${key}`, summary: `Summary of ${key}.`, published: new Date(clock - 60_000).toISOString(), authors: [], categories: [], ...over };
 }
 const doc = (items: FeedItem[], title = 'Outlet'): ParsedFeed => ({ format: 'rss', title, items });
-const pipeline = (): PipelineDeps => await createPipeline({ storage: feeds, service, now: () => clock });
-const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
-const queuedTitles = (channelId: string) => (await feeds.outbox.byStatus('pending')).filter((r) => r.channelId === channelId && r.postId).map((r) => (await feeds.posts.get(r.postId!))!.title);
+const pipeline = (): Promise<PipelineDeps> => createPipeline({ storage: feeds, service, now: () => clock });
+const ingest = async (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
+const queuedTitles = async (channelId: string) => {
+  const titles: string[] = [];
+  for (const r of (await feeds.outbox.byStatus('pending')).filter((x) => x.channelId === channelId && x.postId)) titles.push((await feeds.posts.get(r.postId!))!.title);
+  return titles;
+};
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-tenant-feeds-'));
@@ -53,23 +58,23 @@ afterEach(() => store.close());
 
 describe('feed: filters name a feed exactly', () => {
   it('feed:cisa matches the feed named "CISA" (and its id), never "Mercisaurus"', async () => {
-    const deps = pipeline();
+    const deps = await pipeline();
     const cisa = (await feeds.feeds.add({ url: 'https://cisa.example/feed', name: 'CISA' }, clock)).feed;
     const merc = (await feeds.feeds.add({ url: 'https://merc.example/feed', name: 'Mercisaurus' }, clock)).feed;
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: 'feed:cisa' }, clock);
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: `feed:${merc.id}` }, clock);
     await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '3', filter: 'feed:CISA' }, clock);
-    ingest(cisa, doc([]), deps);
-    ingest(merc, doc([]), deps);
-    ingest(cisa, doc([item('https://cisa.example/a/1', { title: 'CISA adds two known exploited vulnerabilities' })]), deps);
-    ingest(merc, doc([item('https://merc.example/1', { title: 'Mercisaurus fossil dig reopens to visitors' })]), deps);
-    assert.deepEqual(queuedTitles('1'), ['CISA adds two known exploited vulnerabilities']);
-    assert.deepEqual(queuedTitles('2'), ['Mercisaurus fossil dig reopens to visitors']);
-    assert.deepEqual(queuedTitles('3'), ['CISA adds two known exploited vulnerabilities']);
+    await ingest(cisa, doc([]), deps);
+    await ingest(merc, doc([]), deps);
+    await ingest(cisa, doc([item('https://cisa.example/a/1', { title: 'CISA adds two known exploited vulnerabilities' })]), deps);
+    await ingest(merc, doc([item('https://merc.example/1', { title: 'Mercisaurus fossil dig reopens to visitors' })]), deps);
+    assert.deepEqual(await queuedTitles('1'), ['CISA adds two known exploited vulnerabilities']);
+    assert.deepEqual(await queuedTitles('2'), ['Mercisaurus fossil dig reopens to visitors']);
+    assert.deepEqual(await queuedTitles('3'), ['CISA adds two known exploited vulnerabilities']);
   });
 
   it('a tenant\'s own name for a feed works in its filters, and not in another tenant\'s', async () => {
-    const deps = pipeline();
+    const deps = await pipeline();
     const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const B: Actor = { tenant: 'discord:1200000000000000002', platform: 'discord', userId: '1200000000000000004' };
     const { feed } = await alerts.addFeed(A, { url: 'https://shared.example/feed', name: 'Our Watch' });
@@ -78,11 +83,11 @@ describe('feed: filters name a feed exactly', () => {
     await alerts.subscribe(A, { platform: 'discord', channelId: 'A2', filter: 'feed:"Their Watch"' });
     await alerts.subscribe(B, { platform: 'discord', channelId: 'B1', filter: 'feed:theirwatch' });
     const row = (await feeds.feeds.get(feed.id))!;
-    ingest(row, doc([]), deps);
-    ingest(row, doc([item('https://shared.example/1', { title: 'Shared story' })]), deps);
-    assert.deepEqual(queuedTitles('A1'), ['Shared story']);
-    assert.deepEqual(queuedTitles('A2'), [], 'B\'s name for the feed does not steer A\'s filters');
-    assert.deepEqual(queuedTitles('B1'), ['Shared story']);
+    await ingest(row, doc([]), deps);
+    await ingest(row, doc([item('https://shared.example/1', { title: 'Shared story' })]), deps);
+    assert.deepEqual(await queuedTitles('A1'), ['Shared story']);
+    assert.deepEqual(await queuedTitles('A2'), [], 'B\'s name for the feed does not steer A\'s filters');
+    assert.deepEqual(await queuedTitles('B1'), ['Shared story']);
   });
 });
 
@@ -95,7 +100,7 @@ describe('filter cost is bounded', () => {
   });
 
   it('matching a post costs at most one lookup per term, filters are compiled once, and the post\'s length does not matter', async () => {
-    const deps = pipeline();
+    const deps = await pipeline();
     const feed = (await feeds.feeds.add({ url: 'https://big.example/feed', name: 'Big' }, clock)).feed;
     // The most a channel can ask for today: 25 subscriptions of MAX_FILTER_TERMS terms (phrases and words).
     const phrase = (i: number, j: number) => (j % 2 ? `"alpha${i} beta${j} gamma"` : `word${i}x${j}`);
@@ -106,33 +111,33 @@ describe('filter cost is bounded', () => {
     for (let i = 0; i < 25; i++) {
       store.db.prepare("INSERT INTO subscriptions (tenant, platform, channel_id, filter, created_at) VALUES ('operator', 'discord', ?, ?, ?)").run(`OLD${i}`, legacy, clock);
     }
-    assert.equal(subscriptionFilters(feeds, feed.id).length, 50, 'every subscription compiles, the old ones included');
-    ingest(feed, doc([]), deps);
+    assert.equal((await subscriptionFilters(feeds, feed.id)).length, 50, 'every subscription compiles, the old ones included');
+    await ingest(feed, doc([]), deps);
     const summary = Array.from({ length: 50_000 }, (_, k) => `word${k % 997} alpha${k % 25} beta${k % 10}`).join(' ');
     matchStats.compiles = 0;
     matchStats.termChecks = 0;
-    ingest(feed, doc([item('https://big.example/1', { title: 'A very long post', summary })]), deps);
+    await ingest(feed, doc([item('https://big.example/1', { title: 'A very long post', summary })]), deps);
     assert.ok(matchStats.termChecks <= 25 * MAX_FILTER_TERMS + 25 * 37, `term lookups per post: ${matchStats.termChecks}`);
     assert.equal(matchStats.compiles, 0, 'the seeding poll compiled the filters; this poll reused them');
-    ingest(feed, doc([item('https://big.example/2', { title: 'Another post', summary: 'short' }), item('https://big.example/1', { title: 'A very long post', summary })]), deps);
+    await ingest(feed, doc([item('https://big.example/2', { title: 'Another post', summary: 'short' }), item('https://big.example/1', { title: 'A very long post', summary })]), deps);
     assert.equal(matchStats.compiles, 0, 'not compiled per poll');
   });
 });
 
 describe('story matching never crosses tenants', () => {
   it('a private feed\'s post joins no record everyone sees, and a public post never joins a private record', async () => {
-    const deps = pipeline();
+    const deps = await pipeline();
     const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const pub = (await feeds.feeds.add({ url: 'https://public.example/feed', name: 'Public outlet' }, clock)).feed;
     const priv = (await feeds.feeds.get((await alerts.addFeed(A, { url: 'https://private.example/feed', name: 'Private outlet' })).feed.id))!;
-    ingest(pub, doc([]), deps);
-    ingest(priv, doc([]), deps);
+    await ingest(pub, doc([]), deps);
+    await ingest(priv, doc([]), deps);
     const title = 'LockBit affiliate arrested in Poland over Zorblax hospital attacks';
     // The private post comes first, then the same story (and the same link) from the public feed...
-    ingest(priv, doc([item('https://news.example/lockbit-arrest', { title })]), deps);
-    ingest(pub, doc([item('https://news.example/lockbit-arrest', { title: `${title}, police say` })]), deps);
+    await ingest(priv, doc([item('https://news.example/lockbit-arrest', { title })]), deps);
+    await ingest(pub, doc([item('https://news.example/lockbit-arrest', { title: `${title}, police say` })]), deps);
     // ...then the same story again from the private feed.
-    ingest(priv, doc([item('https://private.example/follow-up', { title: `Zorblax hospital attacks: LockBit affiliate arrested in Poland` })]), deps);
+    await ingest(priv, doc([item('https://private.example/follow-up', { title: `Zorblax hospital attacks: LockBit affiliate arrested in Poland` })]), deps);
     const posts = store.db.prepare<[], { id: string; feed_id: number; incident_id: string }>('SELECT id, feed_id, incident_id FROM posts ORDER BY created_at, id').all();
     assert.equal(posts.length, 3);
     for (const p of posts) assert.equal(p.incident_id, p.id, `post ${p.id} of feed ${p.feed_id} made its own record`);
@@ -238,14 +243,14 @@ describe('migrating a database from before tenants', () => {
     raw.close();
     const migrated = openStore(path);
     try {
-      const fs = new FeedStore(migrated);
+      const fs = await storageOverStore(migrated);
       assert.deepEqual(
-        fs.tenancy.allOwners().map((o) => `${o.feedId} ${o.tenant} ${o.source} ${o.addedBy}`),
+        (await fs.tenants.allOwners()).map((o) => `${o.feedId} ${o.tenant} ${o.source} ${o.addedBy}`),
         ['1 operator file FEEDS_FILE', '2 operator cli before tenants (admin)'],
       );
-      assert.deepEqual(fs.allSubscriptions().map((s) => s.tenant), ['discord:1100000000000000002', 'slack:T0001', 'operator']);
-      assert.deepEqual(fs.feedsVisibleTo('discord:9').map((f) => f.url), ['https://list.example/feed', 'https://chat.example/feed']);
-      assert.equal(fs.getFeed(3)!.removed, true);
+      assert.deepEqual((await fs.subscriptions.all()).map((s) => s.tenant), ['discord:1100000000000000002', 'slack:T0001', 'operator']);
+      assert.deepEqual((await fs.feeds.visibleTo('discord:9')).map((f) => f.url), ['https://list.example/feed', 'https://chat.example/feed']);
+      assert.equal((await fs.feeds.get(3))!.removed, true);
     } finally {
       migrated.close();
     }
