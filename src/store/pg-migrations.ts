@@ -1,4 +1,5 @@
 import { DbError, type Db } from './db.js';
+import { PG_SCHEMA_FEEDS } from './pg-schema-feeds.js';
 import { PG_RECORDS_MIGRATION } from './pg-schema-records.js';
 
 /** One PostgreSQL schema step; applied once, in order, recorded in `schema_migrations`. */
@@ -13,6 +14,7 @@ export interface PgMigration {
  * BIGINT epoch milliseconds, JSONB documents, identity keys). Append only: a released step is never edited.
  */
 export const PG_MIGRATIONS: PgMigration[] = [
+  PG_SCHEMA_FEEDS,
   PG_RECORDS_MIGRATION,
 ];
 
