@@ -5,16 +5,14 @@ import { importDataPaths, loadService } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
-import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
+import type { FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
-import { createAppObservability, type AppObservability, type ObservedAdapter } from './observability/index.js';
+import type { AppObservability, ObservedAdapter } from './observability/index.js';
 import { storedDataStatusReader, withDataHints } from './sources/data-hint.js';
 import { createImporter } from './sources/import-runner.js';
 import { loadSourceList } from './sources/source-list.js';
-import { createSourceSyncer, type SourceSyncer } from './sources/syncer.js';
-import { createTextSealer } from './store/sealed-text.js';
+import type { SourceSyncer } from './sources/syncer.js';
 import { recordReposOf } from './store/repos/index.js';
-import { SqliteSlackInstallationRepo } from './store/slack-installations.js';
 import { openStore } from './store/store.js';
 import { storageOverStore } from './store/storage.js';
 
@@ -54,14 +52,15 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const core = await loadService(store, logger);
   logger.info({ records: core.size, ms: Math.round(performance.now() - started) }, 'index ready');
   // Health and metrics (HTTP_PORT): created now so the parts below get their observer; it listens before the adapters.
-  const observability = config.http ? createAppObservability({ config: { ...config, http: config.http }, store, index: core, logger }) : undefined;
+  // What a run without them does not need is loaded only when configured (start-up time of the console).
+  const observability = config.http ? (await import('./observability/index.js')).createAppObservability({ config: { ...config, http: config.http }, store, index: core, logger }) : undefined;
 
   // Notices of the background sync: the log in chat mode; lines above the prompt in the console (held until it is up).
   const consoleMode = !config.discord && !config.slack;
   const held: string[] = [];
   let notify: (line: string) => void = consoleMode ? (line) => void held.push(line) : (line) => logger.info(line);
   const syncer = config.sources.sync
-    ? createSourceSyncer({
+    ? (await import('./sources/syncer.js')).createSourceSyncer({
         sources: recordReposOf(store).sources,
         importer: createImporter(store),
         service: core,
@@ -87,7 +86,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
   const watcher = config.feeds.enabled
-    ? await createFeedWatcher({ storage, replicaId: config.replicaId, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()], observer: observability?.metrics })
+    ? await (await import('./feeds/watcher.js')).createFeedWatcher({ storage, replicaId: config.replicaId, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()], observer: observability?.metrics })
     : undefined;
   if (watcher) observability?.watchFeeds(storage);
   const stops: (() => Promise<void>)[] = [];
@@ -133,6 +132,8 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
     }
     if (config.slack) {
       const { createSlackAdapter } = await import('./adapters/slack/index.js');
+      const { SqliteSlackInstallationRepo } = await import('./store/slack-installations.js');
+      const { createTextSealer } = await import('./store/sealed-text.js');
       const { distribution, ...slack } = config.slack;
       // Distributed, each workspace's bot token lives in its installation in the store (sealed when a key is set).
       const oauth = distribution && {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
-import { z } from 'zod';
+import { z } from './core/zod.js';
 import { DEFAULT_DATABASE_PATH } from './store/store.js';
 
 /** Discord's REST API base; discord.js appends the version (`/v10`). */

@@ -1,4 +1,13 @@
-import { convert } from 'html-to-text';
+import { createRequire } from 'node:module';
+import type { convert as Convert } from 'html-to-text';
+
+// Loaded on the first text that carries HTML (feed posts; few records): its ~30 modules would otherwise cost every
+// start-up, console included. Synchronous, as stripMarkup is: the package's CommonJS build.
+let convertHtml: typeof Convert | undefined;
+const convert: typeof Convert = (html, options) => {
+  convertHtml ??= (createRequire(import.meta.url)('html-to-text') as { convert: typeof Convert }).convert;
+  return convertHtml(html, options);
+};
 
 // Markup that real data carries: ATT&CK markdown links and "(Citation: ...)" markers, Tidal
 // "<sup>[[n](/references/uuid)]</sup>" reference tags, and HTML from feeds.

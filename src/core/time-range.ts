@@ -1,5 +1,11 @@
-import * as chrono from 'chrono-node';
+import { createRequire } from 'node:module';
+import type * as ChronoEn from 'chrono-node/en';
 import type { IncidentDate } from './incident.js';
+
+// English only, as the package root parses (the root also loads every other locale, ~230 more modules); loaded on the
+// first date read, from its CommonJS build as reading is synchronous, so that start-up does not pay its ~50 modules.
+let chrono: typeof ChronoEn | undefined;
+const english = (): typeof ChronoEn => (chrono ??= createRequire(import.meta.url)('chrono-node/en') as typeof ChronoEn);
 
 /**
  * A time range read from a question or a search filter. `from` and `to` are inclusive calendar dates (`YYYY-MM-DD`,
@@ -130,7 +136,7 @@ export function readDateSpan(text: string, now: Date = new Date()): DateSpan | u
   }
   // chrono reads "May 2024" but not a bare month-less year inside words; both halves must be the whole text, so a
   // sentence that merely contains a date is not a date.
-  const [result] = chrono.parse(value, { instant: now, timezone: 'UTC' });
+  const [result] = english().parse(value, { instant: now, timezone: 'UTC' });
   if (!result || result.text.length < value.replace(/\s+/g, ' ').length - 1) return undefined;
   const start = result.start;
   const hasYear = start.isCertain('year');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 
 /** One evaluation query: the text, the ids that count as right, and its kind (alias, typo, question, entity...). */
 export const EvalQuerySchema = z.object({

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import type { Answer } from '../core/answer-model.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 
 /** The default source list shipped with the bot: the project's `data/sources.json` (absolute path). */
 export const DEFAULT_SOURCES_FILE = fileURLToPath(new URL('../../data/sources.json', import.meta.url));
