@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseOpml } from 'feedsmith';
+import { feedsmith } from './feed-libs.js';
 import type { FeedSpec } from './types.js';
 
 /** The default feed list shipped with the bot: the project's `data/feeds.json` (absolute path). */
@@ -80,7 +80,7 @@ interface OutlineLike {
 function fromOpml(text: string, source: string): FeedSpec[] {
   let doc: { body?: { outlines?: OutlineLike[] } };
   try {
-    doc = parseOpml(text) as typeof doc;
+    doc = feedsmith().parseOpml(text) as typeof doc;
   } catch (err) {
     throw new FeedListError(`${source}: not a valid OPML file (${(err as Error).message})`, { cause: err });
   }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { XMLValidator } from 'fast-xml-parser';
-import { parseFeed } from 'feedsmith';
 import { compile } from 'html-to-text';
 import iconv from 'iconv-lite';
 import { INCIDENT_BOUNDS } from '../core/incident.js';
 import { truncateWords } from '../core/text.js';
 import { decodeFeedBody, fixC1Controls } from './decode.js';
+import { fastXml, feedsmith } from './feed-libs.js';
 import type { FeedFormat, FeedItem, ParsedFeed, SkippedFeedItem } from './types.js';
 
 /** Why a document was refused. */
@@ -79,21 +78,21 @@ export function parseFeedDocument(body: Buffer | string, options: ParseFeedOptio
 // ---------------------------------------------------------------------------------------------------------------
 // Reading with feedsmith, with one pre-cleaned retry for the quirks real feeds have.
 
-type Raw = ReturnType<typeof parseFeed>;
+type Raw = ReturnType<ReturnType<typeof feedsmith>['parseFeed']>;
 
 function readWithFeedsmith(text: string, url: string): Raw {
   let first: unknown;
   let last: unknown;
   const expanded = expandInternalEntities(text);
   try {
-    return parseFeed(expanded);
+    return feedsmith().parseFeed(expanded);
   } catch (err) {
     first = last = err;
   }
   const cleaned = preClean(expanded);
   if (cleaned !== expanded) {
     try {
-      return parseFeed(cleaned);
+      return feedsmith().parseFeed(cleaned);
     } catch (err) {
       last = err;
     }
@@ -103,7 +102,7 @@ function readWithFeedsmith(text: string, url: string): Raw {
   if ((last as Error)?.name === 'ParseError') {
     const root = rootElement(cleaned);
     const format = root === 'rss' ? 'rss' : root === 'feed' ? 'atom' : root === 'rdf:rdf' ? 'rdf' : undefined;
-    if (format && XMLValidator.validate(cleaned) === true) return { format, feed: {} } as unknown as Raw;
+    if (format && fastXml().XMLValidator.validate(cleaned) === true) return { format, feed: {} } as unknown as Raw;
   }
   throw diagnose(text, url, first);
 }
@@ -222,7 +221,7 @@ function diagnose(text: string, url: string, cause: unknown): FeedParseError {
   // Publishers often put a comment before <?xml ...?>; validate from the declaration so the real error shows.
   const decl = text.indexOf('<?xml');
   const from = decl > 0 && /^(?:\s|<!--[\s\S]*?-->)*$/.test(text.slice(0, decl)) ? decl : 0;
-  const valid = XMLValidator.validate(text.slice(from, from + 4_000_000));
+  const valid = fastXml().XMLValidator.validate(text.slice(from, from + 4_000_000));
   if (valid !== true) {
     const line = valid.err.line + (from ? text.slice(0, from).split('\n').length - 1 : 0);
     const col = valid.err.col ? `, column ${valid.err.col}` : '';
