@@ -321,6 +321,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX slack_installations_enterprise ON slack_installations(enterprise_id);
     `,
   },
+  {
+    version: 8,
+    name: 'leases (replicas sharing a database take turns at feeds and syncs)',
+    // One statement, so that the Db interface can run it as well (its statements are prepared one at a time).
+    sql: `
+      CREATE TABLE leases (
+        -- what the lease guards: 'feed:<id>', 'source:<name>'...
+        name        TEXT PRIMARY KEY,
+        -- the replica holding it (REPLICA_ID)
+        holder      TEXT NOT NULL,
+        -- bumped each time another holder takes the lease, so work begun under an older fence can be refused
+        fence       INTEGER NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+      ) STRICT
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */
