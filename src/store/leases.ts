@@ -112,6 +112,35 @@ export class LeaseRepo {
     return row !== undefined;
   }
 
+  /**
+   * Runs `work` while holding the lease `name`, renewed every third of `ttlMs` so that it outlives slow work but
+   * expires within `ttlMs` of this replica dying; gives the lease back when `work` settles. Returns `{ held: false }`
+   * without running `work` when another holder has the lease. `work` is told through its signal when the lease was
+   * taken over meanwhile (this replica stalled past its expiry), so it can stop before writing.
+   */
+  async hold<T>(name: string, ttlMs: number, work: (lost: AbortSignal) => Promise<T>): Promise<{ held: true; result: T } | { held: false }> {
+    const lease = await this.acquire(name, ttlMs);
+    if (!lease) return { held: false };
+    const lost = new AbortController();
+    let renewing: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      renewing = this.renew(name, ttlMs).then(
+        (renewed) => {
+          if (!renewed || renewed.fence !== lease.fence) lost.abort(new Error(`lease ${name} was taken over`));
+        },
+        () => {},
+      );
+    }, Math.max(1, Math.floor(ttlMs / 3)));
+    timer.unref();
+    try {
+      return { held: true, result: await work(lost.signal) };
+    } finally {
+      clearInterval(timer);
+      await renewing;
+      if (!lost.signal.aborted) await this.release(name).catch(() => false);
+    }
+  }
+
   /** Returns the unexpired leases whose names start with `prefix`, by name: who does what now. */
   async list(prefix = ''): Promise<Lease[]> {
     const t = this.clock();

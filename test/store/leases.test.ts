@@ -89,5 +89,43 @@ for (const engine of dbCases('leases contract')) {
       assert.equal(await new LeaseRepo(db, 'b').acquire('feed:clock', 60_000), undefined);
       assert.equal(await a.holds('feed:clock', lease.fence), true);
     });
+    it('hold runs work under the lease, refuses a second holder meanwhile, and gives the lease back after', async () => {
+      const a = repo('a');
+      const b = repo('b');
+      const seen: Array<string | undefined> = [];
+      const outcome = await a.hold('source:kev', 30_000, async (lost) => {
+        seen.push((await a.list('source:'))[0]?.holder);
+        assert.deepEqual(await b.hold('source:kev', 30_000, async () => 'ran'), { held: false });
+        return lost.aborted;
+      });
+      assert.deepEqual(outcome, { held: true, result: false });
+      assert.deepEqual(seen, ['a']);
+      assert.deepEqual(await a.list('source:'), [], 'released');
+      assert.equal((await b.hold('source:kev', 30_000, async () => 'ran')).held, true);
+    });
+
+    it('hold renews the lease while slow work runs and tells the work when another holder took it over', async (t) => {
+      t.mock.timers.enable({ apis: ['setInterval'] });
+      const a = repo('a');
+      const b = repo('b');
+      const until = async (done: () => boolean | Promise<boolean>) => {
+        for (let i = 0; i < 1_000 && !(await done()); i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      const outcome = await a.hold('feed:slow', 900, async (lost) => {
+        clock += 800;
+        t.mock.timers.tick(300);
+        await until(async () => (await a.list('feed:'))[0]?.expiresAt === clock + 900);
+        clock += 800;
+        assert.equal(await b.acquire('feed:slow', 900), undefined, 'renewed: still ours after more than its ttl');
+        // Another replica takes it (as if this one had stalled past the expiry).
+        await db.run("UPDATE leases SET holder = 'b', fence = fence + 1 WHERE name = 'feed:slow'");
+        t.mock.timers.tick(300);
+        await until(() => lost.aborted);
+        return lost.aborted;
+      });
+      assert.deepEqual(outcome, { held: true, result: true });
+      const row = await db.one<{ holder: string }>("SELECT holder FROM leases WHERE name = 'feed:slow'");
+      assert.equal(row?.holder, 'b', 'the lease taken over is not released by the old holder');
+    });
   });
 }
