@@ -39,6 +39,8 @@ export interface ServedUpdate {
 export interface ServedUpdater {
   /** Reads the changed records and replaces them (or their merged group's record) in the index; returns the counts. */
   apply(ids: readonly string[]): Promise<ServedUpdate>;
+  /** Whether a change to `id` touches a merged group (its record must be recomputed from the group, not replaced). */
+  grouped(id: string): boolean;
 }
 
 /** Groups read from the store per batch: one read and its parsing stay well inside a slice. */
@@ -54,17 +56,21 @@ export function createServedUpdater(options: ServedUpdaterOptions): ServedUpdate
   const sliceMs = options.sliceMs ?? 25;
   let members: Map<string, string[]> | undefined;
   let membersOf = canonical.size;
-  const groupOf = (id: string): string[] => {
+  const membersByKeep = (): Map<string, string[]> => {
     if (!members || membersOf !== canonical.size) {
       members = new Map();
       for (const [from, keep] of canonical) members.set(keep, [...(members.get(keep) ?? []), from]);
       membersOf = canonical.size;
     }
+    return members;
+  };
+  const groupOf = (id: string): string[] => {
     const keep = canonical.get(id) ?? id;
-    return [keep, ...(members.get(keep) ?? [])];
+    return [keep, ...(membersByKeep().get(keep) ?? [])];
   };
 
   return {
+    grouped: (id) => canonical.has(id) || membersByKeep().has(id),
     async apply(ids) {
       const result: ServedUpdate = { upserted: 0, removed: 0 };
       const keeps = [...new Set(ids.map((id) => canonical.get(id) ?? id))];
