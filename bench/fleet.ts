@@ -122,7 +122,7 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
       SLACK_HOST: '127.0.0.1',
       SLACK_API_URL: slack.apiUrl,
       FEEDS_FILE: feedsFile,
-      FEED_POLL_SECONDS: '2',
+      FEED_POLL_SECONDS: '5',
       ALLOW_PRIVATE_FEED_URLS: 'true',
       SOURCES_SYNC: 'false',
     };

@@ -7,22 +7,9 @@ import { buildServed } from '../src/core/served.js';
 import { startReplication, type Replication } from '../src/replication.js';
 import type { Db } from '../src/store/db.js';
 import { dbCases, TEST_DATABASE_URL } from './support/databases.js';
+import { recordOf } from './support/record.js';
 
-function rec(id: string, title: string, more: Partial<Incident> = {}): Incident {
-  return {
-    id,
-    kind: 'incident',
-    title,
-    date: null,
-    aliases: [],
-    summary: `${title} is a record written for this test.`,
-    sources: [],
-    tags: [],
-    entities: { actors: [], victims: [], software: [], cves: [], countries: [] },
-    related: [],
-    ...more,
-  };
-}
+const rec = (id: string, title: string, more: Partial<Incident> = {}) => recordOf(id, title, { kind: 'incident', ...more });
 
 /** Polls `check` until it holds (fails after 5 s). */
 async function eventually(check: () => boolean, what: string): Promise<void> {

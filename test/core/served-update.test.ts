@@ -4,22 +4,9 @@ import { createServedService } from '../../src/core/create-service.js';
 import type { Incident } from '../../src/core/incident.js';
 import { buildServed } from '../../src/core/served.js';
 import { createServedUpdater } from '../../src/core/served-update.js';
+import { recordOf } from '../support/record.js';
 
-function rec(id: string, title: string, more: Partial<Incident> = {}): Incident {
-  return {
-    id,
-    kind: 'group',
-    title,
-    date: null,
-    aliases: [],
-    summary: `${title} is a record written for this test.`,
-    sources: [],
-    tags: [],
-    entities: { actors: [], victims: [], software: [], cves: [], countries: [] },
-    related: [],
-    ...more,
-  };
-}
+const rec = recordOf;
 
 const attack = rec('attack:G9001', 'Quartz Heron', { aliases: ['QH'] });
 const misp = rec('misp:threat-actor:1', 'Quartz Heron Team', { sameAs: ['attack:G9001'], aliases: ['Glass Stork'] });
