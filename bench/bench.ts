@@ -3,10 +3,12 @@
  * and FlexSearch (its README's relevance setup), over the same records in the same run, at the shared corpus size
  * and at ~6k, ~10k and ~100k records (real records copied with new names): build time, heap, snapshot size and
  * load time, answer latency p50/p99, postings read per query (ours), start-up from store and snapshot (ours), and
- * quality (hit@1, MRR@10 on eval-public) where the records are real. Then the adapters' round trips when their
- * bench modules are present. Figures are printed, never asserted: timing targets belong here, not in tests.
+ * quality (hit@1, MRR@10 on eval-public) where the records are real. Then answer latency per kind of question
+ * (bench/answers.ts), and the adapters' round trips when their bench modules are present. Figures are printed, never
+ * asserted: timing targets belong here, not in tests.
  *
- * BENCH_SIZES=2629,10000 picks sizes; BENCH_CORE_ONLY=1 skips the adapters; BENCH_SLOW=1 lists the slowest queries.
+ * BENCH_SIZES=2629,10000 picks sizes; BENCH_ANSWER_SIZES=10000 the answer bench's; BENCH_CORE_ONLY=1 skips the
+ * adapters; BENCH_SLOW=1 lists the slowest queries.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ import type { Incident } from '../src/core/incident.js';
 import { PLAIN_OPTIONS, PlainMiniSearch } from '../src/eval/baseline.js';
 import { evaluate, readEvalQueries } from '../src/eval/evaluate.js';
 import { openStore } from '../src/store/store.js';
+import { benchAnswers } from './answers.js';
 import { baseRecords, heapMb, machineNote, percentile, queriesFor, scaleUp, SHARED, timeQueries, type Latency } from './corpus.js';
 import { FlexSearchBaseline, importFlexSearch } from './flexsearch-baseline.js';
 
@@ -155,6 +158,9 @@ async function main(): Promise<void> {
     const real = n === base.length;
     benchSize(real ? 'shared corpus' : `scaled x${(n / base.length).toFixed(1)}`, real ? base : scaleUp(base, n), real);
   }
+
+  console.log('\nanswers per kind of question (the full answer() path over served records with the graph):');
+  await benchAnswers();
 
   for (const [name, fn] of [['discord', 'benchDiscord'], ['slack', 'benchSlack'], ['feed-parse', 'benchFeedParse'], ['feeds', 'benchFeeds'], ['sources', 'benchSources']] as const) {
     const mod = path.join(root, 'bench', `${name}.ts`);

@@ -17,6 +17,7 @@ import { parseSourceList, type SourceSpec } from '../src/sources/source-list.js'
 import { syncSources, type SyncReport } from '../src/sources/sync.js';
 import { createSourceSyncer } from '../src/sources/syncer.js';
 import { openStore } from '../src/store/store.js';
+import { recordReposOf } from '../src/store/repos/index.js';
 import { startDatasetServer } from '../test/support/dataset-server.js';
 
 const raw = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/datasets/raw');
@@ -60,13 +61,13 @@ export async function benchSources(): Promise<void> {
     // As `npm run cli -- sources sync` does it: the worker parses and writes, then rebuilds the index snapshot.
     const store = openStore(path.join(dir, 'cli.db'));
     const importer = createImporter(store);
-    const first = await syncSources(store, specs, importer, { allowPrivate: true });
+    const first = await syncSources(recordReposOf(store).sources, specs, importer, { allowPrivate: true });
     let t = performance.now();
     await importer.writeSnapshot();
     const snapshotMs = performance.now() - t;
     printReport('full sync from empty', first);
     console.log(`  index snapshot after it: ${(snapshotMs / 1000).toFixed(2)} s (total ${((first.ms + snapshotMs) / 1000).toFixed(2)} s)`);
-    const second = await syncSources(store, specs, importer, { allowPrivate: true });
+    const second = await syncSources(recordReposOf(store).sources, specs, importer, { allowPrivate: true });
     printReport('second sync', second);
     await importer.close();
     store.close();
@@ -79,7 +80,8 @@ export async function benchSources(): Promise<void> {
     lag.enable();
     t = performance.now();
     const syncer = createSourceSyncer({
-      store: live,
+      sources: recordReposOf(live).sources,
+      importer: createImporter(live),
       service,
       specs,
       resolve: (ids) => resolveServed(live, bundled, ids),

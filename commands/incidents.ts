@@ -1,3 +1,4 @@
+import { SEARCH_FILTERS } from '../src/core/search-list.js';
 import { rememberList, type PageOptions } from './conversation.js';
 import type { Command } from './types.js';
 
@@ -6,7 +7,7 @@ export const MAX_LIST_COUNT = 25;
 /** Items a list shows when no count is given. */
 export const DEFAULT_LIST_COUNT = 10;
 
-/** `incidents recent [count]` and `incidents search <query>`: lists of incidents, with `tag:` and `since:` filters. */
+/** `incidents recent [count]` and `incidents search <query>`: paged lists of incidents, searches with filters. */
 export default {
   definition: {
     name: 'incidents',
@@ -14,8 +15,10 @@ export default {
     usage: 'incidents recent [count] | incidents search <query>',
     help: [
       'incidents recent [count]: the newest incidents (default 10, at most 25).',
-      'incidents search <query>: incidents matching words, with optional filters tag:<tag> and since:<YYYY[-MM[-DD]]>.',
-      'Examples: incidents recent 5 · incidents search ransomware since:2023 · incidents search tag:takedown',
+      'incidents search <query>: records matching words and filters; "latest", "since March" or a date filter lists newest first.',
+      'Filters:',
+      ...SEARCH_FILTERS.map((f) => `  ${f.key}:${f.value}: ${f.keeps}`),
+      'Examples: incidents recent 5 · incidents search ransomware since:2023 · incidents search vendor:ivanti kind:vulnerability · incidents search latest actor:apt28',
     ].join('\n'),
     subcommands: [
       {
@@ -28,9 +31,9 @@ export default {
       },
       {
         name: 'search',
-        description: 'Search incidents; filters: tag:<tag> since:<YYYY[-MM[-DD]]>',
+        description: 'Search; filters: tag: since: until: kind: actor: vendor: (see help)',
         usage: 'incidents search <query>',
-        options: [{ name: 'query', description: 'Words and filters, e.g. ransomware since:2023', type: 'string', required: true }],
+        options: [{ name: 'query', description: 'Words and filters, e.g. latest ransomware kind:incident since:2023', type: 'string', required: true }],
       },
     ],
   },

@@ -3,17 +3,18 @@ import { runConsole } from './adapters/console/console.js';
 import type { Readable, Writable } from 'node:stream';
 import { importDataPaths, loadService, resolveServed } from './bootstrap.js';
 import type { Config } from './config.js';
-import { createMemoryConversationStore } from './core/conversation.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
 import { createAppObservability, type AppObservability, type ObservedAdapter } from './observability/index.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
-import { storedDataStatus, withDataHints } from './sources/data-hint.js';
+import { storedDataStatusReader, withDataHints } from './sources/data-hint.js';
+import { createImporter } from './sources/import-runner.js';
 import { loadSourceList } from './sources/source-list.js';
 import { createSourceSyncer, type SourceSyncer } from './sources/syncer.js';
 import { createTextSealer } from './store/sealed-text.js';
+import { recordReposOf } from './store/repos/index.js';
 import { SqliteSlackInstallationRepo } from './store/slack-installations.js';
 import { openStore } from './store/store.js';
 import { TenantStore } from './store/tenant-store.js';
@@ -47,7 +48,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   // A bad source list stops start-up here, naming the file and the entry.
   const specs = loadSourceList(config.sources.file);
   const store = openStore(config.databasePath);
-  if (config.dataPaths.length) importDataPaths(store, config.dataPaths, logger);
+  if (config.dataPaths.length) await importDataPaths(store, config.dataPaths, logger);
   const started = performance.now();
   const core = await loadService(store, logger);
   logger.info({ records: core.size, ms: Math.round(performance.now() - started) }, 'index ready');
@@ -61,7 +62,8 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
   const syncer = config.sources.sync
     ? createSourceSyncer({
-        store,
+        sources: recordReposOf(store).sources,
+        importer: createImporter(store),
         service: core,
         specs,
         resolve: (ids) => resolveServed(store, bundled, ids),
@@ -74,12 +76,13 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
       })
     : undefined;
   const names = specs.map((s) => s.name);
-  const hinted = withDataHints(core, () => syncer?.status() ?? storedDataStatus(store, names, core.size, false));
+  const storedStatus = syncer ? undefined : await storedDataStatusReader(recordReposOf(store).sources, names, false);
+  const hinted = withDataHints(core, () => syncer?.status() ?? storedStatus!(core.size));
   const service = observability ? observability.timed(hinted) : hinted;
 
-  // One store of conversation contexts (follow-ups) for every adapter: in memory, which suits one process; a deployment
-  // of several replicas needs a shared one here, since a follow-up may reach another replica.
-  const conversations = createMemoryConversationStore();
+  // One store of conversation contexts (follow-ups) for every adapter, in the database with their expiry: with several
+  // replicas on one database, a follow-up may reach another replica than the question did.
+  const conversations = recordReposOf(store).conversations;
 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.

@@ -13,6 +13,7 @@ import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { buildServed, SERVED_VERSION, servedFromStored, type ServedData } from './core/served.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
+import { recordReposOf } from './store/repos/index.js';
 import { SourceStore } from './store/source-store.js';
 import { postsStamp, readStoredGraph, saveRelations, storyPosts } from './store/relations-store.js';
 import type { ImportResult, Store } from './store/store.js';
@@ -81,10 +82,12 @@ function isGalaxyReferences(file: string): boolean {
  * Returns the record the bot serves for each id, by the same layering as loadAllIncidents, or undefined for an id no
  * layer holds any more (a record a sync removed): what the live index should show after a source changed.
  */
-export function resolveServed(store: Store, bundled: ReadonlyMap<string, Incident>, ids: readonly string[]): Map<string, Incident | undefined> {
-  const synced = new SourceStore(store.db).recordsById(ids);
+export async function resolveServed(store: Store, bundled: ReadonlyMap<string, Incident>, ids: readonly string[]): Promise<Map<string, Incident | undefined>> {
+  const { sources, records } = recordReposOf(store);
+  const synced = await sources.recordsById(ids);
+  const imported = await records.incidentsById(ids.filter((id) => !synced.has(id)));
   const out = new Map<string, Incident | undefined>();
-  for (const id of ids) out.set(id, synced.get(id) ?? store.getIncident(id) ?? bundled.get(id));
+  for (const id of ids) out.set(id, synced.get(id) ?? imported.get(id) ?? bundled.get(id));
   return out;
 }
 
@@ -169,17 +172,17 @@ async function writeSnapshotFile(file: string, fingerprint: string, index: Incid
   await rename(tmp, file);
 }
 
-/** Imports files into the store in one transaction (a failing file leaves the store as it was); returns the counts. */
-export function importIntoStore(store: Store, format: ImportFormat | 'auto', paths: readonly string[]): ImportResult {
+/** Imports files into the store in one transaction (a failing file leaves the store as it was); resolves to the counts. */
+export async function importIntoStore(store: Store, format: ImportFormat | 'auto', paths: readonly string[]): Promise<ImportResult> {
   const resolved = format === 'auto' ? detectFormat(paths[0], readFileSync(paths[0], 'utf8')) : format;
   const origin = `file:${paths.map((p) => path.basename(p)).join('+')}`;
-  return store.importWith(origin, resolved, () => importFile(resolved, paths));
+  return recordReposOf(store).records.importWith(origin, resolved, () => importFile(resolved, paths));
 }
 
 /** Imports each INCIDENT_DATA path (format detected from content), logging and rethrowing a failure with its file. */
-export function importDataPaths(store: Store, paths: readonly string[], logger: Logger): void {
+export async function importDataPaths(store: Store, paths: readonly string[], logger: Logger): Promise<void> {
   for (const p of paths) {
-    const result = importIntoStore(store, 'auto', [p]);
+    const result = await importIntoStore(store, 'auto', [p]);
     logger.info({ file: p, ...result }, 'imported INCIDENT_DATA file');
   }
 }

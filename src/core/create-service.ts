@@ -5,6 +5,7 @@ import { Graph } from './graph.js';
 import { IncidentIndex, type RankedHit } from './incident-index.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from './incident-service.js';
 import type { Knowledge, ServedData } from './served.js';
+import { offsetOf, searchList } from './search-list.js';
 import { foldText, truncateWords } from './text.js';
 
 /** What a record id looks like ("attack:G0016", "misp:threat-actor:<uuid>"): such a query is looked up by id first. */
@@ -35,22 +36,8 @@ export function createServedService(served: ServedData): IncidentService & { ind
   return createIncidentService(served.records, served);
 }
 
-/** Returns `{ query, tag, since }` from search text holding `tag:<tag>` and `since:<YYYY[-MM[-DD]]>` filters. */
-export function parseFilters(text: string): { query: string; tag?: string; since?: string; error?: string } {
-  let tag: string | undefined;
-  let since: string | undefined;
-  let error: string | undefined;
-  const query = text
-    .replace(/\b(tag|since):(\S+)/gi, (_m, key: string, value: string) => {
-      if (key.toLowerCase() === 'tag') tag = value;
-      else if (/^\d{4}(-\d{2}(-\d{2})?)?$/.test(value)) since = value;
-      else error = `since: expects YYYY, YYYY-MM or YYYY-MM-DD (got "${value}").`;
-      return ' ';
-    })
-    .replace(/\s+/g, ' ')
-    .trim();
-  return { query, tag, since, error };
-}
+/** Returns the words and filters of search text (see `SEARCH_FILTERS`); kept here for callers that import it from the service. */
+export { parseFilters } from './search-list.js';
 
 function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentService & { index: IncidentIndex; graph: Graph } {
   const canonical = knowledge?.canonical ?? new Map<string, string>();
@@ -87,29 +74,32 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
       return [top, ...out.filter((h) => h.id !== direct.id)].slice(0, options.limit ?? 10);
     },
     searchList(text, options = {}): IncidentList {
-      const f = parseFilters(text);
-      if (f.error) return { title: `Search: ${text}`, items: [], total: 0, note: f.error };
-      const merged: SearchOptions = { ...options, tag: f.tag ?? options.tag, since: f.since ?? options.since };
-      const limit = options.limit ?? 10;
-      let items;
-      if (f.query) {
-        items = service.search(f.query, { ...merged, limit }).flatMap((h) => refOf(index.get(h.id)) ?? []);
-      } else {
-        // Filters alone ("tag:takedown since:2023") list the newest matching records.
-        items = newest(index.all(), merged, limit).map((i) => refOf(i)!);
-      }
-      const label = [f.query, f.tag && `tag:${f.tag}`, f.since && `since:${f.since}`].filter(Boolean).join(' ');
-      return {
-        title: `Search: ${truncateWords(label, 200)}`,
-        items,
-        total: items.length,
-        note: items.length === 0 ? 'No incidents match. Try fewer words, or drop a filter.' : undefined,
-      };
+      return searchList(
+        {
+          all: () => index.all(),
+          get: (id) => index.get(id),
+          ranked: (words, limit, keep) => {
+            const direct = byId(words);
+            const hits = index.search(words, limit, (h) => { const i = index.get(h.id); return i !== undefined && keep(i); }).map((h) => h.id);
+            return direct && keep(direct) ? [direct.id, ...hits.filter((id) => id !== direct.id)] : hits;
+          },
+          actorNamed: (name) => {
+            const hit = index.search(name, 5, (h) => h.kind === 'group')[0];
+            return hit && index.get(hit.id);
+          },
+          refOf: (i) => refOf(i)!,
+        },
+        text,
+        options,
+      );
     },
     recent(count, options = {}): IncidentList {
       const merged: SearchOptions = { kinds: ['incident'], ...options };
-      const items = newest(index.all(), merged, count).map((i) => refOf(i)!);
-      return { title: 'Recent incidents', items, total: items.length, note: items.length === 0 ? 'No dated incidents yet.' : undefined };
+      const all = newest(index.all(), merged, Number.POSITIVE_INFINITY);
+      const start = offsetOf(options.cursor, all.length);
+      const items = all.slice(start, start + count).map((i) => refOf(i)!);
+      const next = start + count < all.length ? String(start + count) : undefined;
+      return { title: 'Recent incidents', items, total: all.length, ...(next ? { cursor: next } : {}), note: all.length === 0 ? 'No dated incidents yet.' : undefined };
     },
     autocomplete(prefix, limit = 25, view = {}): Choice[] {
       const text = prefix.trim();

@@ -23,6 +23,8 @@ export interface SearchOptions {
   kinds?: IncidentKind[];
   /** Only records the caller may see (tenancy: posts of another tenant's feeds are hidden); absent: every record. */
   visible?: (id: string) => boolean;
+  /** Lists (`searchList`, `recent`): where the page to show starts, from an earlier page's `cursor`; absent: the first. */
+  cursor?: string;
 }
 
 /** Who is asking, for answers and suggestions: records `visible` refuses are never shown, named or suggested. */
@@ -42,7 +44,7 @@ export interface IncidentService {
   answer(query: string, view?: ViewOptions): Answer;
   /** Ranked hits for a query, with filters. */
   search(query: string, options?: SearchOptions): SearchHit[];
-  /** A renderable list of search results; `query` may hold `tag:` and `since:` filters. */
+  /** One page of search results; `query` may hold filters (`tag:`, `since:`, `until:`, `kind:`, `actor:`, `vendor:`) and time phrases. */
   searchList(query: string, options?: SearchOptions): IncidentList;
   /** The newest dated incidents (incident kind only unless kinds says otherwise). */
   recent(count: number, options?: SearchOptions): IncidentList;

@@ -1,8 +1,7 @@
 import type { FetchHooks } from '../feeds/fetch.js';
-import { SourceStore, type SourceState } from '../store/source-store.js';
-import type { Store } from '../store/store.js';
+import type { SourceRepo, SourceState } from '../store/repos/sources.js';
 import { formatAgo, formatBytes, formatMs } from './format.js';
-import { createImporter, type SourceImporter } from './import-runner.js';
+import type { SourceImporter } from './import-runner.js';
 import type { SourceSpec } from './source-list.js';
 import { syncSources, type SourceSyncResult, type SyncEvent } from './sync.js';
 
@@ -19,7 +18,10 @@ reach a running bot when it restarts.`;
 
 /** What runSourcesCli works with. */
 export interface SourcesCliDeps {
-  store: Store;
+  /** Where the sources' state and records are kept. */
+  sources: SourceRepo;
+  /** Parses and stores new versions (createImporter: a worker thread for a database file). */
+  importer: SourceImporter;
   specs: readonly SourceSpec[];
   allowPrivate: boolean;
   maxBytes?: number;
@@ -29,7 +31,6 @@ export interface SourcesCliDeps {
   isTTY?: boolean;
   /** Standard error (default process.stderr). */
   error?: (text: string) => void;
-  importer?: SourceImporter;
   now?: () => number;
   fetchHooks?: FetchHooks;
 }
@@ -56,17 +57,17 @@ export async function runSourcesCli(args: readonly string[], deps: SourcesCliDep
       return sync(chosen, force, deps, out);
     }
     case 'list':
-      list(deps, out);
+      await list(deps, out);
       return 0;
     case 'forget': {
       const [name] = rest;
       if (!name || rest.length > 1) return usage('forget takes one source name');
-      const sources = new SourceStore(deps.store.db);
-      if (!sources.state(name)) {
+      const { sources } = deps;
+      if (!(await sources.state(name))) {
         err(`no stored source named "${name}" (see \`sources list\`)\n`);
         return 1;
       }
-      const n = sources.forget(name);
+      const n = await sources.forget(name);
       const still = deps.specs.some((s) => s.name === name);
       out(`${name}: deleted ${n.toLocaleString('en')} records${still ? ' (it is still in the source list: the next sync brings it back)' : ''}\n`);
       return 0;
@@ -83,10 +84,10 @@ export async function runSourcesCli(args: readonly string[], deps: SourcesCliDep
 }
 
 async function sync(specs: SourceSpec[], force: boolean, deps: SourcesCliDeps, out: (t: string) => void): Promise<number> {
-  const importer = deps.importer ?? createImporter(deps.store);
+  const { importer } = deps;
   const progress = deps.isTTY ? progressLine(out) : undefined;
   try {
-    const report = await syncSources(deps.store, specs, importer, {
+    const report = await syncSources(deps.sources, specs, importer, {
       allowPrivate: deps.allowPrivate,
       force,
       ...(deps.maxBytes !== undefined ? { maxBytes: deps.maxBytes } : {}),
@@ -105,7 +106,7 @@ async function sync(specs: SourceSpec[], force: boolean, deps: SourcesCliDeps, o
       await importer.writeSnapshot();
       progress?.({ type: 'note', text: '' });
     }
-    const stored = [...new SourceStore(deps.store.db).recordCounts().values()].reduce((a, b) => a + b, 0);
+    const stored = [...(await deps.sources.recordCounts()).values()].reduce((a, b) => a + b, 0);
     out(
       `${report.results.length} source${report.results.length === 1 ? '' : 's'}: ${count('synced')} synced, ${count('unchanged')} unchanged, ${count('failed')} failed ` +
         `in ${formatMs(report.ms)}. Records: ${n(t.added)} new, ${n(t.updated)} updated, ${n(t.unchanged)} unchanged, ${n(t.removed)} removed; ` +
@@ -167,9 +168,9 @@ function progressLine(out: (t: string) => void): (event: SyncEvent | { type: 'no
   };
 }
 
-function list(deps: SourcesCliDeps, out: (t: string) => void): void {
+async function list(deps: SourcesCliDeps, out: (t: string) => void): Promise<void> {
   const now = (deps.now ?? Date.now)();
-  const states = new Map(new SourceStore(deps.store.db).states().map((s) => [s.name, s]));
+  const states = new Map((await deps.sources.states()).map((s) => [s.name, s]));
   const lines: string[] = [];
   for (const spec of deps.specs) {
     const s = states.get(spec.name);

@@ -1,7 +1,6 @@
 import type { Answer, IncidentList } from '../core/answer-model.js';
 import type { IncidentService } from '../core/incident-service.js';
-import { SourceStore } from '../store/source-store.js';
-import type { Store } from '../store/store.js';
+import type { SourceRepo } from '../store/repos/sources.js';
 
 /** What the bot knows about its data: how much it serves, and how its sources stand. */
 export interface DataStatus {
@@ -43,8 +42,8 @@ export function dataHint(status: DataStatus): string | undefined {
 }
 
 /** Returns the data status as the store records it, for a process that does not sync itself (the CLI). */
-export function storedDataStatus(store: Store, sourceNames: readonly string[], records: number, autoSync: boolean): DataStatus {
-  const states = new Map(new SourceStore(store.db).states().map((s) => [s.name, s]));
+export async function storedDataStatus(sources: SourceRepo, sourceNames: readonly string[], records: number, autoSync: boolean): Promise<DataStatus> {
+  const states = new Map((await sources.states()).map((s) => [s.name, s]));
   const listed = sourceNames.map((n) => states.get(n));
   const lastError = listed.find((st) => st?.lastError && st.lastChangedAt === undefined)?.lastError;
   return {
@@ -53,6 +52,30 @@ export function storedDataStatus(store: Store, sourceNames: readonly string[], r
     sourcesWithData: listed.filter((st) => st?.lastChangedAt !== undefined).length,
     autoSync,
     ...(lastError ? { lastError } : {}),
+  };
+}
+
+/** How old the stored data status a running bot hints from may get before a read refreshes it in the background. */
+export const STORED_STATUS_MAX_AGE_MS = 30_000;
+
+/**
+ * Returns a synchronous reader of the stored data status, for a bot that does not sync itself: answers need the hint
+ * at once, so the status is read now, and again in the background when a read finds it older than `maxAgeMs` (a
+ * `sources sync` run from the CLI shows up within that time).
+ */
+export async function storedDataStatusReader(sources: SourceRepo, sourceNames: readonly string[], autoSync: boolean, maxAgeMs = STORED_STATUS_MAX_AGE_MS, now: () => number = Date.now): Promise<(records: number) => DataStatus> {
+  let status = await storedDataStatus(sources, sourceNames, 0, autoSync);
+  let readAt = now();
+  let reading = false;
+  return (records) => {
+    if (!reading && now() - readAt > maxAgeMs) {
+      reading = true;
+      storedDataStatus(sources, sourceNames, 0, autoSync)
+        .then((fresh) => (status = fresh))
+        .catch(() => {})
+        .finally(() => ((readAt = now()), (reading = false)));
+    }
+    return { ...status, records };
   };
 }
 

@@ -1,6 +1,6 @@
 import { importDocuments } from '../importers/index.js';
 import { ImportError } from '../importers/util.js';
-import { toSourceRecordRow, type SourceDelta, type SourceIdentity, type SourceStore, type SourceValidators } from '../store/source-store.js';
+import { toSourceRecordRow, type SourceDelta, type SourceIdentity, type SourceRepo, type SourceValidators } from '../store/repos/sources.js';
 
 /** One downloaded version of a source to import: its bytes (and its references file's), validators and hash. */
 export interface ImportJob {
@@ -29,19 +29,19 @@ export type ImportProgress = (done: number, total: number) => void;
  * Enterprise) or inline for an in-memory store. A version that parses to no records at all, where the previous one
  * had some, is refused: an emptied file upstream is far likelier an accident than a retraction.
  */
-export function runImportJob(store: SourceStore, job: ImportJob, onProgress?: ImportProgress): ImportOutcome {
+export async function runImportJob(sources: SourceRepo, job: ImportJob, onProgress?: ImportProgress): Promise<ImportOutcome> {
   const text = decode(job.body, job.source.url);
   const docs = [{ path: job.source.url, text }];
   if (job.referencesBody && job.source.references) docs.push({ path: job.source.references, text: decode(job.referencesBody, job.source.references) });
   const incidents = importDocuments(job.source.format as Parameters<typeof importDocuments>[0], docs);
-  const previous = store.state(job.source.name)?.recordCount ?? 0;
+  const previous = (await sources.state(job.source.name))?.recordCount ?? 0;
   if (incidents.length === 0 && previous > 0) {
     throw new ImportError(`${job.source.url}: the new version has no records; keeping the ${previous} stored (if the source was retired, remove it with \`sources forget ${job.source.name}\`)`);
   }
   const { version, notice } = describeVersion(job.source.format, text);
   const rows = incidents.map(toSourceRecordRow);
   const bytes = job.body.byteLength + (job.referencesBody?.byteLength ?? 0);
-  const delta = store.replaceRecords(job.source, rows, { ...job.validators, bodyHash: job.bodyHash, bytes, version, notice }, onProgress);
+  const delta = await sources.replaceRecords(job.source, rows, { ...job.validators, bodyHash: job.bodyHash, bytes, version, notice }, onProgress);
   return { delta, records: rows.length, ...(version ? { version } : {}), ...(notice ? { notice } : {}) };
 }
 

@@ -1,14 +1,17 @@
 import { Worker } from 'node:worker_threads';
 import { writeIndexSnapshot } from '../bootstrap.js';
-import { SourceStore } from '../store/source-store.js';
+import { recordReposOf } from '../store/repos/index.js';
 import type { Store } from '../store/store.js';
 import { runImportJob, type ImportJob, type ImportOutcome, type ImportProgress } from './import-job.js';
 
+/** The database the sync worker opens a connection of its own to: a SQLite file, or a PostgreSQL (URL and schema). */
+export type ImportTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+
 /** A request to the sync worker. */
 export type WorkerRequest =
-  | { id: number; type: 'import'; dbPath: string; job: ImportJob }
-  | { id: number; type: 'snapshot'; dbPath: string }
-  | { id: number; type: 'close'; dbPath: string };
+  | { id: number; type: 'import'; target: ImportTarget; job: ImportJob }
+  | { id: number; type: 'snapshot'; target: ImportTarget }
+  | { id: number; type: 'close'; target: ImportTarget };
 
 /** A message from the sync worker about one request. */
 export type WorkerReply =
@@ -38,12 +41,13 @@ export class WorkerTaskError extends Error {
 }
 
 /**
- * Returns the importer for a store: a worker thread with its own connection for a database file (WAL lets the bot go
- * on reading, and only the delta's ids come back), or inline work for an in-memory database, which no other
- * connection can open.
+ * Returns the importer for a store: a worker thread with its own connection for a database file or a PostgreSQL (WAL
+ * lets the bot go on reading, and only the delta's ids come back), or inline work for an in-memory database, which no
+ * other connection can open. The index snapshot lives beside a SQLite file: with PostgreSQL there is none to write.
  */
-export function createImporter(store: Store): SourceImporter {
-  return store.path === ':memory:' ? inlineImporter(store) : new WorkerImporter(store.path);
+export function createImporter(store: Store | ImportTarget): SourceImporter {
+  if ('kind' in store) return new WorkerImporter(store);
+  return store.path === ':memory:' ? inlineImporter(store) : new WorkerImporter({ kind: 'sqlite', path: store.path });
 }
 
 /**
@@ -52,7 +56,7 @@ export function createImporter(store: Store): SourceImporter {
  */
 export function inlineImporter(store: Store): SourceImporter {
   return {
-    import: async (job, onProgress) => runImportJob(new SourceStore(store.db), job, onProgress),
+    import: (job, onProgress) => runImportJob(recordReposOf(store).sources, job, onProgress),
     writeSnapshot: () => writeIndexSnapshot(store),
     close: async () => {},
   };
@@ -79,7 +83,7 @@ class WorkerImporter implements SourceImporter {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(private readonly dbPath: string) {}
+  constructor(private readonly target: ImportTarget) {}
 
   import(job: ImportJob, onProgress?: ImportProgress): Promise<ImportOutcome> {
     const transfer: ArrayBuffer[] = [];
@@ -91,18 +95,19 @@ class WorkerImporter implements SourceImporter {
       return whole;
     };
     const sent: ImportJob = { ...job, body: own(job.body)!, ...(job.referencesBody ? { referencesBody: own(job.referencesBody) } : {}) };
-    return this.request({ type: 'import', dbPath: this.dbPath, job: sent }, transfer, onProgress) as Promise<ImportOutcome>;
+    return this.request({ type: 'import', target: this.target, job: sent }, transfer, onProgress) as Promise<ImportOutcome>;
   }
 
   async writeSnapshot(): Promise<void> {
-    await this.request({ type: 'snapshot', dbPath: this.dbPath }, []);
+    if (this.target.kind !== 'sqlite') return;
+    await this.request({ type: 'snapshot', target: this.target }, []);
   }
 
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     try {
-      await this.request({ type: 'close', dbPath: this.dbPath }, []);
+      await this.request({ type: 'close', target: this.target }, []);
     } catch {
       // Closing a worker that already failed: nothing to wait for.
     }

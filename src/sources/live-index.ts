@@ -2,8 +2,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Incident } from '../core/incident.js';
 import type { IncidentService } from '../core/incident-service.js';
 
-/** Returns the record served now for each id, or undefined for an id nothing holds any more. */
-export type ServedResolver = (ids: readonly string[]) => Map<string, Incident | undefined>;
+/** Returns the record served now for each id, or undefined for an id nothing holds any more (read from the store). */
+export type ServedResolver = (ids: readonly string[]) => Map<string, Incident | undefined> | Promise<Map<string, Incident | undefined>>;
 
 /** Longest stretch of index work between two yields to the event loop (the bot's budget is ~200 ms per task). */
 export const INDEX_SLICE_MS = 25;
@@ -22,7 +22,7 @@ export async function applyToIndex(service: IncidentService, resolve: ServedReso
   const unique = [...new Set(ids)];
   for (let at = 0; at < unique.length; at += RESOLVE_CHUNK) {
     const chunk = unique.slice(at, at + RESOLVE_CHUNK);
-    const served = resolve(chunk);
+    const served = await resolve(chunk);
     for (const id of chunk) {
       const record = served.get(id);
       if (record) {

@@ -5,41 +5,59 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { writeIndexSnapshot } from '../bootstrap.js';
-import { SourceStore } from '../store/source-store.js';
-import { openStore, type Store } from '../store/store.js';
+import { createPgDb } from '../store/pg-db.js';
+import { recordReposOf } from '../store/repos/index.js';
+import { createSourceRepo, type SourceRepo } from '../store/repos/sources.js';
+import { openStore, storeDb, type Store } from '../store/store.js';
 import { runImportJob } from './import-job.js';
-import type { WorkerReply, WorkerRequest } from './import-runner.js';
+import type { ImportTarget, WorkerReply, WorkerRequest } from './import-runner.js';
 
 const port = parentPort;
 if (!port) throw new Error('sync-worker.ts runs as a worker thread only');
 
-const stores = new Map<string, Store>();
-function storeAt(path: string): Store {
-  let store = stores.get(path);
-  if (!store) {
-    store = openStore(path);
-    stores.set(path, store);
+/** The worker's connection per database, opened on first use and migrated by the bot that started the worker. */
+interface Connection {
+  sources: SourceRepo;
+  store?: Store;
+  close(): Promise<void>;
+}
+
+const connections = new Map<string, Connection>();
+async function connect(target: ImportTarget): Promise<Connection> {
+  const key = JSON.stringify(target);
+  let connection = connections.get(key);
+  if (!connection) {
+    if (target.kind === 'sqlite') {
+      const store = openStore(target.path);
+      connection = { sources: recordReposOf(store).sources, store, close: () => storeDb(store).close() };
+    } else {
+      // One connection is all a worker handling one request at a time needs.
+      const db = await createPgDb({ url: target.url, max: 1, applicationName: 'incident-bot sync worker', ...(target.schema ? { schema: target.schema } : {}) });
+      connection = { sources: createSourceRepo(db), close: () => db.close() };
+    }
+    connections.set(key, connection);
   }
-  return store;
+  return connection;
 }
 
 const reply = (message: WorkerReply) => port.postMessage(message);
 
-// Requests are handled one at a time, in order: each is synchronous apart from the snapshot's file write.
+// Requests are handled one at a time, in order.
 let chain = Promise.resolve();
 port.on('message', (request: WorkerRequest) => {
   chain = chain.then(async () => {
     try {
-      const store = storeAt(request.dbPath);
       if (request.type === 'import') {
-        const outcome = runImportJob(new SourceStore(store.db), request.job, (done, total) => reply({ id: request.id, type: 'progress', done, total }));
+        const { sources } = await connect(request.target);
+        const outcome = await runImportJob(sources, request.job, (done, total) => reply({ id: request.id, type: 'progress', done, total }));
         reply({ id: request.id, type: 'done', outcome });
       } else if (request.type === 'snapshot') {
-        await writeIndexSnapshot(store);
+        const { store } = await connect(request.target);
+        if (store) await writeIndexSnapshot(store);
         reply({ id: request.id, type: 'done' });
       } else {
-        for (const s of stores.values()) s.close();
-        stores.clear();
+        for (const c of connections.values()) await c.close();
+        connections.clear();
         reply({ id: request.id, type: 'done' });
       }
     } catch (error) {

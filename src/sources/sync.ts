@@ -1,8 +1,7 @@
 import { webcrypto } from 'node:crypto';
 import { FeedFetchError, fetchFeedWith, type FetchHooks } from '../feeds/fetch.js';
 import type { FetchResult } from '../feeds/types.js';
-import { SourceStore, type SourceIdentity, type SourceState, type SourceValidators } from '../store/source-store.js';
-import type { Store } from '../store/store.js';
+import type { SourceIdentity, SourceRepo, SourceState, SourceValidators } from '../store/repos/sources.js';
 import type { SourceImporter } from './import-runner.js';
 import type { SourceSpec } from './source-list.js';
 
@@ -83,9 +82,8 @@ export class SyncAbortedError extends Error {
  * importer. A source that fails keeps its previous version; once a host is unreachable (DNS, refused, timeout), the
  * run's other sources on that host fail at once with the same reason instead of waiting out their own timeouts.
  */
-export async function syncSources(store: Store, specs: readonly SourceSpec[], importer: SourceImporter, options: SyncOptions): Promise<SyncReport> {
+export async function syncSources(sources: SourceRepo, specs: readonly SourceSpec[], importer: SourceImporter, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
-  const sources = new SourceStore(store.db);
   const unreachable = new Map<string, string>();
   const results: SourceSyncResult[] = [];
   for (const [index, spec] of specs.entries()) {
@@ -108,14 +106,14 @@ export async function syncSources(store: Store, specs: readonly SourceSpec[], im
 
 async function syncOne(
   spec: SourceSpec,
-  sources: SourceStore,
+  sources: SourceRepo,
   importer: SourceImporter,
   options: SyncOptions,
   unreachable: Map<string, string>,
 ): Promise<SourceSyncResult> {
   const started = performance.now();
   const identity: SourceIdentity = { name: spec.name, format: spec.format, url: spec.url, ...(spec.references ? { references: spec.references } : {}) };
-  const state = sources.state(spec.name);
+  const state = await sources.state(spec.name);
   const result: SourceSyncResult = {
     name: spec.name,
     title: spec.title,
@@ -146,7 +144,7 @@ async function syncOne(
       ...(refs?.lastModified ? { referencesLastModified: refs.lastModified } : {}),
     });
     if (main.status === 'not-modified' && (!refs || refs.status === 'not-modified')) {
-      sources.markUnchanged(identity, validators());
+      await sources.markUnchanged(identity, validators());
       return done(unchangedResult(result, state, true));
     }
     // One file changed and the other did not: the import needs both, and only the changed one came.
@@ -156,7 +154,7 @@ async function syncOne(
     const referencesBody = refs ? bodyOf(refs) : undefined;
     const bodyHash = await hashOf(body, referencesBody);
     if (current && state?.bodyHash === bodyHash) {
-      sources.markUnchanged(identity, validators());
+      await sources.markUnchanged(identity, validators());
       return done(unchangedResult(result, state, false));
     }
     const outcome = await importer.import(
@@ -181,7 +179,7 @@ async function syncOne(
     result.error = message;
     result.errorKind = kind;
     try {
-      sources.markFailed(identity, message);
+      await sources.markFailed(identity, message);
     } catch {
       // The failure is reported either way; a database too busy to note it must not hide it.
     }
@@ -249,6 +247,7 @@ function describeFailure(error: unknown): { message: string; kind: SourceErrorKi
   }
   const e = error as Error;
   const message = e?.message ?? String(error);
-  const kind: SourceErrorKind = e?.name === 'SqliteError' || /SQLITE_/.test(message) ? 'store' : 'import';
+  // SQLite's errors, or PostgreSQL's (the driver's DatabaseError, or a connection that failed).
+  const kind: SourceErrorKind = e?.name === 'SqliteError' || e?.name === 'DatabaseError' || e?.name === 'DbError' || /SQLITE_|ECONNREFUSED|Connection terminated/.test(message) ? 'store' : 'import';
   return { message, kind };
 }

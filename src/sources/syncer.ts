@@ -1,10 +1,9 @@
 import type { IncidentService } from '../core/incident-service.js';
 import type { FetchHooks } from '../feeds/fetch.js';
 import type { Logger } from '../logger.js';
-import { SourceStore, type SourceState } from '../store/source-store.js';
-import type { Store } from '../store/store.js';
+import type { SourceRepo, SourceState } from '../store/repos/sources.js';
 import type { DataStatus } from './data-hint.js';
-import { createImporter, type SourceImporter } from './import-runner.js';
+import type { SourceImporter } from './import-runner.js';
 import { applyToIndex, type ServedResolver } from './live-index.js';
 import type { SourceSpec } from './source-list.js';
 import { formatBytes } from './format.js';
@@ -17,7 +16,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What the background syncer needs. */
 export interface SourceSyncerOptions {
-  store: Store;
+  /** Where the sources' state is read and kept. */
+  sources: SourceRepo;
+  /** Parses and stores new versions (createImporter: a worker thread for a database file). */
+  importer: SourceImporter;
   /** The live service: changed records are upserted into it, removed ones taken out. */
   service: IncidentService;
   specs: readonly SourceSpec[];
@@ -29,7 +31,6 @@ export interface SourceSyncerOptions {
   logger: Logger;
   /** Where the one-line notices go (the console, or the log in chat mode). */
   notify: (line: string) => void;
-  importer?: SourceImporter;
   now?: () => number;
   retryBaseMs?: number;
   fetchHooks?: FetchHooks;
@@ -71,10 +72,8 @@ export function nextDueAt(spec: SourceSpec, state: SourceState | undefined, fail
 
 /** Returns the background syncer over the bot's store and live service. */
 export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
-  const { store, service, specs, logger, notify } = options;
+  const { sources, importer, service, specs, logger, notify } = options;
   const now = options.now ?? Date.now;
-  const sources = new SourceStore(store.db, now);
-  const importer = options.importer ?? createImporter(store);
   const failures = new Map<string, { count: number; lastAt: number }>();
   const controller = new AbortController();
   let round: Promise<void> | undefined;
@@ -82,8 +81,9 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
   let stopped = false;
   let syncing: DataStatus['syncing'];
   let lastReport: SyncReport | undefined;
-  const statesByName = () => new Map(sources.states().map((s) => [s.name, s]));
-  let states = statesByName();
+  const statesByName = async () => new Map((await sources.states()).map((s) => [s.name, s]));
+  // Read at the start of each round and after each source: what `status()` and the schedule go by in between.
+  let states = new Map<string, SourceState>();
 
   const schedule = () => {
     if (stopped) return;
@@ -98,7 +98,12 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
   };
 
   async function runRound(): Promise<void> {
-    states = statesByName();
+    try {
+      states = await statesByName();
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'could not read the sources from the store; retrying later');
+      return retryLater();
+    }
     const t = now();
     const due = specs.filter((s) => nextDueAt(s, states.get(s.name), failures.get(s.name), options.retryBaseMs) <= t);
     if (due.length === 0) return schedule();
@@ -106,7 +111,7 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
     const announced = new Set<string>();
     let changed = false;
     try {
-      const report = await syncSources(store, due, importer, {
+      const report = await syncSources(sources, due, importer, {
         allowPrivate: options.allowPrivate,
         ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
@@ -121,7 +126,7 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
           }
         },
         afterEach: async (result) => {
-          recordOutcome(result);
+          await recordOutcome(result);
           if (result.changedIds.length + result.removedIds.length === 0) return;
           changed = true;
           // Records reach the live index as each source lands, in slices, so answers improve during the run.
@@ -138,18 +143,27 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
       if (!(error instanceof SyncAbortedError)) logger.warn({ err: (error as Error).message }, 'source sync round failed');
     } finally {
       syncing = undefined;
-      states = statesByName();
+      states = await statesByName().catch(() => states);
     }
     schedule();
   }
 
-  function recordOutcome(result: SourceSyncResult): void {
+  function retryLater(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      round = runRound().finally(() => (round = undefined));
+    }, options.retryBaseMs ?? RETRY_BASE_MS);
+    timer.unref();
+  }
+
+  async function recordOutcome(result: SourceSyncResult): Promise<void> {
     if (syncing) syncing = { ...syncing, done: syncing.done + 1 };
     if (result.status === 'failed') {
       const f = failures.get(result.name);
       failures.set(result.name, { count: (f?.count ?? 0) + 1, lastAt: now() });
     } else failures.delete(result.name);
-    states = statesByName();
+    states = await statesByName().catch(() => states);
     options.observer?.synced(result);
     logger.debug({ source: result.name, status: result.status, added: result.added, updated: result.updated, removed: result.removed, error: result.error }, 'source synced');
   }

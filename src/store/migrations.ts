@@ -338,6 +338,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT
     `,
   },
+  {
+    version: 9,
+    name: 'conversation contexts (follow-ups), kept in the store with their expiry',
+    // In the store rather than in memory so that, with several replicas on one database, a follow-up answered by
+    // another replica still resolves. `data` is the context as JSON; expires_at is epoch milliseconds.
+    sql: `
+      CREATE TABLE conversations (
+        key        TEXT PRIMARY KEY,
+        data       TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX conversations_expiry ON conversations(expires_at);
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

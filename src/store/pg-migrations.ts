@@ -1,4 +1,5 @@
 import { DbError, type Db } from './db.js';
+import { PG_RECORDS_MIGRATION } from './pg-schema-records.js';
 import { PG_REPLICA_MIGRATIONS } from './pg-schema-replicas.js';
 
 /** One PostgreSQL schema step; applied once, in order, recorded in `schema_migrations`. */
@@ -12,7 +13,10 @@ export interface PgMigration {
  * The PostgreSQL schema history, the counterpart of the SQLite migrations (same tables and meaning, PostgreSQL types:
  * BIGINT epoch milliseconds, JSONB documents, identity keys). Append only: a released step is never edited.
  */
-export const PG_MIGRATIONS: PgMigration[] = [...PG_REPLICA_MIGRATIONS];
+export const PG_MIGRATIONS: PgMigration[] = [
+  PG_RECORDS_MIGRATION,
+  ...PG_REPLICA_MIGRATIONS,
+];
 
 /** Any fixed number: the advisory lock key replicas take so that only one of them migrates at a time. */
 const MIGRATION_LOCK_KEY = 7_284_190_441;

@@ -1,6 +1,6 @@
-import type Database from 'better-sqlite3';
-import { SealError, type TextSealer, createTextSealer } from './sealed-text.js';
-import type { Store } from './store.js';
+import { createInstallationRepo, type InstallationRepoOptions } from './repos/installations.js';
+import { SealError, type TextSealer } from './sealed-text.js';
+import { storeDb, type Store } from './store.js';
 
 /** Which installation: a workspace's (by team id) or an Enterprise Grid organisation's (org-wide, by enterprise id). */
 export interface SlackInstallationKey {
@@ -63,7 +63,8 @@ export function installationRowKey(key: SlackInstallationKey): string {
   return `team:${key.teamId}`;
 }
 
-type Row = {
+/** A stored installation row (table slack_installations). */
+export type SlackInstallationRow = {
   key: string;
   team_id: string | null;
   enterprise_id: string | null;
@@ -78,104 +79,43 @@ type Row = {
   updated_at: number;
 };
 
-/** Options for the SQLite repository. */
-export interface SqliteSlackInstallationOptions {
-  /** Seals the installation objects (tokens); default plain text. */
-  sealer?: TextSealer;
-  /** Clock in ms (default Date.now). */
-  now?: () => number;
-}
+/** Options for the SQLite repository: a sealer for the tokens, and a clock. */
+export type SqliteSlackInstallationOptions = InstallationRepoOptions;
 
 /**
- * Slack installations in the SQLite store (table slack_installations). The installation object, which holds the
- * tokens, is sealed with the sealer's key when there is one; rows written before a key was set are sealed the next
- * time they are read.
+ * Slack installations in the SQLite store (table slack_installations), through the store's own connection: the
+ * repository both engines share (see createInstallationRepo), with the same sealing.
  */
 export class SqliteSlackInstallationRepo implements SlackInstallationRepo {
-  private readonly db: Database.Database;
-  private readonly sealer: TextSealer;
-  private readonly now: () => number;
-  private readonly s;
+  private readonly repo: SlackInstallationRepo;
 
   constructor(store: Store, options: SqliteSlackInstallationOptions = {}) {
-    this.db = store.db;
-    this.sealer = options.sealer ?? createTextSealer();
-    this.now = options.now ?? Date.now;
-    this.s = {
-      upsert: this.db.prepare<[string, string | null, string | null, number, string | null, string | null, string | null, string | null, string | null, string, number, number]>(
-        `INSERT INTO slack_installations (key, team_id, enterprise_id, is_enterprise_install, team_name, app_id, bot_user_id,
-           installer_user_id, scopes, data, installed_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET team_id = excluded.team_id, enterprise_id = excluded.enterprise_id,
-           is_enterprise_install = excluded.is_enterprise_install, team_name = excluded.team_name, app_id = excluded.app_id,
-           bot_user_id = excluded.bot_user_id, installer_user_id = excluded.installer_user_id, scopes = excluded.scopes,
-           data = excluded.data, updated_at = excluded.updated_at`,
-      ),
-      one: this.db.prepare<[string], Row>('SELECT * FROM slack_installations WHERE key = ?'),
-      reseal: this.db.prepare<[string, string, string]>('UPDATE slack_installations SET data = ? WHERE key = ? AND data = ?'),
-      remove: this.db.prepare<[string]>('DELETE FROM slack_installations WHERE key = ?'),
-      all: this.db.prepare<[], Row>('SELECT * FROM slack_installations ORDER BY installed_at, key'),
-      count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM slack_installations'),
-    };
+    this.repo = createInstallationRepo(storeDb(store), options);
   }
 
-  async save(record: SlackInstallationRecord): Promise<void> {
-    const key = installationRowKey(record);
-    const now = this.now();
-    this.s.upsert.run(
-      key,
-      record.teamId ?? null,
-      record.enterpriseId ?? null,
-      record.isEnterpriseInstall ? 1 : 0,
-      record.teamName ?? null,
-      record.appId ?? null,
-      record.botUserId ?? null,
-      record.installerUserId ?? null,
-      record.scopes?.join(',') ?? null,
-      this.sealer.seal(JSON.stringify(record.installation), key),
-      now,
-      now,
-    );
+  save(record: SlackInstallationRecord): Promise<void> {
+    return this.repo.save(record);
   }
 
-  async find(query: SlackInstallationKey): Promise<SlackInstallationRecord | undefined> {
-    const key = installationRowKey(query);
-    const row = this.s.one.get(key);
-    if (!row) return undefined;
-    let text: string;
-    try {
-      text = this.sealer.open(row.data, key);
-    } catch (error) {
-      const why = error instanceof SealError ? error.message : String(error);
-      throw new SlackInstallationError(`cannot read the Slack installation ${key}: ${why}; check SLACK_TOKEN_ENCRYPTION_KEY`);
-    }
-    if (this.sealer.sealing && !this.sealer.isSealed(row.data)) {
-      // Written before the key was set: sealed now, unless someone saved the row meanwhile.
-      this.s.reseal.run(this.sealer.seal(text, key), key, row.data);
-    }
-    let installation: Record<string, unknown>;
-    try {
-      installation = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new SlackInstallationError(`the Slack installation ${key} is damaged (not JSON); install the app again in that workspace`);
-    }
-    return { ...summary(row), installation };
+  find(key: SlackInstallationKey): Promise<SlackInstallationRecord | undefined> {
+    return this.repo.find(key);
   }
 
-  async delete(query: SlackInstallationKey): Promise<boolean> {
-    return this.s.remove.run(installationRowKey(query)).changes > 0;
+  delete(key: SlackInstallationKey): Promise<boolean> {
+    return this.repo.delete(key);
   }
 
-  async list(): Promise<SlackInstallationSummary[]> {
-    return this.s.all.all().map((row) => ({ ...summary(row), installedAt: new Date(row.installed_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString() }));
+  list(): Promise<SlackInstallationSummary[]> {
+    return this.repo.list();
   }
 
-  async count(): Promise<number> {
-    return this.s.count.get()!.n;
+  count(): Promise<number> {
+    return this.repo.count();
   }
 }
 
-function summary(row: Row): Omit<SlackInstallationRecord, 'installation'> {
+/** Returns the searchable facts of a stored row (everything but the installation object). */
+export function installationSummary(row: SlackInstallationRow): Omit<SlackInstallationRecord, 'installation'> {
   const out: Omit<SlackInstallationRecord, 'installation'> = { isEnterpriseInstall: row.is_enterprise_install === 1 };
   if (row.team_id !== null) out.teamId = row.team_id;
   if (row.enterprise_id !== null) out.enterpriseId = row.enterprise_id;
@@ -185,4 +125,20 @@ function summary(row: Row): Omit<SlackInstallationRecord, 'installation'> {
   if (row.installer_user_id !== null) out.installerUserId = row.installer_user_id;
   if (row.scopes !== null) out.scopes = row.scopes.split(',').filter(Boolean);
   return out;
+}
+
+/** Returns the installation object of a stored row and its plain text; throws SlackInstallationError naming the fix when it cannot be read. */
+export function openInstallation(sealer: TextSealer, row: Pick<SlackInstallationRow, 'key' | 'data'>): { text: string; installation: Record<string, unknown> } {
+  let text: string;
+  try {
+    text = sealer.open(row.data, row.key);
+  } catch (error) {
+    const why = error instanceof SealError ? error.message : String(error);
+    throw new SlackInstallationError(`cannot read the Slack installation ${row.key}: ${why}; check SLACK_TOKEN_ENCRYPTION_KEY`);
+  }
+  try {
+    return { text, installation: JSON.parse(text) as Record<string, unknown> };
+  } catch {
+    throw new SlackInstallationError(`the Slack installation ${row.key} is damaged (not JSON); install the app again in that workspace`);
+  }
 }

@@ -1,110 +1,29 @@
-import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { parseIncident, type Incident } from '../core/incident.js';
-import { looksLikeStoredIncident } from './store.js';
+import type { Incident } from '../core/incident.js';
+import {
+  MAX_SOURCE_ERROR_CHARS,
+  toSourceState,
+  type SourceDelta,
+  type SourceIdentity,
+  type SourceRecordRow,
+  type SourceRecordStats,
+  type SourceState,
+  type SourceStateRow,
+  type SourceValidators,
+  type SourceVersionInfo,
+} from './repos/sources.js';
+import { rowToIncident } from './repos/records.js';
 
-/** What the store keeps about a source's configuration: enough to tell when its URL changed. */
-export interface SourceIdentity {
-  name: string;
-  format: string;
-  url: string;
-  references?: string;
-}
-
-/** The stored state of one synced source; times are epoch milliseconds. */
-export interface SourceState {
-  name: string;
-  format: string;
-  url: string;
-  referencesUrl?: string;
-  etag?: string;
-  lastModified?: string;
-  referencesEtag?: string;
-  referencesLastModified?: string;
-  bodyHash?: string;
-  version?: string;
-  notice?: string;
-  recordCount: number;
-  bytes?: number;
-  lastAttemptAt?: number;
-  /** Last sync that ended well (a new version imported, or the same one confirmed). */
-  lastSuccessAt?: number;
-  /** Last time a new version was imported. */
-  lastChangedAt?: number;
-  lastError?: string;
-  lastErrorAt?: number;
-  consecutiveFailures: number;
-}
-
-/** One record in its storage form, serialised and hashed once. */
-export interface SourceRecordRow {
-  id: string;
-  kind: string;
-  data: string;
-  body: string | null;
-  hash: string;
-}
-
-/** The HTTP validators of a version (sent back as If-None-Match / If-Modified-Since). */
-export interface SourceValidators {
-  etag?: string;
-  lastModified?: string;
-  referencesEtag?: string;
-  referencesLastModified?: string;
-}
-
-/** What is known about a downloaded version besides its records. */
-export interface SourceVersionInfo extends SourceValidators {
-  bodyHash: string;
-  bytes: number;
-  version?: string;
-  notice?: string;
-}
-
-/** What replacing a source's records changed: ids added and updated, how many stayed, ids removed. */
-export interface SourceDelta {
-  added: string[];
-  updated: string[];
-  unchanged: number;
-  removed: string[];
-}
-
-/** Row counts, newest write and total size of the synced records: part of the index snapshot's fingerprint. */
-export interface SourceRecordStats {
-  n: number;
-  t: number | null;
-  bytes: number;
-}
-
-/** Returns the storage form of a validated record: JSON without the body, the body apart, and a hash of both. */
-export function toSourceRecordRow(incident: Incident): SourceRecordRow {
-  const { body, ...rest } = incident;
-  const data = JSON.stringify(rest);
-  const hash = createHash('sha256').update(data).update('\u0000').update(body ?? '').digest('base64url');
-  return { id: incident.id, kind: incident.kind, data, body: body ?? null, hash };
-}
-
-interface StateRow {
-  name: string;
-  format: string;
-  url: string;
-  references_url: string | null;
-  etag: string | null;
-  last_modified: string | null;
-  references_etag: string | null;
-  references_last_modified: string | null;
-  body_hash: string | null;
-  version: string | null;
-  notice: string | null;
-  record_count: number;
-  bytes: number | null;
-  last_attempt_at: number | null;
-  last_success_at: number | null;
-  last_changed_at: number | null;
-  last_error: string | null;
-  last_error_at: number | null;
-  consecutive_failures: number;
-}
+export {
+  toSourceRecordRow,
+  type SourceDelta,
+  type SourceIdentity,
+  type SourceRecordRow,
+  type SourceRecordStats,
+  type SourceState,
+  type SourceValidators,
+  type SourceVersionInfo,
+} from './repos/sources.js';
 
 interface RecordRow {
   source: string;
@@ -113,8 +32,6 @@ interface RecordRow {
   body: string | null;
 }
 
-/** Longest error message kept per source: enough to act on, bounded for `sources list` and chat hints. */
-const MAX_ERROR_CHARS = 500;
 
 /**
  * The synced sources' state and records, over a connection to the bot's database. Every method is synchronous; the
@@ -128,8 +45,8 @@ export class SourceStore {
     private readonly now: () => number = Date.now,
   ) {
     this.stmts = {
-      states: db.prepare<[], StateRow>('SELECT * FROM sources ORDER BY name'),
-      state: db.prepare<[string], StateRow>('SELECT * FROM sources WHERE name = ?'),
+      states: db.prepare<[], SourceStateRow>('SELECT * FROM sources ORDER BY name'),
+      state: db.prepare<[string], SourceStateRow>('SELECT * FROM sources WHERE name = ?'),
       ensure: db.prepare<[string, string, string, string | null]>(
         `INSERT INTO sources (name, format, url, references_url) VALUES (?, ?, ?, ?)
          ON CONFLICT(name) DO NOTHING`,
@@ -175,19 +92,19 @@ export class SourceStore {
 
   /** Every source the store knows (configured now or once), by name. */
   states(): SourceState[] {
-    return this.stmts.states.all().map(toState);
+    return this.stmts.states.all().map(toSourceState);
   }
 
   /** One source's state, or undefined when it was never synced. */
   state(name: string): SourceState | undefined {
     const row = this.stmts.state.get(name);
-    return row ? toState(row) : undefined;
+    return row ? toSourceState(row) : undefined;
   }
 
   /** Records a failed attempt; the source's records and validators stay as they were. */
   markFailed(source: SourceIdentity, error: string): void {
     this.ensure(source);
-    this.stmts.failed.run({ name: source.name, error: error.slice(0, MAX_ERROR_CHARS), at: this.now() });
+    this.stmts.failed.run({ name: source.name, error: error.slice(0, MAX_SOURCE_ERROR_CHARS), at: this.now() });
   }
 
   /** Records a sync that confirmed the stored version (304, or the same bytes again), with any new validators. */
@@ -288,32 +205,6 @@ export class SourceStore {
   }
 
   private toIncident(row: RecordRow): Incident {
-    const record = JSON.parse(row.data) as Record<string, unknown>;
-    if (row.body !== null) record.body = row.body;
-    // Validated on the way in; the full schema only meets a row that fails the structural check (a hand edit).
-    if (looksLikeStoredIncident(record, row.id)) return record as unknown as Incident;
-    return parseIncident(record, `source ${row.source} record ${row.id}`);
+    return rowToIncident(row, `source ${row.source} record ${row.id}`);
   }
-}
-
-function toState(r: StateRow): SourceState {
-  const s: SourceState = { name: r.name, format: r.format, url: r.url, recordCount: r.record_count, consecutiveFailures: r.consecutive_failures };
-  const opt = <K extends keyof SourceState>(key: K, value: SourceState[K] | null) => {
-    if (value !== null && value !== undefined) s[key] = value;
-  };
-  opt('referencesUrl', r.references_url);
-  opt('etag', r.etag);
-  opt('lastModified', r.last_modified);
-  opt('referencesEtag', r.references_etag);
-  opt('referencesLastModified', r.references_last_modified);
-  opt('bodyHash', r.body_hash);
-  opt('version', r.version);
-  opt('notice', r.notice);
-  opt('bytes', r.bytes);
-  opt('lastAttemptAt', r.last_attempt_at);
-  opt('lastSuccessAt', r.last_success_at);
-  opt('lastChangedAt', r.last_changed_at);
-  opt('lastError', r.last_error);
-  opt('lastErrorAt', r.last_error_at);
-  return s;
 }

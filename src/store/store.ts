@@ -2,7 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { IncidentKindSchema, parseIncident, type Incident, type IncidentInput, type IncidentKind } from '../core/incident.js';
+import { checkInfo, rowToIncident, type ImportInfo, type ImportRecord, type ImportResult, type IncidentCounts } from './repos/records.js';
+import type { Db } from './db.js';
 import { applyMigrations, SchemaTooNewError } from './migrations.js';
+import { createSqliteDb } from './sqlite-db.js';
+
+export { looksLikeStoredIncident, type ImportInfo, type ImportRecord, type ImportResult, type IncidentCounts } from './repos/records.js';
 
 /** Where the database lives when DATABASE_PATH is not set (relative to the working directory; `var/` is git-ignored). */
 export const DEFAULT_DATABASE_PATH = './var/incident-bot.db';
@@ -19,35 +24,6 @@ export class StoreError extends Error {
     super(message, options);
     this.path = path;
   }
-}
-
-/** Where an import came from: `origin` groups the records (e.g. "seed", "file:x.json", "feed:cisa") for removeOrigin. */
-export interface ImportInfo {
-  origin: string;
-  format: string;
-}
-
-/** How many records an import added and how many it replaced (same id already stored). */
-export interface ImportResult {
-  inserted: number;
-  updated: number;
-}
-
-/** One entry of the import log. */
-export interface ImportRecord {
-  id: number;
-  origin: string;
-  format: string;
-  /** Records in that import (inserted + updated). */
-  count: number;
-  /** ISO 8601 timestamp. */
-  importedAt: string;
-}
-
-/** Stored record totals; every kind is present, with 0 when none is stored. */
-export interface IncidentCounts {
-  total: number;
-  byKind: Record<IncidentKind, number>;
 }
 
 /** Options for openStore. */
@@ -250,43 +226,21 @@ class SqliteStore implements Store {
 
   /** Re-validates a row so a hand-edited or older-schema row fails loudly, naming the file and the record. */
   private toIncident(row: IncidentRow): Incident {
-    const record = JSON.parse(row.data) as Record<string, unknown>;
-    if (row.body !== null) record.body = row.body;
-    // Rows were validated on the way in. Reading 100k of them through the full schema takes ~2 s at start-up, so a
-    // structural check comes first, and only a row that fails it (a hand edit, an old version) meets the full schema,
-    // which names the field and the problem.
-    if (looksLikeStoredIncident(record, row.id)) return record as unknown as Incident;
-    return parseIncident(record, `${this.path} incident ${row.id}`);
+    return rowToIncident(row, `${this.path} incident ${row.id}`);
   }
 }
 
-const KINDS = new Set(['incident', 'group', 'software', 'vulnerability']);
-const PRECISIONS = new Set(['day', 'month', 'year']);
+const dbs = new WeakMap<Database.Database, Db>();
 
-/** Returns whether a stored record has the shape the schema gives every validated record (defaults applied). */
-export function looksLikeStoredIncident(r: Record<string, unknown>, id: string): boolean {
-  const e = r.entities as Record<string, unknown> | undefined;
-  const date = r.date as { value?: unknown; precision?: unknown } | null | undefined;
-  return (
-    r.id === id &&
-    typeof r.kind === 'string' &&
-    KINDS.has(r.kind) &&
-    typeof r.title === 'string' &&
-    r.title.trim() !== '' &&
-    typeof r.summary === 'string' &&
-    r.summary.trim() !== '' &&
-    (date === null || (typeof date?.value === 'string' && PRECISIONS.has(date.precision as string))) &&
-    Array.isArray(r.aliases) &&
-    Array.isArray(r.sources) &&
-    Array.isArray(r.tags) &&
-    Array.isArray(r.related) &&
-    typeof e === 'object' &&
-    e !== null &&
-    ['actors', 'victims', 'software', 'cves', 'countries'].every((k) => Array.isArray(e[k]))
-  );
-}
-
-function checkInfo(info: ImportInfo): void {
-  if (!info || typeof info.origin !== 'string' || !info.origin.trim()) throw new TypeError('import origin must be a non-empty string');
-  if (typeof info.format !== 'string' || !info.format.trim()) throw new TypeError('import format must be a non-empty string');
+/**
+ * Returns the async Db over a store's own connection, the same one for every caller: one Db per connection, so that
+ * its transactions queue together and other call chains wait for an open one instead of landing inside it.
+ */
+export function storeDb(store: Store): Db {
+  let db = dbs.get(store.db);
+  if (!db) {
+    db = createSqliteDb(store.db);
+    dbs.set(store.db, db);
+  }
+  return db;
 }

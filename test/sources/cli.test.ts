@@ -9,6 +9,7 @@ import { inlineImporter } from '../../src/sources/import-runner.js';
 import { runSourcesCli, type SourcesCliDeps } from '../../src/sources/cli.js';
 import { parseSourceList } from '../../src/sources/source-list.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { recordReposOf } from '../../src/store/repos/index.js';
 import { startDatasetServer, type DatasetServer } from '../support/dataset-server.js';
 import { kevCatalog, jsonlRecords } from './fixtures.js';
 
@@ -42,7 +43,7 @@ describe('runSourcesCli', () => {
       'test sources',
     );
     const code = await runSourcesCli(args, {
-      store,
+      sources: recordReposOf(store).sources,
       specs,
       allowPrivate: true,
       importer: inlineImporter(store),

@@ -10,6 +10,8 @@ import { runSourcesCli } from '../../src/sources/cli.js';
 import { parseSourceList, type SourceSpec } from '../../src/sources/source-list.js';
 import { SourceStore } from '../../src/store/source-store.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { createImporter } from '../../src/sources/import-runner.js';
+import { recordReposOf } from '../../src/store/repos/index.js';
 import { startDatasetServer, type DatasetServer } from '../support/dataset-server.js';
 
 const RAW = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/datasets/raw');
@@ -39,7 +41,7 @@ describe('sources sync of the real datasets, served locally', { skip }, () => {
   let specs: SourceSpec[];
   const run = async (args: string[]) => {
     let out = '';
-    const code = await runSourcesCli(args, { store, specs, allowPrivate: true, write: (t) => void (out += t), isTTY: false });
+    const code = await runSourcesCli(args, { sources: recordReposOf(store).sources, importer: createImporter(store), specs, allowPrivate: true, write: (t) => void (out += t), isTTY: false });
     return { code, out };
   };
 

@@ -10,6 +10,7 @@ import { parseSourceList, type SourceSpec } from '../../src/sources/source-list.
 import { syncSources, type SyncOptions } from '../../src/sources/sync.js';
 import { SourceStore } from '../../src/store/source-store.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { recordReposOf } from '../../src/store/repos/index.js';
 import { startDatasetServer, type DatasetServer } from '../support/dataset-server.js';
 import { galaxyCampaigns, galaxyReferences, jsonlRecords, kevCatalog, stixBundle } from './fixtures.js';
 
@@ -50,7 +51,7 @@ class Rig {
     return only ? all.filter((s) => only.includes(s.name)) : all;
   }
   sync(specs = this.specs(), options: Partial<SyncOptions> = {}) {
-    return syncSources(this.store, specs, this.importer, { allowPrivate: true, ...options });
+    return syncSources(recordReposOf(this.store).sources, specs, this.importer, { allowPrivate: true, ...options });
   }
   sources() {
     return new SourceStore(this.store.db);

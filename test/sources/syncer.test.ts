@@ -17,6 +17,7 @@ import { applyToIndex } from '../../src/sources/live-index.js';
 import { parseSourceList, type SourceSpec } from '../../src/sources/source-list.js';
 import { createSourceSyncer, nextDueAt, type SourceSyncer } from '../../src/sources/syncer.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { recordReposOf } from '../../src/store/repos/index.js';
 import { startDatasetServer, type DatasetServer } from '../support/dataset-server.js';
 import { kevCatalog, jsonlRecords } from './fixtures.js';
 
@@ -112,7 +113,7 @@ describe('createSourceSyncer', () => {
 
   const start = (specs: SourceSpec[]) => {
     syncer = createSourceSyncer({
-      store,
+      sources: recordReposOf(store).sources,
       service,
       specs,
       resolve: (ids) => resolveServed(store, bundled, ids),
