@@ -152,6 +152,9 @@ export interface PublishedItem {
   firstServedAt?: number;
 }
 
+/** What happened, in the items' titles. */
+const EVENTS = ['breach', 'outage', 'leak', 'takedown', 'ransomware', 'phishing', 'defacement'];
+
 /** Feeds that grow while the bot polls them; each document carries the newest `window` items of its feed. */
 export class FeedPublisher {
   readonly items: PublishedItem[] = [];
@@ -195,7 +198,8 @@ export class FeedPublisher {
       n,
       feed,
       word,
-      title: `${seed ? 'Seed' : 'Breach'} ${word} reported at a fleet test site`,
+      // Two made-up words and few others: items alike enough would be taken for one story told twice, and attached.
+      title: `${word} ${wordFor(n + 500_000)} ${seed ? 'seeded' : EVENTS[((n % 7) + 7) % 7]}`,
       link: `https://news.example.com/${seed ? 'seed' : 'item'}/${n}`,
       publishedAt: Date.now(),
     };

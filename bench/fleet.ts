@@ -306,19 +306,34 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
               } catch {
                 return;
               }
-              const ok = await waitFor(() => (discord.requestsFor(s).some((q) => JSON.stringify(q.body ?? '').includes(item.word)) ? true : undefined), 2_000, 50);
-              if (ok) found.set(r.id, Date.now());
+              const verdict = await waitFor(() => answerHas(s, item.link), 5_000, 20);
+              if (verdict === 'yes') found.set(r.id, Date.now());
             }),
         );
-        if (found.size < replicas.length) await sleep(250);
+        if (found.size < replicas.length) await sleep(100);
       }
       if (found.size < replicas.length) {
+        if (process.env.FLEET_DEBUG) console.log(`probe ${item.word} (${item.link}) unanswered; found on ${[...found.keys()].join(',') || 'none'}`);
         figures.probesUnanswered++;
         return;
       }
+      if (process.env.FLEET_DEBUG) console.log(`probe ${item.word}: served +${(item.firstServedAt ?? NaN) - item.publishedAt} ms;`, [...found].map(([r, t]) => `${r} +${t - item.publishedAt}`).join(' '));
       const times = [...found.values()].sort((a, b) => a - b);
       figures.answerableMs.push(times[times.length - 1]! - times[0]!);
       if (item.firstServedAt) figures.answerableFromFetchMs.push(times[times.length - 1]! - item.firstServedAt);
+    }
+
+    /**
+     * Whether the answer to `s` names the item (its own link: a "nothing matches <word>" answer echoes the word, never
+     * the link); undefined until the answer is complete (a deferred one is edited in later).
+     */
+    function answerHas(s: SentInteraction, link: string): 'yes' | 'no' | undefined {
+      const requests = discord.requestsFor(s);
+      if (requests.some((q) => JSON.stringify(q.body ?? '').includes(link))) return 'yes';
+      const callback = requests.find((q) => q.path.endsWith('/callback'));
+      if (!callback) return undefined;
+      const deferred = callback.body?.type === 5;
+      return deferred && !requests.some((q) => q !== callback) ? undefined : 'no';
     }
 
     async function takeover(k: NonNullable<typeof killed>): Promise<Figures['takeover']> {

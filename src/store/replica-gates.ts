@@ -1,4 +1,4 @@
-import type { LeaseRepo } from '../store/leases.js';
+import type { LeaseRepo } from './leases.js';
 
 /**
  * How replicas sharing a database take turns at the feed and source work, through leases (see leases.ts): a feed is

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Db } from '../../src/store/db.js';
-import { createReplicaGates } from '../../src/feeds/replica-gates.js';
+import { createReplicaGates } from '../../src/store/replica-gates.js';
 import { LeaseRepo } from '../../src/store/leases.js';
 import { dbCases } from '../support/databases.js';
 import { createReplicaTables } from '../support/replica-schema.js';
