@@ -19,7 +19,7 @@ import { parseFeedDocument } from '../src/feeds/parse.js';
 import { createFeedParser } from '../src/feeds/parse-thread.js';
 import { createPipeline, ingestFeed, type FeedBounds, type PipelineDeps } from '../src/feeds/pipeline.js';
 import { createPoller, type PollOutcome } from '../src/feeds/poller.js';
-import { FeedStore } from '../src/store/feed-store.js';
+import { storageOverStore, type Storage } from '../src/store/storage.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { bigRssFeed, startFeedServer, type FeedServer } from '../test/support/feed-server.js';
 
@@ -76,7 +76,7 @@ function heapMb(): number {
 interface Rig {
   dir: string;
   store: Store;
-  feeds: FeedStore;
+  feeds: Storage;
   service: IncidentService;
   pipeline: PipelineDeps;
   poll(feedId: number): Promise<PollOutcome>;
@@ -90,16 +90,16 @@ const UNBOUNDED: Partial<FeedBounds> = { maxItemsPerPoll: 100_000, maxPostsPerFe
  * A store in a temp dir with the bundled corpus indexed, one subscription to everything, and a poller over HTTP;
  * `threaded` parses in the worker thread and ingests in slices, as the bot does, else everything runs inline.
  */
-function rig(backfill: number, bounds: Partial<FeedBounds> = UNBOUNDED, threaded = false): Rig {
+async function rig(backfill: number, bounds: Partial<FeedBounds> = UNBOUNDED, threaded = false): Promise<Rig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'incident-bot-bench-feeds-'));
   const store = openStore(path.join(dir, 'bench.db'));
-  const feeds = new FeedStore(store);
+  const feeds = await storageOverStore(store);
   const service = createIncidentService(loadIncidentDir(BUNDLED_DATA_DIR));
-  feeds.subscribe({ platform: 'discord', channelId: '1100000000000000001', filter: '' }, Date.now());
-  const pipeline = createPipeline({ feeds, service, backfill, bounds });
+  await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1100000000000000001', filter: '' }, Date.now());
+  const pipeline = await createPipeline({ storage: feeds, service, backfill, bounds });
   const parser = threaded ? createFeedParser() : undefined;
   const poller = createPoller({
-    feeds,
+    storage: feeds,
     pipeline,
     fetchFeed: (url, o) => fetchFeed(url, { ...o, timeoutMs: 60_000 }),
     parseFeed: (b, o) => (parser ? parser.parse(b, o) : parseFeedDocument(b, o)),
@@ -148,10 +148,10 @@ async function benchFlood(server: FeedServer): Promise<FloodFigure[]> {
     ['inline parse + one transaction (before)', UNBOUNDED, false],
   ];
   for (const [name, bounds, threaded] of ways) {
-    const r = rig(0, bounds, threaded);
+    const r = await rig(0, bounds, threaded);
     try {
       const path = `/flood-${out.length}.xml`;
-      const feed = r.feeds.addFeed({ url: server.url(path) }, Date.now()).feed;
+      const feed = (await r.feeds.feeds.add({ url: server.url(path) }, Date.now())).feed;
       for (const [i, doc] of docs.entries()) {
         server.route(path, { body: doc });
         let m;
@@ -162,12 +162,12 @@ async function benchFlood(server: FeedServer): Promise<FloodFigure[]> {
           m = await loopDelay(async () => {
             await new Promise((res) => setTimeout(res, 20));
             const parsed = parseFeedDocument(body, { url: server.url(path) });
-            ingestFeed(r.feeds.getFeed(feed.id)!, parsed, { ...r.pipeline, sliceMs: Number.POSITIVE_INFINITY });
+            await ingestFeed((await r.feeds.feeds.get(feed.id))!, parsed, { ...r.pipeline, sliceMs: Number.POSITIVE_INFINITY });
             await new Promise((res) => setTimeout(res, 20));
             return { status: 'ok' } as PollOutcome;
           });
         }
-        const f: FloodFigure = { name: `${name}, poll ${i + 1}`, ms: m.ms, stored: r.feeds.countPosts(feed.id), p50: m.p50, p99: m.p99, max: m.max };
+        const f: FloodFigure = { name: `${name}, poll ${i + 1}`, ms: m.ms, stored: await r.feeds.posts.count(feed.id), p50: m.p50, p99: m.p99, max: m.max };
         out.push(f);
         console.log(
           `  ${f.name.padEnd(56)} ${f.ms.toFixed(0).padStart(6)} ms  posts ${String(f.stored).padStart(6)}  delay p50 ${f.p50.toFixed(1).padStart(6)}  p99 ${f.p99.toFixed(1).padStart(7)}  max ${f.max.toFixed(1).padStart(7)} ms`,
@@ -208,16 +208,16 @@ export async function benchFeeds(): Promise<FeedBenchResult> {
     if (process.env.BENCH_FEEDS_ONLY === 'flood') return result;
     console.log('feed ingestion: fetch (local HTTP) + parse + store + index + queue, first poll with every item alerted');
     // Every item of a first poll is queued (backfill = all), so one poll covers stored, indexed and queued.
-    const r1 = rig(Number.MAX_SAFE_INTEGER);
+    const r1 = await rig(Number.MAX_SAFE_INTEGER);
     try {
       // Warm-up (JIT, SQLite page cache): figures are steady-state throughput, not first-call costs.
       server.route('/warm.xml', { body: bigRssFeed(500, { start: 1_000_000 }) });
-      await r1.poll(r1.feeds.addFeed({ url: server.url('/warm.xml') }, Date.now()).feed.id);
+      await r1.poll((await r1.feeds.feeds.add({ url: server.url('/warm.xml') }, Date.now())).feed.id);
       for (const rel of LARGEST_SHARED) {
         const file = path.join(shared, rel);
         if (!existsSync(file)) continue;
         server.route(`/shared/${rel}`, { file });
-        const feed = r1.feeds.addFeed({ url: server.url(`/shared/${rel}`) }, Date.now()).feed;
+        const feed = (await r1.feeds.feeds.add({ url: server.url(`/shared/${rel}`) }, Date.now())).feed;
         const { value, ms } = await timed(() => r1.poll(feed.id));
         const f = figure(path.basename(rel), statSync(file).size, value, ms);
         result.ingest.push(f);
@@ -227,7 +227,7 @@ export async function benchFeeds(): Promise<FeedBenchResult> {
 
       const big = bigRssFeed(15_000);
       server.route('/big.xml', { body: big });
-      const feed = r1.feeds.addFeed({ url: server.url('/big.xml') }, Date.now()).feed;
+      const feed = (await r1.feeds.feeds.add({ url: server.url('/big.xml') }, Date.now())).feed;
       const first = await timed(() => r1.poll(feed.id));
       const f = figure('generated 15,000 items (1 line)', Buffer.byteLength(big), first.value, first.ms);
       result.ingest.push(f);
@@ -252,19 +252,19 @@ export async function benchFeeds(): Promise<FeedBenchResult> {
 
     // Memory: 100k posts stored and indexed (seeding polls: stored and indexed, not queued).
     const target = Number(process.env.BENCH_FEEDS_POSTS ?? 100_000);
-    const r2 = rig(0);
+    const r2 = await rig(0);
     try {
       const base = heapMb();
-      const feed = r2.feeds.addFeed({ url: server.url('/grow.xml') }, Date.now()).feed;
+      const feed = (await r2.feeds.feeds.add({ url: server.url('/grow.xml') }, Date.now())).feed;
       let ms = 0;
-      for (let start = 0; r2.feeds.countPosts() < target; start += 15_000) {
-        const n = Math.min(15_000, target - r2.feeds.countPosts());
+      for (let start = 0; (await r2.feeds.posts.count()) < target; start += 15_000) {
+        const n = Math.min(15_000, target - (await r2.feeds.posts.count()));
         server.route('/grow.xml', { body: bigRssFeed(n, { start }) });
         const t = await timed(() => r2.poll(feed.id));
         ms += t.ms;
         if (t.value.status !== 'ok') throw new Error(`grow poll: ${t.value.status} ${t.value.error ?? ''}`);
       }
-      const posts = r2.feeds.countPosts();
+      const posts = await r2.feeds.posts.count();
       const heap = heapMb();
       const db = path.join(r2.dir, 'bench.db');
       const dbMb = (statSync(db).size + (existsSync(`${db}-wal`) ? statSync(`${db}-wal`).size : 0)) / 1e6;

@@ -100,10 +100,10 @@ function roleAndFilter(ctx: CommandContext, filterOption: unknown, roleOption: u
 }
 
 /** Returns a note for `feed:` names that name no feed this tenant sees (yet): the subscription would stay silent. */
-function unknownFeedNote(ctx: CommandContext, channel: ChannelContext, filter: ParsedFilter): string[] {
+async function unknownFeedNote(ctx: CommandContext, channel: ChannelContext, filter: ParsedFilter): Promise<string[]> {
   if (filter.feeds.length === 0) return [];
   const known = new Set<string>();
-  for (const f of ctx.alerts!.listFeeds(channel.tenant)) {
+  for (const f of await ctx.alerts!.listFeeds(channel.tenant)) {
     known.add(String(f.id));
     if (f.name) known.add(compactName(f.name));
     else known.add(compactName(hostOf(f.url)));
@@ -121,7 +121,7 @@ function hostOf(url: string): string {
   }
 }
 
-function subscribe(input: { options: Record<string, unknown> }, ctx: CommandContext, channel: ChannelContext): Reply {
+async function subscribe(input: { options: Record<string, unknown> }, ctx: CommandContext, channel: ChannelContext): Promise<Reply> {
   const alerts = ctx.alerts!;
   // Slack direct-message ids start with D; the bot cannot post into other people's DMs, so alerts would never arrive.
   if (channel.platform === 'slack' && channel.channelId!.startsWith('D')) return { type: 'error', message: 'Alerts go to channels: run this in the channel that should get them.' };
@@ -136,7 +136,7 @@ function subscribe(input: { options: Record<string, unknown> }, ctx: CommandCont
   }
   const platform = channel.platform as 'discord' | 'slack';
   const tenant = channel.tenant!;
-  const mine = alerts.listSubscriptions(tenant, platform, channel.channelId!).filter((s) => s.tenant === tenant);
+  const mine = (await alerts.listSubscriptions(tenant, platform, channel.channelId!)).filter((s) => s.tenant === tenant);
   const same = mine.find((s) => s.filter.toLowerCase() === parsed.text.toLowerCase() && (s.roleId ?? '') === (parts.roleId ?? ''));
   if (same) return { type: 'error', message: `This channel already has that subscription (#${same.id}); ${typed(ctx, 'alerts list')} shows them all.` };
   const max = alerts.limits.subscriptionsPerChannel;
@@ -145,7 +145,7 @@ function subscribe(input: { options: Record<string, unknown> }, ctx: CommandCont
   }
   let sub: Subscription;
   try {
-    sub = alerts.subscribe(actorOf(channel), { platform, channelId: channel.channelId!, workspaceId: channel.workspaceId, filter: parsed.text, roleId: parts.roleId });
+    sub = await alerts.subscribe(actorOf(channel), { platform, channelId: channel.channelId!, workspaceId: channel.workspaceId, filter: parsed.text, roleId: parts.roleId });
   } catch (error) {
     return refusal(error);
   }
@@ -155,27 +155,27 @@ function subscribe(input: { options: Record<string, unknown> }, ctx: CommandCont
     lines: [
       subscriptionLine(sub),
       parsed.text ? 'New posts matching the filter will be posted here.' : 'Every new post from the watched feeds will be posted here.',
-      ...unknownFeedNote(ctx, channel, parsed),
+      ...(await unknownFeedNote(ctx, channel, parsed)),
       `Stop with ${typed(ctx, `alerts unsubscribe ${sub.id}`)}.`,
     ],
   };
 }
 
-function list(ctx: CommandContext, channel: ChannelContext): Reply {
-  const subs = ctx.alerts!.listSubscriptions(channel.tenant!, channel.platform as 'discord' | 'slack', channel.channelId!);
+async function list(ctx: CommandContext, channel: ChannelContext): Promise<Reply> {
+  const subs = await ctx.alerts!.listSubscriptions(channel.tenant!, channel.platform as 'discord' | 'slack', channel.channelId!);
   if (subs.length === 0) {
     return { type: 'message', title: 'No alert subscriptions in this channel', lines: [`Subscribe with ${typed(ctx, 'alerts subscribe [filter]')}, e.g. tag:ransomware.`] };
   }
   return { type: 'message', title: `Alert subscriptions in this channel (${subs.length})`, lines: subs.map((s) => subscriptionLine(s, channel.tenant)) };
 }
 
-function unsubscribe(input: { options: Record<string, unknown> }, ctx: CommandContext, channel: ChannelContext): Reply {
+async function unsubscribe(input: { options: Record<string, unknown> }, ctx: CommandContext, channel: ChannelContext): Promise<Reply> {
   const alerts = ctx.alerts!;
   const platform = channel.platform as 'discord' | 'slack';
   const actor = actorOf(channel);
   const raw = String(input.options.id ?? '').trim().replace(/^#/, '').toLowerCase();
   // Only this tenant's own subscriptions can be removed here (a channel shared between workspaces has others').
-  const existing = alerts.listSubscriptions(channel.tenant!, platform, channel.channelId!).filter((s) => s.tenant === channel.tenant);
+  const existing = (await alerts.listSubscriptions(channel.tenant!, platform, channel.channelId!)).filter((s) => s.tenant === channel.tenant);
   if (existing.length === 0) return { type: 'error', message: 'This channel has no alert subscriptions that can be removed here.' };
   if (raw === '' && existing.length > 1) {
     // Removing several at once must be asked for by name, not happen because an id was forgotten.
@@ -185,7 +185,7 @@ function unsubscribe(input: { options: Record<string, unknown> }, ctx: CommandCo
     };
   }
   if (raw === '' || raw === 'all') {
-    const removed = alerts.unsubscribe(actor, platform, channel.channelId!);
+    const removed = await alerts.unsubscribe(actor, platform, channel.channelId!);
     return { type: 'message', title: 'Unsubscribed', lines: [`Removed ${removed} subscription${removed === 1 ? '' : 's'}; this channel gets no more alerts.`] };
   }
   if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) {
@@ -193,7 +193,7 @@ function unsubscribe(input: { options: Record<string, unknown> }, ctx: CommandCo
   }
   const id = Number(raw);
   if (!existing.some((s) => s.id === id)) return { type: 'error', message: `No subscription #${id} in this channel; ${typed(ctx, 'alerts list')} shows them.` };
-  alerts.unsubscribe(actor, platform, channel.channelId!, id);
+  await alerts.unsubscribe(actor, platform, channel.channelId!, id);
   return { type: 'message', title: 'Unsubscribed', lines: [`Removed subscription #${id}.`] };
 }
 

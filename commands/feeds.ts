@@ -115,13 +115,11 @@ async function add(input: CommandInput, ctx: CommandContext): Promise<Reply> {
 }
 
 /** Returns the operator feed an add or remove names (by id or URL), when it names one the caller sees. */
-function operatorFeedNamed(input: CommandInput, ctx: CommandContext): FeedStatus | undefined {
+async function operatorFeedNamed(input: CommandInput, ctx: CommandContext): Promise<FeedStatus | undefined> {
   const raw = String(input.options.target ?? input.options.url ?? '').trim().replace(/^<(.*)>$/, '$1').replace(/^#(?=\d+$)/, '');
   if (!raw || !ctx.alerts) return undefined;
   const href = httpUrl(raw);
-  return ctx.alerts
-    .listFeeds(ctx.channel?.tenant)
-    .find((f) => f.scope === 'operator' && (String(f.id) === raw || f.url === redactUrl(href ?? raw)));
+  return (await ctx.alerts.listFeeds(ctx.channel?.tenant)).find((f) => f.scope === 'operator' && (String(f.id) === raw || f.url === redactUrl(href ?? raw)));
 }
 
 /** The refusal for changing an operator feed from chat: it names FEEDS_FILE, where the operator sets it. */
@@ -132,11 +130,11 @@ function operatorFeedRefusal(feed: FeedStatus, ctx: CommandContext): Reply {
   };
 }
 
-function remove(input: CommandInput, ctx: CommandContext): Reply {
+async function remove(input: CommandInput, ctx: CommandContext): Promise<Reply> {
   const target = String(input.options.target ?? '').trim().replace(/^<(.*)>$/, '$1').replace(/^#(?=\d+$)/, '');
   if (!target) return { type: 'error', message: `Give the feed's id or URL, e.g. ${typed(ctx, 'feeds remove 3')}.` };
   const viewer = ctx.channel?.tenant;
-  const result = ctx.alerts!.removeFeed(actorOf(ctx.channel!), target);
+  const result = await ctx.alerts!.removeFeed(actorOf(ctx.channel!), target);
   if (result.status === 'not-found') {
     return { type: 'error', message: `No feed ${/^\d+$/.test(target) ? `#${target}` : redactText(target).slice(0, 200)} here; ${typed(ctx, 'feeds list')} shows them.` };
   }
@@ -155,20 +153,20 @@ function remove(input: CommandInput, ctx: CommandContext): Reply {
   return { type: 'message', title: 'Feed removed', lines };
 }
 
-function visibleFeeds(ctx: CommandContext): FeedStatus[] {
+function visibleFeeds(ctx: CommandContext): Promise<FeedStatus[]> {
   return ctx.alerts!.listFeeds(ctx.channel?.tenant);
 }
 
-function list(ctx: CommandContext): Reply {
-  const feeds = visibleFeeds(ctx);
+async function list(ctx: CommandContext): Promise<Reply> {
+  const feeds = await visibleFeeds(ctx);
   if (feeds.length === 0) return { type: 'message', title: 'No feeds watched', lines: [`Add one with ${typed(ctx, 'feeds add <url> [name]')}.`] };
   const shown = ctx.channel?.platform === 'cli' ? feeds : feeds.slice(0, MAX_FEEDS_SHOWN);
   const viewer = ctx.channel?.tenant;
   return { type: 'message', title: `Watched feeds (${feeds.length})`, lines: [...shown.map((f) => feedLine(f, viewer)), ...moreLine(ctx, shown.length, feeds.length, 'list')] };
 }
 
-function status(ctx: CommandContext): Reply {
-  const feeds = visibleFeeds(ctx);
+async function status(ctx: CommandContext): Promise<Reply> {
+  const feeds = await visibleFeeds(ctx);
   if (feeds.length === 0) return { type: 'message', title: 'No feeds watched', lines: [`Add one with ${typed(ctx, 'feeds add <url> [name]')}.`] };
   // Failing feeds first: they are what someone running status wants to see.
   const ordered = [...feeds].sort((a, b) => Number(b.failing) - Number(a.failing) || b.consecutiveFailures - a.consecutiveFailures || a.id - b.id);
@@ -218,7 +216,7 @@ export default {
       const refused = refuseManagement(ctx, 'feeds');
       if (refused) {
         // Whoever asks, an operator feed is FEEDS_FILE's: say so rather than "ask someone with more rights".
-        const operatorFeed = ctx.channel?.tenant !== OPERATOR_TENANT ? operatorFeedNamed(input, ctx) : undefined;
+        const operatorFeed = ctx.channel?.tenant !== OPERATOR_TENANT ? await operatorFeedNamed(input, ctx) : undefined;
         return operatorFeed ? operatorFeedRefusal(operatorFeed, ctx) : refused;
       }
       const tooFast = refuseTooFast(ctx);

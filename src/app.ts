@@ -17,7 +17,7 @@ import { createTextSealer } from './store/sealed-text.js';
 import { recordReposOf } from './store/repos/index.js';
 import { SqliteSlackInstallationRepo } from './store/slack-installations.js';
 import { openStore } from './store/store.js';
-import { TenantStore } from './store/tenant-store.js';
+import { storageOverStore } from './store/storage.js';
 
 /** A running bot: its service and watcher, and how to stop everything in order. */
 export interface RunningApp {
@@ -48,6 +48,8 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   // A bad source list stops start-up here, naming the file and the entry.
   const specs = loadSourceList(config.sources.file);
   const store = openStore(config.databasePath);
+  // The feed and tenant repositories share the store's connection (SQLite), so a poll's posts and records commit together.
+  const storage = await storageOverStore(store);
   if (config.dataPaths.length) await importDataPaths(store, config.dataPaths, logger);
   const started = performance.now();
   const core = await loadService(store, logger);
@@ -87,9 +89,9 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
   const watcher = config.feeds.enabled
-    ? createFeedWatcher({ store, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()], observer: observability?.metrics })
+    ? await createFeedWatcher({ storage, replicaId: config.replicaId, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()], observer: observability?.metrics })
     : undefined;
-  if (watcher) observability?.watchFeeds(watcher.feeds);
+  if (watcher) observability?.watchFeeds(storage);
   const stops: (() => Promise<void>)[] = [];
   let stopped = false;
   const stop = async () => {
@@ -100,7 +102,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
     await syncer?.stop();
     await watcher?.stop();
     await Promise.allSettled(stops.map((s) => s()));
-    store.close();
+    await storage.close();
   };
 
   try {
@@ -116,7 +118,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
       return { service, watcher, sources: syncer, observability, done, stop };
     }
     // Records made from a tenant's own feeds are answered in that tenant only, feeds watcher or not.
-    const tenancy = TenantStore.of(store);
+    const tenancy = storage.tenants;
     const shared = { service, commands: COMMANDS, logger, alerts: watcher?.alerts, visibilityFor: (tenant: string | undefined) => tenancy.visibility(tenant), conversations };
     // Each adapter is stoppable before it has started, and hands the watcher its sender once connected.
     const run = async (name: string, adapter: { start(): Promise<void>; stop(): Promise<void>; alertSender: AlertSender; shardStatus?: ObservedAdapter['shardStatus'] }) => {

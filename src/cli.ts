@@ -249,8 +249,8 @@ async function run(argv: string[], io: CliIO): Promise<void> {
       const config = loadConfig();
       const store = openStore(config.databasePath);
       try {
-        const alerts = feedsCliAlerts(store, config.feeds);
-        process.exitCode = command === 'feeds' ? await runFeedsCli(args, { alerts }) : runAuditCli(args, { alerts });
+        const alerts = await feedsCliAlerts(store, config.feeds);
+        process.exitCode = command === 'feeds' ? await runFeedsCli(args, { alerts }) : await runAuditCli(args, { alerts });
       } finally {
         store.close();
       }

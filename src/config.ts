@@ -83,6 +83,13 @@ function idList(pattern: RegExp, what: string) {
 /** Every environment variable the bot reads, with its rule; the one place configuration is defined. */
 export const EnvSchema = z.object({
   DATABASE_PATH: optionalText.default(DEFAULT_DATABASE_PATH),
+  // PostgreSQL instead of the SQLite file (several replicas share one); the password in it is never echoed.
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .refine((u) => /^postgres(ql)?:\/\/[^/\s]+/.test(u) && URL.canParse(u), 'must be a PostgreSQL URL: postgres://user:password@host:5432/database')
+      .optional(),
+  ),
   INCIDENT_DATA: optionalText,
   LOG_LEVEL: optionalText.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   DISCORD_TOKEN: optionalText,
@@ -159,6 +166,8 @@ export const EnvSchema = z.object({
 /** The bot's typed configuration. */
 export interface Config {
   databasePath: string;
+  /** DATABASE_URL: store everything in this PostgreSQL instead of the SQLite file at databasePath. */
+  databaseUrl?: string;
   /** Extra data files to import at start (INCIDENT_DATA, comma-separated). */
   dataPaths: string[];
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -241,6 +250,7 @@ const SECRET_VARS = new Set([
   'SLACK_CLIENT_SECRET',
   'SLACK_STATE_SECRET',
   'SLACK_TOKEN_ENCRYPTION_KEY',
+  'DATABASE_URL',
 ]);
 
 /** Returns the configuration from `env` (default: process.env after loading `.env`), or throws a ConfigError. */
@@ -258,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnv()): Config {
   const e = parsed.data;
   const config: Config = {
     databasePath: e.DATABASE_PATH,
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     dataPaths: (e.INCIDENT_DATA ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
     replicaId: e.REPLICA_ID ?? defaultReplicaId(),

@@ -67,15 +67,15 @@ describe('a 30,000-item flood while /incident is asked through the real discord.
 
   it('answers every /incident in time while two polls of the flood are parsed and stored, stores at most 200 a poll and shows the skip', async () => {
     const watcher = app.watcher!;
-    const feedId = watcher.feeds.listFeeds()[0]!.id;
-    const polls = () => watcher.feeds.getFeed(feedId)!.polls;
+    const feedId = (await watcher.storage.feeds.list())[0]!.id;
+    const polls = async () => (await watcher.storage.feeds.get(feedId))!.polls;
     // A question every 50 ms, without waiting for the previous answer (as a busy server's members ask), until two
     // polls of the flood are in. A question in flight when something holds the event loop is answered late.
     const asked: Promise<{ ms: number; busy: boolean; title: string }>[] = [];
     const deadline = Date.now() + 90_000;
-    while (polls() < POLLS) {
-      assert.ok(Date.now() < deadline, `the flood polls did not finish (${polls()} of ${POLLS}, ${served} documents served)`);
-      const busy = served > polls();
+    while ((await polls()) < POLLS) {
+      assert.ok(Date.now() < deadline, `the flood polls did not finish (${await polls()} of ${POLLS}, ${served} documents served)`);
+      const busy = served > (await polls());
       const sent = fake.sendSlashCommand('incident', { query: 'skyecc' });
       asked.push(
         fake.waitForCallback(sent, 30_000).then((callback) => ({ ms: callback.at - sent.sentAt, busy, title: String(callback.body?.data?.embeds?.[0]?.title) })),
@@ -92,12 +92,12 @@ describe('a 30,000-item flood while /incident is asked through the real discord.
     assert.deepEqual(late.map((ms) => `${ms.toFixed(0)} ms`), [], `replies later than 2.5 s (of ${answers.length})`);
     assert.ok(during >= 5, `questions were asked while a flood document was being read (${during} of ${answers.length})`);
 
-    const status = watcher.alerts.listFeeds()[0]!;
+    const status = (await watcher.alerts.listFeeds())[0]!;
     assert.equal(status.lastSkipped, ITEMS - 200, 'the last poll skipped all but 200');
     // Pruning runs in slices right after the poll is recorded: give it a moment.
-    for (let i = 0; i < 100 && watcher.feeds.countPosts(feedId) > 300; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(watcher.feeds.countPosts(feedId) <= 300, `posts stay within FEED_MAX_POSTS_PER_FEED (${watcher.feeds.countPosts(feedId)})`);
-    const pending = watcher.feeds.outboxCounts().reduce((n, c) => n + (c.kind === 'alert' ? c.n : 0), 0);
+    for (let i = 0; i < 100 && await watcher.storage.posts.count(feedId) > 300; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await watcher.storage.posts.count(feedId) <= 300, `posts stay within FEED_MAX_POSTS_PER_FEED (${await watcher.storage.posts.count(feedId)})`);
+    const pending = (await watcher.storage.outbox.counts()).reduce((n, c) => n + (c.kind === 'alert' ? c.n : 0), 0);
     assert.ok(pending <= 200 * (POLLS - 1), `at most 200 alerts a poll after the seeding one (${pending})`);
 
     const reply = await fake.waitForCallback(fake.sendSlashCommand('feeds', {}, 'status'));

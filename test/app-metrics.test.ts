@@ -135,7 +135,7 @@ describe('startApp with HTTP_PORT: health, readiness and metrics of a Discord bo
   });
 
   it('counts feed polls and deliveries by feed id and platform, shows the outbox backlog, and never the feed URL', async () => {
-    const feedId = String(app.watcher!.feeds.listFeeds()[0]!.id);
+    const feedId = String((await app.watcher!.storage.feeds.list())[0]!.id);
     await eventually(async () => (sample((await call(port, '/metrics')).body, 'incident_bot_feed_polls_total', { feed: feedId, outcome: 'ok' }) ?? 0) >= 1 || undefined, 'a counted poll');
     feeds.route('/private/feed.xml', {
       headers: { 'content-type': 'application/rss+xml' },

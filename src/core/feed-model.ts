@@ -294,25 +294,25 @@ export interface AlertsService {
    */
   takeManagementSlot(actor: Actor): number;
   /** Subscribes a channel for the actor's tenant; throws RefusedError (bad filter, too many). */
-  subscribe(actor: Actor, input: { platform: 'discord' | 'slack'; channelId: string; workspaceId?: string; filter: string; roleId?: string }): Subscription;
+  subscribe(actor: Actor, input: { platform: 'discord' | 'slack'; channelId: string; workspaceId?: string; filter: string; roleId?: string }): Promise<Subscription>;
   /** A channel's subscriptions that this tenant may see: its own and the operator's (configured channels). */
-  listSubscriptions(tenant: TenantId, platform: 'discord' | 'slack', channelId: string): Subscription[];
+  listSubscriptions(tenant: TenantId, platform: 'discord' | 'slack', channelId: string): Promise<Subscription[]>;
   /** Removes the tenant's subscription by id (or all of its subscriptions in the channel when id is undefined); returns how many. */
-  unsubscribe(actor: Actor, platform: 'discord' | 'slack', channelId: string, id?: number): number;
+  unsubscribe(actor: Actor, platform: 'discord' | 'slack', channelId: string, id?: number): Promise<number>;
   /** The feeds a tenant sees: operator feeds and its own (the operator sees every feed; no tenant: operator feeds only). */
-  listFeeds(tenant?: TenantId): FeedStatus[];
+  listFeeds(tenant?: TenantId): Promise<FeedStatus[]>;
   /** Adds a feed for the actor's tenant after the SSRF check; throws RefusedError saying what is wrong. */
   addFeed(actor: Actor, spec: FeedSpec): Promise<AddFeedResult>;
   /** Removes the actor's tenant's ownership of a feed, by id or URL (the operator: any feed not listed in FEEDS_FILE). */
-  removeFeed(actor: Actor, idOrUrl: string): RemoveFeedResult;
+  removeFeed(actor: Actor, idOrUrl: string): Promise<RemoveFeedResult>;
   /** The audit log, newest first. */
-  audit(filter?: { tenant?: TenantId; limit?: number }): AuditEntry[];
+  audit(filter?: { tenant?: TenantId; limit?: number }): Promise<AuditEntry[]>;
   /**
    * A tenant left (a Slack workspace uninstalled the app): every subscription of the tenant goes, with its pending
    * alerts, and so does its ownership of each feed (a feed no one else owns stops being polled). The audit log
    * records each removal as the actor's and keeps the tenant's history. Returns how many of each were removed.
    */
-  removeTenant(actor: Actor): { subscriptions: number; feeds: number };
+  removeTenant(actor: Actor): Promise<{ subscriptions: number; feeds: number }>;
 }
 
 /** Returns, for a tenant (undefined: a DM, no tenant), which record ids it may see; undefined means every record. */

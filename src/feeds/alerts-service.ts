@@ -14,7 +14,8 @@ import {
 } from '../core/feed-model.js';
 import { redactText, redactUrl } from '../core/redact.js';
 import type { Logger } from '../logger.js';
-import type { FeedRow, FeedStore } from '../store/feed-store.js';
+import type { FeedRow } from '../store/repos/feeds.js';
+import type { Storage } from '../store/storage.js';
 import { normalizeFilter, parseFilter } from './match.js';
 import { assertFeedUrlAllowed } from './ssrf.js';
 
@@ -36,7 +37,7 @@ export const CLI_ACTOR: Actor = { tenant: OPERATOR_TENANT, platform: 'cli', user
 
 /** Options for createAlertsService. */
 export interface AlertsServiceOptions {
-  feeds: FeedStore;
+  storage: Storage;
   /** ALLOW_PRIVATE_FEED_URLS. */
   allowPrivate: boolean;
   /** Tenant limits (default DEFAULT_LIMITS). */
@@ -72,8 +73,8 @@ class RateLimiter {
 
 /** Returns the AlertsService over the store: tenants' feeds and subscriptions, their limits and the audit log. */
 export function createAlertsService(options: AlertsServiceOptions): AlertsService {
-  const feeds = options.feeds;
-  const tenancy = feeds.tenancy;
+  const storage = options.storage;
+  const tenancy = storage.tenants;
   const now = options.now ?? Date.now;
   const checkUrl = options.checkUrl ?? assertFeedUrlAllowed;
   const limits: ManagementLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -84,9 +85,9 @@ export function createAlertsService(options: AlertsServiceOptions): AlertsServic
     tenancy.audit({ tenant: actor.tenant, platform: actor.platform, userId: actor.userId, action, ...details }, now());
 
   /** The active feed a tenant refers to by id or URL, among those it sees. */
-  function findVisible(tenant: string, target: string): FeedRow | undefined {
+  async function findVisible(tenant: string, target: string): Promise<FeedRow | undefined> {
     const key = target.trim().replace(/^<(.*)>$/, '$1').replace(/^#(?=\d+$)/, '');
-    const visible = feeds.feedsVisibleTo(tenant);
+    const visible = await storage.feeds.visibleTo(tenant);
     if (/^\d+$/.test(key)) return visible.find((f) => f.id === Number(key));
     let href = key;
     try {
@@ -105,37 +106,39 @@ export function createAlertsService(options: AlertsServiceOptions): AlertsServic
       return rate.take(`${actor.tenant}\u0000${actor.userId}`, now());
     },
 
-    subscribe(actor, input): Subscription {
+    async subscribe(actor, input): Promise<Subscription> {
       if (!input.channelId?.trim()) throw new RefusedError('A subscription needs a channel.');
       const parsed = parseFilter(normalizeFilter(input.filter ?? '')); // throws FilterError with the fix
       const channelId = input.channelId.trim();
-      const mine = feeds.listSubscriptions(input.platform, channelId, [actor.tenant]);
+      const mine = await storage.subscriptions.list(input.platform, channelId, [actor.tenant]);
       const same = mine.find((s) => s.filter.toLowerCase() === parsed.text.toLowerCase());
       if (!same && !isOperator(actor) && mine.length >= limits.subscriptionsPerChannel) {
         throw new RefusedError(`This channel has ${mine.length} subscriptions, the most allowed (${limits.subscriptionsPerChannel}); remove one first.`);
       }
-      const sub = feeds.subscribe(
+      const sub = await storage.subscriptions.subscribe(
         { tenant: actor.tenant, platform: input.platform, channelId, workspaceId: input.workspaceId, filter: same?.filter ?? parsed.text, roleId: input.roleId, createdBy: actor.userId },
         now(),
       );
-      audit(actor, 'subscribe', { subscriptionId: sub.id, channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
+      await audit(actor, 'subscribe', { subscriptionId: sub.id, channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
       log?.info({ tenant: actor.tenant, platform: sub.platform, channel: sub.channelId, filter: sub.filter, subscription: sub.id }, 'alert subscription saved');
       return sub;
     },
 
     listSubscriptions(tenant, platform, channelId) {
-      return feeds.listSubscriptions(platform, channelId, tenant === OPERATOR_TENANT ? undefined : [tenant, OPERATOR_TENANT]);
+      return storage.subscriptions.list(platform, channelId, tenant === OPERATOR_TENANT ? undefined : [tenant, OPERATOR_TENANT]);
     },
 
-    unsubscribe(actor, platform, channelId, id) {
-      const removed = feeds.removeSubscriptions(platform, channelId, id, isOperator(actor) ? undefined : actor.tenant);
-      for (const sub of removed) audit(actor, 'unsubscribe', { subscriptionId: sub.id, channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
+    async unsubscribe(actor, platform, channelId, id) {
+      const removed = await storage.subscriptions.remove(platform, channelId, id, isOperator(actor) ? undefined : actor.tenant);
+      for (const sub of removed) await audit(actor, 'unsubscribe', { subscriptionId: sub.id, channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
       if (removed.length) log?.info({ tenant: actor.tenant, platform, channel: channelId, removed: removed.length }, 'alert subscriptions removed');
       return removed.length;
     },
 
-    listFeeds(tenant) {
-      return feeds.feedsVisibleTo(tenant).map((f) => feeds.feedStatus(f, tenant ?? ''));
+    async listFeeds(tenant) {
+      const out = [];
+      for (const f of await storage.feeds.visibleTo(tenant)) out.push(await storage.feeds.status(f, tenant ?? ''));
+      return out;
     },
 
     async addFeed(actor, spec): Promise<AddFeedResult> {
@@ -152,56 +155,56 @@ export function createAlertsService(options: AlertsServiceOptions): AlertsServic
       }
       const name = spec.name?.replace(/\s+/g, ' ').trim().slice(0, MAX_NAME_CHARS) || undefined;
       const operator = isOperator(actor);
-      const existing = feeds.getFeedByUrl(parsed.href);
+      const existing = await storage.feeds.getByUrl(parsed.href);
       if (existing && !existing.removed) {
-        const own = tenancy.owner(existing.id, actor.tenant);
-        if (!operator && tenancy.isOperatorFeed(existing.id)) {
+        const own = await tenancy.owner(existing.id, actor.tenant);
+        if (!operator && (await tenancy.isOperatorFeed(existing.id))) {
           // An operator feed already reaches this tenant; its name and interval are FEEDS_FILE's (or the operator's).
-          const status = feeds.feedStatus(existing, actor.tenant);
+          const status = await storage.feeds.status(existing, actor.tenant);
           throw new RefusedError(
             `#${existing.id} ${status.name ?? redactUrl(existing.url)} is an operator feed, watched for every server and workspace; it is set in FEEDS_FILE and cannot be changed from chat.`,
           );
         }
         if (own) {
-          if (!name || (own.name ?? existing.name) === name) return { feed: feeds.feedStatus(existing, actor.tenant), outcome: 'unchanged' };
-          if (operator) feeds.addFeed({ url: existing.url, name }, now(), actor.userId);
-          else tenancy.renameOwner(existing.id, actor.tenant, name);
-          audit(actor, 'feed-rename', { feedId: existing.id, detail: `${redactUrl(existing.url)} as "${name}"` });
-          return { feed: feeds.feedStatus(feeds.getFeed(existing.id)!, actor.tenant), outcome: 'renamed' };
+          if (!name || (own.name ?? existing.name) === name) return { feed: await storage.feeds.status(existing, actor.tenant), outcome: 'unchanged' };
+          if (operator) await storage.feeds.add({ url: existing.url, name }, now(), actor.userId);
+          else await tenancy.renameOwner(existing.id, actor.tenant, name);
+          await audit(actor, 'feed-rename', { feedId: existing.id, detail: `${redactUrl(existing.url)} as "${name}"` });
+          return { feed: await storage.feeds.status((await storage.feeds.get(existing.id))!, actor.tenant), outcome: 'renamed' };
         }
       }
-      if (!operator && tenancy.chatFeedCount(actor.tenant) >= limits.feedsPerTenant) {
+      if (!operator && (await tenancy.chatFeedCount(actor.tenant)) >= limits.feedsPerTenant) {
         throw new RefusedError(`This server or workspace watches ${limits.feedsPerTenant} feeds of its own, the most allowed; remove one first.`);
       }
       await checkUrl(parsed.href, { allowPrivate: options.allowPrivate });
-      const { feed, added } = feeds.addFeed({ url: parsed.href, name, intervalSeconds: operator ? spec.intervalSeconds : undefined }, now(), actor.userId, {
+      const { feed, added } = await storage.feeds.add({ url: parsed.href, name, intervalSeconds: operator ? spec.intervalSeconds : undefined }, now(), actor.userId, {
         tenant: actor.tenant,
         source: operator ? 'cli' : 'chat',
         name,
       });
-      audit(actor, 'feed-add', { feedId: feed.id, detail: `${redactUrl(feed.url)}${name ? ` as "${name}"` : ''}` });
+      await audit(actor, 'feed-add', { feedId: feed.id, detail: `${redactUrl(feed.url)}${name ? ` as "${name}"` : ''}` });
       log?.info({ tenant: actor.tenant, feed: redactUrl(feed.url), id: feed.id, polled: added }, 'feed added');
       if (added) options.onFeedAdded?.(feed.id);
-      return { feed: feeds.feedStatus(feed, actor.tenant), outcome: 'added' };
+      return { feed: await storage.feeds.status(feed, actor.tenant), outcome: 'added' };
     },
 
-    removeFeed(actor, idOrUrl): RemoveFeedResult {
-      const feed = findVisible(actor.tenant, idOrUrl);
+    async removeFeed(actor, idOrUrl): Promise<RemoveFeedResult> {
+      const feed = await findVisible(actor.tenant, idOrUrl);
       if (!feed) return { status: 'not-found' };
-      const status = feeds.feedStatus(feed, actor.tenant);
-      const operatorOwner = tenancy.owner(feed.id, OPERATOR_TENANT);
+      const status = await storage.feeds.status(feed, actor.tenant);
+      const operatorOwner = await tenancy.owner(feed.id, OPERATOR_TENANT);
       let stillWatched: boolean;
       if (isOperator(actor)) {
         // FEEDS_FILE is the truth for its feeds: removing one here would last only until the next start.
         if (operatorOwner?.source === 'file') return { status: 'operator-feed', feed: status };
         // The operator removes its own feed, or (moderation) a tenant's feed for every tenant that owns it.
-        if (operatorOwner) stillWatched = feeds.releaseFeed(feed.id, OPERATOR_TENANT).stillWatched;
-        else stillWatched = !feeds.removeFeed(feed.id);
+        if (operatorOwner) stillWatched = (await storage.feeds.release(feed.id, OPERATOR_TENANT)).stillWatched;
+        else stillWatched = !(await storage.feeds.remove(feed.id));
       } else {
         if (operatorOwner) return { status: 'operator-feed', feed: status };
-        stillWatched = feeds.releaseFeed(feed.id, actor.tenant).stillWatched;
+        stillWatched = (await storage.feeds.release(feed.id, actor.tenant)).stillWatched;
       }
-      audit(actor, 'feed-remove', { feedId: feed.id, detail: `${redactUrl(feed.url)}${status.name ? ` (${status.name})` : ''}` });
+      await audit(actor, 'feed-remove', { feedId: feed.id, detail: `${redactUrl(feed.url)}${status.name ? ` (${status.name})` : ''}` });
       log?.info({ tenant: actor.tenant, feed: redactUrl(feed.url), id: feed.id, stillWatched }, 'feed removed');
       return { status: 'removed', feed: status, stillWatched };
     },
@@ -210,20 +213,20 @@ export function createAlertsService(options: AlertsServiceOptions): AlertsServic
       return tenancy.auditLog(filter);
     },
 
-    removeTenant(actor) {
+    async removeTenant(actor) {
       if (isOperator(actor)) throw new RefusedError('The operator is not a tenant that can leave.');
-      const removed = feeds.transaction(() => {
-        const subscriptions = feeds.allSubscriptions().filter((s) => s.tenant === actor.tenant);
+      const removed = await storage.db.transaction(async () => {
+        const subscriptions = (await storage.subscriptions.all()).filter((s) => s.tenant === actor.tenant);
         for (const sub of subscriptions) {
           // Deleting the subscription deletes its outbox rows (ON DELETE CASCADE): its pending alerts stop too.
-          feeds.removeSubscriptions(sub.platform, sub.channelId, sub.id, actor.tenant);
-          audit(actor, 'unsubscribe', { subscriptionId: sub.id, channelId: sub.channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
+          await storage.subscriptions.remove(sub.platform, sub.channelId, sub.id, actor.tenant);
+          await audit(actor, 'unsubscribe', { subscriptionId: sub.id, channelId: sub.channelId, detail: sub.filter ? `filter: ${sub.filter}` : 'every new post' });
         }
-        const owned = tenancy.ownedBy(actor.tenant);
+        const owned = await tenancy.ownedBy(actor.tenant);
         for (const owner of owned) {
-          const feed = feeds.getFeed(owner.feedId);
-          feeds.releaseFeed(owner.feedId, actor.tenant);
-          audit(actor, 'feed-remove', { feedId: owner.feedId, detail: `${feed ? redactUrl(feed.url) : `#${owner.feedId}`}${owner.name ? ` (${owner.name})` : ''}` });
+          const feed = await storage.feeds.get(owner.feedId);
+          await storage.feeds.release(owner.feedId, actor.tenant);
+          await audit(actor, 'feed-remove', { feedId: owner.feedId, detail: `${feed ? redactUrl(feed.url) : `#${owner.feedId}`}${owner.name ? ` (${owner.name})` : ''}` });
         }
         return { subscriptions: subscriptions.length, feeds: owned.length };
       });
@@ -239,19 +242,19 @@ function configActor(variable: string): Actor {
 }
 
 /** Subscribes the configured channels (DISCORD_ALERT_CHANNEL_IDS, SLACK_ALERT_CHANNEL_IDS) to operator feeds; returns how many were new. */
-export function subscribeConfiguredChannels(alerts: AlertsService, channels: { discordAlertChannels: readonly string[]; slackAlertChannels: readonly string[] }): number {
+export async function subscribeConfiguredChannels(alerts: AlertsService, channels: { discordAlertChannels: readonly string[]; slackAlertChannels: readonly string[] }): Promise<number> {
   let n = 0;
-  const ensure = (platform: 'discord' | 'slack', channelId: string, variable: string) => {
+  const ensure = async (platform: 'discord' | 'slack', channelId: string, variable: string) => {
     // A channel's own everything-subscription (with its role) is left as it is.
-    if (alerts.listSubscriptions(OPERATOR_TENANT, platform, channelId).some((s) => s.filter === '')) return;
+    if ((await alerts.listSubscriptions(OPERATOR_TENANT, platform, channelId)).some((s) => s.filter === '')) return;
     try {
-      alerts.subscribe(configActor(variable), { platform, channelId, filter: '' });
+      await alerts.subscribe(configActor(variable), { platform, channelId, filter: '' });
       n++;
     } catch {
       // Another tenant already subscribed the channel to everything: it gets every operator post already.
     }
   };
-  for (const channelId of channels.discordAlertChannels) ensure('discord', channelId, 'DISCORD_ALERT_CHANNEL_IDS');
-  for (const channelId of channels.slackAlertChannels) ensure('slack', channelId, 'SLACK_ALERT_CHANNEL_IDS');
+  for (const channelId of channels.discordAlertChannels) await ensure('discord', channelId, 'DISCORD_ALERT_CHANNEL_IDS');
+  for (const channelId of channels.slackAlertChannels) await ensure('slack', channelId, 'SLACK_ALERT_CHANNEL_IDS');
   return n;
 }

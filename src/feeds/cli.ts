@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { createIncidentService } from '../core/create-service.js';
 import { OPERATOR_TENANT, type AlertsService, type AuditEntry, type FeedSpec } from '../core/feed-model.js';
 import { redactText } from '../core/redact.js';
-import { FeedStore } from '../store/feed-store.js';
+import { storageOverStore } from '../store/storage.js';
 import type { Store } from '../store/store.js';
 import { CLI_ACTOR, createAlertsService } from './alerts-service.js';
 import { loadFeedList } from './feed-list.js';
@@ -41,8 +41,8 @@ export interface FeedsCliDeps {
 }
 
 /** Returns the CLI's alerts service over a store (no watcher needed: the running bot reads the same tables). */
-export function feedsCliAlerts(store: Store, config: Config['feeds']): AlertsService {
-  return createAlertsService({ feeds: new FeedStore(store), allowPrivate: config.allowPrivateUrls, limits: config.limits });
+export async function feedsCliAlerts(store: Store, config: Config['feeds']): Promise<AlertsService> {
+  return createAlertsService({ storage: await storageOverStore(store), allowPrivate: config.allowPrivateUrls, limits: config.limits });
 }
 
 /** Returns a command reply as plain text: the title, then its lines (the CLI prints URLs in full, but redacted). */
@@ -144,7 +144,7 @@ export function auditLine(e: AuditEntry): string {
 }
 
 /** Runs `audit [--tenant T] [--limit N]`; returns the exit code (0 ok, 2 usage). */
-export function runAuditCli(args: readonly string[], deps: Omit<FeedsCliDeps, 'loadFeedList'>): number {
+export async function runAuditCli(args: readonly string[], deps: Omit<FeedsCliDeps, 'loadFeedList'>): Promise<number> {
   const out = deps.write ?? ((t: string) => void process.stdout.write(t));
   const err = deps.error ?? ((t: string) => void process.stderr.write(t));
   let values: { tenant?: string; limit?: string; help?: boolean };
@@ -168,7 +168,7 @@ export function runAuditCli(args: readonly string[], deps: Omit<FeedsCliDeps, 'l
     err(`--tenant must be operator, discord:<server id> or slack:<team id> (got "${tenant.slice(0, 60)}")\n\n${AUDIT_USAGE}\n`);
     return 2;
   }
-  const entries = deps.alerts.audit({ tenant, limit });
+  const entries = await deps.alerts.audit({ tenant, limit });
   if (entries.length === 0) out(tenant ? `No audit entries for ${tenant}.\n` : 'The audit log is empty.\n');
   for (const e of entries) out(`${auditLine(e)}\n`);
   return 0;

@@ -1,6 +1,7 @@
 import { truncateWords } from '../core/text.js';
 import type { Logger } from '../logger.js';
-import type { FeedStore, OutboxRow } from '../store/feed-store.js';
+import type { OutboxRow } from '../store/repos/outbox.js';
+import type { Storage } from '../store/storage.js';
 import { feedLabel } from './pipeline.js';
 import { AlertSendError, type AlertPost, type AlertSender, type AlertTarget, type OutgoingMessage } from './types.js';
 import { createRunLoop } from './run-loop.js';
@@ -22,7 +23,11 @@ export const ALERT_SUMMARY_CHARS = 400;
 
 /** Options for createOutboxWorker. */
 export interface OutboxWorkerOptions {
-  feeds: FeedStore;
+  storage: Storage;
+  /** This replica's name, recorded with each row it claims (PostgreSQL: with a lease of `leaseMs`). */
+  holder?: string;
+  /** How long a claimed row stays this replica's (default 5 minutes: far above one platform call with its retries). */
+  leaseMs?: number;
   /** One sender per platform; rows for a platform without a sender wait. */
   senders: readonly AlertSender[];
   logger?: Logger;
@@ -70,7 +75,8 @@ export interface OutboxWorker {
 
 /** Returns an outbox worker over the store (not started). */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
-  const feeds = options.feeds;
+  const storage = options.storage;
+  const leaseMs = options.leaseMs ?? 5 * 60_000;
   const now = options.now ?? Date.now;
   const log = options.logger;
   const senders = new Map(options.senders.map((s) => [s.platform, s]));
@@ -102,18 +108,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   async function recover(): Promise<number> {
     let resolved = 0;
-    for (const row of feeds.outboxByStatus('sending')) {
+    for (const row of await storage.outbox.byStatus('sending')) {
       if (inFlight.has(row.id)) continue;
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
-        const found = await sender.findSent(row.channelId, row.idempotencyKey, targetOf(row));
+        const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row));
         if (found) {
-          feeds.markSent(row, found.messageId, now());
+          await storage.outbox.markSent(row, found.messageId, now());
           log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send had been delivered; marked sent');
         } else {
           // Not on the platform: send again with the same key, so a late copy of the first attempt is deduplicated.
-          feeds.requeue(row.id, now());
+          await storage.outbox.requeue(row.id, now());
           log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send not delivered; sending again with the same key');
         }
         resolved++;
@@ -125,12 +131,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   /** Whose subscription a row serves (a sender for many workspaces picks that workspace's credentials). */
-  function targetOf(row: OutboxRow): AlertTarget | undefined {
-    const sub = feeds.getSubscription(row.subscriptionId);
+  async function targetOf(row: OutboxRow): Promise<AlertTarget | undefined> {
+    const sub = await storage.subscriptions.get(row.subscriptionId);
     return sub ? { tenant: sub.tenant, ...(sub.workspaceId ? { workspaceId: sub.workspaceId } : {}) } : undefined;
   }
 
-  function fold(due: readonly OutboxRow[]): void {
+  async function fold(due: readonly OutboxRow[]): Promise<void> {
     const byChannel = new Map<string, OutboxRow[]>();
     for (const r of due) {
       if (r.kind !== 'alert') continue;
@@ -140,18 +146,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const t = now();
     for (const rows of byChannel.values()) {
       const first = rows[0]!;
-      const capacity = Math.max(0, foldThreshold - feeds.recentAlertCount(first.platform, first.channelId, t - foldWindow));
+      const capacity = Math.max(0, foldThreshold - await storage.outbox.recentAlertCount(first.platform, first.channelId, t - foldWindow));
       if (rows.length <= capacity) continue;
       const extra = [...rows].sort((a, b) => a.id - b.id).slice(capacity);
-      const digest = feeds.foldIntoDigest(extra, t);
+      const digest = await storage.outbox.foldIntoDigest(extra, t);
       log?.info({ channel: first.channelId, folded: extra.length, digest }, 'alert burst folded into a digest');
     }
   }
 
-  function buildPost(postId: string): AlertPost | undefined {
-    const post = feeds.getPost(postId);
+  async function buildPost(postId: string): Promise<AlertPost | undefined> {
+    const post = await storage.posts.get(postId);
     if (!post) return undefined;
-    const feed = feeds.getFeed(post.feedId);
+    const feed = await storage.feeds.get(post.feedId);
     return {
       postId: post.id,
       incidentId: post.incidentId,
@@ -164,41 +170,46 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   /** Returns the message for a row and its thread parent, or a reason it cannot be sent. */
-  function messageFor(row: OutboxRow): { message: OutgoingMessage; threadOf: string | null } | { error: string } {
+  async function messageFor(row: OutboxRow): Promise<{ message: OutgoingMessage; threadOf: string | null } | { error: string }> {
     if (row.kind === 'notice') return { message: { kind: 'notice', text: row.text ?? '' }, threadOf: null };
     if (row.kind === 'digest') {
-      const posts = feeds.foldedInto(row.id).flatMap((r) => (r.postId ? (buildPost(r.postId) ?? []) : []));
+      const posts: AlertPost[] = [];
+      for (const r of await storage.outbox.foldedInto(row.id)) {
+        const post = r.postId ? await buildPost(r.postId) : undefined;
+        if (post) posts.push(post);
+      }
       if (posts.length === 0) return { error: 'digest has no posts left' };
       return { message: { kind: 'digest', posts, roleId: row.roleId ?? undefined }, threadOf: null };
     }
-    const post = row.postId ? buildPost(row.postId) : undefined;
+    const post = row.postId ? await buildPost(row.postId) : undefined;
     if (!post) return { error: `post ${row.postId} is missing` };
     // Decided once, when the row goes to `sending`, so a resend after a crash uses the same parent.
-    const threadOf = row.threadOf ?? (row.incidentId ? feeds.threadOf(row.platform, row.channelId, row.incidentId) : undefined) ?? null;
+    const threadOf = row.threadOf ?? (row.incidentId ? await storage.outbox.threadOf(row.platform, row.channelId, row.incidentId) : undefined) ?? null;
     return { message: { kind: 'alert', post, roleId: row.roleId ?? undefined, threadOf: threadOf ?? undefined }, threadOf };
   }
 
   async function deliver(row: OutboxRow, sender: AlertSender): Promise<boolean> {
-    const built = messageFor(row);
+    const built = await messageFor(row);
     if ('error' in built) {
-      feeds.markFailed(row.id, built.error);
+      await storage.outbox.markFailed(row.id, built.error);
       observe(row.platform, 'failed');
       log?.error({ outbox: row.id, channel: row.channelId, error: built.error }, 'alert cannot be built; given up');
       return false;
     }
     // `sending` is committed before the platform call: after a crash the row is checked with findSent, never lost.
-    if (!feeds.markSending(row.id, built.threadOf)) return false;
+    const lease = options.holder ? { holder: options.holder, ms: leaseMs, now: now() } : undefined;
+    if (!(await storage.outbox.claim(row.id, built.threadOf, lease))) return false;
     const key = channelKey(row);
     try {
-      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, targetOf(row));
-      feeds.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
+      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, await targetOf(row));
+      await storage.outbox.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
       observe(row.platform, 'sent');
       return true;
     } catch (err) {
       const e = err instanceof AlertSendError ? err : new AlertSendError((err as Error)?.message ?? String(err), true);
       const attempts = row.attempts + 1;
       if (!e.retryable || attempts >= maxAttempts) {
-        feeds.markFailed(row.id, e.message);
+        await storage.outbox.markFailed(row.id, e.message);
         observe(row.platform, 'failed');
         log?.error({ outbox: row.id, platform: row.platform, channel: row.channelId, attempts, error: e.message }, 'alert delivery failed for good');
         return false;
@@ -206,7 +217,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const backoff = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
       const wait = Math.max(backoff, e.retryAfterMs ?? 0);
       if (e.retryAfterMs) heldUntil.set(key, Math.max(heldUntil.get(key) ?? 0, now() + e.retryAfterMs));
-      feeds.markRetry(row.id, now() + wait, e.message);
+      await storage.outbox.markRetry(row.id, now() + wait, e.message);
       observe(row.platform, 'retry');
       log?.warn({ outbox: row.id, channel: row.channelId, attempts, retryInMs: wait, error: e.message }, 'alert delivery failed; will retry');
       return false;
@@ -217,10 +228,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   async function round(): Promise<number> {
     await recover();
-    let due = feeds.dueOutbox(now());
+    let due = await storage.outbox.due(now());
     if (due.some((r) => r.kind === 'alert')) {
-      fold(due);
-      due = feeds.dueOutbox(now());
+      await fold(due);
+      due = await storage.outbox.due(now());
     }
     const t = now();
     const started: Promise<boolean>[] = [];
@@ -259,9 +270,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   /** Milliseconds until something may be sendable (next due row or a channel hold), bounded by idleMs. */
-  function sleepFor(): number {
+  async function sleepFor(): Promise<number> {
     const t = now();
-    let at = feeds.nextOutboxDue() ?? t + idleMs;
+    let at = (await storage.outbox.nextDue()) ?? t + idleMs;
     for (const until of heldUntil.values()) if (until > t) at = Math.min(Math.max(at, t), until);
     return Math.max(10, Math.min(idleMs, at - t));
   }
@@ -271,10 +282,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     let sent = 0;
     for (;;) {
       sent += await runOnce();
-      const pending = feeds.nextOutboxDue();
-      if (pending === undefined && feeds.outboxByStatus('sending').length === 0) return sent;
+      const pending = await storage.outbox.nextDue();
+      if (pending === undefined && (await storage.outbox.byStatus('sending')).length === 0) return sent;
       if (Date.now() > deadline) return sent;
-      await new Promise((r) => setTimeout(r, Math.min(sleepFor(), Math.max(0, deadline - Date.now()))));
+      const wait = Math.min(await sleepFor(), Math.max(0, deadline - Date.now()));
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 

@@ -4,11 +4,13 @@ import type { IncidentService } from '../core/incident-service.js';
 import { redactUrl } from '../core/redact.js';
 import { foldText } from '../core/text.js';
 import type { Logger } from '../logger.js';
-import type { FeedPollUpdate, FeedRow, FeedStore, PostRow } from '../store/feed-store.js';
+import type { FeedPollUpdate, FeedRow } from '../store/repos/feeds.js';
+import type { PostRow } from '../store/repos/posts.js';
+import type { Storage } from '../store/storage.js';
 import { matchesFilter, parseFilter, prepareTarget, type ParsedFilter } from './match.js';
 import { clampDates, cleanTags, cvesIn, dateOf, DEFAULT_FEED_BOUNDS, httpLink, newestFirst, skipReason, validIncident, type FeedBounds, type SkippedCounts } from './post-rules.js';
 import { pruneSteps, type PruneResult } from './retention.js';
-import { Slicer, runAsync, runSync } from './slices.js';
+import { Slicer } from './slices.js';
 import { subscriptionFilters } from './subscriptions.js';
 import { dayOf, LinkIndex, STORY_RETENTION_DAYS, StoryIndex, storyKey, urlKey } from './stories.js';
 import type { FeedItem, ParsedFeed, Subscription } from './types.js';
@@ -40,7 +42,7 @@ export const SLICE_MS = 20;
 
 /** What ingestFeed needs: the stores, the live index, the clock and the in-memory matching indexes. */
 export interface PipelineDeps {
-  feeds: FeedStore;
+  storage: Storage;
   /** The live index; changed incidents are upserted right after commit so `/incident` answers at once. */
   service?: IncidentService;
   /** Clock (epoch milliseconds). */
@@ -104,7 +106,7 @@ export function feedTag(label: string): string {
 
 /** Options for createPipeline. */
 export interface PipelineOptions {
-  feeds: FeedStore;
+  storage: Storage;
   service?: IncidentService;
   now?: () => number;
   backfill?: number;
@@ -119,11 +121,11 @@ export interface PipelineOptions {
 }
 
 /** Returns the pipeline's dependencies with its link and story indexes loaded from the store (and `incidents`). */
-export function createPipeline(options: PipelineOptions): PipelineDeps {
+export async function createPipeline(options: PipelineOptions): Promise<PipelineDeps> {
   const now = options.now ?? Date.now;
   const links = new LinkIndex();
   const stories = new StoryIndex();
-  for (const { id, url } of options.feeds.nonFeedSourceLinks()) links.add(url, id);
+  for (const { id, url } of await options.storage.posts.nonFeedSourceLinks()) links.add(url, id);
   const today = Math.floor(now() / DAY_MS);
   const since = new Date((today - STORY_RETENTION_DAYS) * DAY_MS).toISOString().slice(0, 10);
   for (const i of options.incidents ?? []) {
@@ -133,13 +135,13 @@ export function createPipeline(options: PipelineOptions): PipelineDeps {
       stories.add(i.id, i.title, day, [...i.entities.actors, ...i.entities.software, ...i.entities.victims]);
     }
   }
-  for (const p of options.feeds.postsPublishedSince(since)) {
+  for (const p of await options.storage.posts.publishedSince(since)) {
     // A date far ahead (stored before such dates were clamped) would make every real story look old.
     const day = Math.min(dayOf(p.published ?? undefined) ?? today, today + 1);
     stories.add(p.incidentId, p.title, day, [], p.feedId);
   }
   return {
-    feeds: options.feeds,
+    storage: options.storage,
     service: options.service,
     now,
     backfill: options.backfill ?? 0,
@@ -168,22 +170,23 @@ export function createPipeline(options: PipelineOptions): PipelineDeps {
  * `feedUpdate` (conditional GET state, counters) is written once every item is in. Changed incidents go into the
  * live index after each slice.
  */
-export function ingestFeed(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, feedUpdate: FeedPollUpdate = {}): IngestResult {
-  return runSync(ingestSteps(feed, parsed, deps, feedUpdate));
+export async function ingestFeed(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, feedUpdate: FeedPollUpdate = {}): Promise<IngestResult> {
+  const slicer = new Slicer(deps.sliceMs);
+  return ingestSteps(feed, parsed, deps, feedUpdate, slicer);
 }
 
 /** Returns what ingestFeed returns, yielding to the event loop between slices (the poller's path: answers never wait long). */
 export function ingestFeedAsync(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, feedUpdate: FeedPollUpdate = {}): Promise<IngestResult> {
-  return runAsync(ingestSteps(feed, parsed, deps, feedUpdate));
+  return ingestSteps(feed, parsed, deps, feedUpdate, new Slicer(deps.sliceMs, true));
 }
 
-function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, feedUpdate: FeedPollUpdate): Generator<void, IngestResult, void> {
+async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, feedUpdate: FeedPollUpdate, slicer: Slicer): Promise<IngestResult> {
   const now = deps.now();
   const nowIso = new Date(now).toISOString();
   const label = feedLabel(feed, parsed.title);
   const tag = feedTag(label);
   const seeding = !feed.seeded;
-  const { bounds, feeds, logger } = deps;
+  const { bounds, storage, logger } = deps;
   const skippedBy: SkippedCounts = { limit: 0, old: 0, invalid: 0, unreadable: 0 };
   const result: IngestResult = {
     items: 0,
@@ -197,8 +200,6 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
     clamped: 0,
     pruned: { posts: 0, incidents: 0, keys: 0 },
   };
-  const slicer = new Slicer(deps.sliceMs);
-
   // Items repeated inside one document count once (first occurrence: feeds list newest first). A date more than a
   // day ahead is the fetch time: it must not pin a post to the top of the newest incidents.
   const unique: FeedItem[] = [];
@@ -209,20 +210,22 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
     const { item, clamped } = clampDates(raw, now, nowIso);
     if (clamped) result.clamped++;
     unique.push(item);
-    if (slicer.spent()) yield slicer.pause();
+    if (slicer.spent()) await slicer.pause();
   }
   result.items = unique.length;
+  // One query per few hundred keys: a 15,000-item document is checked in a few dozen round trips, not 15,000.
+  const known = await storage.feeds.knownKeys(feed.id, [...keys, ...(parsed.skipped ?? []).flatMap((s) => (s.key && !keys.has(s.key) ? [s.key] : []))]);
   const fresh: FeedItem[] = [];
   for (const item of unique) {
-    if (!feeds.hasItem(feed.id, item.key)) fresh.push(item);
-    if (slicer.spent()) yield slicer.pause();
+    if (!known.has(item.key)) fresh.push(item);
+    if (slicer.spent()) await slicer.pause();
   }
   result.fresh = fresh.length;
 
   // Unreadable items: their keys (when readable) are recorded so each is logged once, not at every poll.
   const unreadableKeys: string[] = [];
   for (const s of parsed.skipped ?? []) {
-    const fresher = !s.key || (!keys.has(s.key) && !feeds.hasItem(feed.id, s.key));
+    const fresher = !s.key || (!keys.has(s.key) && !known.has(s.key));
     if (!fresher) continue;
     if (s.key) {
       keys.add(s.key);
@@ -240,7 +243,7 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
   };
   const old = fresh.filter((i) => !inWindow(i));
   const ordered = newestFirst(fresh.filter(inWindow));
-  yield slicer.pause();
+  await slicer.pause();
   const kept = ordered.slice(0, Math.max(0, bounds.maxItemsPerPoll));
   const overLimit = ordered.slice(kept.length);
   skippedBy.old = old.length;
@@ -262,17 +265,17 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
   // Skipped keys first, so that after a crash the next poll stores the same newest items.
   const skippedKeys = [...overLimit.map((i) => i.key), ...old.map((i) => i.key), ...unreadableKeys];
   for (let at = 0; at < skippedKeys.length; ) {
-    feeds.transaction(() => {
+    await storage.db.transaction(async () => {
       const start = at;
-      do feeds.insertItem(feed.id, skippedKeys[at]!, null, now);
+      do await storage.feeds.insertItem(feed.id, skippedKeys[at]!, null, now);
       while (++at < skippedKeys.length && !slicer.spent());
-      feeds.updateFeed(feed.id, { addItemsSeen: at - start, addItemsSkipped: at - start });
+      await storage.feeds.update(feed.id, { addItemsSeen: at - start, addItemsSkipped: at - start });
     });
-    yield slicer.pause();
+    await slicer.pause();
   }
 
   // Only subscriptions whose tenant sees this feed, with filters compiled once (not at every poll).
-  const filters = subscriptionFilters(feeds, feed.id, logger);
+  const filters = await subscriptionFilters(storage, feed.id, logger);
   const today = Math.floor(now / DAY_MS);
   // What one stored item costs in all (its record validated and written, then indexed after the commit, which the
   // loop's own clock does not see): a slice takes only as many items as fit in its budget.
@@ -286,7 +289,7 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
     const sliceStart = performance.now();
     const start = at;
     const most = Math.max(1, Math.floor(deps.sliceMs / perItemMs));
-    feeds.transaction(() => {
+    await storage.db.transaction(async () => {
       let invalid = 0;
       do {
         const item = kept[at]!;
@@ -305,14 +308,14 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
         let incidentId: string | undefined;
         let sameArticle = false;
         if (key && /[/?]/.test(key)) {
-          incidentId = feeds.incidentByUrlKeyElsewhere(key, feed.id) ?? deps.links.find(key);
+          incidentId = await storage.posts.incidentByUrlKeyElsewhere(key, feed.id) ?? deps.links.find(key);
           sameArticle = incidentId !== undefined;
         }
         const story = storyKey(item.title);
         incidentId ??= deps.stories.find(story, day, feed.id);
         // Tenancy: a private feed's post joins no record, and a public post never joins a private record.
-        if (incidentId && !feeds.mayAttach(feed.id, incidentId)) [incidentId, sameArticle] = [undefined, false];
-        const existing = incidentId ? (changed.get(incidentId) ?? feeds.store.getIncident(incidentId) ?? deps.service?.get(incidentId)) : undefined;
+        if (incidentId && !await storage.feeds.mayAttach(feed.id, incidentId)) [incidentId, sameArticle] = [undefined, false];
+        const existing = incidentId ? (changed.get(incidentId) ?? await storage.incidents.get(incidentId) ?? deps.service?.get(incidentId)) : undefined;
 
         let incident: Incident;
         if (existing) {
@@ -342,7 +345,7 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
           );
           if (!valid) {
             logger?.warn({ feed: redactUrl(feed.url), key: item.key }, `feed ${label}: item skipped, no valid record can be built from it`);
-            feeds.insertItem(feed.id, item.key, null, now);
+            await storage.feeds.insertItem(feed.id, item.key, null, now);
             invalid++;
             continue;
           }
@@ -365,13 +368,13 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
           summary,
           createdAt: now,
         };
-        feeds.insertPost(post);
-        feeds.insertItem(feed.id, item.key, postId, now);
+        await storage.posts.insert(post);
+        await storage.feeds.insertItem(feed.id, item.key, postId, now);
         // The very same article reached through another feed is no news to the channels.
         if (!alertKeys.has(item.key) || sameArticle) continue;
         const target = prepareTarget({ title: post.title, summary: post.summary, tags: [...new Set([...tags, ...incident.tags])], feedId: feed.id, feedName: label, feedUrl: feed.url });
         for (const [, sub] of channelsMatching(filters, target)) {
-          const id = feeds.enqueue({
+          const id = await storage.outbox.enqueue({
             subscriptionId: sub.id,
             platform: sub.platform,
             channelId: sub.channelId,
@@ -386,28 +389,28 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
         }
       } while (++at < kept.length && at - start < most && !slicer.spent());
 
-      if (created.size) feeds.store.importIncidents([...created].map((id) => changed.get(id)!), { origin: `feed:${feed.id}`, format: 'feed' });
+      if (created.size) await storage.incidents.import([...created].map((id) => changed.get(id)!), { origin: `feed:${feed.id}`, format: 'feed' });
       // An attached incident keeps its origin, so removing its first source's records does not take the others along.
       const byOrigin = new Map<string, Incident[]>();
       for (const i of changed.values()) {
         if (created.has(i.id)) continue;
-        const origin = feeds.incidentOrigin(i.id) ?? `feed:${feed.id}`;
+        const origin = await storage.posts.incidentOrigin(i.id) ?? `feed:${feed.id}`;
         byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), i]);
       }
-      for (const [origin, list] of byOrigin) feeds.store.importIncidents(list, { origin, format: 'feed' });
-      feeds.updateFeed(feed.id, { addItemsSeen: at - start, ...(invalid ? { addItemsSkipped: invalid } : {}) });
+      for (const [origin, list] of byOrigin) await storage.incidents.import(list, { origin, format: 'feed' });
+      await storage.feeds.update(feed.id, { addItemsSeen: at - start, ...(invalid ? { addItemsSkipped: invalid } : {}) });
       skippedBy.invalid += invalid;
     });
     result.queued += queued;
     if (changed.size && deps.service) deps.service.upsert([...changed.values()]);
     if (queued > 0) deps.onQueued?.(queued);
     perItemMs = (perItemMs + (performance.now() - sliceStart) / (at - start)) / 2;
-    yield slicer.pause();
+    await slicer.pause();
   }
 
   result.skipped = skippedBy.limit + skippedBy.old + skippedBy.invalid + skippedBy.unreadable;
   const found = result.fresh > 0 || skippedBy.unreadable > 0;
-  feeds.updateFeed(feed.id, {
+  await storage.feeds.update(feed.id, {
     ...feedUpdate,
     seeded: true,
     name: feed.name ? undefined : parsed.title?.trim() || undefined,
@@ -416,7 +419,7 @@ function* ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps, fee
     ...(skippedBy.unreadable > unreadableKeys.length ? { addItemsSkipped: skippedBy.unreadable - unreadableKeys.length } : {}),
   });
 
-  result.pruned = yield* pruneSteps(feed.id, deps, now, slicer, keys);
+  result.pruned = await pruneSteps(feed.id, deps, now, slicer, keys);
   return result;
 }
 

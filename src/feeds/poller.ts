@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { redactText, redactUrl } from '../core/redact.js';
 import type { Logger } from '../logger.js';
-import type { FeedPollUpdate, FeedRow, FeedStore } from '../store/feed-store.js';
+import type { FeedPollUpdate, FeedRow } from '../store/repos/feeds.js';
+import type { Storage } from '../store/storage.js';
 import { feedLabel, ingestFeedAsync, type IngestResult, type PipelineDeps } from './pipeline.js';
 import { pruneFeed } from './retention.js';
 import { subscriptionFilters } from './subscriptions.js';
@@ -30,7 +31,7 @@ export type FeedParser = (body: Buffer, options: { url: string; contentType?: st
 
 /** Options for createPoller. */
 export interface PollerOptions {
-  feeds: FeedStore;
+  storage: Storage;
   pipeline: PipelineDeps;
   fetchFeed: FeedFetcher;
   parseFeed: FeedParser;
@@ -96,7 +97,7 @@ function hostOf(url: string): string {
 
 /** Returns a poller (not started). */
 export function createPoller(options: PollerOptions): Poller {
-  const feeds = options.feeds;
+  const storage = options.storage;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const log = options.logger;
@@ -122,22 +123,22 @@ export function createPoller(options: PollerOptions): Poller {
   }
 
   /** Queues one notice per channel that could get this feed's posts (channels of tenants that see the feed); returns how many. */
-  function queueNotices(feed: FeedRow, text: string): number {
+  async function queueNotices(feed: FeedRow, text: string): Promise<number> {
     const perChannel = new Map<string, { id: number; platform: 'discord' | 'slack'; channelId: string }>();
-    for (const { sub } of subscriptionFilters(feeds, feed.id, log)) {
+    for (const { sub } of await subscriptionFilters(storage, feed.id, log)) {
       const k = `${sub.platform}\u0000${sub.channelId}`;
       if (!perChannel.has(k)) perChannel.set(k, sub);
     }
     const t = now();
     let queued = 0;
     for (const sub of perChannel.values()) {
-      const id = feeds.enqueue({ subscriptionId: sub.id, platform: sub.platform, channelId: sub.channelId, kind: 'notice', text, nextAttemptAt: t, createdAt: t });
+      const id = await storage.outbox.enqueue({ subscriptionId: sub.id, platform: sub.platform, channelId: sub.channelId, kind: 'notice', text, nextAttemptAt: t, createdAt: t });
       if (id !== undefined) queued++;
     }
     return queued;
   }
 
-  function recordFailure(feed: FeedRow, err: unknown): PollOutcome {
+  async function recordFailure(feed: FeedRow, err: unknown): Promise<PollOutcome> {
     // Fetch errors quote the URL: stored, shown and logged without its credentials.
     const message = redactText((err as Error)?.message ?? String(err));
     const failures = feed.consecutiveFailures + 1;
@@ -146,18 +147,18 @@ export function createPoller(options: PollerOptions): Poller {
     const t = now();
     const nextPollAt = Math.round(t + delay);
     let queued = 0;
-    feeds.transaction(() => {
+    await storage.db.transaction(async () => {
       const update: FeedPollUpdate = { lastError: message, lastErrorAt: t, consecutiveFailures: failures, nextPollAt, addPolls: 1 };
       if (failures >= FAILING_AFTER && !feed.failing) {
         update.failing = true;
         update.failingNotified = true;
-        queued = queueNotices(
+        queued = await queueNotices(
           feed,
           `Feed "${feedLabel(feed)}" (${redactUrl(feed.url)}) is failing: its last ${failures} polls failed (${message}). ` +
             'It is retried with growing delays, at least once a day, and alerts resume by themselves when it answers again.',
         );
       }
-      feeds.updateFeed(feed.id, update);
+      await storage.feeds.update(feed.id, update);
     });
     const label = feedLabel(feed);
     log?.warn({ feed: redactUrl(feed.url), failures, retryInS: Math.round(delay / 1000), err: message }, `feed ${label}: poll failed`);
@@ -166,18 +167,18 @@ export function createPoller(options: PollerOptions): Poller {
     return { feedId: feed.id, status: 'error', error: message, nextPollAt };
   }
 
-  function recordRecovery(feed: FeedRow): void {
+  async function recordRecovery(feed: FeedRow): Promise<void> {
     if (!feed.failing) return;
     log?.info({ feed: redactUrl(feed.url) }, `feed ${feedLabel(feed)} answers again`);
     if (!feed.failingNotified) return;
-    const queued = feeds.transaction(() =>
+    const queued = await storage.db.transaction(async () =>
       queueNotices(feed, `Feed "${feedLabel(feed)}" (${redactUrl(feed.url)}) answers again after ${feed.consecutiveFailures} failed polls; its alerts resume.`),
     );
     if (queued) options.onQueued?.(queued);
   }
 
   async function poll(feedId: number): Promise<PollOutcome> {
-    const feed = feeds.getFeed(feedId);
+    const feed = await storage.feeds.get(feedId);
     if (!feed || feed.removed) return { feedId, status: 'skipped' };
     let result: FetchResult;
     try {
@@ -191,7 +192,7 @@ export function createPoller(options: PollerOptions): Poller {
       return recordFailure(feed, err);
     }
     // The feed may have been removed while the request ran.
-    const current = feeds.getFeed(feedId);
+    const current = await storage.feeds.get(feedId);
     if (!current || current.removed) return { feedId, status: 'skipped' };
     if (result.status === 'not-modified') {
       const update = {
@@ -200,8 +201,8 @@ export function createPoller(options: PollerOptions): Poller {
         etag: result.etag ?? undefined,
         lastModified: result.lastModified ?? undefined,
       };
-      feeds.updateFeed(feedId, update);
-      recordRecovery(current);
+      await storage.feeds.update(feedId, update);
+      await recordRecovery(current);
       return { feedId, status: 'not-modified', nextPollAt: update.nextPollAt };
     }
     const hash = createHash('sha256').update(result.body).digest('hex');
@@ -209,8 +210,8 @@ export function createPoller(options: PollerOptions): Poller {
     if (current.seeded && current.bodyHash === hash) {
       // Same bytes as the last parsed body: nothing can be new (servers without validators, or ignoring them).
       const update = { ...successUpdate(current, result.maxAgeSeconds), ...validators };
-      feeds.updateFeed(feedId, update);
-      recordRecovery(current);
+      await storage.feeds.update(feedId, update);
+      await recordRecovery(current);
       return { feedId, status: 'unchanged', nextPollAt: update.nextPollAt };
     }
     let parsed: ParsedFeed;
@@ -223,7 +224,7 @@ export function createPoller(options: PollerOptions): Poller {
     } catch (err) {
       return recordFailure(current, err);
     }
-    recordRecovery(current);
+    await recordRecovery(current);
     if (ingest.fresh > 0) {
       log?.info(
         {
@@ -241,11 +242,19 @@ export function createPoller(options: PollerOptions): Poller {
     return { feedId, status: 'ok', ingest, nextPollAt: update.nextPollAt };
   }
 
-  function pollOnce(feedId: number): Promise<PollOutcome> {
+  async function pollOnce(feedId: number): Promise<PollOutcome> {
     const existing = polling.get(feedId);
     if (existing) return existing;
-    const feed = feeds.getFeed(feedId);
-    if (!feed) return Promise.resolve({ feedId, status: 'skipped' });
+    const feed = await storage.feeds.get(feedId);
+    if (!feed) return { feedId, status: 'skipped' };
+    return startPoll(feed);
+  }
+
+  /** Starts a poll of a feed (or returns the one running), registering it and its host at once, before any await. */
+  function startPoll(feed: FeedRow): Promise<PollOutcome> {
+    const feedId = feed.id;
+    const existing = polling.get(feedId);
+    if (existing) return existing;
     const host = hostOf(feed.url);
     const previous = hostGate.get(host) ?? Promise.resolve();
     const run = previous.then(
@@ -274,7 +283,7 @@ export function createPoller(options: PollerOptions): Poller {
   /** Prunes every feed not being polled (retention and cap), one after another, each in slices. */
   async function sweep(): Promise<void> {
     try {
-      for (const id of feeds.allFeedIds()) {
+      for (const id of await storage.feeds.allIds()) {
         if (stopping) return;
         if (polling.has(id)) continue;
         await pruneFeed(id, options.pipeline);
@@ -286,22 +295,22 @@ export function createPoller(options: PollerOptions): Poller {
     }
   }
 
-  function tick(): Promise<PollOutcome[]> {
+  async function tick(): Promise<PollOutcome[]> {
     if (!sweeping && !stopping && now() - lastSweep >= PRUNE_SWEEP_MS) {
       lastSweep = now();
       sweeping = sweep();
     }
     const started: Promise<PollOutcome>[] = [];
-    for (const feed of feeds.dueFeeds(now())) {
+    for (const feed of await storage.feeds.due(now())) {
       if (polling.size >= maxConcurrent) break;
       if (polling.has(feed.id) || hostGate.has(hostOf(feed.url))) continue;
-      started.push(pollOnce(feed.id));
+      started.push(startPoll(feed));
     }
     return Promise.all(started);
   }
 
-  function sleepMs(): number {
-    const next = feeds.nextPollAt();
+  async function sleepMs(): Promise<number> {
+    const next = await storage.feeds.nextPollAt();
     if (next === undefined) return 1000;
     return Math.max(50, Math.min(1000, next - now()));
   }

@@ -1,5 +1,5 @@
 import type { PipelineDeps } from './pipeline.js';
-import { runAsync, Slicer } from './slices.js';
+import { Slicer } from './slices.js';
 
 const DAY_MS = 86_400_000;
 /** Posts listed per pruning query (each query ranks the feed's posts once). */
@@ -25,21 +25,21 @@ export interface PruneResult {
  * Keys of `documentKeys` (the items the feed lists now) are always kept, so pruning never makes a listed item look
  * new again; an item that comes back later is still never alerted when its date is older than the retention.
  */
-export function* pruneSteps(feedId: number, deps: PipelineDeps, now: number, slicer: Slicer, documentKeys?: ReadonlySet<string>): Generator<void, PruneResult, void> {
-  const { feeds, bounds } = deps;
+export async function pruneSteps(feedId: number, deps: PipelineDeps, now: number, slicer: Slicer, documentKeys?: ReadonlySet<string>): Promise<PruneResult> {
+  const { storage, bounds } = deps;
   const cutoffMs = now - bounds.retentionDays * DAY_MS;
   const cutoffIso = new Date(cutoffMs).toISOString();
   const result: PruneResult = { posts: 0, incidents: 0, keys: 0 };
   const removed = new Set<string>();
 
   for (;;) {
-    const batch = feeds.prunablePosts(feedId, cutoffIso, bounds.maxPostsPerFeed, PRUNE_BATCH);
+    const batch = await storage.posts.prunable(feedId, cutoffIso, bounds.maxPostsPerFeed, PRUNE_BATCH);
     let pruned = 0;
     for (let at = 0; at < batch.length; ) {
       const gone: string[] = [];
-      feeds.transaction(() => {
+      await storage.db.transaction(async () => {
         do {
-          const r = feeds.prunePost(batch[at]!.id);
+          const r = await storage.posts.prune(batch[at]!.id);
           if (r.pruned) pruned++;
           if (r.incidentId) gone.push(r.incidentId);
         } while (++at < batch.length && !slicer.spent());
@@ -48,7 +48,7 @@ export function* pruneSteps(feedId: number, deps: PipelineDeps, now: number, sli
         deps.service?.remove(gone);
         for (const id of gone) removed.add(id);
       }
-      yield slicer.pause();
+      await slicer.pause();
     }
     result.posts += pruned;
     // A short batch was the last; a batch where nothing could go (alerts became pending meanwhile) ends it too.
@@ -60,19 +60,19 @@ export function* pruneSteps(feedId: number, deps: PipelineDeps, now: number, sli
   }
 
   if (documentKeys) {
-    const before = feeds.keyPruneCutoff(feedId, cutoffMs, MAX_SKIPPED_KEYS);
+    const before = await storage.feeds.keyPruneCutoff(feedId, cutoffMs, MAX_SKIPPED_KEYS);
     let offset = 0;
     for (;;) {
-      const page = feeds.unlinkedKeysBefore(feedId, before, PRUNE_BATCH, offset);
+      const page = await storage.feeds.unlinkedKeysBefore(feedId, before, PRUNE_BATCH, offset);
       for (let at = 0; at < page.length; ) {
-        feeds.transaction(() => {
+        await storage.db.transaction(async () => {
           do {
             const k = page[at]!;
             if (documentKeys.has(k)) offset++;
-            else if (feeds.deleteItemKey(feedId, k)) result.keys++;
+            else if (await storage.feeds.deleteItemKey(feedId, k)) result.keys++;
           } while (++at < page.length && !slicer.spent());
         });
-        yield slicer.pause();
+        await slicer.pause();
       }
       if (page.length < PRUNE_BATCH) break;
     }
@@ -85,5 +85,5 @@ export function* pruneSteps(feedId: number, deps: PipelineDeps, now: number, sli
 
 /** Returns what pruneSteps returns, yielding to the event loop between slices (the poller's periodic sweep). */
 export function pruneFeed(feedId: number, deps: PipelineDeps): Promise<PruneResult> {
-  return runAsync(pruneSteps(feedId, deps, deps.now(), new Slicer(deps.sliceMs)));
+  return pruneSteps(feedId, deps, deps.now(), new Slicer(deps.sliceMs, true));
 }

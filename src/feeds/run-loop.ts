@@ -12,7 +12,7 @@ export interface RunLoop {
 export interface RunLoopOptions {
   round: () => unknown;
   /** Milliseconds until the next round is due, read after each round. */
-  sleepFor: () => number;
+  sleepFor: () => number | Promise<number>;
   /** Sleep after a round that threw. */
   afterErrorMs: number;
   /** Told about a round that threw; the loop goes on. */
@@ -38,7 +38,7 @@ export function createRunLoop(options: RunLoopOptions): RunLoop {
           let sleep = options.afterErrorMs;
           try {
             await options.round();
-            sleep = options.sleepFor();
+            sleep = await options.sleepFor();
           } catch (error) {
             options.onError(error);
           }

@@ -7,7 +7,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 export class Slicer {
   private start = -1;
 
-  constructor(private readonly budgetMs: number) {}
+  /** With `yieldBetween`, pause lets the event loop run: every interaction queued behind a slice shares Discord's 3-second deadline. */
+  constructor(
+    private readonly budgetMs: number,
+    private readonly yieldBetween = false,
+  ) {}
 
   /** Returns whether the current slice has used its budget (starting the slice's clock on the first call). */
   spent(): boolean {
@@ -19,28 +23,9 @@ export class Slicer {
     return t - this.start >= this.budgetMs;
   }
 
-  /** Ends the current slice; meant as `yield slicer.pause()`, so the driver can let the event loop run. */
-  pause(): void {
+  /** Ends the current slice; resolves on the next turn of the event loop when slices yield, at once otherwise. */
+  async pause(): Promise<void> {
     this.start = -1;
-  }
-}
-
-/** Returns a sliced job's result, running its slices back to back (one call, nothing else runs meanwhile). */
-export function runSync<T>(steps: Generator<void, T, void>): T {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
-}
-
-/**
- * Returns a sliced job's result, letting the event loop run between slices: every interaction queued behind a slice
- * shares Discord's 3-second deadline, so no slice may hold the loop for long.
- */
-export async function runAsync<T>(steps: Generator<void, T, void>): Promise<T> {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    await nextTurn();
+    if (this.yieldBetween) await nextTurn();
   }
 }

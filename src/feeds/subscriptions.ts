@@ -1,7 +1,7 @@
 import type { Subscription } from '../core/feed-model.js';
 import { compactName } from '../core/text.js';
 import type { Logger } from '../logger.js';
-import type { FeedStore } from '../store/feed-store.js';
+import type { Storage } from '../store/storage.js';
 import { feedNameMatches, parseFilter, type ParsedFilter } from './match.js';
 
 /** A subscription with its filter, ready to match posts of one feed. */
@@ -16,14 +16,14 @@ interface Compiled {
 }
 
 /** Compiled filters by subscription id, per store: a filter is parsed once, not at every poll. */
-const caches = new WeakMap<FeedStore, Map<number, Compiled>>();
+const caches = new WeakMap<Storage, Map<number, Compiled>>();
 /** Past this many cached filters (removed subscriptions pile up), the cache starts over. */
 const MAX_CACHED = 20_000;
 
 /** Returns a subscription's filter, parsed once per filter text; null (logged once) when a stored filter no longer parses. */
-export function compiledFilter(feeds: FeedStore, sub: Subscription, logger?: Logger): ParsedFilter | null {
-  let cache = caches.get(feeds);
-  if (!cache) caches.set(feeds, (cache = new Map()));
+export function compiledFilter(storage: Storage, sub: Subscription, logger?: Logger): ParsedFilter | null {
+  let cache = caches.get(storage);
+  if (!cache) caches.set(storage, (cache = new Map()));
   const hit = cache.get(sub.id);
   if (hit && hit.text === sub.filter) return hit.filter;
   if (cache.size >= MAX_CACHED) cache.clear();
@@ -43,10 +43,10 @@ export function compiledFilter(feeds: FeedStore, sub: Subscription, logger?: Log
  * sees the feed (every tenant for an operator feed, else the feed's owners), and whose `feed:` terms name this feed
  * as that tenant knows it. The `feed:` part is settled here, so matching a post checks only its words and tags.
  */
-export function subscriptionFilters(feeds: FeedStore, feedId: number, logger?: Logger): SubscriptionFilter[] {
-  const feed = feeds.getFeed(feedId);
+export async function subscriptionFilters(storage: Storage, feedId: number, logger?: Logger): Promise<SubscriptionFilter[]> {
+  const feed = await storage.feeds.get(feedId);
   if (!feed) return [];
-  const ownerNames = new Map(feeds.tenancy.ownersOf(feedId).map((o) => [o.tenant, o.name]));
+  const ownerNames = new Map((await storage.tenants.ownersOf(feedId)).map((o) => [o.tenant, o.name]));
   let host = '';
   try {
     host = new URL(feed.url).hostname.replace(/^www\./, '');
@@ -56,8 +56,8 @@ export function subscriptionFilters(feeds: FeedStore, feedId: number, logger?: L
   const keysFor = (tenant: string): string[] =>
     [feed.name, ownerNames.get(tenant), feed.name ? undefined : host].filter((n): n is string => Boolean(n?.trim())).map(compactName);
   const out: SubscriptionFilter[] = [];
-  for (const sub of feeds.subscriptionsSeeing(feedId)) {
-    const filter = compiledFilter(feeds, sub, logger);
+  for (const sub of await storage.subscriptions.seeing(feedId)) {
+    const filter = compiledFilter(storage, sub, logger);
     if (!filter) continue;
     if (filter.feeds.length === 0) {
       out.push({ sub, filter });

@@ -3,8 +3,7 @@ import { redactUrl } from '../core/redact.js';
 import type { Incident } from '../core/incident.js';
 import type { IncidentService } from '../core/incident-service.js';
 import type { Logger } from '../logger.js';
-import { FeedStore } from '../store/feed-store.js';
-import type { Store } from '../store/store.js';
+import type { Storage } from '../store/storage.js';
 import { createAlertsService, subscribeConfiguredChannels, type FeedUrlCheck } from './alerts-service.js';
 import { DEFAULT_FEEDS_FILE, loadFeedList } from './feed-list.js';
 import { fetchFeed } from './fetch.js';
@@ -16,7 +15,9 @@ import type { AlertSender, AlertsService, FetchOptions } from './types.js';
 
 /** Options for createFeedWatcher. */
 export interface FeedWatcherOptions {
-  store: Store;
+  storage: Storage;
+  /** This replica's name, recorded with the outbox rows it claims. */
+  replicaId?: string;
   /** The live index new posts go into. */
   service: IncidentService;
   /** Delivery edges, one per connected platform (more can be added later with addSender). */
@@ -36,7 +37,7 @@ export interface FeedWatcherOptions {
   /** Extra fetch options (timeout, User-Agent). */
   fetchOptions?: Partial<FetchOptions>;
   /** Worker tuning (tests: pacing, retry delays). */
-  worker?: Partial<Omit<OutboxWorkerOptions, 'feeds' | 'senders'>>;
+  worker?: Partial<Omit<OutboxWorkerOptions, 'storage' | 'senders'>>;
   /** Random source for poll jitter. */
   random?: () => number;
   /** Told every poll's and every delivery attempt's outcome (metrics); optional. */
@@ -59,7 +60,7 @@ export interface FeedWatcher {
   alerts: AlertsService;
   worker: OutboxWorker;
   poller: Poller;
-  feeds: FeedStore;
+  storage: Storage;
   pipeline: PipelineDeps;
 }
 
@@ -68,17 +69,16 @@ export interface FeedWatcher {
  * is added to the feeds table now, additively: feeds an admin removed stay removed. Throws when FEEDS_FILE is set and
  * cannot be read.
  */
-export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
-  const { store, service, config, logger } = options;
+export async function createFeedWatcher(options: FeedWatcherOptions): Promise<FeedWatcher> {
+  const { storage, service, config, logger } = options;
   const now = options.now ?? Date.now;
-  const feeds = new FeedStore(store);
   let worker: OutboxWorker | undefined;
   const kick = () => worker?.kick();
 
   const listFile = config.file ?? DEFAULT_FEEDS_FILE;
   try {
     // FEEDS_FILE is the truth for operator feeds at every start: listed ones become operator feeds, dropped ones stop.
-    const { added, dropped, droppedUrls } = feeds.syncOperatorFeeds(loadFeedList(listFile), now());
+    const { added, dropped, droppedUrls } = await storage.feeds.syncOperatorFeeds(loadFeedList(listFile), now());
     if (added) logger.info({ file: listFile, added }, 'operator feeds added from FEEDS_FILE');
     if (dropped) logger.info({ file: listFile, dropped, feeds: droppedUrls.map(redactUrl) }, 'feeds no longer in FEEDS_FILE are no longer operator feeds');
   } catch (err) {
@@ -86,8 +86,8 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     logger.warn({ file: listFile, err: (err as Error).message }, 'bundled feed list not loaded; add feeds from chat or the CLI');
   }
 
-  const pipeline = createPipeline({
-    feeds,
+  const pipeline = await createPipeline({
+    storage,
     service,
     now,
     backfill: config.backfill,
@@ -97,9 +97,9 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     onQueued: kick,
   });
   const parser = options.parse ? undefined : createFeedParser({ logger });
-  worker = createOutboxWorker({ feeds, senders: options.senders, logger, now, observer: options.observer, ...options.worker });
+  worker = createOutboxWorker({ storage, holder: options.replicaId, senders: options.senders, logger, now, observer: options.observer, ...options.worker });
   const poller = createPoller({
-    feeds,
+    storage,
     pipeline,
     fetchFeed: options.fetch ?? fetchFeed,
     parseFeed: options.parse ?? ((body, o) => parser!.parse(body, o)),
@@ -112,17 +112,17 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     onQueued: kick,
     observer: options.observer,
   });
-  const alerts = createAlertsService({ feeds, allowPrivate: config.allowPrivateUrls, limits: config.limits, checkUrl: options.checkUrl, now, logger });
+  const alerts = createAlertsService({ storage, allowPrivate: config.allowPrivateUrls, limits: config.limits, checkUrl: options.checkUrl, now, logger });
   const w = worker;
 
   return {
     async start() {
-      const subscribed = subscribeConfiguredChannels(alerts, config);
+      const subscribed = await subscribeConfiguredChannels(alerts, config);
       if (subscribed) logger.info({ channels: subscribed }, 'configured alert channels subscribed to everything');
       await w.recover();
       await w.start();
       poller.start();
-      logger.info({ feeds: feeds.listFeeds().length, pollSeconds: config.pollSeconds }, 'feed watcher started');
+      logger.info({ feeds: (await storage.feeds.list()).length, pollSeconds: config.pollSeconds }, 'feed watcher started');
     },
     async stop() {
       await poller.stop();
@@ -134,7 +134,7 @@ export function createFeedWatcher(options: FeedWatcherOptions): FeedWatcher {
     alerts,
     worker: w,
     poller,
-    feeds,
+    storage,
     pipeline,
   };
 }

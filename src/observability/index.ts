@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { IncidentService } from '../core/incident-service.js';
 import type { Logger } from '../logger.js';
-import type { FeedStore } from '../store/feed-store.js';
+import type { FeedRepos } from '../store/storage.js';
 import { SourceStore } from '../store/source-store.js';
 import type { Store } from '../store/store.js';
 import { withAnswerTiming } from './answer-timing.js';
@@ -37,8 +37,8 @@ export interface AppObservability {
   readonly port: number | undefined;
   /** Returns the service with its answers timed. */
   timed(service: IncidentService): IncidentService;
-  /** Reads feed and outbox gauges from the watcher's feed store. */
-  watchFeeds(feeds: FeedStore): void;
+  /** Reads feed and outbox gauges from the feed repositories. */
+  watchFeeds(repos: Pick<FeedRepos, 'feeds' | 'outbox'>): void;
   /** Adds an adapter to readiness (and its shards to metrics) before it starts; call `started()` once it has. */
   adapter(name: string, adapter: ObservedAdapter): { started(): void };
   /** Listens on HTTP_PORT / HTTP_HOST. */
@@ -71,8 +71,8 @@ export function createAppObservability(options: AppObservabilityOptions): AppObs
       return server.port;
     },
     timed: (service) => withAnswerTiming(service, metrics.answered),
-    watchFeeds(feeds) {
-      metrics.read({ feeds: () => feeds.listFeeds(), outbox: () => feeds.outboxBacklog() });
+    watchFeeds(repos) {
+      metrics.read({ feeds: () => repos.feeds.list(), outbox: () => repos.outbox.backlog() });
     },
     adapter(name, adapter) {
       if (adapter.shardStatus) {

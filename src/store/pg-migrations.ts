@@ -1,4 +1,5 @@
 import { DbError, type Db } from './db.js';
+import { PG_SCHEMA_FEEDS } from './pg-schema-feeds.js';
 import { PG_RECORDS_MIGRATION } from './pg-schema-records.js';
 import { PG_REPLICA_MIGRATIONS } from './pg-schema-replicas.js';
 
@@ -14,6 +15,7 @@ export interface PgMigration {
  * BIGINT epoch milliseconds, JSONB documents, identity keys). Append only: a released step is never edited.
  */
 export const PG_MIGRATIONS: PgMigration[] = [
+  PG_SCHEMA_FEEDS,
   PG_RECORDS_MIGRATION,
   ...PG_REPLICA_MIGRATIONS,
 ];

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPipeline, ingestFeed } from '../../src/feeds/pipeline.js';
 import type { FeedItem } from '../../src/feeds/types.js';
-import { FeedStore } from '../../src/store/feed-store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { openStore } from '../../src/store/store.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,7 +38,7 @@ interface Accepted {
 
 describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
   let dir: string;
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'incident-bot-crash-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,12 +51,12 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
     // The store: one feed, 16 channels subscribed to everything, 10 new posts -> 160 alerts queued.
     {
       const store = openStore(db);
-      const feeds = new FeedStore(store);
-      const feed = feeds.addFeed({ url: 'https://crash.example/feed', name: 'Crash feed' }, Date.now()).feed;
-      for (const c of DISCORD_CHANNELS) feeds.subscribe({ platform: 'discord', channelId: c, filter: '' }, Date.now());
-      for (const c of SLACK_CHANNELS) feeds.subscribe({ platform: 'slack', channelId: c, filter: '' }, Date.now());
-      const deps = createPipeline({ feeds });
-      ingestFeed(feeds.getFeed(feed.id)!, { format: 'rss', items: [] }, deps);
+      const feeds = await storageOverStore(store);
+      const feed = (await feeds.feeds.add({ url: 'https://crash.example/feed', name: 'Crash feed' }, Date.now())).feed;
+      for (const c of DISCORD_CHANNELS) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, Date.now());
+      for (const c of SLACK_CHANNELS) await feeds.subscriptions.subscribe({ platform: 'slack', channelId: c, filter: '' }, Date.now());
+      const deps = await createPipeline({ storage: feeds });
+      await ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, deps);
       const items: FeedItem[] = Array.from({ length: POSTS }, (_, i) => ({
         key: `urn:crash:${i}`,
         link: `https://crash.example/${i}`,
@@ -67,7 +67,7 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
         authors: [],
         categories: [],
       }));
-      const r = ingestFeed(feeds.getFeed(feed.id)!, { format: 'rss', items }, deps);
+      const r = await ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items }, deps);
       assert.equal(r.queued, POSTS * (DISCORD_CHANNELS.length + SLACK_CHANNELS.length));
       store.close();
     }
@@ -191,7 +191,7 @@ describe('outbox under SIGKILL', { timeout: 60_000 }, () => {
 
     const store = openStore(db);
     try {
-      const rows = new FeedStore(store).outboxByStatus('sent');
+      const rows = await (await storageOverStore(store)).outbox.byStatus('sent');
       assert.equal(rows.length, expected.length);
       for (const row of rows) assert.equal(row.messageId, accepted.get(row.idempotencyKey)?.messageId, `seed ${seed}: row ${row.id}`);
     } finally {

@@ -16,7 +16,8 @@ import { createFeedParser, type FeedParserThread } from '../../src/feeds/parse-t
 import { createPipeline, ingestFeedAsync, postIdFor, type PipelineDeps } from '../../src/feeds/pipeline.js';
 import { createPoller } from '../../src/feeds/poller.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
-import { FeedStore, type FeedRow } from '../../src/store/feed-store.js';
+import type { FeedRow } from '../../src/store/repos/feeds.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { buildIncident, day } from '../fixtures/core/build-incident.js';
 import { rssFeed, startFeedServer, type FeedServer } from '../support/feed-server.js';
@@ -27,7 +28,7 @@ const T0 = Math.floor(Date.now() / DAY) * DAY + 12 * 3_600_000;
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 let logLines: string[];
@@ -49,10 +50,10 @@ function item(i: number | string, over: Partial<FeedItem> = {}): FeedItem {
 }
 const doc = (items: FeedItem[], title = 'News Example'): ParsedFeed => ({ format: 'rss', title, items });
 
-function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): PipelineDeps {
-  return createPipeline({ feeds, service, now: () => clock, logger: logger(), ...over });
+function pipeline(over: Partial<Parameters<typeof createPipeline>[0]> = {}): Promise<PipelineDeps> {
+  return createPipeline({ storage: feeds, service, now: () => clock, logger: logger(), ...over });
 }
-const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync(feeds.getFeed(feed.id)!, parsed, deps);
+const ingest = async (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeedAsync((await feeds.feeds.get(feed.id))!, parsed, deps);
 
 /** Watches the event loop while `fn` runs; resolves with fn's value and the longest stall seen (ms). */
 async function longestStall<T>(fn: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
@@ -79,24 +80,24 @@ after(async () => {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   logLines = [];
   store = openStore(join(dir, `h-${++n}.db`));
-  feeds = new FeedStore(store);
+  feeds = await storageOverStore(store);
   service = createIncidentService([]);
 });
 afterEach(() => store.close());
 
 describe('hostile feed content: through fetch, the parse worker and the poller', { timeout: 60_000 }, () => {
   let parser: FeedParserThread;
-  before(() => {
+  before(async () => {
     parser = createFeedParser();
   });
   after(() => parser.close());
 
   const poller = (deps: PipelineDeps) =>
-    createPoller({ feeds, pipeline: deps, fetchFeed, parseFeed: (b, o) => parser.parse(b, o), pollSeconds: 600, allowPrivate: true, logger: logger(), now: () => clock });
+    createPoller({ storage: feeds, pipeline: deps, fetchFeed, parseFeed: (b, o) => parser.parse(b, o), pollSeconds: 600, allowPrivate: true, logger: logger(), now: () => clock });
 
   it('the title bomb: a 1,000,000-word title is stored clipped, the other items arrive, nothing stalls', async () => {
     const words = Array.from({ length: 1_000_000 }, (_, i) => `word${i % 977}`).join(' ');
@@ -108,12 +109,12 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
         { guid: 'urn:bomb:3', link: 'https://bomb.example/3', title: 'Another ordinary headline about a Flibbertigibbet breach', pubDate: pub },
       ]),
     });
-    const deps = pipeline();
-    const feed = feeds.addFeed({ url: server.url('/bomb.xml'), name: 'Bomb' }, clock).feed;
+    const deps = await pipeline();
+    const feed = (await feeds.feeds.add({ url: server.url('/bomb.xml'), name: 'Bomb' }, clock)).feed;
     const { value: outcome, stallMs } = await longestStall(() => poller(deps).pollOnce(feed.id));
     assert.equal(outcome.status, 'ok', outcome.error);
-    assert.equal(feeds.countPosts(feed.id), 3, 'every item arrives');
-    const bomb = feeds.getPost(postIdFor(feed.url, 'urn:bomb:2'))!;
+    assert.equal(await feeds.posts.count(feed.id), 3, 'every item arrives');
+    const bomb = (await feeds.posts.get(postIdFor(feed.url, 'urn:bomb:2')))!;
     assert.ok(bomb.title.length <= 300, `the title is clipped to 300 characters (got ${bomb.title.length})`);
     assert.match(bomb.title, /^word0 word1 word2/);
     assert.ok(store.getIncident(bomb.incidentId)!.title.length <= 300, 'and so is the record');
@@ -132,16 +133,16 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
         { guid: 'urn:deep:3', link: 'https://deep.example/3', title: 'Third fine item', description: '<p>Also fine.</p>', pubDate: pub },
       ]),
     });
-    const deps = pipeline();
-    const feed = feeds.addFeed({ url: server.url('/deep.xml'), name: 'Deep' }, clock).feed;
+    const deps = await pipeline();
+    const feed = (await feeds.feeds.add({ url: server.url('/deep.xml'), name: 'Deep' }, clock)).feed;
     const p = poller(deps);
     const outcome = await p.pollOnce(feed.id);
     assert.equal(outcome.status, 'ok', outcome.error);
     assert.deepEqual(
-      ['urn:deep:1', 'urn:deep:3'].map((k) => feeds.getPost(postIdFor(feed.url, k))?.title),
+      [(await feeds.posts.get(postIdFor(feed.url, 'urn:deep:1')))?.title, (await feeds.posts.get(postIdFor(feed.url, 'urn:deep:3')))?.title],
       ['First fine item', 'Third fine item'],
     );
-    assert.equal(feeds.getPost(postIdFor(feed.url, 'urn:deep:2')), undefined, 'the nested item is not stored');
+    assert.equal(await feeds.posts.get(postIdFor(feed.url, 'urn:deep:2')), undefined, 'the nested item is not stored');
     assert.equal(outcome.ingest!.skippedBy.unreadable, 1);
     const line = logLines.find((l) => /unreadable/.test(l));
     assert.ok(line, 'the skip is logged');
@@ -158,9 +159,9 @@ describe('hostile feed content: through fetch, the parse worker and the poller',
 
 describe('hostile feed content: the pipeline', () => {
   it('the flood: 30,000 new ids every poll store and alert at most FEED_MAX_ITEMS_PER_POLL, feeds status shows the skip, posts stay within the cap', async () => {
-    const deps = pipeline({ bounds: { maxItemsPerPoll: 200, maxPostsPerFeed: 500 } });
-    const feed = feeds.addFeed({ url: 'https://flood.example/feed', name: 'Flood' }, clock).feed;
-    feeds.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    const deps = await pipeline({ bounds: { maxItemsPerPoll: 200, maxPostsPerFeed: 500 } });
+    const feed = (await feeds.feeds.add({ url: 'https://flood.example/feed', name: 'Flood' }, clock)).feed;
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
     const flood = (poll: number): ParsedFeed =>
       doc(
         Array.from({ length: 30_000 }, (_, i) => ({
@@ -176,21 +177,21 @@ describe('hostile feed content: the pipeline', () => {
       );
     for (let poll = 1; poll <= 3; poll++) {
       clock += 600_000;
-      const before = feeds.outboxByStatus('pending').length;
+      const before = (await feeds.outbox.byStatus('pending')).length;
       const r = await ingest(feed, flood(poll), deps);
       assert.equal(r.fresh, 30_000, `poll ${poll}`);
       assert.equal(r.newIncidents.length, 200, `poll ${poll}: at most 200 stored`);
       assert.equal(r.skippedBy.limit, 29_800);
-      assert.equal(feeds.outboxByStatus('pending').length - before, poll === 1 ? 0 : 200, `poll ${poll}: at most 200 alerted`);
+      assert.equal((await feeds.outbox.byStatus('pending')).length - before, poll === 1 ? 0 : 200, `poll ${poll}: at most 200 alerted`);
       assert.ok(r.newIncidents.includes(postIdFor(feed.url, `urn:flood:${poll}:0`)), 'the newest are the ones kept');
-      assert.ok(feeds.countPosts(feed.id) <= 500, `poll ${poll}: ${feeds.countPosts(feed.id)} posts stored, over the cap`);
+      assert.ok(await feeds.posts.count(feed.id) <= 500, `poll ${poll}: ${await feeds.posts.count(feed.id)} posts stored, over the cap`);
     }
-    assert.equal(feeds.countPosts(feed.id), 500, 'the cap: the oldest posts without a pending alert were pruned');
+    assert.equal(await feeds.posts.count(feed.id), 500, 'the cap: the oldest posts without a pending alert were pruned');
     assert.equal(service.size, 500, 'pruned posts left the live index too');
     const keys = (store.db.prepare('SELECT count(*) AS n FROM feed_items WHERE feed_id = ?').get(feed.id) as { n: number }).n;
     assert.ok(keys <= 30_000 + 10_000 + 600, `the item keys stay bounded (${keys})`);
 
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const reply = await feedsCommand.handle({ subcommand: 'status', options: {} }, { incidents: service, commands: COMMANDS, alerts });
     assert.equal(reply.type, 'message');
     const text = reply.type === 'message' ? reply.lines.join('\n') : '';
@@ -222,8 +223,8 @@ describe('hostile feed content: the pipeline', () => {
     });
     store.importIncidents([imported], { origin: 'file:kev.json', format: 'kev' });
     service = createIncidentService([curated, imported]);
-    const deps = pipeline({ incidents: [curated] });
-    const feed = feeds.addFeed({ url: 'https://evil.example/feed', name: 'Evil' }, clock).feed;
+    const deps = await pipeline({ incidents: [curated] });
+    const feed = (await feeds.feeds.add({ url: 'https://evil.example/feed', name: 'Evil' }, clock)).feed;
     await ingest(feed, doc([]), deps);
     const poison = (i: number, link: string, title: string): FeedItem =>
       item(`evil-${i}`, { link, title, summary: `${title}. Mentions CVE-2099-9999 and lots of nonsense.`, categories: ['Injected', 'Spam tag'] });
@@ -249,13 +250,13 @@ describe('hostile feed content: the pipeline', () => {
       }
     }
     assert.equal(store.getIncident(imported.id) && (store.db.prepare('SELECT origin FROM incidents WHERE id = ?').get(imported.id) as { origin: string }).origin, 'file:kev.json');
-    assert.equal(feeds.getPost(postIdFor(feed.url, item('evil-1').key))!.incidentId, curated.id, 'the post still tells that story');
+    assert.equal((await feeds.posts.get(postIdFor(feed.url, item('evil-1').key)))!.incidentId, curated.id, 'the post still tells that story');
   });
 
   it('another outlet’s telling of a story adds its link as a source, and nothing else', async () => {
-    const deps = pipeline();
-    const a = feeds.addFeed({ url: 'https://a.example/feed', name: 'Outlet A' }, clock).feed;
-    const b = feeds.addFeed({ url: 'https://b.example/feed', name: 'Outlet B' }, clock).feed;
+    const deps = await pipeline();
+    const a = (await feeds.feeds.add({ url: 'https://a.example/feed', name: 'Outlet A' }, clock)).feed;
+    const b = (await feeds.feeds.add({ url: 'https://b.example/feed', name: 'Outlet B' }, clock)).feed;
     await ingest(a, doc([]), deps);
     await ingest(b, doc([]), deps);
     await ingest(a, doc([item('a1', { link: 'https://a.example/lockbit-hits-acme', title: 'LockBit ransomware gang hits Acme Corp, leaks 2TB of data', categories: ['Ransomware'] })]), deps);
@@ -270,9 +271,9 @@ describe('hostile feed content: the pipeline', () => {
   });
 
   it('far-future dates are clamped to the fetch time: such a post does not top /incidents recent, nor empty the story index', async () => {
-    const deps = pipeline({ bounds: { maxItemsPerPoll: 5000 } });
-    const feed = feeds.addFeed({ url: 'https://future.example/feed', name: 'Future' }, clock).feed;
-    const other = feeds.addFeed({ url: 'https://other.example/feed', name: 'Other' }, clock).feed;
+    const deps = await pipeline({ bounds: { maxItemsPerPoll: 5000 } });
+    const feed = (await feeds.feeds.add({ url: 'https://future.example/feed', name: 'Future' }, clock)).feed;
+    const other = (await feeds.feeds.add({ url: 'https://other.example/feed', name: 'Other' }, clock)).feed;
     await ingest(feed, doc([]), deps);
     await ingest(other, doc([]), deps);
     const r = await ingest(
@@ -284,7 +285,7 @@ describe('hostile feed content: the pipeline', () => {
       deps,
     );
     assert.equal(r.clamped, 1);
-    const pinned = feeds.getPost(postIdFor(feed.url, item('f1').key))!;
+    const pinned = (await feeds.posts.get(postIdFor(feed.url, item('f1').key)))!;
     assert.equal(pinned.published, new Date(T0).toISOString(), 'the date is the fetch time');
     assert.equal(store.getIncident(pinned.incidentId)!.date?.value, new Date(T0).toISOString().slice(0, 10));
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createIncidentService } from '../../src/core/create-service.js';
 import { createPipeline, ingestFeed } from '../../src/feeds/pipeline.js';
 import type { FeedItem, ParsedFeed } from '../../src/feeds/types.js';
-import { FeedStore } from '../../src/store/feed-store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { openStore } from '../../src/store/store.js';
 
 /**
@@ -47,45 +47,45 @@ interface State {
 }
 
 /** Runs one scenario on a fresh database: a first poll (when `seedFirst`), then the document; crash at slice `k`. */
-function run(seedFirst: boolean, backfill: number, crash?: { at: number; mode: 'inside' | 'after' }): { state: State; slices: number } {
+async function run(seedFirst: boolean, backfill: number, crash?: { at: number; mode: 'inside' | 'after' }): Promise<{ state: State; slices: number }> {
   // One in-memory database per scenario; a "restart" is a new FeedStore, pipeline and index over what was committed.
   const store = openStore(':memory:');
   {
-    const feeds = new FeedStore(store);
-    const feed = feeds.addFeed({ url: 'https://crash.example/feed', name: 'Crash' }, T0).feed;
-    for (const c of CHANNELS) feeds.subscribe({ platform: 'discord', channelId: c, filter: '' }, T0);
-    if (seedFirst) ingestFeed(feeds.getFeed(feed.id)!, { format: 'rss', items: [] }, createPipeline({ feeds, now: () => T0 }));
+    const feeds = await storageOverStore(store);
+    const feed = (await feeds.feeds.add({ url: 'https://crash.example/feed', name: 'Crash' }, T0)).feed;
+    for (const c of CHANNELS) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: c, filter: '' }, T0);
+    if (seedFirst) await ingestFeed((await feeds.feeds.get(feed.id))!, { format: 'rss', items: [] }, await createPipeline({ storage: feeds, now: () => T0 }));
   }
   let slices = 0;
-  const attempt = (inject: boolean) => {
+  const attempt = async (inject: boolean) => {
     {
-      const feeds = new FeedStore(store);
-      const original = feeds.transaction.bind(feeds);
-      feeds.transaction = <T>(fn: () => T): T => {
-        if (store.db.inTransaction) return original(fn);
+      const feeds = await storageOverStore(store);
+      const original = feeds.db.transaction.bind(feeds.db);
+      feeds.db.transaction = async <T>(fn: () => Promise<T>): Promise<T> => {
+        if (feeds.db.inTransaction()) return original(fn);
         slices++;
         if (inject && crash && slices === crash.at) {
           if (crash.mode === 'inside') {
-            return original(() => {
-              fn();
+            return original(async () => {
+              await fn();
               throw new Crash('killed inside a slice');
             });
           }
-          original(fn);
+          await original(fn);
           throw new Crash('killed between slices');
         }
         return original(fn);
       };
       // sliceMs 0: every item its own slice, so every boundary is a crash point.
-      const deps = createPipeline({ feeds, service: createIncidentService([]), now: () => T0, backfill, bounds: { maxItemsPerPoll: CAP }, sliceMs: 0 });
+      const deps = await createPipeline({ storage: feeds, service: createIncidentService([]), now: () => T0, backfill, bounds: { maxItemsPerPoll: CAP }, sliceMs: 0 });
       assert.equal(store.db.inTransaction, false);
-      ingestFeed(feeds.getFeed(1)!, document(), deps);
+      await ingestFeed((await feeds.feeds.get(1))!, document(), deps);
     }
   };
   if (crash) {
-    assert.throws(() => attempt(true), Crash, `a crash at slice ${crash.at}`);
+    await assert.rejects(attempt(true), Crash, `a crash at slice ${crash.at}`);
   }
-  attempt(false);
+  await attempt(false);
 
   try {
     const all = <T>(sql: string) => store.db.prepare(sql).all() as T[];
@@ -111,8 +111,8 @@ describe('sliced ingestion: a crash between or inside slices loses and repeats n
     ['a poll of a seeded feed', true, 0],
     ['a first poll with FEED_BACKFILL 5', false, 5],
   ] as const) {
-    it(label, () => {
-      const reference = run(seedFirst, backfill);
+    it(label, async () => {
+      const reference = await run(seedFirst, backfill);
       const ref = reference.state;
       assert.equal(ref.posts.length, CAP, 'the cap held');
       assert.equal(ref.alerts.length, (seedFirst ? CAP : 5) * CHANNELS.length);
@@ -123,7 +123,7 @@ describe('sliced ingestion: a crash between or inside slices loses and repeats n
       const points = [...new Set([1, 2, 3, ...Array.from({ length: 14 }, (_, i) => Math.round(4 + (i * (total - 4)) / 13))])].filter((k) => k <= total);
       for (const at of points) {
         for (const mode of ['inside', 'after'] as const) {
-          const { state } = run(seedFirst, backfill, { at, mode });
+          const { state } = await run(seedFirst, backfill, { at, mode });
           assert.deepEqual(state, ref, `crash ${mode} slice ${at} of ${total}`);
         }
       }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/feeds/outbox-worker.js';
 import { AlertSendError, type Subscription } from '../../src/feeds/types.js';
-import { FeedStore } from '../../src/store/feed-store.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { rateLimited, RecordingSender } from '../support/recording-sender.js';
 
@@ -13,39 +13,39 @@ const T0 = Date.UTC(2025, 6, 10, 12);
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let clock = T0;
 let feedId: number;
 let postCounter = 0;
 
 /** Stores a post and queues its alert for the subscription; returns the outbox row id. */
-function queueAlert(sub: Subscription, incidentId?: string, title?: string): number {
+async function queueAlert(sub: Subscription, incidentId?: string, title?: string): Promise<number> {
   const id = `post:${(++postCounter).toString(16).padStart(16, '0')}`;
-  feeds.insertPost({ id, feedId, incidentId: incidentId ?? id, url: `https://news.example/${postCounter}`, urlKey: null, title: title ?? `Post ${postCounter}`, published: '2025-07-10T10:00:00.000Z', summary: `Summary ${postCounter}`, createdAt: clock });
-  return feeds.enqueue({ subscriptionId: sub.id, platform: sub.platform, channelId: sub.channelId, postId: id, incidentId: incidentId ?? id, kind: 'alert', roleId: sub.roleId, nextAttemptAt: clock, createdAt: clock })!;
+  await feeds.posts.insert({ id, feedId, incidentId: incidentId ?? id, url: `https://news.example/${postCounter}`, urlKey: null, title: title ?? `Post ${postCounter}`, published: '2025-07-10T10:00:00.000Z', summary: `Summary ${postCounter}`, createdAt: clock });
+  return (await feeds.outbox.enqueue({ subscriptionId: sub.id, platform: sub.platform, channelId: sub.channelId, postId: id, incidentId: incidentId ?? id, kind: 'alert', roleId: sub.roleId, nextAttemptAt: clock, createdAt: clock }))!;
 }
 
 function worker(sender: RecordingSender | RecordingSender[], over: Partial<OutboxWorkerOptions> = {}) {
-  return createOutboxWorker({ feeds, senders: Array.isArray(sender) ? sender : [sender], now: () => clock, ...over });
+  return createOutboxWorker({ storage: feeds, senders: Array.isArray(sender) ? sender : [sender], now: () => clock, ...over });
 }
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-outbox-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   store = openStore(join(dir, `o-${++n}.db`));
-  feeds = new FeedStore(store);
-  feedId = feeds.addFeed({ url: 'https://news.example/feed', name: 'News Example' }, clock).feed.id;
+  feeds = await storageOverStore(store);
+  feedId = (await feeds.feeds.add({ url: 'https://news.example/feed', name: 'News Example' }, clock)).feed.id;
 });
 afterEach(() => store.close());
 
 describe('outbox worker delivery', () => {
   it('sends each row once, marks it sent with the platform message id, and renders the post', async () => {
     const sender = new RecordingSender('discord');
-    const sub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '', roleId: '42' }, clock);
-    const id = queueAlert(sub, undefined, 'Zorblax breach');
+    const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '', roleId: '42' }, clock);
+    const id = await queueAlert(sub, undefined, 'Zorblax breach');
     const w = worker(sender);
     assert.equal(await w.runOnce(), 1);
     assert.equal(await w.runOnce(), 0);
@@ -55,7 +55,7 @@ describe('outbox worker delivery', () => {
     assert.equal(m!.message.post.source, 'News Example');
     assert.equal(m!.message.roleId, '42');
     assert.equal(m!.message.threadOf, undefined);
-    const row = feeds.getOutbox(id)!;
+    const row = (await feeds.outbox.get(id))!;
     assert.equal(row.status, 'sent');
     assert.equal(row.messageId, m!.messageId);
     assert.equal(m!.key, row.idempotencyKey);
@@ -63,13 +63,13 @@ describe('outbox worker delivery', () => {
 
   it('threads later coverage of an incident under the first alert in that channel only', async () => {
     const sender = new RecordingSender('discord');
-    const a = feeds.subscribe({ platform: 'discord', channelId: 'A', filter: '' }, clock);
-    const b = feeds.subscribe({ platform: 'discord', channelId: 'B', filter: '' }, clock);
-    queueAlert(a, 'inc:1');
+    const a = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: 'A', filter: '' }, clock);
+    const b = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: 'B', filter: '' }, clock);
+    await queueAlert(a, 'inc:1');
     const w = worker(sender);
     await w.drain();
-    queueAlert(a, 'inc:1');
-    queueAlert(b, 'inc:1');
+    await queueAlert(a, 'inc:1');
+    await queueAlert(b, 'inc:1');
     await w.drain();
     const [first, second] = sender.alerts('A');
     assert.equal(second!.message.threadOf, first!.messageId);
@@ -79,34 +79,34 @@ describe('outbox worker delivery', () => {
   it('waits at least the 429 Retry-After before the next attempt, counting the attempt', async () => {
     const sender = new RecordingSender('discord');
     sender.failNext(rateLimited(90_000));
-    const sub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub);
+    const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const id = await queueAlert(sub);
     const w = worker(sender);
     assert.equal(await w.runOnce(), 0);
-    assert.equal(feeds.getOutbox(id)!.attempts, 1);
-    assert.equal(feeds.getOutbox(id)!.nextAttemptAt, T0 + 90_000);
+    assert.equal((await feeds.outbox.get(id))!.attempts, 1);
+    assert.equal((await feeds.outbox.get(id))!.nextAttemptAt, T0 + 90_000);
     clock = T0 + 89_000;
     assert.equal(await w.runOnce(), 0);
     assert.equal(sender.attempts.length, 1, 'no attempt before Retry-After');
     clock = T0 + 90_000;
     assert.equal(await w.runOnce(), 1);
-    assert.equal(feeds.getOutbox(id)!.status, 'sent');
+    assert.equal((await feeds.outbox.get(id))!.status, 'sent');
   });
 
   it('backs off on 5xx and gives up on a permanent error', async () => {
     const sender = new RecordingSender('discord');
     sender.failNext(new AlertSendError('HTTP 502', true), new AlertSendError('HTTP 503', true), new AlertSendError('Unknown Channel', false));
-    const sub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub);
+    const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const id = await queueAlert(sub);
     const w = worker(sender, { retryBaseMs: 1000 });
     await w.runOnce();
-    assert.equal(feeds.getOutbox(id)!.nextAttemptAt, T0 + 1000);
+    assert.equal((await feeds.outbox.get(id))!.nextAttemptAt, T0 + 1000);
     clock += 1000;
     await w.runOnce();
-    assert.equal(feeds.getOutbox(id)!.nextAttemptAt, clock + 2000, 'doubles');
+    assert.equal((await feeds.outbox.get(id))!.nextAttemptAt, clock + 2000, 'doubles');
     clock += 2000;
     await w.runOnce();
-    const row = feeds.getOutbox(id)!;
+    const row = (await feeds.outbox.get(id))!;
     assert.equal(row.status, 'failed');
     assert.equal(row.error, 'Unknown Channel');
     clock += 60_000;
@@ -117,11 +117,11 @@ describe('outbox worker delivery', () => {
   it('paces Slack at one message per second per channel; Discord is not paced', async () => {
     const slack = new RecordingSender('slack');
     const discord = new RecordingSender('discord');
-    const s = feeds.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
-    const d = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const s = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
+    const d = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
     for (let i = 0; i < 3; i++) {
-      queueAlert(s);
-      queueAlert(d);
+      await queueAlert(s);
+      await queueAlert(d);
     }
     const w = worker([slack, discord]);
     await w.runOnce();
@@ -139,10 +139,10 @@ describe('outbox worker delivery', () => {
 
   it('folds more than 10 alerts for one channel within 10 minutes into one digest', async () => {
     const sender = new RecordingSender('discord');
-    const sub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const other = feeds.subscribe({ platform: 'discord', channelId: '2', filter: '' }, clock);
-    for (let i = 0; i < 25; i++) queueAlert(sub);
-    for (let i = 0; i < 3; i++) queueAlert(other);
+    const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const other = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: '' }, clock);
+    for (let i = 0; i < 25; i++) await queueAlert(sub);
+    for (let i = 0; i < 3; i++) await queueAlert(other);
     const w = worker(sender);
     await w.drain();
     const inOne = sender.sent.filter((m) => m.channelId === '1');
@@ -151,15 +151,15 @@ describe('outbox worker delivery', () => {
     assert.equal(digests.length, 1);
     assert.equal(digests[0]!.message.kind === 'digest' && digests[0]!.message.posts.length, 15);
     assert.equal(sender.sent.filter((m) => m.channelId === '2').length, 3, 'another channel is not folded');
-    assert.equal(feeds.outboxByStatus('folded').length, 15);
+    assert.equal((await feeds.outbox.byStatus('folded')).length, 15);
     // Five minutes later the window is still full: new alerts fold again, into a new digest.
     clock += 5 * 60_000;
-    for (let i = 0; i < 2; i++) queueAlert(sub);
+    for (let i = 0; i < 2; i++) await queueAlert(sub);
     await w.drain();
     assert.equal(sender.sent.filter((m) => m.channelId === '1' && m.message.kind === 'digest').length, 2);
     // After the window, alerts go out one by one again.
     clock += 11 * 60_000;
-    queueAlert(sub);
+    await queueAlert(sub);
     await w.drain();
     assert.equal(sender.sent.at(-1)!.message.kind, 'alert');
   });
@@ -168,37 +168,37 @@ describe('outbox worker delivery', () => {
 describe('outbox worker after a crash', () => {
   it('marks a send that reached the platform as sent, without sending again', async () => {
     const sender = new RecordingSender('discord');
-    const sub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub, 'inc:9');
-    const row = feeds.getOutbox(id)!;
-    feeds.markSending(id, null); // the crashed process got this far...
+    const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const id = await queueAlert(sub, 'inc:9');
+    const row = (await feeds.outbox.get(id))!;
+    await feeds.outbox.claim(id, null); // the crashed process got this far...
     const messageId = sender.acceptSilently('1', { kind: 'notice', text: 'stand-in' }, row.idempotencyKey); // ...and the platform took it
     const w = worker(sender);
     assert.equal(await w.recover(), 1);
-    assert.equal(feeds.getOutbox(id)!.status, 'sent');
-    assert.equal(feeds.getOutbox(id)!.messageId, messageId);
-    assert.equal(feeds.threadOf('discord', '1', 'inc:9'), messageId);
+    assert.equal((await feeds.outbox.get(id))!.status, 'sent');
+    assert.equal((await feeds.outbox.get(id))!.messageId, messageId);
+    assert.equal(await feeds.outbox.threadOf('discord', '1', 'inc:9'), messageId);
     await w.drain();
     assert.equal(sender.attempts.length, 0);
   });
 
   it('sends again with the same key when the interrupted send never arrived', async () => {
     const sender = new RecordingSender('discord');
-    const sub = feeds.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
-    const id = queueAlert(sub);
-    const key = feeds.getOutbox(id)!.idempotencyKey;
-    feeds.markSending(id, null);
+    const sub = await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, clock);
+    const id = await queueAlert(sub);
+    const key = (await feeds.outbox.get(id))!.idempotencyKey;
+    await feeds.outbox.claim(id, null);
     const w = worker(sender);
     await w.drain();
     assert.deepEqual(sender.sent.map((m) => m.key), [key]);
-    assert.equal(feeds.getOutbox(id)!.status, 'sent');
-    assert.equal(feeds.getOutbox(id)!.attempts, 0, 'a crash is not a failed attempt');
+    assert.equal((await feeds.outbox.get(id))!.status, 'sent');
+    assert.equal((await feeds.outbox.get(id))!.attempts, 0, 'a crash is not a failed attempt');
   });
 
   it('delivers notices', async () => {
     const sender = new RecordingSender('slack');
-    const sub = feeds.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
-    feeds.enqueue({ subscriptionId: sub.id, platform: 'slack', channelId: 'C1', kind: 'notice', text: 'Feed X is failing', nextAttemptAt: clock, createdAt: clock });
+    const sub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
+    await feeds.outbox.enqueue({ subscriptionId: sub.id, platform: 'slack', channelId: 'C1', kind: 'notice', text: 'Feed X is failing', nextAttemptAt: clock, createdAt: clock });
     await worker(sender).drain();
     assert.deepEqual(sender.sent.map((m) => m.message), [{ kind: 'notice', text: 'Feed X is failing' }]);
   });

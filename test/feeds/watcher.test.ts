@@ -10,6 +10,7 @@ import type { Config } from '../../src/config.js';
 import { createIncidentService } from '../../src/core/create-service.js';
 import { createFeedWatcher, type FeedWatcher } from '../../src/feeds/watcher.js';
 import { openStore } from '../../src/store/store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { FakeDiscord } from '../support/fake-discord.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { atomFeed, rssFeed, startFeedServer, type FeedServer, type TestFeedItem } from '../support/feed-server.js';
@@ -27,9 +28,9 @@ function feedsConfig(file: string, over: Partial<Config['feeds']> = {}): Config[
   return { enabled: true, file, pollSeconds: 1, backfill: 0, allowPrivateUrls: true, discordAlertChannels: [DISCORD_ALL], slackAlertChannels: [SLACK_ALL], ...over };
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -68,8 +69,8 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       server.route('/b.atom', { body: atomFeed([{ guid: 'urn:b:1', link: 'https://b.example/1', title: 'Outlet B first post', pubDate: isoDay(0) }], { title: 'Outlet B' }) });
       const list = join(dir, 'feeds.json');
       writeFileSync(list, JSON.stringify([{ url: server.url('/a.xml'), name: 'Outlet A' }, server.url('/b.atom')]));
-      watcher = createFeedWatcher({
-        store,
+      watcher = await createFeedWatcher({
+        storage: await storageOverStore(store),
         service,
         senders: [createDiscordAlertSender({ token: 'fake-token', apiUrl: discord.apiUrl })],
         config: feedsConfig(list),
@@ -78,9 +79,9 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       });
       // The Slack adapter is created after the watcher (it takes watcher.alerts); its sender joins afterwards.
       watcher.addSender(createSlackAlertSender({ botToken: 'xoxb-test', clientOptions: { slackApiUrl: slack.apiUrl } }));
-      watcher.alerts.subscribe({ tenant: 'operator', platform: 'cli', userId: 'test' }, { platform: 'discord', channelId: DISCORD_LOCKBIT, filter: 'lockbit', roleId: '1100000000000000999' });
+      await watcher.alerts.subscribe({ tenant: 'operator', platform: 'cli', userId: 'test' }, { platform: 'discord', channelId: DISCORD_LOCKBIT, filter: 'lockbit', roleId: '1100000000000000999' });
       await watcher.start();
-      await waitFor('both feeds seeded', () => watcher!.alerts.listFeeds().every((f) => f.polls >= 1));
+      await waitFor('both feeds seeded', async () => (await watcher!.alerts.listFeeds()).every((f) => f.polls >= 1));
       assert.equal(service.size, 4, 'seeded posts are indexed');
 
       // Next version: two new posts in A (one repeated inside the document, an old one edited), one in B.
@@ -97,8 +98,8 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       assert.equal(service.answer('LockBit Zorblax Corp').incident?.title, 'LockBit gang claims attack on Zorblax Corp');
 
       // Several more poll cycles (304s and unchanged bodies) must not repeat anything.
-      const polls = watcher.alerts.listFeeds().reduce((s, f) => s + f.polls, 0);
-      await waitFor('more polls', () => watcher!.alerts.listFeeds().reduce((s, f) => s + f.polls, 0) >= polls + 4);
+      const polls = (await watcher.alerts.listFeeds()).reduce((s, f) => s + f.polls, 0);
+      await waitFor('more polls', async () => (await watcher!.alerts.listFeeds()).reduce((s, f) => s + f.polls, 0) >= polls + 4);
       await watcher.worker.drain(3000);
       assert.equal(discordCount(DISCORD_ALL), 3);
       assert.equal(slackCount(), 3);
@@ -107,7 +108,7 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
       for (const t of ['LockBit gang claims attack on Zorblax Corp', 'Zorblax weekly note 4', 'Outlet B second post']) assert.ok(texts.includes(t), t);
       assert.ok(!texts.includes('corrected'), 'an edited post is not alerted');
       assert.ok(server.requests('/a.xml').some((r) => r.status === 304), 'conditional GETs answered 304');
-      const a = watcher.alerts.listFeeds().find((f) => f.url.endsWith('/a.xml'))!;
+      const a = (await watcher.alerts.listFeeds()).find((f) => f.url.endsWith('/a.xml'))!;
       assert.ok(a.notModifiedRate > 0);
       assert.equal(a.itemsSeen, 5);
     } finally {
@@ -122,28 +123,28 @@ describe('feed watcher end to end (local feed server, fake Discord, fake Slack)'
     const path = join(dir, 'restart.db');
     const list = join(dir, 'feeds-restart.json');
     writeFileSync(list, JSON.stringify([server.url('/r1.xml'), server.url('/r2.xml')]));
-    const make = (store: ReturnType<typeof openStore>) =>
-      createFeedWatcher({ store, service: createIncidentService([]), senders: [new RecordingSender('discord')], config: feedsConfig(list, { discordAlertChannels: [], slackAlertChannels: [] }), logger: silent });
+    const make = async (store: ReturnType<typeof openStore>) =>
+      createFeedWatcher({ storage: await storageOverStore(store), service: createIncidentService([]), senders: [new RecordingSender('discord')], config: feedsConfig(list, { discordAlertChannels: [], slackAlertChannels: [] }), logger: silent });
     let store = openStore(path);
-    const w1 = make(store);
-    assert.equal(w1.alerts.removeFeed({ tenant: 'discord:1', platform: 'discord', userId: '2' }, server.url('/r1.xml')).status, 'operator-feed', 'chat cannot remove a FEEDS_FILE feed');
+    const w1 = await make(store);
+    assert.equal((await w1.alerts.removeFeed({ tenant: 'discord:1', platform: 'discord', userId: '2' }, server.url('/r1.xml'))).status, 'operator-feed', 'chat cannot remove a FEEDS_FILE feed');
     store.close();
     writeFileSync(list, JSON.stringify([server.url('/r2.xml'), server.url('/r3.xml')]));
     store = openStore(path);
     try {
-      const w2 = make(store);
-      assert.deepEqual(w2.alerts.listFeeds('discord:1').map((f) => f.url), [server.url('/r2.xml'), server.url('/r3.xml')]);
-      assert.ok(w2.alerts.listFeeds('discord:1').every((f) => f.scope === 'operator' && f.source === 'file'));
+      const w2 = await make(store);
+      assert.deepEqual((await w2.alerts.listFeeds('discord:1')).map((f) => f.url), [server.url('/r2.xml'), server.url('/r3.xml')]);
+      assert.ok((await w2.alerts.listFeeds('discord:1')).every((f) => f.scope === 'operator' && f.source === 'file'));
     } finally {
       store.close();
     }
   });
 
-  it('refuses a FEEDS_FILE it cannot read, naming the file', () => {
+  it('refuses a FEEDS_FILE it cannot read, naming the file', async () => {
     const store = openStore(join(dir, 'bad-list.db'));
     try {
-      assert.throws(
-        () => createFeedWatcher({ store, service: createIncidentService([]), senders: [], config: feedsConfig(join(dir, 'missing.json')), logger: silent }),
+      await assert.rejects(
+        async () => createFeedWatcher({ storage: await storageOverStore(store), service: createIncidentService([]), senders: [], config: feedsConfig(join(dir, 'missing.json')), logger: silent }),
         /missing\.json/,
       );
     } finally {

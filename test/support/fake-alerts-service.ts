@@ -45,18 +45,18 @@ export function createFakeAlertsService(initialFeeds: Partial<FeedStatus>[] = []
       calls.push({ method: 'takeManagementSlot', args: [actor] });
       return 0;
     },
-    subscribe(actor, input) {
+    async subscribe(actor, input) {
       calls.push({ method: 'subscribe', args: [input, actor] });
       const sub: Subscription = { id: nextSub++, tenant: actor.tenant, ...input, createdBy: actor.userId, createdAt: '2026-11-25T12:00:00.000Z' };
       if (sub.roleId === undefined) delete sub.roleId;
       subscriptions.push(sub);
       return sub;
     },
-    listSubscriptions(tenant, platform, channelId) {
+    async listSubscriptions(tenant, platform, channelId) {
       calls.push({ method: 'listSubscriptions', args: [tenant, platform, channelId] });
       return subscriptions.filter((s) => s.platform === platform && s.channelId === channelId && (s.tenant === tenant || s.tenant === 'operator'));
     },
-    unsubscribe(actor, platform, channelId, id) {
+    async unsubscribe(actor, platform, channelId, id) {
       calls.push({ method: 'unsubscribe', args: [actor, platform, channelId, id] });
       let removed = 0;
       for (let i = subscriptions.length - 1; i >= 0; i--) {
@@ -68,7 +68,7 @@ export function createFakeAlertsService(initialFeeds: Partial<FeedStatus>[] = []
       }
       return removed;
     },
-    listFeeds(tenant) {
+    async listFeeds(tenant) {
       calls.push({ method: 'listFeeds', args: [tenant] });
       return feeds;
     },
@@ -82,7 +82,7 @@ export function createFakeAlertsService(initialFeeds: Partial<FeedStatus>[] = []
       feeds.push(feed);
       return { feed, outcome: 'added' };
     },
-    removeFeed(actor, idOrUrl) {
+    async removeFeed(actor, idOrUrl) {
       calls.push({ method: 'removeFeed', args: [idOrUrl, actor] });
       const at = feeds.findIndex((f) => String(f.id) === idOrUrl || f.url === idOrUrl);
       if (at < 0) return { status: 'not-found' };
@@ -91,10 +91,10 @@ export function createFakeAlertsService(initialFeeds: Partial<FeedStatus>[] = []
       feeds.splice(at, 1);
       return { status: 'removed', feed, stillWatched: false };
     },
-    audit() {
+    async audit() {
       return [];
     },
-    removeTenant(actor) {
+    async removeTenant(actor) {
       calls.push({ method: 'removeTenant', args: [actor] });
       const before = subscriptions.length;
       for (let i = subscriptions.length - 1; i >= 0; i--) if (subscriptions[i].tenant === actor.tenant) subscriptions.splice(i, 1);

@@ -6,7 +6,7 @@
  */
 import { createOutboxWorker } from '../../src/feeds/outbox-worker.js';
 import { AlertSendError, type AlertSender, type OutgoingMessage } from '../../src/feeds/types.js';
-import { FeedStore } from '../../src/store/feed-store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { openStore } from '../../src/store/store.js';
 
 /** An AlertSender posting to the crash test's sink, which dedupes by key the way Discord's nonce and Slack's metadata do. */
@@ -42,10 +42,10 @@ async function main(): Promise<void> {
   const [database, origin] = process.argv.slice(2);
   if (!database || !origin) throw new Error('usage: outbox-child.ts <database> <sink origin>');
   const store = openStore(database);
-  const feeds = new FeedStore(store);
+  const feeds = await storageOverStore(store);
   process.stdout.write('ready\n');
   const worker = createOutboxWorker({
-    feeds,
+    storage: feeds,
     senders: [sinkSender('discord', origin), sinkSender('slack', origin)],
     slackMinIntervalMs: 10,
     retryBaseMs: 20,
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   });
   for (;;) {
     await worker.drain(2000);
-    if (feeds.nextOutboxDue() === undefined && feeds.outboxByStatus('sending').length === 0) break;
+    if (await feeds.outbox.nextDue() === undefined && (await feeds.outbox.byStatus('sending')).length === 0) break;
   }
   store.close();
   process.stdout.write('done\n');

@@ -24,10 +24,10 @@ const B: SlashCommandExtras = { guildId: GUILD_B, channelId: CHANNEL_B, userId: 
 const SECRET = 'hunter2-s3cr3t';
 const TOKEN = 'T0PS3CRETT0K3N';
 
-async function eventually<T>(check: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -90,7 +90,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
   }
 
   const messagesTo = (channel: string) => fake.channelMessages.get(channel) ?? [];
-  const polledOnce = (url: string) => () => (app.watcher!.alerts.listFeeds('operator').find((f) => f.url === url && f.polls >= 1) ? true : undefined);
+  const polledOnce = (url: string) => async () => ((await app.watcher!.alerts.listFeeds('operator')).find((f) => f.url === url && f.polls >= 1) ? true : undefined);
 
   it('a server-B manager cannot remove or rename an operator feed: the reply names FEEDS_FILE and nothing changes', async () => {
     await eventually(polledOnce(feeds.url('/cisa.xml')), 'the operator feed seeded');
@@ -105,7 +105,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
     const listA = await slash('feeds', 'list', {});
     assert.match(listA.text, /#1 CISA — .*cisa\.xml · operator feed, for everyone/);
     assert.doesNotMatch(listA.text, /Totally Not CISA/);
-    assert.equal(app.watcher!.feeds.getFeed(1)!.removed, false);
+    assert.equal((await app.watcher!.storage.feeds.get(1))!.removed, false);
   });
 
   it('a feed added in server B never reaches server A: not in A\'s feeds list, no alert in A, not in A\'s answers', async () => {
@@ -151,7 +151,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
     const url = feeds.url(`/locked.xml?token=${TOKEN}`).replace('http://', `http://bob:${SECRET}@`);
     const added = await slash('feeds', 'add', { url, name: 'Locked' }, { ...B, permissions: SERVER_MANAGER_PERMISSIONS });
     assert.match(added.text, /Watching feed #3/, added.text);
-    await eventually(() => (app.watcher!.alerts.listFeeds('operator').find((f) => f.id === 3 && f.lastError) ? true : undefined), 'a failed poll of the locked feed');
+    await eventually(async () => ((await app.watcher!.alerts.listFeeds('operator')).find((f) => f.id === 3 && f.lastError) ? true : undefined), 'a failed poll of the locked feed');
     const list = await slash('feeds', 'list', {}, B);
     const status = await slash('feeds', 'status', {}, B);
     for (const text of [added.text, list.text, status.text]) {
@@ -162,7 +162,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
     const all = logs.join('');
     assert.match(all, /locked\.xml/, 'the feed was logged');
     assert.ok(!all.includes(SECRET) && !all.includes(TOKEN), 'no credential in any log line');
-    assert.equal(app.watcher!.feeds.getFeed(3)!.url, url, 'stored as given');
+    assert.equal((await app.watcher!.storage.feeds.get(3))!.url, url, 'stored as given');
   });
 
   it('limits: FEEDS_PER_TENANT feeds, 25 subscriptions per channel, 10 management commands per user per minute', async () => {
@@ -170,7 +170,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
     assert.match((await slash('feeds', 'add', { url: feeds.url('/b3.xml') }, { ...B, permissions: SERVER_MANAGER_PERMISSIONS })).text, /Watching feed/);
     const fourth = await slash('feeds', 'add', { url: feeds.url('/b4.xml') }, { ...B, userId: '1200000000000000005', permissions: SERVER_MANAGER_PERMISSIONS });
     assert.match(fourth.text, /watches 3 feeds of its own, the most allowed/);
-    assert.equal(app.watcher!.feeds.getFeedByUrl(feeds.url('/b4.xml')), undefined);
+    assert.equal(await app.watcher!.storage.feeds.getByUrl(feeds.url('/b4.xml')), undefined);
 
     // Server C: ten changes a minute per user, then a clear refusal; other users go on up to 25 per channel.
     const C = { guildId: '1300000000000000002', channelId: '1300000000000000003', permissions: MANAGER_PERMISSIONS };
@@ -183,7 +183,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
     }
     const over = await slash('alerts', 'subscribe', { filter: 'word25' }, { ...C, userId: '1300000000000000013' });
     assert.match(over.text, /25 subscriptions, the most allowed \(25\)/);
-    assert.equal(app.watcher!.alerts.listSubscriptions('discord:1300000000000000002', 'discord', C.channelId).length, 25);
+    assert.equal((await app.watcher!.alerts.listSubscriptions('discord:1300000000000000002', 'discord', C.channelId)).length, 25);
   });
 
   it('filter-cost abuse: a filter of 37 phrases is refused with a clear reply and an example', async () => {
@@ -193,7 +193,7 @@ describe('tenants on Discord: what server B does never reaches server A', { time
     assert.match(reply.text, /That filter has 37 terms; a filter takes at most 10/);
     assert.match(reply.text, /e\.g\./);
     assert.doesNotMatch(reply.text, /Something went wrong/);
-    assert.equal(app.watcher!.alerts.listSubscriptions('discord:1400000000000000002', 'discord', '1400000000000000003').length, 0);
+    assert.equal((await app.watcher!.alerts.listSubscriptions('discord:1400000000000000002', 'discord', '1400000000000000003')).length, 0);
   });
 
   it('npm run cli -- audit --tenant prints who changed what in that server, and nothing of others', async () => {

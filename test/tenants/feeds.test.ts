@@ -18,7 +18,8 @@ import { createPipeline, ingestFeed, type PipelineDeps } from '../../src/feeds/p
 import { createPoller, FAILING_AFTER } from '../../src/feeds/poller.js';
 import type { Actor, FeedItem, ParsedFeed } from '../../src/feeds/types.js';
 import { createLogger } from '../../src/logger.js';
-import { FeedStore, type FeedRow } from '../../src/store/feed-store.js';
+import type { FeedRow } from '../../src/store/repos/feeds.js';
+import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { applyMigrations, MIGRATIONS } from '../../src/store/migrations.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
@@ -27,7 +28,7 @@ const A: Actor = { tenant: 'discord:1100000000000000002', platform: 'discord', u
 let dir: string;
 let n = 0;
 let store: Store;
-let feeds: FeedStore;
+let feeds: Storage;
 let service: IncidentService;
 let clock = T0;
 
@@ -35,119 +36,123 @@ function item(key: string, over: Partial<FeedItem> = {}): FeedItem {
   return { key, guid: key, link: key, title: `Story ${key}`, summary: `Summary of ${key}.`, published: new Date(clock - 60_000).toISOString(), authors: [], categories: [], ...over };
 }
 const doc = (items: FeedItem[], title = 'Outlet'): ParsedFeed => ({ format: 'rss', title, items });
-const pipeline = (): PipelineDeps => createPipeline({ feeds, service, now: () => clock });
-const ingest = (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed(feeds.getFeed(feed.id)!, parsed, deps);
-const queuedTitles = (channelId: string) => feeds.outboxByStatus('pending').filter((r) => r.channelId === channelId && r.postId).map((r) => feeds.getPost(r.postId!)!.title);
+const pipeline = (): Promise<PipelineDeps> => createPipeline({ storage: feeds, service, now: () => clock });
+const ingest = async (feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps) => ingestFeed((await feeds.feeds.get(feed.id))!, parsed, deps);
+const queuedTitles = async (channelId: string) => {
+  const titles: string[] = [];
+  for (const r of (await feeds.outbox.byStatus('pending')).filter((x) => x.channelId === channelId && x.postId)) titles.push((await feeds.posts.get(r.postId!))!.title);
+  return titles;
+};
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'incident-bot-tenant-feeds-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
+beforeEach(async () => {
   clock = T0;
   store = openStore(join(dir, `t-${++n}.db`));
-  feeds = new FeedStore(store);
+  feeds = await storageOverStore(store);
   service = createIncidentService([]);
 });
 afterEach(() => store.close());
 
 describe('feed: filters name a feed exactly', () => {
-  it('feed:cisa matches the feed named "CISA" (and its id), never "Mercisaurus"', () => {
-    const deps = pipeline();
-    const cisa = feeds.addFeed({ url: 'https://cisa.example/feed', name: 'CISA' }, clock).feed;
-    const merc = feeds.addFeed({ url: 'https://merc.example/feed', name: 'Mercisaurus' }, clock).feed;
-    feeds.subscribe({ platform: 'discord', channelId: '1', filter: 'feed:cisa' }, clock);
-    feeds.subscribe({ platform: 'discord', channelId: '2', filter: `feed:${merc.id}` }, clock);
-    feeds.subscribe({ platform: 'discord', channelId: '3', filter: 'feed:CISA' }, clock);
-    ingest(cisa, doc([]), deps);
-    ingest(merc, doc([]), deps);
-    ingest(cisa, doc([item('https://cisa.example/a/1', { title: 'CISA adds two known exploited vulnerabilities' })]), deps);
-    ingest(merc, doc([item('https://merc.example/1', { title: 'Mercisaurus fossil dig reopens to visitors' })]), deps);
-    assert.deepEqual(queuedTitles('1'), ['CISA adds two known exploited vulnerabilities']);
-    assert.deepEqual(queuedTitles('2'), ['Mercisaurus fossil dig reopens to visitors']);
-    assert.deepEqual(queuedTitles('3'), ['CISA adds two known exploited vulnerabilities']);
+  it('feed:cisa matches the feed named "CISA" (and its id), never "Mercisaurus"', async () => {
+    const deps = await pipeline();
+    const cisa = (await feeds.feeds.add({ url: 'https://cisa.example/feed', name: 'CISA' }, clock)).feed;
+    const merc = (await feeds.feeds.add({ url: 'https://merc.example/feed', name: 'Mercisaurus' }, clock)).feed;
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: 'feed:cisa' }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '2', filter: `feed:${merc.id}` }, clock);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '3', filter: 'feed:CISA' }, clock);
+    await ingest(cisa, doc([]), deps);
+    await ingest(merc, doc([]), deps);
+    await ingest(cisa, doc([item('https://cisa.example/a/1', { title: 'CISA adds two known exploited vulnerabilities' })]), deps);
+    await ingest(merc, doc([item('https://merc.example/1', { title: 'Mercisaurus fossil dig reopens to visitors' })]), deps);
+    assert.deepEqual(await queuedTitles('1'), ['CISA adds two known exploited vulnerabilities']);
+    assert.deepEqual(await queuedTitles('2'), ['Mercisaurus fossil dig reopens to visitors']);
+    assert.deepEqual(await queuedTitles('3'), ['CISA adds two known exploited vulnerabilities']);
   });
 
   it('a tenant\'s own name for a feed works in its filters, and not in another tenant\'s', async () => {
-    const deps = pipeline();
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+    const deps = await pipeline();
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const B: Actor = { tenant: 'discord:1200000000000000002', platform: 'discord', userId: '1200000000000000004' };
     const { feed } = await alerts.addFeed(A, { url: 'https://shared.example/feed', name: 'Our Watch' });
     await alerts.addFeed(B, { url: 'https://shared.example/feed', name: 'Their Watch' });
-    alerts.subscribe(A, { platform: 'discord', channelId: 'A1', filter: 'feed:our-watch' });
-    alerts.subscribe(A, { platform: 'discord', channelId: 'A2', filter: 'feed:"Their Watch"' });
-    alerts.subscribe(B, { platform: 'discord', channelId: 'B1', filter: 'feed:theirwatch' });
-    const row = feeds.getFeed(feed.id)!;
-    ingest(row, doc([]), deps);
-    ingest(row, doc([item('https://shared.example/1', { title: 'Shared story' })]), deps);
-    assert.deepEqual(queuedTitles('A1'), ['Shared story']);
-    assert.deepEqual(queuedTitles('A2'), [], 'B\'s name for the feed does not steer A\'s filters');
-    assert.deepEqual(queuedTitles('B1'), ['Shared story']);
+    await alerts.subscribe(A, { platform: 'discord', channelId: 'A1', filter: 'feed:our-watch' });
+    await alerts.subscribe(A, { platform: 'discord', channelId: 'A2', filter: 'feed:"Their Watch"' });
+    await alerts.subscribe(B, { platform: 'discord', channelId: 'B1', filter: 'feed:theirwatch' });
+    const row = (await feeds.feeds.get(feed.id))!;
+    await ingest(row, doc([]), deps);
+    await ingest(row, doc([item('https://shared.example/1', { title: 'Shared story' })]), deps);
+    assert.deepEqual(await queuedTitles('A1'), ['Shared story']);
+    assert.deepEqual(await queuedTitles('A2'), [], 'B\'s name for the feed does not steer A\'s filters');
+    assert.deepEqual(await queuedTitles('B1'), ['Shared story']);
   });
 });
 
 describe('filter cost is bounded', () => {
-  it('refuses a filter of 37 phrases (a clear FilterError with an example); the service stores nothing', () => {
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
+  it('refuses a filter of 37 phrases (a clear FilterError with an example); the service stores nothing', async () => {
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
     const phrases = Array.from({ length: 37 }, (_, i) => `"p${i} q"`).join(' ');
-    assert.throws(() => alerts.subscribe(A, { platform: 'discord', channelId: '1', filter: phrases }), (e: unknown) => e instanceof FilterError && /37 terms.*at most 10.*e\.g\./.test(e.message));
-    assert.deepEqual(feeds.listSubscriptions('discord', '1'), []);
+    await assert.rejects(alerts.subscribe(A, { platform: 'discord', channelId: '1', filter: phrases }), (e: unknown) => e instanceof FilterError && /37 terms.*at most 10.*e\.g\./.test(e.message));
+    assert.deepEqual(await feeds.subscriptions.list('discord', '1'), []);
   });
 
-  it('matching a post costs at most one lookup per term, filters are compiled once, and the post\'s length does not matter', () => {
-    const deps = pipeline();
-    const feed = feeds.addFeed({ url: 'https://big.example/feed', name: 'Big' }, clock).feed;
+  it('matching a post costs at most one lookup per term, filters are compiled once, and the post\'s length does not matter', async () => {
+    const deps = await pipeline();
+    const feed = (await feeds.feeds.add({ url: 'https://big.example/feed', name: 'Big' }, clock)).feed;
     // The most a channel can ask for today: 25 subscriptions of MAX_FILTER_TERMS terms (phrases and words).
     const phrase = (i: number, j: number) => (j % 2 ? `"alpha${i} beta${j} gamma"` : `word${i}x${j}`);
-    for (let i = 0; i < 25; i++) feeds.subscribe({ platform: 'discord', channelId: 'C', filter: Array.from({ length: MAX_FILTER_TERMS }, (_, j) => phrase(i, j)).join(' ') }, clock);
+    for (let i = 0; i < 25; i++) await feeds.subscriptions.subscribe({ platform: 'discord', channelId: 'C', filter: Array.from({ length: MAX_FILTER_TERMS }, (_, j) => phrase(i, j)).join(' ') }, clock);
     // ...and 25 saved before the limits existed, of 37 phrases each: matched as saved, still one lookup per term.
     const legacy = Array.from({ length: 37 }, (_, j) => `"a${j} b"`).join(' ');
     assert.ok(legacy.length <= 300, 'old filters were held to 300 characters too');
     for (let i = 0; i < 25; i++) {
       store.db.prepare("INSERT INTO subscriptions (tenant, platform, channel_id, filter, created_at) VALUES ('operator', 'discord', ?, ?, ?)").run(`OLD${i}`, legacy, clock);
     }
-    assert.equal(subscriptionFilters(feeds, feed.id).length, 50, 'every subscription compiles, the old ones included');
-    ingest(feed, doc([]), deps);
+    assert.equal((await subscriptionFilters(feeds, feed.id)).length, 50, 'every subscription compiles, the old ones included');
+    await ingest(feed, doc([]), deps);
     const summary = Array.from({ length: 50_000 }, (_, k) => `word${k % 997} alpha${k % 25} beta${k % 10}`).join(' ');
     matchStats.compiles = 0;
     matchStats.termChecks = 0;
-    ingest(feed, doc([item('https://big.example/1', { title: 'A very long post', summary })]), deps);
+    await ingest(feed, doc([item('https://big.example/1', { title: 'A very long post', summary })]), deps);
     assert.ok(matchStats.termChecks <= 25 * MAX_FILTER_TERMS + 25 * 37, `term lookups per post: ${matchStats.termChecks}`);
     assert.equal(matchStats.compiles, 0, 'the seeding poll compiled the filters; this poll reused them');
-    ingest(feed, doc([item('https://big.example/2', { title: 'Another post', summary: 'short' }), item('https://big.example/1', { title: 'A very long post', summary })]), deps);
+    await ingest(feed, doc([item('https://big.example/2', { title: 'Another post', summary: 'short' }), item('https://big.example/1', { title: 'A very long post', summary })]), deps);
     assert.equal(matchStats.compiles, 0, 'not compiled per poll');
   });
 });
 
 describe('story matching never crosses tenants', () => {
   it('a private feed\'s post joins no record everyone sees, and a public post never joins a private record', async () => {
-    const deps = pipeline();
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock });
-    const pub = feeds.addFeed({ url: 'https://public.example/feed', name: 'Public outlet' }, clock).feed;
-    const priv = feeds.getFeed((await alerts.addFeed(A, { url: 'https://private.example/feed', name: 'Private outlet' })).feed.id)!;
-    ingest(pub, doc([]), deps);
-    ingest(priv, doc([]), deps);
+    const deps = await pipeline();
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock });
+    const pub = (await feeds.feeds.add({ url: 'https://public.example/feed', name: 'Public outlet' }, clock)).feed;
+    const priv = (await feeds.feeds.get((await alerts.addFeed(A, { url: 'https://private.example/feed', name: 'Private outlet' })).feed.id))!;
+    await ingest(pub, doc([]), deps);
+    await ingest(priv, doc([]), deps);
     const title = 'LockBit affiliate arrested in Poland over Zorblax hospital attacks';
     // The private post comes first, then the same story (and the same link) from the public feed...
-    ingest(priv, doc([item('https://news.example/lockbit-arrest', { title })]), deps);
-    ingest(pub, doc([item('https://news.example/lockbit-arrest', { title: `${title}, police say` })]), deps);
+    await ingest(priv, doc([item('https://news.example/lockbit-arrest', { title })]), deps);
+    await ingest(pub, doc([item('https://news.example/lockbit-arrest', { title: `${title}, police say` })]), deps);
     // ...then the same story again from the private feed.
-    ingest(priv, doc([item('https://private.example/follow-up', { title: `Zorblax hospital attacks: LockBit affiliate arrested in Poland` })]), deps);
+    await ingest(priv, doc([item('https://private.example/follow-up', { title: `Zorblax hospital attacks: LockBit affiliate arrested in Poland` })]), deps);
     const posts = store.db.prepare<[], { id: string; feed_id: number; incident_id: string }>('SELECT id, feed_id, incident_id FROM posts ORDER BY created_at, id').all();
     assert.equal(posts.length, 3);
     for (const p of posts) assert.equal(p.incident_id, p.id, `post ${p.id} of feed ${p.feed_id} made its own record`);
     const publicRecord = posts.find((p) => p.feed_id === pub.id)!.incident_id;
     assert.equal(store.getIncident(publicRecord)!.sources.length, 1, 'the public record carries no private source');
-    const seeB = feeds.tenancy.visibility('discord:1200000000000000002')!;
-    const seeA = feeds.tenancy.visibility(A.tenant)!;
-    const seeDm = feeds.tenancy.visibility(undefined)!;
+    const seeB = (await feeds.tenants.visibility('discord:1200000000000000002'))!;
+    const seeA = (await feeds.tenants.visibility(A.tenant))!;
+    const seeDm = (await feeds.tenants.visibility(undefined))!;
     for (const p of posts) {
       const isPrivate = p.feed_id === priv.id;
       assert.equal(seeB(p.incident_id), !isPrivate);
       assert.equal(seeDm(p.incident_id), !isPrivate);
       assert.equal(seeA(p.incident_id), true);
     }
-    assert.equal(feeds.tenancy.visibility('operator'), undefined, 'the operator sees everything');
+    assert.equal(await feeds.tenants.visibility('operator'), undefined, 'the operator sees everything');
     // The answering service honours the predicate: B finds the public record only.
     const answer = service.answer('LockBit affiliate arrested Poland Zorblax', { visible: seeB });
     assert.equal(answer.incident?.id, publicRecord);
@@ -163,15 +168,15 @@ describe('feed-failing notices and credentials', () => {
   it('notices go only to channels that can see the feed, and no notice, error or log line carries its credentials', async () => {
     const lines: string[] = [];
     const logger = createLogger('debug', { write: (l: string) => void lines.push(l) });
-    const alerts = createAlertsService({ feeds, allowPrivate: true, now: () => clock, logger });
+    const alerts = createAlertsService({ storage: feeds, allowPrivate: true, now: () => clock, logger });
     const url = 'https://carol:pa55w0rd@private.example/feed.xml?api_key=K3YK3Y&page=1';
     const { feed } = await alerts.addFeed(A, { url, name: 'Locked' });
-    alerts.subscribe(A, { platform: 'discord', channelId: 'A-all', filter: '' });
-    alerts.subscribe({ tenant: 'discord:1200000000000000002', platform: 'discord', userId: 'u' }, { platform: 'discord', channelId: 'B-all', filter: '' });
-    feeds.subscribe({ platform: 'slack', channelId: 'COPERATOR', filter: '' }, clock);
+    await alerts.subscribe(A, { platform: 'discord', channelId: 'A-all', filter: '' });
+    await alerts.subscribe({ tenant: 'discord:1200000000000000002', platform: 'discord', userId: 'u' }, { platform: 'discord', channelId: 'B-all', filter: '' });
+    await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'COPERATOR', filter: '' }, clock);
     const p = createPoller({
-      feeds,
-      pipeline: createPipeline({ feeds, service, now: () => clock }),
+      storage: feeds,
+      pipeline: await createPipeline({ storage: feeds, service, now: () => clock }),
       fetchFeed: async (u) => {
         throw new FeedFetchError(`${u}: HTTP 401 Unauthorized`, 'http', { httpStatus: 401 });
       },
@@ -183,7 +188,7 @@ describe('feed-failing notices and credentials', () => {
       random: () => 0.5,
     });
     for (let i = 0; i < FAILING_AFTER; i++) clock = (await p.pollOnce(feed.id)).nextPollAt!;
-    const notices = feeds.outboxByStatus('pending').filter((r) => r.kind === 'notice');
+    const notices = (await feeds.outbox.byStatus('pending')).filter((r) => r.kind === 'notice');
     assert.deepEqual(notices.map((r) => r.channelId), ['A-all'], 'only the channel of the tenant that owns the feed');
     assert.match(notices[0]!.text!, /private\.example\/feed\.xml.*is failing/);
     const status = await feedsCommand.handle({ subcommand: 'status', options: {} }, {
@@ -194,13 +199,13 @@ describe('feed-failing notices and credentials', () => {
     });
     const statusText = status.type === 'message' ? status.lines.join('\n') : '';
     assert.match(statusText, /FAILING after 10 failures: https:\/\/\*\*\*@private\.example\/feed\.xml\?api_key=\*\*\*&page=1: HTTP 401/);
-    for (const text of [notices[0]!.text!, feeds.getFeed(feed.id)!.lastError!, statusText, lines.join('')]) {
+    for (const text of [notices[0]!.text!, (await feeds.feeds.get(feed.id))!.lastError!, statusText, lines.join('')]) {
       assert.ok(!/pa55w0rd|K3YK3Y|carol/.test(text), text.slice(0, 300));
     }
     assert.ok(lines.some((l) => /poll failed/.test(l)), 'failures were logged');
   });
 
-  it('redacts user info and secret query values, and leaves other URLs alone', () => {
+  it('redacts user info and secret query values, and leaves other URLs alone', async () => {
     assert.equal(redactUrl('https://user:pass@example.com/feed'), 'https://***@example.com/feed');
     assert.equal(redactUrl('https://example.com/rss?apikey=1&API_KEY=2&api-key=3&x=4'), 'https://example.com/rss?apikey=***&API_KEY=***&api-key=***&x=4');
     for (const key of ['token', 'key', 'sig', 'signature', 'secret', 'password', 'access_token', 'X-Amz-Signature', 'client_secret', 'feed_token']) {
@@ -211,7 +216,7 @@ describe('feed-failing notices and credentials', () => {
     assert.equal(redactText('fetch of https://a:b@x.example/f?token=t failed (see https://x.example/help).'), 'fetch of https://***@x.example/f?token=*** failed (see https://x.example/help).');
   });
 
-  it('the logger redacts URLs in any logged string or plain object', () => {
+  it('the logger redacts URLs in any logged string or plain object', async () => {
     const lines: string[] = [];
     const logger = createLogger('info', { write: (l: string) => void lines.push(l) });
     logger.info({ feed: 'https://u:pw@h.example/f?token=zzz', nested: { url: 'https://h.example/?sig=qqq' } }, 'added https://u:pw@h.example/f');
@@ -223,7 +228,7 @@ describe('feed-failing notices and credentials', () => {
 });
 
 describe('migrating a database from before tenants', () => {
-  it('feed-list feeds become FEEDS_FILE feeds, chat-added ones operator feeds, removed ones nobody\'s; subscriptions get their workspace as tenant', () => {
+  it('feed-list feeds become FEEDS_FILE feeds, chat-added ones operator feeds, removed ones nobody\'s; subscriptions get their workspace as tenant', async () => {
     const path = join(dir, `v2-${++n}.db`);
     const raw = new Database(path);
     applyMigrations(raw, MIGRATIONS.filter((m) => m.version <= 2));
@@ -238,14 +243,14 @@ describe('migrating a database from before tenants', () => {
     raw.close();
     const migrated = openStore(path);
     try {
-      const fs = new FeedStore(migrated);
+      const fs = await storageOverStore(migrated);
       assert.deepEqual(
-        fs.tenancy.allOwners().map((o) => `${o.feedId} ${o.tenant} ${o.source} ${o.addedBy}`),
+        (await fs.tenants.allOwners()).map((o) => `${o.feedId} ${o.tenant} ${o.source} ${o.addedBy}`),
         ['1 operator file FEEDS_FILE', '2 operator cli before tenants (admin)'],
       );
-      assert.deepEqual(fs.allSubscriptions().map((s) => s.tenant), ['discord:1100000000000000002', 'slack:T0001', 'operator']);
-      assert.deepEqual(fs.feedsVisibleTo('discord:9').map((f) => f.url), ['https://list.example/feed', 'https://chat.example/feed']);
-      assert.equal(fs.getFeed(3)!.removed, true);
+      assert.deepEqual((await fs.subscriptions.all()).map((s) => s.tenant), ['discord:1100000000000000002', 'slack:T0001', 'operator']);
+      assert.deepEqual((await fs.feeds.visibleTo('discord:9')).map((f) => f.url), ['https://list.example/feed', 'https://chat.example/feed']);
+      assert.equal((await fs.feeds.get(3))!.removed, true);
     } finally {
       migrated.close();
     }

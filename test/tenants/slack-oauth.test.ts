@@ -183,7 +183,7 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
 
   it('an alert for A\'s subscription is posted with A\'s token to A\'s channel only; an operator post reaches each with its own token', async () => {
     // A's feed must have seeded (its first poll alerts nothing) before it publishes something new.
-    await eventually(() => (app.watcher!.alerts.listFeeds('slack:TA').find((f) => /a\.xml/.test(f.url))?.polls ? true : undefined), 'the first poll of A\'s feed');
+    await eventually(async () => ((await app.watcher!.alerts.listFeeds('slack:TA')).find((f) => /a\.xml/.test(f.url))?.polls ? true : undefined), 'the first poll of A\'s feed');
     feeds.route('/a.xml', {
       headers: { 'content-type': 'application/rss+xml' },
       body: rssFeed([item('a', 2, 'Zorblax wiper hits a brewery'), item('a', 1, 'Old news only A follows')]),
@@ -212,10 +212,10 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
     await eventually(() => (installedTeams().includes('TA') ? undefined : true), 'A\'s installation to go');
     assert.deepEqual(installedTeams(), ['TB']);
     const alerts = app.watcher!.alerts;
-    assert.deepEqual(alerts.listSubscriptions('slack:TA', 'slack', CA), [], 'A\'s subscription is gone');
-    assert.ok(!alerts.listFeeds('operator').some((f) => /a\.xml/.test(f.url)), 'A\'s own feed is no longer watched');
+    assert.deepEqual(await alerts.listSubscriptions('slack:TA', 'slack', CA), [], 'A\'s subscription is gone');
+    assert.ok(!(await alerts.listFeeds('operator')).some((f) => /a\.xml/.test(f.url)), 'A\'s own feed is no longer watched');
     assert.ok(
-      alerts.audit({ tenant: 'slack:TA' }).some((e) => e.action === 'unsubscribe' && /tokens_revoked|app_uninstalled/.test(e.userId)),
+      (await alerts.audit({ tenant: 'slack:TA' })).some((e) => e.action === 'unsubscribe' && /tokens_revoked|app_uninstalled/.test(e.userId)),
       'the removal is in A\'s audit log, beside its history',
     );
 
@@ -241,7 +241,7 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
     assert.ok(!fake.calls.some((c) => c.teamId === 'TA' && c.token === A.token && /Quibblefish/.test(JSON.stringify(c.params))), 'A\'s revoked token was not used');
   });
 
-  it('never logs a token or a secret, even at debug level', () => {
+  it('never logs a token or a secret, even at debug level', async () => {
     assert.ok(logLines.length > 50, `debug lines were logged (${logLines.length})`);
     assert.ok(logLines.some((l) => /oauth\.v2\.access/.test(l)), 'the code exchange was logged at debug level');
     for (const secret of [FAKE_SLACK_APP.clientSecret, STATE_SECRET, SIGNING_SECRET, A.token, B.token]) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createAlertsService } from '../../src/feeds/alerts-service.js';
 import type { AlertsService } from '../../src/feeds/types.js';
-import { FeedStore } from '../../src/store/feed-store.js';
+import { storageOverStore } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { messageTexts } from '../support/fake-slack-blocks.js';
 import { startTestSlackBot, type TestSlackBot } from '../support/fake-slack-bot.js';
@@ -25,7 +25,7 @@ describe('tenants on Slack: who may manage feeds and subscriptions', { timeout: 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'incident-bot-slack-tenants-'));
     store = openStore(path.join(dir, 'bot.db'));
-    alerts = createAlertsService({ feeds: new FeedStore(store), allowPrivate: false, checkUrl: () => undefined });
+    alerts = createAlertsService({ storage: await storageOverStore(store), allowPrivate: false, checkUrl: () => undefined });
     bot = await startTestSlackBot('socket', { alerts, adminUserIds: ['UOPS'] });
     bot.fake.users.set('UADMIN', { is_admin: true });
   });
@@ -46,17 +46,17 @@ describe('tenants on Slack: who may manage feeds and subscriptions', { timeout: 
     const mine = unique('C');
     bot.fake.channelCreators.set(mine, 'UMAKER');
     assert.match(await command('feeds add https://creator.example/feed.xml Mine', 'UMAKER', mine), /Only workspace admins and owners .*SLACK_ADMIN_USER_IDS.* can add or remove feeds/);
-    assert.deepEqual(alerts.listFeeds('slack:T0001'), []);
+    assert.deepEqual(await alerts.listFeeds('slack:T0001'), []);
 
     assert.match(await command('feeds add https://admin.example/feed.xml Admin feed', 'UADMIN', mine), /Watching feed #1/);
     assert.match(await command('feeds remove 1', 'UMAKER', mine), /Only workspace admins and owners/);
-    assert.equal(alerts.listFeeds('slack:T0001').length, 1, 'the creator removed nothing');
+    assert.equal((await alerts.listFeeds('slack:T0001')).length, 1, 'the creator removed nothing');
 
     assert.match(await command('alerts subscribe tag:ransomware', 'UMAKER', mine), /Subscribed this channel/);
-    assert.equal(alerts.listSubscriptions('slack:T0001', 'slack', mine).length, 1);
+    assert.equal((await alerts.listSubscriptions('slack:T0001', 'slack', mine)).length, 1);
     const elsewhere = unique('C');
     assert.match(await command('alerts subscribe tag:ransomware', 'UMAKER', elsewhere), /Only workspace admins and owners, and the channel's creator/);
-    assert.equal(alerts.listSubscriptions('slack:T0001', 'slack', elsewhere).length, 0);
+    assert.equal((await alerts.listSubscriptions('slack:T0001', 'slack', elsewhere)).length, 0);
   });
 
   it('a user in SLACK_ADMIN_USER_IDS adds and removes the workspace\'s feeds and manages any channel\'s alerts', async () => {
@@ -65,9 +65,9 @@ describe('tenants on Slack: who may manage feeds and subscriptions', { timeout: 
     assert.match(await command('feeds list', 'UMEMBER', channel), /#2 Ops feed — https:\/\/ops\.example\/feed\.xml · added by UOPS/);
     assert.match(await command('alerts subscribe feed:"Ops feed"', 'UOPS', channel), /Subscribed this channel/);
     assert.match(await command('feeds remove 2', 'UOPS', channel), /No longer watching #2 Ops feed/);
-    assert.deepEqual(alerts.listFeeds('slack:T0001').map((f) => f.id), [1]);
+    assert.deepEqual((await alerts.listFeeds('slack:T0001')).map((f) => f.id), [1]);
     assert.deepEqual(
-      alerts.audit({ tenant: 'slack:T0001' }).map((e) => `${e.userId} ${e.action}`),
+      (await alerts.audit({ tenant: 'slack:T0001' })).map((e) => `${e.userId} ${e.action}`),
       ['UOPS feed-remove', 'UOPS subscribe', 'UOPS feed-add', 'UMAKER subscribe', 'UADMIN feed-add'],
     );
   });
@@ -77,6 +77,6 @@ describe('tenants on Slack: who may manage feeds and subscriptions', { timeout: 
     bot.fake.users.set('UOTHERADMIN', { is_admin: true });
     assert.match(await command('feeds list', 'UOTHERADMIN', channel, 'T0002'), /No feeds watched/);
     assert.match(await command('feeds remove 1', 'UOTHERADMIN', channel, 'T0002'), /No feed #1 here/);
-    assert.equal(alerts.listFeeds('slack:T0001').length, 1);
+    assert.equal((await alerts.listFeeds('slack:T0001')).length, 1);
   });
 });

@@ -150,7 +150,7 @@ export function createSlackDistribution(options: SlackOAuthOptions, deps: SlackD
     const had = await repo.delete({ teamId, isEnterpriseInstall: false });
     deps.onForget?.(teamId);
     const tenant = tenantOf('slack', teamId)!;
-    const removed = deps.alerts?.removeTenant({ tenant, platform: 'slack', userId: why });
+    const removed = await deps.alerts?.removeTenant({ tenant, platform: 'slack', userId: why });
     const what = removed ? `, ${removed.subscriptions} subscriptions (with their pending alerts) and ${removed.feeds} feeds of its own` : '';
     logger.info(`Slack: workspace ${teamId} left (${why}): ${had ? 'its installation (tokens)' : 'no installation was stored'}${what} removed; its audit log is kept`);
   }

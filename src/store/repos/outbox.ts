@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db.js';
+
+/** Outbox row kinds: one post, a digest of folded posts, or a plain notice (feed failing / recovered). */
+export type OutboxKind = 'alert' | 'digest' | 'notice';
+/** Outbox row states; `sending` is written before the platform call so a crash mid-send can be resolved. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'folded';
+
+/** One outbox row. */
+export interface OutboxRow {
+  id: number;
+  subscriptionId: number;
+  platform: 'discord' | 'slack';
+  channelId: string;
+  postId: string | null;
+  incidentId: string | null;
+  kind: OutboxKind;
+  status: OutboxStatus;
+  text: string | null;
+  roleId: string | null;
+  attempts: number;
+  nextAttemptAt: number;
+  idempotencyKey: string;
+  messageId: string | null;
+  threadOf: string | null;
+  digestId: number | null;
+  error: string | null;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+/** What a new outbox row needs; the idempotency key is generated. */
+export interface OutboxInput {
+  subscriptionId: number;
+  platform: 'discord' | 'slack';
+  channelId: string;
+  postId?: string;
+  incidentId?: string;
+  kind: OutboxKind;
+  text?: string;
+  roleId?: string;
+  nextAttemptAt: number;
+  createdAt: number;
+}
+
+/** Who claims a row and for how long (PostgreSQL: another replica may claim it again once the lease ran out). */
+export interface OutboxLease {
+  holder: string;
+  ms: number;
+  now: number;
+}
+
+/** Returns a fresh idempotency key: 24 hex characters (92 random bits), under Discord's 25-character nonce limit. */
+export function newIdempotencyKey(): string {
+  // randomUUID draws from a cached entropy pool: a 15,000-alert poll pays microseconds, not a syscall per key.
+  const u = randomUUID().replace(/-/g, '');
+  return u.slice(0, 12) + u.slice(13, 25);
+}
+
+type Raw = Record<string, unknown>;
+
+/** The alert outbox (what each channel is owed, and how far its delivery got) and the alert threads per channel. */
+export class OutboxRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Queues a row unless one exists for the same (subscription, post) or (channel, post); returns the new id or undefined. */
+  async enqueue(input: OutboxInput): Promise<number | undefined> {
+    const { changes, lastId } = await this.db.run(
+      `INSERT INTO outbox (subscription_id, platform, channel_id, post_id, incident_id, kind, status, text, role_id,
+         next_attempt_at, idempotency_key, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        input.subscriptionId,
+        input.platform,
+        input.channelId,
+        input.postId ?? null,
+        input.incidentId ?? null,
+        input.kind,
+        input.text ?? null,
+        input.roleId ?? null,
+        input.nextAttemptAt,
+        newIdempotencyKey(),
+        input.createdAt,
+      ],
+    );
+    return changes > 0 ? lastId : undefined;
+  }
+
+  /** One outbox row, or undefined. */
+  async get(id: number): Promise<OutboxRow | undefined> {
+    const r = await this.db.one<Raw>('SELECT * FROM outbox WHERE id = ?', [id]);
+    return r ? toOutbox(r) : undefined;
+  }
+
+  /** Pending rows due at `now`, oldest due first. */
+  async due(now: number, limit = 500): Promise<OutboxRow[]> {
+    const rows = await this.db.query<Raw>("SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?", [now, limit]);
+    return rows.map(toOutbox);
+  }
+
+  /** Rows in one state, by id. */
+  async byStatus(status: OutboxStatus): Promise<OutboxRow[]> {
+    return (await this.db.query<Raw>('SELECT * FROM outbox WHERE status = ? ORDER BY id', [status])).map(toOutbox);
+  }
+
+  /** When the next pending row is due, or undefined when none is pending. */
+  async nextDue(): Promise<number | undefined> {
+    return (await this.db.one<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'pending'"))?.at ?? undefined;
+  }
+
+  /**
+   * Claims a pending row for sending (status `sending`, with its thread parent); returns false when another worker
+   * took it. The one place rows are claimed: the conditional update lets exactly one claimant win, on SQLite and, under
+   * PostgreSQL's row locks, across replicas; there the claim also records the holder and its lease.
+   */
+  async claim(id: number, threadOf: string | null, lease?: OutboxLease): Promise<boolean> {
+    if (this.db.kind === 'postgres' && lease) {
+      const r = await this.db.run(
+        "UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ? WHERE id = ? AND status = 'pending'",
+        [threadOf, lease.holder, lease.now + lease.ms, id],
+      );
+      return r.changes > 0;
+    }
+    return (await this.db.run("UPDATE outbox SET status = 'sending', thread_of = ? WHERE id = ? AND status = 'pending'", [threadOf, id])).changes > 0;
+  }
+
+  /** Marks a sending row sent (and its folded rows, for a digest) and remembers the incident's first alert in the channel. */
+  markSent(row: OutboxRow, messageId: string, now: number): Promise<boolean> {
+    return this.db.transaction(async () => {
+      const changed = (await this.db.run("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ? AND status = 'sending'", [messageId, now, row.id])).changes > 0;
+      if (!changed) return false;
+      if (row.kind === 'digest') await this.db.run("UPDATE outbox SET sent_at = ? WHERE digest_id = ? AND status = 'folded'", [now, row.id]);
+      if (row.kind === 'alert' && row.incidentId) {
+        await this.db.run(
+          'INSERT INTO alert_threads (platform, channel_id, incident_id, message_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          [row.platform, row.channelId, row.incidentId, messageId, now],
+        );
+      }
+      return true;
+    });
+  }
+
+  /** Puts a row back to pending for another attempt at `at`. */
+  async markRetry(id: number, at: number, error: string): Promise<void> {
+    await this.db.run("UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?, error = ? WHERE id = ?", [at, error, id]);
+  }
+
+  /** Puts a `sending` row back to pending without counting an attempt (an interrupted send found not delivered). */
+  async requeue(id: number, at: number): Promise<void> {
+    await this.db.run("UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'sending'", [at, id]);
+  }
+
+  /** Marks a row failed for good. */
+  async markFailed(id: number, error: string): Promise<void> {
+    await this.db.run("UPDATE outbox SET status = 'failed', attempts = attempts + 1, error = ? WHERE id = ?", [error, id]);
+  }
+
+  /** Folds pending alert rows into a digest row (the channel's pending digest, or a new one); returns the digest id. */
+  async foldIntoDigest(rows: readonly OutboxRow[], now: number): Promise<number | undefined> {
+    if (rows.length === 0) return undefined;
+    const first = rows[0]!;
+    return this.db.transaction(async () => {
+      let digestId = (
+        await this.db.one<{ id: number }>(
+          "SELECT id FROM outbox WHERE platform = ? AND channel_id = ? AND kind = 'digest' AND status = 'pending' ORDER BY id LIMIT 1",
+          [first.platform, first.channelId],
+        )
+      )?.id;
+      digestId ??= await this.enqueue({
+        subscriptionId: first.subscriptionId,
+        platform: first.platform,
+        channelId: first.channelId,
+        kind: 'digest',
+        roleId: rows.find((r) => r.roleId)?.roleId ?? undefined,
+        nextAttemptAt: now,
+        createdAt: now,
+      });
+      for (const r of rows) await this.db.run("UPDATE outbox SET status = 'folded', digest_id = ? WHERE id = ? AND status = 'pending'", [digestId!, r.id]);
+      return digestId;
+    });
+  }
+
+  /** The rows a digest carries. */
+  async foldedInto(digestId: number): Promise<OutboxRow[]> {
+    return (await this.db.query<Raw>("SELECT * FROM outbox WHERE digest_id = ? AND status = 'folded' ORDER BY id", [digestId])).map(toOutbox);
+  }
+
+  /** Alerts of a channel that were sent since `since` or are being sent now (individually or in a digest). */
+  async recentAlertCount(platform: string, channelId: string, since: number): Promise<number> {
+    const r = await this.db.one<{ n: number }>(
+      `SELECT count(*) AS n FROM outbox WHERE platform = ? AND channel_id = ? AND kind = 'alert'
+         AND (status = 'sending' OR (status = 'sent' AND sent_at >= ?))`,
+      [platform, channelId, since],
+    );
+    return r!.n;
+  }
+
+  /** Row counts by status and kind (for status output and tests). */
+  async counts(): Promise<{ status: OutboxStatus; kind: OutboxKind; n: number }[]> {
+    return this.db.query<{ status: OutboxStatus; kind: OutboxKind; n: number }>('SELECT status, kind, count(*) AS n FROM outbox GROUP BY status, kind');
+  }
+
+  /** Rows waiting to be delivered (pending or being sent), per platform, with the creation time of the oldest. */
+  async backlog(): Promise<{ platform: string; depth: number; oldestCreatedAt: number }[]> {
+    const rows = await this.db.query<{ platform: string; n: number; oldest: number }>(
+      "SELECT platform, count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status IN ('pending', 'sending') GROUP BY platform ORDER BY platform",
+    );
+    return rows.map((r) => ({ platform: r.platform, depth: r.n, oldestCreatedAt: r.oldest }));
+  }
+
+  /** The message id of the first alert about an incident in a channel, or undefined. */
+  async threadOf(platform: string, channelId: string, incidentId: string): Promise<string | undefined> {
+    return (await this.db.one<{ message_id: string }>('SELECT message_id FROM alert_threads WHERE platform = ? AND channel_id = ? AND incident_id = ?', [platform, channelId, incidentId]))
+      ?.message_id;
+  }
+}
+
+function toOutbox(r: Raw): OutboxRow {
+  return {
+    id: r.id as number,
+    subscriptionId: r.subscription_id as number,
+    platform: r.platform as 'discord' | 'slack',
+    channelId: r.channel_id as string,
+    postId: r.post_id as string | null,
+    incidentId: r.incident_id as string | null,
+    kind: r.kind as OutboxKind,
+    status: r.status as OutboxStatus,
+    text: r.text as string | null,
+    roleId: r.role_id as string | null,
+    attempts: r.attempts as number,
+    nextAttemptAt: r.next_attempt_at as number,
+    idempotencyKey: r.idempotency_key as string,
+    messageId: r.message_id as string | null,
+    threadOf: r.thread_of as string | null,
+    digestId: r.digest_id as number | null,
+    error: r.error as string | null,
+    createdAt: r.created_at as number,
+    sentAt: r.sent_at as number | null,
+  };
+}
