@@ -9,9 +9,8 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { loadAllIncidents, resolveServed } from '../src/bootstrap.js';
+import { loadAllIncidents } from '../src/bootstrap.js';
 import { createIncidentService } from '../src/core/create-service.js';
-import { BUNDLED_DATA_DIR, loadIncidentDir } from '../src/core/load-data.js';
 import { createImporter } from '../src/sources/import-runner.js';
 import { parseSourceList, type SourceSpec } from '../src/sources/source-list.js';
 import { syncSources, type SyncReport } from '../src/sources/sync.js';
@@ -23,7 +22,7 @@ import { startDatasetServer } from '../test/support/dataset-server.js';
 const raw = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/datasets/raw');
 
 /** The default list's shape, pointed at a local server (the shared copies keep their download names). */
-function localSpecs(url: (file: string) => string): SourceSpec[] {
+export function localSpecs(url: (file: string) => string): SourceSpec[] {
   return parseSourceList(
     JSON.stringify([
       { name: 'attack-enterprise', format: 'stix', url: url('enterprise-attack.json') },
@@ -75,7 +74,6 @@ export async function benchSources(): Promise<void> {
     // As a running bot does it: in the background, feeding the live index, while the event loop is watched.
     const live = openStore(path.join(dir, 'bot.db'));
     const service = createIncidentService(loadAllIncidents(live));
-    const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     t = performance.now();
@@ -84,7 +82,6 @@ export async function benchSources(): Promise<void> {
       importer: createImporter(live),
       service,
       specs,
-      resolve: (ids) => resolveServed(live, bundled, ids),
       allowPrivate: true,
       logger: pino({ level: 'silent' }),
       notify: () => {},

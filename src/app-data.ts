@@ -1,4 +1,4 @@
-import { importDataPaths, loadService, resolveServed } from './bootstrap.js';
+import { importDataPaths, loadService } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { Graph } from './core/graph.js';
 import type { Incident } from './core/incident.js';
@@ -19,9 +19,9 @@ import { openStore } from './store/store.js';
 export interface AppData {
   storage: Storage;
   repos: RecordRepos;
-  core: IncidentService & { index: IncidentIndex; graph: Graph };
-  /** The record served now for each id, or undefined for one no layer holds any more. */
-  resolve(ids: readonly string[]): Promise<Map<string, Incident | undefined>>;
+  core: IncidentService & { index: IncidentIndex; graph: Graph; canonical: Map<string, string> };
+  /** PostgreSQL: what the layers hold now for each id (unmerged), or undefined for one no layer holds any more. */
+  resolve?(ids: readonly string[]): Promise<Map<string, Incident | undefined>>;
   importer: SourceImporter;
   /** On PostgreSQL: the other replicas' changes come in, this one's go out; leases share the work. */
   replication?: Replication & { gates: ReplicaGates };
@@ -32,7 +32,7 @@ export interface AppData {
 const sealerOf = (config: Config) => (config.slack?.distribution ? createTextSealer(config.slack.distribution.encryptionKey) : undefined);
 
 /** Opens the SQLite file at DATABASE_PATH: one process, the index loaded from its snapshot when the data is unchanged. */
-export async function openSqliteData(config: Config, logger: Logger, bundled: ReadonlyMap<string, Incident>): Promise<AppData> {
+export async function openSqliteData(config: Config, logger: Logger): Promise<AppData> {
   const store = openStore(config.databasePath);
   // The feed and tenant repositories share the store's connection (SQLite), so a poll's posts and records commit together.
   const storage = await storageOverStore(store);
@@ -46,7 +46,6 @@ export async function openSqliteData(config: Config, logger: Logger, bundled: Re
       // Slack tokens are sealed with the configured key (SLACK_TOKEN_ENCRYPTION_KEY).
       repos: sealer ? { ...repos, installations: new SqliteSlackInstallationRepo(store, { sealer }) } : repos,
       core,
-      resolve: (ids) => resolveServed(store, bundled, ids),
       importer: createImporter(store),
       close: () => storage.close(),
     };

@@ -3,12 +3,12 @@ import { runConsole } from './adapters/console/console.js';
 import type { Readable, Writable } from 'node:stream';
 import { openReplicaData, openSqliteData } from './app-data.js';
 import type { Config } from './config.js';
+import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import { createFeedWatcher, type FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
 import { createAppObservability, type AppObservability, type ObservedAdapter } from './observability/index.js';
-import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { storedDataStatusReader, withDataHints } from './sources/data-hint.js';
 import { loadSourceList } from './sources/source-list.js';
 import { createSourceSyncer, type SourceSyncer } from './sources/syncer.js';
@@ -43,7 +43,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
   const specs = loadSourceList(config.sources.file);
   const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
   const started = performance.now();
-  const data = config.databaseUrl ? await openReplicaData(config, logger, bundled) : await openSqliteData(config, logger, bundled);
+  const data = config.databaseUrl ? await openReplicaData(config, logger, bundled) : await openSqliteData(config, logger);
   const { storage, core } = data;
   logger.info({ records: core.size, ms: Math.round(performance.now() - started), engine: storage.kind }, 'index ready');
   // Health and metrics (HTTP_PORT): created now so the parts below get their observer; it listens before the adapters.
@@ -64,8 +64,8 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
         importer: data.importer,
         service: writer,
         specs,
-        resolve: data.resolve,
-        ...(replication ? { gate: replication.gates.sources } : {}),
+        // SQLite: the sync worker works out the merged records; PostgreSQL: the replica's writer recomputes merged groups.
+        ...(replication && data.resolve ? { resolve: data.resolve, gate: replication.gates.sources } : { canonical: core.canonical }),
         allowPrivate: config.sources.allowPrivateUrls,
         maxBytes: config.sources.maxBytes,
         timeoutMs: config.sources.timeoutMs,

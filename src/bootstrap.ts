@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { createIncidentService, createIncidentServiceFromSnapshot } from './core/create-service.js';
+import { createIncidentService, createIncidentServiceOver } from './core/create-service.js';
 import type { Graph } from './core/graph.js';
 import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
 import type { IncidentIndex } from './core/incident-index.js';
@@ -11,6 +11,7 @@ import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { buildServed, SERVED_VERSION, servedFromStored, type ServedData } from './core/served.js';
+import { knowledgeOf, readServedSnapshot, servedSnapshotKey, writeServedSnapshot, type LoadedServed } from './core/served-snapshot.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
 import { recordReposOf } from './store/repos/index.js';
@@ -78,22 +79,9 @@ function isGalaxyReferences(file: string): boolean {
   return existsSync(file) && /"type"\s*:\s*"references"/.test(head(file));
 }
 
-/**
- * Returns the record the bot serves for each id, by the same layering as loadAllIncidents, or undefined for an id no
- * layer holds any more (a record a sync removed): what the live index should show after a source changed.
- */
-export async function resolveServed(store: Store, bundled: ReadonlyMap<string, Incident>, ids: readonly string[]): Promise<Map<string, Incident | undefined>> {
-  const { sources, records } = recordReposOf(store);
-  const synced = await sources.recordsById(ids);
-  const imported = await records.incidentsById(ids.filter((id) => !synced.has(id)));
-  const out = new Map<string, Incident | undefined>();
-  for (const id of ids) out.set(id, synced.get(id) ?? imported.get(id) ?? bundled.get(id));
-  return out;
-}
-
-/** Where the index snapshot of a store lives: beside the database file. */
+/** Where the served snapshot of a store lives (records, merged ids and index): beside the database file. */
 export function snapshotPathFor(databasePath: string): string | undefined {
-  return databasePath === ':memory:' ? undefined : `${path.resolve(databasePath)}.index.json`;
+  return databasePath === ':memory:' ? undefined : `${path.resolve(databasePath)}.served.bin`;
 }
 
 /** Returns what the snapshot of these records is keyed by: anything that changes the served records changes it. */
@@ -104,26 +92,41 @@ function snapshotFingerprint(store: Store, bundled: readonly Incident[]): string
   return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats, synced])).digest('hex');
 }
 
+/** The service `loadService` returns: answers, the index and graph, and when the relations are stored. */
+export type LoadedService = IncidentService & { index: IncidentIndex; graph: Graph; canonical: Map<string, string>; graphStored: Promise<void> };
+
 /**
- * Returns the service over bundled + stored records, merged (see `loadServed`), loading the index from the snapshot
- * beside the database when it was written for exactly these records and its content still matches its checksum
- * (building takes ~6 s at 100k records; loading ~0.5 s), else building it, with one log line saying why, and writing a
- * fresh snapshot in the background. The graph is built after this returns, in slices, then stored; `graphStored`
- * resolves when both are done (errors are logged, never thrown).
+ * Returns the service over bundled + stored records, merged (see `loadServed`). When the served snapshot beside the
+ * database was written for exactly these records (and its content matches its checksum) and the relations are stored
+ * for them, it is loaded: no record is read from the store or merged again, records are parsed on first use, and the
+ * graph is read from the store (in slices on a large corpus). Otherwise everything is built, with one log line saying
+ * why when a snapshot was there, and a fresh snapshot is written in the background. `graphStored` resolves when the
+ * relations are stored (errors are logged, never thrown).
  */
-export async function loadService(store: Store, logger: Logger): Promise<IncidentService & { index: IncidentIndex; graph: Graph; graphStored: Promise<void> }> {
+export async function loadService(store: Store, logger: Logger): Promise<LoadedService> {
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
-  const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
   const fingerprint = snapshotFingerprint(store, bundled);
   // The relations also depend on the feed posts (reported-in). Stored for these very inputs, they give the merges and
   // the graph without deciding or extracting again; else both are built (the graph in the background on a large
   // corpus) and stored.
   const relationsFingerprint = `${fingerprint}:${postsStamp(store.db)}`;
   const stored = readStoredGraph(store.db, relationsFingerprint);
+  const file = snapshotPathFor(store.path);
+  const loaded = file ? await readSnapshotFile(file, fingerprint, logger) : undefined;
+  if (loaded && stored) {
+    const knowledge = knowledgeOf(loaded, stored);
+    // Its checksum matched, so this fails only on a bug: answers then go on from the name index alone.
+    loaded.index.textReady.catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not load the full-text index; answering from names only'));
+    // Parsed ahead in slices once the bot is up, so the first list of every record ("recent") does not pay for it.
+    setTimeout(() => void loaded.records.warm(), WARM_DELAY_MS).unref();
+    logger.debug({ records: loaded.index.size }, 'records, merges and index loaded from the served snapshot');
+    return Object.assign(createIncidentServiceOver(loaded.index, knowledge), { canonical: loaded.canonical, graphStored: graphRead(knowledge.graphReady, logger) });
+  }
+  const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
   const served = stored ? servedFromStored(inputs, stored) : buildServed(inputs, { background: true });
   const incidents = served.records;
   const graphStored = stored
-    ? Promise.resolve()
+    ? graphRead(served.graphReady, logger)
     : served.graphReady
         .then(async () => {
           logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
@@ -131,45 +134,69 @@ export async function loadService(store: Store, logger: Logger): Promise<Inciden
         })
         .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
   if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
-  const file = snapshotPathFor(store.path);
-  if (file) {
-    try {
-      const text = await readFile(file, 'utf8');
-      const newline = text.indexOf('\n');
-      if (text.slice(0, newline) === fingerprint) return Object.assign(createIncidentServiceFromSnapshot(text.slice(newline + 1), incidents, served), { graphStored });
-      logger.info({ file }, 'index snapshot is out of date: rebuilding');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'index snapshot unusable: rebuilding');
-    }
-  }
-  const service = createIncidentService(incidents, served);
-  if (file) {
-    writeSnapshotFile(file, fingerprint, service.index).catch((error: unknown) =>
-      logger.warn({ file, err: (error as Error).message }, 'could not write the index snapshot'),
+  // The service's own copy of the merged ids: a running sync keeps it current (see `mergedResolver`).
+  const canonical = new Map(served.canonical);
+  const service = createIncidentService(incidents, { graph: served.graph, extractor: served.extractor, canonical });
+  if (file && !loaded) {
+    writeSnapshotFile(file, fingerprint, incidents, served.canonical, service.index).catch((error: unknown) =>
+      logger.warn({ file, err: (error as Error).message }, 'could not write the served snapshot'),
     );
   }
-  return Object.assign(service, { graphStored });
+  return Object.assign(service, { canonical, graphStored });
+}
+
+// A bot stopped while the graph is still being read from the store just has it incomplete: logged, never thrown.
+function graphRead(ready: Promise<void>, logger: Logger): Promise<void> {
+  return ready.catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'stopped reading the stored relations'));
+}
+
+/** Delay before the records of a served snapshot are parsed ahead: the console prompt and first answers come first. */
+const WARM_DELAY_MS = 1_000;
+
+/** Returns the served snapshot in `file` when it was written for `key` and is intact; else undefined, logged once. */
+async function readSnapshotFile(file: string, key: string, logger: Logger): Promise<LoadedServed | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'served snapshot unreadable: rebuilding');
+    return undefined;
+  }
+  if (servedSnapshotKey(data) !== undefined && servedSnapshotKey(data) !== key) {
+    logger.info({ file }, 'served snapshot is out of date: rebuilding');
+    return undefined;
+  }
+  try {
+    return readServedSnapshot(data, { deferText: true });
+  } catch (error) {
+    logger.warn({ file, err: (error as Error).message }, 'served snapshot unusable: rebuilding');
+    return undefined;
+  }
 }
 
 /**
- * Builds the index over everything the store serves now and writes its snapshot, so the next start loads instead of
- * rebuilding; a no-op for an in-memory store. Blocking (about a second per 5,000 records): the sync worker calls it
- * after a sync changed records, off the bot's event loop.
+ * Builds what the store serves now (records merged, graph, index), stores the relations and writes the served
+ * snapshot, so the next start loads instead of rebuilding; a no-op for an in-memory store. Blocking (about a second
+ * per 5,000 records): the sync worker calls it after a sync changed records, off the bot's event loop.
  */
 export async function writeIndexSnapshot(store: Store): Promise<void> {
   const file = snapshotPathFor(store.path);
   if (!file) return;
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
   const fingerprint = snapshotFingerprint(store, bundled);
-  await writeSnapshotFile(file, fingerprint, createIncidentService(loadServed(store).records).index);
+  const served = loadServed(store);
+  await saveRelations(store.db, served.graph, `${fingerprint}:${postsStamp(store.db)}`);
+  await writeSnapshotFile(file, fingerprint, served.records, served.canonical, createIncidentService(served.records).index);
 }
 
-async function writeSnapshotFile(file: string, fingerprint: string, index: IncidentIndex): Promise<void> {
+async function writeSnapshotFile(file: string, key: string, records: readonly Incident[], canonical: ReadonlyMap<string, string>, index: IncidentIndex): Promise<void> {
   // Written to a temporary file and renamed, so a crash mid-write never leaves a torn snapshot; the name is unique
   // per writer, since the sync worker and a starting bot may both write one.
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-  await writeFile(tmp, `${fingerprint}\n${index.toSnapshot()}`);
+  await writeFile(tmp, writeServedSnapshot(key, records, canonical, index));
   await rename(tmp, file);
+  // The index-only snapshot earlier versions wrote beside it is of no use any more.
+  await rm(file.replace(/\.served\.bin$/, '.index.json'), { force: true });
 }
 
 /** Imports files into the store in one transaction (a failing file leaves the store as it was); resolves to the counts. */

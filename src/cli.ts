@@ -13,6 +13,8 @@ import { createServedService } from './core/create-service.js';
 import type { ServedData } from './core/served.js';
 import { evaluate, formatEvalTable, readEvalQueries } from './eval/evaluate.js';
 import { PlainMiniSearch } from './eval/baseline.js';
+import { isNaturalFile } from './eval/natural.js';
+import { naturalEvalText, runNaturalEval } from './eval/natural-run.js';
 import { IMPORT_FORMATS, ImportError, type ImportFormat } from './importers/index.js';
 import { feedsCliAlerts, runAuditCli, runFeedsCli } from './feeds/cli.js';
 import { runSourcesCli } from './sources/cli.js';
@@ -157,6 +159,10 @@ function evalCommand(args: string[], io: CliIO): void {
   const service = createServedService(served);
   const plain = new PlainMiniSearch(incidents);
   for (const file of values.queries) {
+    if (isNaturalFile(file)) {
+      process.stdout.write(naturalEvalText(file, runNaturalEval(file, service, served.canonical), incidents.length, values.misses));
+      continue;
+    }
     // An expected id merged into another record is found as that record.
     const queries = readEvalQueries(file).map((q) => ({ ...q, expected_ids: [...new Set(q.expected_ids.map((id) => served.canonical.get(id) ?? id))] }));
     const ours = evaluate(queries, (q) => service.search(q, { limit: 10 }).map((h) => h.id));

@@ -22,7 +22,7 @@ import { openStorage, type FeedIncidents, type Storage } from './store/storage.j
 export interface PostgresData {
   storage: Storage;
   repos: RecordRepos;
-  core: IncidentService & { index: IncidentIndex; graph: Graph };
+  core: IncidentService & { index: IncidentIndex; graph: Graph; canonical: Map<string, string> };
   served: ServedData;
   /** The record served now for each id (synced source, then imported, then bundled), or undefined for one gone. */
   resolve(ids: readonly string[]): Promise<Map<string, Incident | undefined>>;
@@ -66,7 +66,7 @@ export async function openPostgresData(options: PostgresDataOptions): Promise<Po
     const started = performance.now();
     const [imported, synced, posts] = await Promise.all([r.records.allIncidents(), r.sources.allRecords(), r.relations.storyPosts()]);
     const served = buildServed({ bundled: [...bundled.values()], stored: [...imported, ...synced], posts }, { background: true });
-    const core = createIncidentService(served.records, served);
+    const core = Object.assign(createIncidentService(served.records, served), { canonical: new Map(served.canonical) });
     logger.debug({ records: served.records.length, ms: Math.round(performance.now() - started) }, 'records loaded from PostgreSQL');
     const resolve = async (ids: readonly string[]) => {
       const fromSources = await r.sources.recordsById(ids);

@@ -2,6 +2,9 @@ import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-mo
 import type { Graph } from './graph.js';
 import { formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
+import { weighEvidence } from './confidence.js';
+import { stem } from './stem.js';
+import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
 import { compactName, splitSentences, stripMarkup, truncateWords } from './text.js';
 
@@ -40,24 +43,11 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   const q = parseQuery(raw);
   const empty: Answer = { query: q.text, status: 'not-found', summary: '', facts: [], sources: [], related: [], candidates: [], suggestions: [] };
   const direct = ID_QUERY.test(q.text) ? lookup(q.text) : undefined;
-  if (direct) {
-    const sources = rankSources(direct.sources);
-    return {
-      query: q.text,
-      status: 'found',
-      incident: fullRef(direct),
-      summary: summarize(direct),
-      facts: factsOf(direct),
-      sources,
-      related: relatedTo(direct, [], lookup, new Set(), graph),
-      candidates: [],
-      suggestions: [],
-    };
-  }
+  if (direct) return answerAbout(direct, q, lookup, graph, { quote: false });
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
-  const hits = index.search(q, 12, visible && ((h) => visible(h.id)));
+  const hits = byEvidence(index, q, index.search(q, 12, visible && ((h) => visible(h.id))));
   const top = hits[0];
   if (!top || top.score < NOT_FOUND_SCORE) {
     return {
@@ -86,6 +76,53 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
     candidates,
     suggestions: ambiguous ? candidates.map((c) => c.title) : [],
   };
+}
+
+/**
+ * Returns the found answer about a record already chosen (by id, or a follow-up's referent): its summary, facts,
+ * sources and related records, and with `quote` the sentence of its text that answers the question.
+ */
+export function answerAbout(incident: Incident, q: ParsedQuery, lookup: RecordLookup, graph: Graph | undefined, options: { quote: boolean; intent?: Answer['intent'] }): Answer {
+  const sources = rankSources(incident.sources);
+  return {
+    query: q.text,
+    status: 'found',
+    incident: fullRef(incident),
+    summary: summarize(incident),
+    ...(options.quote ? { quote: quoteFor(incident, q, sources[0]) } : {}),
+    facts: factsOf(incident),
+    sources,
+    related: relatedTo(incident, [], lookup, new Set(), graph),
+    candidates: [],
+    suggestions: [],
+    ...(options.intent ? { intent: options.intent } : {}),
+  };
+}
+
+/** Most leading hits re-weighed by the evidence their whole text gives: each costs a pass over one record's text. */
+export const EVIDENCE_RERANK = 10;
+/** Fewest query terms for that re-weighing: a short name is settled by the name index, a description is not. */
+export const EVIDENCE_MIN_TERMS = 3;
+
+/**
+ * Returns the hits with the leading few re-weighed by how much of the question's weight (rarer words weigh more) each
+ * record's whole text carries, for descriptions: the name index ranks by names, and a long question is answered by
+ * the record that holds most of what it says, not by the one whose name matches one of its words.
+ */
+function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): RankedHit[] {
+  if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length < 2 || hits[0].exactName) return hits;
+  const n = Math.max(1, index.size);
+  const weight = (w: string) => Math.log(1 + n / (1 + index.text.df(w)));
+  const head = hits.slice(0, EVIDENCE_RERANK).map((h) => {
+    const record = index.get(h.id);
+    const share = record ? weighEvidence(record, q, weight).share : 0;
+    return { ...h, score: h.score * (0.4 + 0.6 * share) };
+  });
+  head.sort((a, b) => b.score - a.score);
+  // The re-weighing orders; how sure the answer is stays the name index's call (NOT_FOUND_SCORE, AMBIGUOUS_RATIO).
+  const original = hits.find((h) => h.id === head[0].id)!.score;
+  const scale = head[0].score > 0 ? original / head[0].score : 1;
+  return [...head.map((h) => ({ ...h, score: h.score * scale })), ...hits.slice(EVIDENCE_RERANK)];
 }
 
 function fullRef(incident: Incident): NonNullable<Answer['incident']> {
@@ -196,6 +233,9 @@ function hostOf(url: string): string | undefined {
   }
 }
 
+/** Years and days of months in running text ("October 17, 2023", "28 September"): dates, not counts. */
+const DATE_IN_TEXT = /\b(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|(?:19|20)\d{2})\b/gi;
+
 /** Returns the sentence of the record that best answers a question, quoted with the record's first source. */
 export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSource | undefined): Quote | undefined {
   const text = [stripMarkup(incident.summary), incident.body ? stripMarkup(incident.body) : ''].join(' ');
@@ -203,15 +243,21 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
   // Words that name the incident say which record, not which sentence: only the rest pick the sentence.
   const asked = q.words.filter((w) => !isStopWord(w) && !names.has(w));
   const actors = incident.entities.actors.flatMap((a) => words(a));
+  const focus = FOCUS_CUES.filter((cue) => cue.words.some((w) => q.words.includes(w)));
   let best: { s: string; score: number } | undefined;
   splitSentences(text).forEach((s, i) => {
     const ws = new Set(words(s));
+    const stems = new Set([...ws].map(stem));
     let score = 0;
-    for (const w of asked) if (ws.has(w) || ws.has(w.replace(/s$/, '')) || ws.has(`${w}s`)) score += 1;
-    if (q.wantsNumber && /\d[\d,.]*/.test(s)) score += 1.5;
+    // Words of one family meet ("hijacked" asks about "hijack").
+    for (const w of asked) if (ws.has(w) || stems.has(stem(w))) score += 1;
+    // A count is no date: "from September 28 to October 17, 2023" does not say how many.
+    const undated = s.replace(DATE_IN_TEXT, ' ');
+    if (q.wantsNumber && /\d[\d,.]*/.test(undated)) score += 1.5;
     if (q.questionWord === 'who' && actors.some((a) => ws.has(a))) score += 1.5;
     if (q.questionWord === 'when' && /\b(19|20)\d{2}\b/.test(s)) score += 1.5;
     if (q.questionWord === 'where' && incident.entities.countries.some((c) => s.includes(c))) score += 1.5;
+    for (const cue of focus) if (cue.answer.test(cue.words.includes('many') ? undated : s)) score += 1.5;
     score -= i * 0.01;
     if (score > 0.5 && (!best || score > best.score)) best = { s, score };
   });

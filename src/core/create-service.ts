@@ -1,5 +1,6 @@
 import type { Answer, IncidentList } from './answer-model.js';
-import { answerQuery, refOf } from './answer.js';
+import { refOf } from './answer.js';
+import { understandQuery } from './understand.js';
 import type { Incident } from './incident.js';
 import { Graph } from './graph.js';
 import { IncidentIndex, type RankedHit } from './incident-index.js';
@@ -29,6 +30,11 @@ export function createIncidentServiceFromSnapshot(
   knowledge?: Knowledge,
 ): IncidentService & { index: IncidentIndex; graph: Graph } {
   return serviceOver(IncidentIndex.fromSnapshot(snapshot, incidents), knowledge);
+}
+
+/** Returns the service over an index already loaded (a served snapshot's), with `knowledge` as above. */
+export function createIncidentServiceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentService & { index: IncidentIndex; graph: Graph } {
+  return serviceOver(index, knowledge);
 }
 
 /** Returns the service over everything `buildServed` built (records, graph, merged ids). */
@@ -63,7 +69,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
   const service: IncidentService & { index: IncidentIndex; graph: Graph } = {
     index,
     graph,
-    answer: (query, view = {}): Answer => answerQuery(index, lookup, query, { visible: view.visible, graph }),
+    answer: (query, view = {}): Answer => understandQuery(index, lookup, query, { visible: view.visible, graph, context: view.context, cursor: view.cursor }),
     search(query, options = {}) {
       const hits = index.search(query, options.limit ?? 10, hasFilter(options) ? filtered(options) : undefined);
       const out = hits.map((h): SearchHit => ({ id: h.id, title: h.title, kind: h.kind, score: h.score }));

@@ -36,6 +36,9 @@ const MAX_PREFIX_POSTINGS = 2_000;
  */
 const TEXT_WEIGHT = 0.7;
 
+/** How long after start-up a put-off full-text index loads: the console prompt and first answers come first. */
+const TEXT_LOAD_DELAY_MS = 50;
+
 /** Share of its text score a record keeps for words its names, entities or tags already matched. */
 const OVERLAP_SHARE = 0.25;
 
@@ -46,12 +49,15 @@ const OVERLAP_SHARE = 0.25;
  */
 export class IncidentIndex {
   readonly mini: MiniSearch<IndexDoc>;
-  /** The whole text of every record: searched for rare words only (see TextIndex). */
-  readonly text: TextIndex;
+  /** Resolves when the full-text index is in (at once, unless its loading was put off: see `fromSnapshotRecords`). */
+  textReady: Promise<void> = Promise.resolve();
+  private fullText: TextIndex;
+  /** Ids upserted or removed while the full-text index was still loading: replayed into it once it is in. */
+  private textBacklog: Set<string> | undefined;
   /** Postings read by the most recent search: the bound on work per query, made observable. */
   lastWork: Work = { postings: 0 };
   /** The records, by id: answers need them whole, and re-ranking reads names and entities of candidates. */
-  private readonly records = new Map<string, Incident>();
+  private readonly records: Map<string, Incident>;
   /** Re-ranking signals of recently seen candidates, computed on demand (bounded; cleared when full). */
   private readonly profiles = new Map<string, Profile>();
   private readonly internals: MiniInternals;
@@ -60,9 +66,10 @@ export class IncidentIndex {
   private readonly nameFields: number[];
   private readonly allFields: number[];
 
-  private constructor(mini: MiniSearch<IndexDoc>, text: TextIndex, incidents: readonly Incident[]) {
+  private constructor(mini: MiniSearch<IndexDoc>, text: TextIndex, incidents: readonly Incident[], records = new Map<string, Incident>()) {
+    this.records = records;
     this.mini = mini;
-    this.text = text;
+    this.fullText = text;
     this.internals = mini as unknown as MiniInternals;
     this.compactField = this.internals._fieldIds.compact;
     this.datesField = this.internals._fieldIds.dates;
@@ -88,6 +95,42 @@ export class IncidentIndex {
     const names = readSnapshot<IndexDoc>(newline < 0 ? snapshot : snapshot.slice(0, newline), INDEX_OPTIONS);
     if (newline < 0) throw new SnapshotError('index snapshot has no full-text part; rebuild it');
     return new IncidentIndex(names, TextIndex.fromSnapshot(snapshot.slice(newline + 1)), incidents);
+  }
+
+  /**
+   * Returns an index loaded from a snapshot of the records `records` holds, serving them from that map (which may
+   * parse each record on first read: see LazyRecords).
+   */
+  static fromSnapshotRecords(snapshot: string, records: Map<string, Incident>, options: { deferText?: boolean } = {}): IncidentIndex {
+    if (!options.deferText) {
+      const loaded = IncidentIndex.fromSnapshot(snapshot, []);
+      return new IncidentIndex(loaded.mini, loaded.text, [], records);
+    }
+    // With `deferText`, the full-text part loads on a later turn of the event loop (`textReady`): answers meanwhile
+    // come from the name index, and the start-up path does not pay for the longer part.
+    const newline = snapshot.indexOf('\n');
+    if (newline < 0) throw new SnapshotError('index snapshot has no full-text part; rebuild it');
+    const index = new IncidentIndex(readSnapshot<IndexDoc>(snapshot.slice(0, newline), INDEX_OPTIONS), TextIndex.empty(), [], records);
+    index.textBacklog = new Set();
+    index.textReady = new Promise<void>((resolve) => setTimeout(resolve, TEXT_LOAD_DELAY_MS)).then(() => {
+      try {
+        const text = TextIndex.fromSnapshot(snapshot.slice(newline + 1));
+        for (const id of index.textBacklog ?? []) {
+          const record = index.records.get(id);
+          if (record) text.add(record);
+          else text.remove(id);
+        }
+        index.fullText = text;
+      } finally {
+        index.textBacklog = undefined;
+      }
+    });
+    return index;
+  }
+
+  /** The whole text of every record: searched for rare words only (see TextIndex). */
+  get text(): TextIndex {
+    return this.fullText;
   }
 
   /** Returns a snapshot of this index (the name index, a line break, the full-text index), for `fromSnapshot`. */
@@ -116,6 +159,7 @@ export class IncidentIndex {
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
       this.text.add(incident);
+      this.textBacklog?.add(incident.id);
       this.records.set(incident.id, incident);
       this.profiles.delete(incident.id);
     }
@@ -126,6 +170,7 @@ export class IncidentIndex {
     for (const id of ids) {
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);
+      this.textBacklog?.add(id);
       this.records.delete(id);
       this.profiles.delete(id);
     }

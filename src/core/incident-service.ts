@@ -1,4 +1,5 @@
 import type { Answer, IncidentList } from './answer-model.js';
+import type { ConversationContext } from './conversation.js';
 import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 
@@ -30,6 +31,10 @@ export interface SearchOptions {
 /** Who is asking, for answers and suggestions: records `visible` refuses are never shown, named or suggested. */
 export interface ViewOptions {
   visible?: (id: string) => boolean;
+  /** What the conversation remembers from its last answer: follow-ups ("who was behind it?") resolve against it. */
+  context?: ConversationContext;
+  /** Where the page of a list answer starts (the cursor a previous page carried); absent for the first page. */
+  cursor?: string;
 }
 
 /** An autocomplete choice; both strings are at most 100 characters (Discord's limit). */

@@ -1,4 +1,5 @@
 import type { IncidentKind } from './incident.js';
+import { ATTRIBUTION_WORDS, LISTING_WORDS, RELATION_VERBS, TIME_VERBS } from './intents.js';
 import { foldText } from './text.js';
 
 /** Longest query we look at: anything beyond is noise for a chat question, and bounds the work per query. */
@@ -8,15 +9,21 @@ export const MAX_TERM_CHARS = 64;
 /** Most content terms searched per query, so a pasted paragraph cannot make one query expensive. */
 export const MAX_QUERY_TERMS = 12;
 
-// Function words of English questions: they carry no identity, so they must not count toward coverage.
-const STOP_WORDS = new Set(
-  ('a an the of and or to in on for by with at from as is are was were be been being it its this that these those ' +
-    'what which who whom whose how when where why did does do done has have had about into onto than then there ' +
-    'their they them he she his her we you your our can could would should will shall may might must also any ' +
-    'both together known know use uses used using begin began begun start started first seen involved involve ' +
-    'involving happen happened happening tell me show give find list please i s t vs via after before during ' +
-    'many much there new take took taken behind responsible exploited exploit exploits added add catalog').split(' '),
-);
+// Function words of English questions and chat filler: they carry no identity, so they must not count toward
+// coverage. The cue words of intents.ts (relation verbs, time verbs...) say how to answer, so they join them.
+const FUNCTION_WORDS =
+  'a an the of and or to in on for by with at from as is are was were be been being it its this that these those ' +
+  'what which who whom whose how when where why did does do done has have had about into onto than then there ' +
+  'their they them he she his her we you your our can could would should will shall may might must also any ' +
+  'both together known know tell me show give find list please i s t vs via after before during many much new ' +
+  'take took taken get got go going went out up off';
+const STOP_WORDS = new Set([
+  ...FUNCTION_WORDS.split(' '),
+  ...RELATION_VERBS,
+  ...ATTRIBUTION_WORDS,
+  ...TIME_VERBS,
+  ...LISTING_WORDS,
+]);
 
 // Words that say what kind of record the user wants; soft hints, not filters.
 const KIND_WORDS: Record<string, IncidentKind> = {
@@ -24,7 +31,7 @@ const KIND_WORDS: Record<string, IncidentKind> = {
   takedown: 'incident', breach: 'incident', intrusion: 'incident',
   group: 'group', actor: 'group', actors: 'group', apt: 'group', gang: 'group',
   malware: 'software', tool: 'software', tools: 'software', software: 'software', backdoor: 'software', trojan: 'software',
-  vulnerability: 'vulnerability', vulnerabilities: 'vulnerability', flaw: 'vulnerability', bug: 'vulnerability', cve: 'vulnerability',
+  vulnerability: 'vulnerability', vulnerabilities: 'vulnerability', vuln: 'vulnerability', vulns: 'vulnerability', flaw: 'vulnerability', bug: 'vulnerability', cve: 'vulnerability',
 };
 
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
@@ -102,7 +109,7 @@ export function parseQuery(raw: string): ParsedQuery {
   if (!kindHint && cves.length > 0 && ws.length === 0) kindHint = 'vulnerability';
   // "Who uses X?" asks for an actor; a weak hint, since "who took down Sky ECC?" asks about an incident.
   let weakHint = false;
-  if (!kindHint && all[0] === 'who' && ws.some((w) => w === 'uses' || w === 'use' || w === 'used')) {
+  if (!kindHint && all[0] === 'who' && ws.some((w) => RELATION_VERBS.has(w))) {
     kindHint = 'group';
     weakHint = true;
   }

@@ -119,8 +119,17 @@ export function servedFromStored(inputs: ServedInputs, stored: StoredRelations):
   for (const r of stored.sameAs) canonical.set(r.to, r.from);
   const records = applyMerges(all, canonical);
   const t2 = cpuMs();
-  const graph = Graph.build([], stored.labels());
   const timings = { union: t1 - t0, merge: t2 - t1, graph: 0 };
+  const { graph, graphReady } = graphFromStored(stored, timings);
+  return { records, graph, graphReady, extractor: new RelationExtractor(records, canonical), canonical, merges: [], timings };
+}
+
+/**
+ * Returns the graph the stored relations hold: read at once up to GRAPH_AT_ONCE_RECORDS relations, else in slices
+ * after this returns (`graphReady` resolves when all are in), adding the CPU time spent to `timings.graph`.
+ */
+export function graphFromStored(stored: StoredRelations, timings: { graph: number } = { graph: 0 }): { graph: Graph; graphReady: Promise<void> } {
+  const graph = Graph.build([], stored.labels());
   const read = (after: Relation | undefined) => {
     const t = cpuMs();
     const batch = stored.slice(after, GRAPH_SLICE_RELATIONS);
@@ -128,11 +137,9 @@ export function servedFromStored(inputs: ServedInputs, stored: StoredRelations):
     timings.graph += cpuMs() - t;
     return batch;
   };
-  const extractor = new RelationExtractor(records, canonical);
-  const base = { records, graph, extractor, canonical, merges: [], timings };
   if (stored.size <= GRAPH_AT_ONCE_RECORDS) {
     for (let batch = read(undefined); batch.length === GRAPH_SLICE_RELATIONS; ) batch = read(batch[batch.length - 1]);
-    return { ...base, graphReady: Promise.resolve() };
+    return { graph, graphReady: Promise.resolve() };
   }
   const graphReady = (async () => {
     let after: Relation | undefined;
@@ -143,7 +150,7 @@ export function servedFromStored(inputs: ServedInputs, stored: StoredRelations):
       after = batch[batch.length - 1];
     }
   })();
-  return { ...base, graphReady };
+  return { graph, graphReady };
 }
 
 /** Relations read from the store per slice. */

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { writeIndexSnapshot } from '../bootstrap.js';
+import { servedChanges, type ServedChanges } from '../served-changes.js';
 import { recordReposOf } from '../store/repos/index.js';
 import type { Store } from '../store/store.js';
 import { runImportJob, type ImportJob, type ImportOutcome, type ImportProgress } from './import-job.js';
@@ -11,12 +12,13 @@ export type ImportTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'
 export type WorkerRequest =
   | { id: number; type: 'import'; target: ImportTarget; job: ImportJob }
   | { id: number; type: 'snapshot'; target: ImportTarget }
+  | { id: number; type: 'served'; target: ImportTarget; ids: string[]; previous: Array<[string, string]> }
   | { id: number; type: 'close'; target: ImportTarget };
 
 /** A message from the sync worker about one request. */
 export type WorkerReply =
   | { id: number; type: 'progress'; done: number; total: number }
-  | { id: number; type: 'done'; outcome?: ImportOutcome }
+  | { id: number; type: 'done'; outcome?: ImportOutcome; changes?: ServedChanges }
   | { id: number; type: 'error'; name: string; message: string };
 
 /** Imports downloaded versions into the store and refreshes the index snapshot, off the caller's event loop when it can. */
@@ -25,6 +27,8 @@ export interface SourceImporter {
   import(job: ImportJob, onProgress?: ImportProgress): Promise<ImportOutcome>;
   /** Rewrites the index snapshot beside the database for the records stored now. */
   writeSnapshot(): Promise<void>;
+  /** Returns how what the bot serves changed for these ids, merged as at start-up (see `servedChanges`). */
+  served(ids: readonly string[], previous: Iterable<[string, string]>): Promise<ServedChanges>;
   /** Ends the worker, if one was started (waits for the request in hand). */
   close(): Promise<void>;
 }
@@ -58,12 +62,13 @@ export function inlineImporter(store: Store): SourceImporter {
   return {
     import: (job, onProgress) => runImportJob(recordReposOf(store).sources, job, onProgress),
     writeSnapshot: () => writeIndexSnapshot(store),
+    served: async (ids, previous) => servedChanges(store, ids, previous),
     close: async () => {},
   };
 }
 
 interface Pending {
-  resolve: (outcome: ImportOutcome | undefined) => void;
+  resolve: (outcome: ImportOutcome | ServedChanges | undefined) => void;
   reject: (error: Error) => void;
   onProgress?: ImportProgress;
 }
@@ -103,6 +108,10 @@ class WorkerImporter implements SourceImporter {
     await this.request({ type: 'snapshot', target: this.target }, []);
   }
 
+  async served(ids: readonly string[], previous: Iterable<[string, string]>): Promise<ServedChanges> {
+    return (await this.request({ type: 'served', target: this.target, ids: [...ids], previous: [...previous] }, [])) as ServedChanges;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
@@ -115,7 +124,7 @@ class WorkerImporter implements SourceImporter {
     await worker.terminate();
   }
 
-  private request(body: WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never, transfer: ArrayBuffer[], onProgress?: ImportProgress): Promise<ImportOutcome | undefined> {
+  private request(body: WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never, transfer: ArrayBuffer[], onProgress?: ImportProgress): Promise<ImportOutcome | ServedChanges | undefined> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -138,7 +147,7 @@ class WorkerImporter implements SourceImporter {
       else {
         this.pending.delete(m.id);
         if (this.pending.size === 0) worker.unref();
-        if (m.type === 'done') p.resolve(m.outcome);
+        if (m.type === 'done') p.resolve(m.outcome ?? m.changes);
         else p.reject(new WorkerTaskError(m.name, m.message));
       }
     });

@@ -9,6 +9,7 @@ import { createPgDb } from '../store/pg-db.js';
 import { recordReposOf } from '../store/repos/index.js';
 import { createSourceRepo, type SourceRepo } from '../store/repos/sources.js';
 import { openStore, storeDb, type Store } from '../store/store.js';
+import { servedChanges } from '../served-changes.js';
 import { runImportJob } from './import-job.js';
 import type { ImportTarget, WorkerReply, WorkerRequest } from './import-runner.js';
 
@@ -51,6 +52,11 @@ port.on('message', (request: WorkerRequest) => {
         const { sources } = await connect(request.target);
         const outcome = await runImportJob(sources, request.job, (done, total) => reply({ id: request.id, type: 'progress', done, total }));
         reply({ id: request.id, type: 'done', outcome });
+      } else if (request.type === 'served') {
+        const { store } = await connect(request.target);
+        // The merge reads every served record; only the SQLite store can be read that way from here.
+        if (!store) throw new Error('working out served records needs a SQLite store in the sync worker');
+        reply({ id: request.id, type: 'done', changes: servedChanges(store, request.ids, request.previous) });
       } else if (request.type === 'snapshot') {
         const { store } = await connect(request.target);
         if (store) await writeIndexSnapshot(store);

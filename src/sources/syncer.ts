@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { SourceRepo, SourceState } from '../store/repos/sources.js';
 import type { DataStatus } from './data-hint.js';
 import type { SourceImporter } from './import-runner.js';
-import { applyToIndex, type ServedResolver } from './live-index.js';
+import { applyToIndex, mergedResolver, type ServedResolver } from './live-index.js';
 import type { SourceSpec } from './source-list.js';
 import { formatBytes } from './format.js';
 import { SyncAbortedError, syncSources, type SourceSyncResult, type SyncReport } from './sync.js';
@@ -24,8 +24,10 @@ export interface SourceSyncerOptions {
   /** The live service: changed records are upserted into it, removed ones taken out. */
   service: IncidentService;
   specs: readonly SourceSpec[];
-  /** Returns what the bot serves for ids (the loader's layering): what the live index should hold. */
-  resolve: ServedResolver;
+  /** The live service's merged ids (kept up to date as syncs merge records); absent, a fresh map. */
+  canonical?: Map<string, string>;
+  /** Returns what the bot serves for ids; by default merged as at start-up (`mergedResolver`). */
+  resolve?: ServedResolver;
   allowPrivate: boolean;
   maxBytes?: number;
   timeoutMs?: number;
@@ -77,6 +79,7 @@ export function nextDueAt(spec: SourceSpec, state: SourceState | undefined, fail
 export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
   const { sources, importer, service, specs, logger, notify } = options;
   const now = options.now ?? Date.now;
+  const resolve = options.resolve ?? mergedResolver(importer, options.canonical ?? new Map());
   const failures = new Map<string, { count: number; lastAt: number }>();
   const controller = new AbortController();
   let round: Promise<void> | undefined;
@@ -144,7 +147,7 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
           if (result.changedIds.length + result.removedIds.length === 0) return;
           changed = true;
           // Records reach the live index as each source lands, in slices, so answers improve during the run.
-          await applyToIndex(service, options.resolve, [...result.changedIds, ...result.removedIds]);
+          await applyToIndex(service, resolve, [...result.changedIds, ...result.removedIds]);
         },
       });
       lastReport = report;

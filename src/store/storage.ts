@@ -7,8 +7,8 @@ import { OutboxRepo } from './repos/outbox.js';
 import { PostsRepo } from './repos/posts.js';
 import { SubscriptionsRepo } from './repos/subscriptions.js';
 import { TenantsRepo } from './repos/tenants.js';
-import { createSqliteDb } from './sqlite-db.js';
-import { openStore, type ImportInfo, type ImportResult, type Store } from './store.js';
+import { openRecordRepos, recordReposOf, type RecordRepos, type RecordReposOptions } from './repos/index.js';
+import { openStore, storeDb, type ImportInfo, type ImportResult, type Store } from './store.js';
 
 /** What the feed pipeline reads and writes of the stored records: a record by id, and imports of changed ones. */
 export interface FeedIncidents {
@@ -27,8 +27,8 @@ export interface FeedRepos {
   tenants: TenantsRepo;
 }
 
-/** The open storage: its engine, its Db and the repositories over it. */
-export interface Storage extends FeedRepos {
+/** The open storage: its engine, its Db and the repositories over it (feed side and records side). */
+export interface Storage extends FeedRepos, RecordRepos {
   readonly kind: DbKind;
   readonly db: Db;
   /** The records the feed pipeline reads and writes. */
@@ -73,12 +73,14 @@ export function storeIncidents(store: Store): FeedIncidents {
  * (records written by the feed pipeline) are one. The store is closed with the storage.
  */
 export async function storageOverStore(store: Store): Promise<Storage> {
-  const db = createSqliteDb(store.db);
+  // The one Db of this connection (storeDb), so the records side's transactions and the feed side's queue together.
+  const db = storeDb(store);
   const repos = await openFeedRepos(db);
   return {
     kind: 'sqlite',
     db,
     ...repos,
+    ...recordReposOf(store),
     incidents: storeIncidents(store),
     store,
     async close() {
@@ -90,8 +92,10 @@ export async function storageOverStore(store: Store): Promise<Storage> {
 
 /** Options of openStorage. */
 export interface OpenStorageOptions {
-  /** The records port on PostgreSQL (the records repositories); without it, the feed pipeline cannot store records there. */
+  /** The records port on PostgreSQL; by default the records repository of the same database. */
   incidents?: (db: Db) => FeedIncidents;
+  /** Seals Slack installations' tokens on PostgreSQL (SLACK_TOKEN_ENCRYPTION_KEY). */
+  sealer?: RecordReposOptions['sealer'];
 }
 
 /**
@@ -104,23 +108,26 @@ export async function openStorage(config: StorageConfig, options: OpenStorageOpt
   const db = await createPgDb({ url: config.databaseUrl, ...(config.replicaId ? { applicationName: `incident-bot ${config.replicaId}` } : {}) });
   try {
     await applyPgMigrations(db);
-    const repos = await openFeedRepos(db);
-    return {
-      kind: 'postgres',
-      db,
-      ...repos,
-      incidents: options.incidents?.(db) ?? missingIncidents(redactDbUrl(config.databaseUrl)),
-      close: () => db.close(),
-    };
+    return await storageOverDb(db, redactDbUrl(config.databaseUrl), options);
   } catch (error) {
     await db.close();
     throw error;
   }
 }
 
-function missingIncidents(where: string): FeedIncidents {
-  const fail = async (): Promise<never> => {
-    throw new Error(`records are not stored in PostgreSQL (${where}) by this build: give openStorage the records repositories`);
+/** Returns storage over a migrated PostgreSQL Db (`label` names it in messages); closing it closes the Db. */
+export async function storageOverDb(db: Db, label: string, options: OpenStorageOptions = {}): Promise<Storage> {
+  const repos = await openFeedRepos(db);
+  const records = openRecordRepos(db, { label, ...(options.sealer ? { sealer: options.sealer } : {}) });
+  return {
+    kind: db.kind,
+    db,
+    ...repos,
+    ...records,
+    incidents: options.incidents?.(db) ?? {
+      get: (id) => records.records.getIncident(id),
+      import: (incidents, info) => records.records.importIncidents(incidents, info),
+    },
+    close: () => db.close(),
   };
-  return { get: fail, import: fail };
 }

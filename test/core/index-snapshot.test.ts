@@ -76,33 +76,47 @@ describe('index snapshot checksum', () => {
   });
 });
 
-describe('loading the index snapshot beside the database', () => {
+/** The damage the served snapshot file can take: each would otherwise be loaded, or loaded wrongly. */
+const FILE_DAMAGE: Array<[string, (file: Buffer) => Buffer]> = [
+  ['one byte flipped in the payload', (file) => {
+    const copy = Buffer.from(file);
+    const at = file.indexOf('encrochat', file.indexOf(10));
+    copy[at] ^= 0x01;
+    return copy;
+  }],
+  ['a truncated file', (file) => file.subarray(0, Math.floor(file.length * 0.8))],
+  ['a damaged checksum', (file) => Buffer.from(file.toString('latin1').replace(/sha256:([0-9a-f])/, (_m, c: string) => `sha256:${c === 'a' ? 'b' : 'a'}`), 'latin1')],
+  ['an unreadable header', (file) => Buffer.from(file.toString('latin1').replace('sha256:', 'sha256:x'), 'latin1')],
+];
+
+describe('loading the served snapshot beside the database', () => {
   let dir: string;
   let store: Store;
   let file: string;
-  let intact: string;
+  let intact: Buffer;
+  const reference = createIncidentService(bundled);
   const lines: Array<{ level: number; msg: string; err?: string }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
 
-  /** Resolves once the snapshot file holds `text` (it is written in the background after a build). */
-  async function snapshotWritten(match: (text: string) => boolean): Promise<string> {
+  /** Resolves once the snapshot file holds what `match` wants (it is written in the background after a build). */
+  async function snapshotWritten(match: (file: Buffer) => boolean): Promise<Buffer> {
     for (let i = 0; i < 250; i += 1) {
       try {
-        const text = readFileSync(file, 'utf8');
-        if (match(text)) return text;
+        const data = readFileSync(file);
+        if (match(data)) return data;
       } catch {
         // not written yet
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error('the index snapshot was not (re)written');
+    throw new Error('the served snapshot was not (re)written');
   }
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'incident-snapshot-'));
     store = openStore(join(dir, 'bot.db'));
     file = snapshotPathFor(store.path)!;
-    await loadService(store, logger);
+    await (await loadService(store, logger)).graphStored;
     intact = await snapshotWritten(() => true);
   });
   after(() => {
@@ -115,24 +129,51 @@ describe('loading the index snapshot beside the database', () => {
     const service = await loadService(store, logger);
     assert.deepEqual(lines, []);
     assert.equal(service.index.search('encrochat', 1)[0]?.id, 'seed:encrochat-2020');
+    assert.equal(service.get('seed:skyecc-2021')?.id, 'seed:skyecc-2021', 'records are read from the snapshot on demand');
   });
 
-  const reference = createIncidentService(bundled);
-  for (const [what, damage] of DAMAGE) {
+  it('answers from names at once and takes in the full text a moment later, with the records changed meanwhile', async () => {
+    const service = await loadService(store, logger);
+    const late = { ...bundled[0], id: 'test:late', title: 'Late Arrival', aliases: [], body: 'The operators later moved to the zorblaxian relay.' };
+    service.upsert([late]);
+    service.remove(['seed:labhost-2024']);
+    assert.equal(service.index.search('encrochat', 1)[0]?.id, 'seed:encrochat-2020', 'names answer before the full text is in');
+    await service.index.textReady;
+    assert.equal(service.index.search('zorblaxian', 1)[0]?.id, 'test:late', 'a record upserted while the full text loaded is in it');
+    assert.ok(!service.index.search('europol', 5).some((h) => h.id === 'seed:labhost-2024'), 'a record removed meanwhile is not');
+    const fresh = await loadService(store, logger);
+    await fresh.index.textReady;
+    for (const q of [...QUERIES, 'telegram', 'europol', 'interception']) {
+      assert.deepEqual(fresh.index.search(q, 3).map((h) => h.id), reference.index.search(q, 3).map((h) => h.id), `answers to "${q}"`);
+    }
+  });
+
+  it('rebuilds a snapshot written for other records, saying so once', async () => {
+    writeFileSync(file, Buffer.from(intact.toString('latin1').replace(/key:\S+/, 'key:other'), 'latin1'));
+    lines.length = 0;
+    const service = await loadService(store, logger);
+    assert.equal(lines.length, 1, `one log line, got: ${JSON.stringify(lines)}`);
+    assert.match(lines[0].msg, /out of date: rebuilding/);
+    assert.equal(service.answer('encrochat').incident?.id, 'seed:encrochat-2020');
+    await snapshotWritten((data) => data.equals(intact));
+  });
+
+  for (const [what, damage] of FILE_DAMAGE) {
     it(`rebuilds a snapshot with ${what}, logs it once, answers right and writes a good one`, async () => {
-      const newline = intact.indexOf('\n');
-      writeFileSync(file, `${intact.slice(0, newline + 1)}${damage(intact.slice(newline + 1))}`);
+      const damaged = damage(intact);
+      assert.ok(!damaged.equals(intact));
+      writeFileSync(file, damaged);
       lines.length = 0;
       const service = await loadService(store, logger);
       assert.equal(lines.length, 1, `one log line, got: ${JSON.stringify(lines)}`);
       assert.equal(lines[0].level, 40, 'a warning');
-      assert.match(`${lines[0].msg} ${lines[0].err}`, /rebuilding.*(checksum|not valid JSON)/);
+      assert.match(`${lines[0].msg} ${lines[0].err}`, /rebuilding.*(checksum|header)/);
       for (const q of QUERIES) {
         assert.deepEqual(service.index.search(q, 3).map((h) => h.id), reference.index.search(q, 3).map((h) => h.id), `answers to "${q}"`);
       }
       assert.equal(service.answer('encrochat').incident?.id, 'seed:encrochat-2020');
       assert.equal(service.answer('what happened with sky ecc?').incident?.id, 'seed:skyecc-2021');
-      await snapshotWritten((text) => text === intact);
+      await snapshotWritten((data) => data.equals(intact));
     });
   }
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createIncidentService } from '../../src/core/create-service.js';
-import { parseIncident, type Incident } from '../../src/core/incident.js';
 import { fetchFeed } from '../../src/feeds/fetch.js';
 import { createOutboxWorker } from '../../src/feeds/outbox-worker.js';
 import { parseFeedDocument } from '../../src/feeds/parse.js';
@@ -9,7 +8,7 @@ import { createPipeline } from '../../src/feeds/pipeline.js';
 import { createPoller } from '../../src/feeds/poller.js';
 import type { Db } from '../../src/store/db.js';
 import { applyPgMigrations } from '../../src/store/pg-migrations.js';
-import { openFeedRepos, type FeedIncidents, type Storage } from '../../src/store/storage.js';
+import { storageOverDb, type Storage } from '../../src/store/storage.js';
 import { dbCases } from '../support/databases.js';
 import { rssFeed, startFeedServer, type FeedServer } from '../support/feed-server.js';
 import { RecordingSender } from '../support/recording-sender.js';
@@ -17,29 +16,6 @@ import { RecordingSender } from '../support/recording-sender.js';
 const postgres = dbCases('postgres pipeline').find((c) => c.name === 'postgres')!;
 
 /** Records in a plain table, standing in for the records repositories (their own schema step and tests). */
-async function tableIncidents(db: Db): Promise<FeedIncidents> {
-  await db.run('CREATE TABLE incidents (id TEXT PRIMARY KEY, kind TEXT NOT NULL, origin TEXT NOT NULL, data TEXT NOT NULL, body TEXT, updated_at TEXT NOT NULL)');
-  return {
-    async get(id) {
-      const r = await db.one<{ data: string }>('SELECT data FROM incidents WHERE id = ?', [id]);
-      return r ? parseIncident(JSON.parse(r.data)) : undefined;
-    },
-    async import(list, info) {
-      let inserted = 0;
-      for (const input of list) {
-        const i: Incident = parseIncident(input);
-        if (!(await db.one('SELECT 1 AS one FROM incidents WHERE id = ?', [i.id]))) inserted++;
-        await db.run(
-          `INSERT INTO incidents (id, kind, origin, data, updated_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET data = excluded.data, origin = excluded.origin, updated_at = excluded.updated_at`,
-          [i.id, i.kind, info.origin, JSON.stringify(i), new Date().toISOString()],
-        );
-      }
-      return { inserted, updated: list.length - inserted };
-    },
-  };
-}
-
 describe('the feed pipeline on PostgreSQL: poll, posts, outbox, delivery', { skip: postgres.skip }, () => {
   let server: FeedServer;
   let db: Db;
@@ -48,7 +24,7 @@ describe('the feed pipeline on PostgreSQL: poll, posts, outbox, delivery', { ski
     server = await startFeedServer();
     db = await postgres.open();
     await applyPgMigrations(db);
-    storage = { kind: 'postgres', db, ...(await openFeedRepos(db)), incidents: await tableIncidents(db), close: async () => {} };
+    storage = await storageOverDb(db, 'test');
   });
   after(async () => {
     await server.close();

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { loadAllIncidents, resolveServed } from '../../src/bootstrap.js';
-import { createIncidentService } from '../../src/core/create-service.js';
+import { loadAllIncidents } from '../../src/bootstrap.js';
+import { createIncidentService, createServedService } from '../../src/core/create-service.js';
+import { buildServed } from '../../src/core/served.js';
 import type { Incident } from '../../src/core/incident.js';
 import type { IncidentService } from '../../src/core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from '../../src/core/load-data.js';
@@ -19,7 +20,7 @@ import { createSourceSyncer, nextDueAt, type SourceSyncer } from '../../src/sour
 import { openStore, type Store } from '../../src/store/store.js';
 import { recordReposOf } from '../../src/store/repos/index.js';
 import { startDatasetServer, type DatasetServer } from '../support/dataset-server.js';
-import { kevCatalog, jsonlRecords } from './fixtures.js';
+import { kevCatalog, jsonlRecords, stixBundle } from './fixtures.js';
 
 const quiet = pino({ level: 'silent' });
 const HOUR = 3_600_000;
@@ -92,7 +93,7 @@ describe('createSourceSyncer', () => {
   let service: IncidentService;
   let syncer: SourceSyncer | undefined;
   let lines: string[];
-  const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
+  let canonical: Map<string, string>;
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sources-syncer-'));
@@ -100,7 +101,9 @@ describe('createSourceSyncer', () => {
     server = await startDatasetServer();
     server.put('kev.json', kevCatalog([{ cve: 'CVE-2099-0001' }, { cve: 'CVE-2099-0002' }, { cve: 'CVE-2099-0003' }]));
     server.put('lines.jsonl', jsonlRecords([{ id: 'test:platypus', title: 'Platypus Outage' }]));
-    service = createIncidentService(loadAllIncidents(store));
+    canonical = new Map();
+    const served = buildServed({ bundled: loadIncidentDir(BUNDLED_DATA_DIR), stored: loadAllIncidents(store) });
+    service = createIncidentService(served.records, { ...served, canonical });
     lines = [];
   });
   afterEach(async () => {
@@ -116,7 +119,7 @@ describe('createSourceSyncer', () => {
       sources: recordReposOf(store).sources,
       service,
       specs,
-      resolve: (ids) => resolveServed(store, bundled, ids),
+      canonical,
       allowPrivate: true,
       logger: quiet,
       notify: (line) => lines.push(line),
@@ -126,6 +129,36 @@ describe('createSourceSyncer', () => {
     return syncer;
   };
   const specsFor = (entries: object[]) => parseSourceList(JSON.stringify(entries), 'test sources');
+
+  it('merges records synced while the bot runs as start-up does: one record per real-world thing, found by every id', async () => {
+    server.put('attack.json', stixBundle([{ kind: 'group', attackId: 'G9100', name: 'Platypus Panda' }]));
+    const actor = '33333333-0000-4000-8000-000000000001';
+    server.put(
+      'actors.json',
+      JSON.stringify({
+        type: 'threat-actor',
+        name: 'Threat actors',
+        uuid: '33333333-0000-4000-8000-000000000000',
+        values: [
+          {
+            value: 'Platypus Panda',
+            uuid: actor,
+            description: 'A made-up actor for tests.',
+            meta: { synonyms: ['Duckbill Team'] },
+            related: [{ 'dest-uuid': '00000000-0000-4000-8000-000000000100', type: 'similar' }],
+          },
+        ],
+      }),
+    );
+    const before = service.size;
+    const s = start(specsFor([{ name: 'attack', format: 'stix', url: server.url('attack.json') }, { name: 'actors', format: 'misp-galaxy', url: server.url('actors.json') }]));
+    await s.idle();
+    assert.equal(service.size, before + 1, 'the ATT&CK group and the MISP actor that is it are served as one record');
+    assert.equal(service.get(`misp:threat-actor:${actor}`)?.id, 'attack:G9100', 'the merged id finds the record it lives on');
+    assert.equal(service.search('duckbill team', { limit: 1 })[0]?.id, 'attack:G9100', "the actor's synonyms are the group's");
+    const restart = createServedService(buildServed({ bundled: loadIncidentDir(BUNDLED_DATA_DIR), stored: loadAllIncidents(store) }));
+    assert.deepEqual(service.get('attack:G9100'), restart.get('attack:G9100'), 'the live index serves what a restart would');
+  });
 
   it('syncs never-synced sources in the background, says what it fetches, and brings their records into the live index', async () => {
     const s = start(specsFor([{ name: 'kev', title: 'Test KEV', format: 'kev', url: server.url('kev.json') }, { name: 'lines', format: 'jsonl', url: server.url('lines.jsonl') }]));

@@ -1,0 +1,149 @@
+import type { Graph } from './graph.js';
+import type { Incident, IncidentKind } from './incident.js';
+import { dateInRange, type TimeRange } from './time-range.js';
+import { foldText } from './text.js';
+import { words } from './query.js';
+
+/** Records per page of a list answer: what a chat message shows at a glance, and what Discord's embed fits. */
+export const LIST_PAGE_SIZE = 10;
+/** Longest cursor (Answer.cursor): a Discord custom_id is 100 characters, and the adapter adds a short prefix. */
+export const MAX_CURSOR_CHARS = 80;
+
+/** Looks up a record by id (undefined when unknown or not visible to the caller). */
+export type Lookup = (id: string) => Incident | undefined;
+
+/**
+ * Returns the records related to `subject` that a list of `target` kind asks for, from the graph: a tool's groups or
+ * campaigns, a group's software, campaigns or CVEs, a campaign's group, tools or CVEs, a CVE's users.
+ */
+export function relatedOfKind(graph: Graph, subject: Incident, target: IncidentKind, lookup: Lookup): string[] {
+  const id = subject.id;
+  const ofKind = (ids: string[]) => ids.filter((i) => lookup(i)?.kind === target);
+  switch (subject.kind) {
+    case 'software':
+      if (target === 'vulnerability') return ofKind(graph.neighbors(id, 'exploits'));
+      return ofKind(graph.neighbors(id, 'uses', 'in'));
+    case 'group':
+      if (target === 'incident') return ofKind(graph.neighbors(id, 'attributed-to', 'in'));
+      if (target === 'software') return ofKind(graph.neighbors(id, 'uses'));
+      if (target === 'vulnerability') return ofKind(graph.neighbors(id, 'exploits'));
+      return ofKind(graph.neighbors(id, 'related-to', 'both'));
+    case 'incident':
+      if (target === 'group') return ofKind(graph.neighbors(id, 'attributed-to'));
+      if (target === 'software') return ofKind(graph.neighbors(id, 'uses'));
+      if (target === 'vulnerability') return ofKind(graph.neighbors(id, 'exploits'));
+      return ofKind(graph.neighbors(id, 'related-to', 'both'));
+    case 'vulnerability':
+      return ofKind(graph.neighbors(id, 'exploits', 'in'));
+  }
+}
+
+/** Returns the groups the graph places in a country (`attributed-to country:XX`), the ones that say so. */
+export function groupsOf(graph: Graph, countryCode: string, lookup: Lookup): string[] {
+  return graph.neighbors(`country:${countryCode}`, 'attributed-to', 'in').filter((id) => lookup(id)?.kind === 'group');
+}
+
+/**
+ * The vendor and product words of exploited-vulnerability records (`vendor:`, `product:` tags), word by word, so that
+ * "sonicwall vulns" or "PAN-OS bugs" find every record of that vendor or product. Built on first use and again
+ * whenever the number of records changes.
+ */
+export class FacetIndex {
+  private byWord = new Map<string, Set<string>>();
+  private builtFor = -1;
+
+  /** Rebuilds the words when the number of records changed since the last build. */
+  refresh(all: () => Iterable<Incident>, size: number): this {
+    if (size !== this.builtFor) this.build(all());
+    this.builtFor = size;
+    return this;
+  }
+
+  /** Returns the ids of records whose vendor or product holds every one of `ws` (folded words), or undefined when none. */
+  match(ws: readonly string[]): Set<string> | undefined {
+    let out: Set<string> | undefined;
+    for (const w of ws) {
+      const ids = this.byWord.get(w);
+      if (!ids) return undefined;
+      out = out ? new Set([...out].filter((id) => ids.has(id))) : new Set(ids);
+      if (out.size === 0) return undefined;
+    }
+    return out;
+  }
+
+  /** Returns whether a folded word names a vendor or product. */
+  has(word: string): boolean {
+    return this.byWord.has(word);
+  }
+
+  private build(all: Iterable<Incident>): void {
+    const byWord = new Map<string, Set<string>>();
+    for (const r of all) {
+      for (const tag of r.tags) {
+        const colon = tag.indexOf(':');
+        const key = tag.slice(0, colon);
+        if (key !== 'vendor' && key !== 'product') continue;
+        const value = tag.slice(colon + 1);
+        // "PAN-OS" is typed "pan-os", "panos" or "pan os": its words and their run-together form both count.
+        const ws = words(value);
+        const keys = new Set([...ws, ws.join('')]);
+        for (const k of keys) {
+          if (k.length < 2) continue;
+          let set = byWord.get(k);
+          if (!set) byWord.set(k, (set = new Set()));
+          set.add(r.id);
+        }
+      }
+    }
+    this.byWord = byWord;
+  }
+}
+
+/** Returns records' ids ordered newest first by date (undated last, in their given order). */
+export function newestFirst(ids: readonly string[], lookup: Lookup): string[] {
+  const rows = ids.map((id, i) => ({ id, i, date: lookup(id)?.date?.value ?? '' }));
+  rows.sort((a, b) => (a.date === b.date ? a.i - b.i : a.date === '' ? 1 : b.date === '' ? -1 : a.date < b.date ? 1 : -1));
+  return rows.map((r) => r.id);
+}
+
+/** Returns the ids whose record falls in the time range (every id when there is no bounded range). */
+export function inRange(ids: readonly string[], range: TimeRange | undefined, lookup: Lookup): string[] {
+  if (!range || (!range.from && !range.to)) return [...ids];
+  return ids.filter((id) => dateInRange(lookup(id)?.date, range));
+}
+
+/** Returns the dated records of these kinds in the range, newest first (every record is read: bounded by the store's size). */
+export function datedInRange(all: Iterable<Incident>, kinds: readonly IncidentKind[] | undefined, range: TimeRange | undefined, visible?: (id: string) => boolean): string[] {
+  const rows: Incident[] = [];
+  for (const r of all) {
+    if (!r.date || (kinds && !kinds.includes(r.kind)) || (visible && !visible(r.id))) continue;
+    if (range && !dateInRange(r.date, range)) continue;
+    rows.push(r);
+  }
+  rows.sort((a, b) => (a.date!.value === b.date!.value ? a.id.localeCompare(b.id) : a.date!.value < b.date!.value ? 1 : -1));
+  return rows.map((r) => r.id);
+}
+
+/** Where a list's next page starts, and the record a follow-up list was about (so a later page needs no context). */
+export interface ListCursor {
+  offset: number;
+  subject?: string;
+}
+
+/** Returns the cursor text for a page start, or undefined when it would not fit MAX_CURSOR_CHARS. */
+export function encodeCursor(c: ListCursor): string | undefined {
+  const text = c.subject ? `${c.offset}~${c.subject}` : String(c.offset);
+  return text.length <= MAX_CURSOR_CHARS ? text : undefined;
+}
+
+/** Returns the cursor a page carried, or undefined when it is not one of ours (then the first page is shown). */
+export function decodeCursor(text: string | undefined): ListCursor | undefined {
+  const m = /^(\d{1,6})(?:~([a-z][a-z0-9-]*:\S+))?$/.exec(text ?? '');
+  return m ? { offset: Number(m[1]), ...(m[2] ? { subject: m[2] } : {}) } : undefined;
+}
+
+/** Returns whether the folded text holds the name as whole words ("scattered spider ttp evolution" holds "scattered spider"). */
+export function holdsName(text: string, name: string): boolean {
+  const n = words(name).join(' ');
+  return n.length >= 3 && ` ${words(foldText(text)).join(' ')} `.includes(` ${n} `);
+}
