@@ -1,20 +1,17 @@
 import { COMMANDS } from '../commands/index.js';
 import { runConsole } from './adapters/console/console.js';
 import type { Readable, Writable } from 'node:stream';
-import { importDataPaths, loadService } from './bootstrap.js';
+import { openReplicaData, openSqliteData } from './app-data.js';
 import type { Config } from './config.js';
+import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import type { IncidentService } from './core/incident-service.js';
 import type { AlertSender } from './feeds/types.js';
 import type { FeedWatcher } from './feeds/watcher.js';
 import type { Logger } from './logger.js';
 import type { AppObservability, ObservedAdapter } from './observability/index.js';
 import { storedDataStatusReader, withDataHints } from './sources/data-hint.js';
-import { createImporter } from './sources/import-runner.js';
 import { loadSourceList } from './sources/source-list.js';
 import type { SourceSyncer } from './sources/syncer.js';
-import { recordReposOf } from './store/repos/index.js';
-import { openStore } from './store/store.js';
-import { storageOverStore } from './store/storage.js';
 
 /** A running bot: its service and watcher, and how to stop everything in order. */
 export interface RunningApp {
@@ -44,28 +41,32 @@ export interface AppIo {
 export async function startApp(config: Config, logger: Logger, io: AppIo = {}): Promise<RunningApp> {
   // A bad source list stops start-up here, naming the file and the entry.
   const specs = loadSourceList(config.sources.file);
-  const store = openStore(config.databasePath);
-  // The feed and tenant repositories share the store's connection (SQLite), so a poll's posts and records commit together.
-  const storage = await storageOverStore(store);
-  if (config.dataPaths.length) await importDataPaths(store, config.dataPaths, logger);
+  const bundled = new Map(loadIncidentDir(BUNDLED_DATA_DIR).map((i) => [i.id, i]));
   const started = performance.now();
-  const core = await loadService(store, logger);
-  logger.info({ records: core.size, ms: Math.round(performance.now() - started) }, 'index ready');
+  const data = config.databaseUrl ? await openReplicaData(config, logger, bundled) : await openSqliteData(config, logger);
+  const { storage, core } = data;
+  logger.info({ records: core.size, ms: Math.round(performance.now() - started), engine: storage.kind }, 'index ready');
   // Health and metrics (HTTP_PORT): created now so the parts below get their observer; it listens before the adapters.
   // What a run without them does not need is loaded only when configured (start-up time of the console).
-  const observability = config.http ? (await import('./observability/index.js')).createAppObservability({ config: { ...config, http: config.http }, store, index: core, logger }) : undefined;
+  const observability = config.http
+    ? (await import('./observability/index.js')).createAppObservability({ config: { ...config, http: config.http }, store: data.repos.records, sources: data.repos.sources, index: core, logger })
+    : undefined;
 
   // Notices of the background sync: the log in chat mode; lines above the prompt in the console (held until it is up).
   const consoleMode = !config.discord && !config.slack;
   const held: string[] = [];
   let notify: (line: string) => void = consoleMode ? (line) => void held.push(line) : (line) => logger.info(line);
+  // On PostgreSQL, what this replica writes is announced to the others, which update those records in their indexes.
+  const replication = data.replication;
+  const writer = replication?.service ?? core;
   const syncer = config.sources.sync
     ? (await import('./sources/syncer.js')).createSourceSyncer({
-        sources: recordReposOf(store).sources,
-        importer: createImporter(store),
-        service: core,
+        sources: data.repos.sources,
+        importer: data.importer,
+        service: writer,
         specs,
-        canonical: core.canonical,
+        // SQLite: the sync worker works out the merged records; PostgreSQL: the replica's writer recomputes merged groups.
+        ...(replication && data.resolve ? { resolve: data.resolve, gate: replication.gates.sources } : { canonical: core.canonical }),
         allowPrivate: config.sources.allowPrivateUrls,
         maxBytes: config.sources.maxBytes,
         timeoutMs: config.sources.timeoutMs,
@@ -75,18 +76,28 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
       })
     : undefined;
   const names = specs.map((s) => s.name);
-  const storedStatus = syncer ? undefined : await storedDataStatusReader(recordReposOf(store).sources, names, false);
+  const storedStatus = syncer ? undefined : await storedDataStatusReader(data.repos.sources, names, false);
   const hinted = withDataHints(core, () => syncer?.status() ?? storedStatus!(core.size));
   const service = observability ? observability.timed(hinted) : hinted;
 
   // One store of conversation contexts (follow-ups) for every adapter, in the database with their expiry: with several
   // replicas on one database, a follow-up may reach another replica than the question did.
-  const conversations = recordReposOf(store).conversations;
+  const conversations = data.repos.conversations;
 
   // One watcher per database: it polls feeds, feeds new posts into the index, and delivers alerts through the
   // adapters' senders. In the console it still polls (so answers stay fresh) but has no channel to alert.
   const watcher = config.feeds.enabled
-    ? await (await import('./feeds/watcher.js')).createFeedWatcher({ storage, replicaId: config.replicaId, service, senders: [], config: config.feeds, logger, incidents: [...core.index.all()], observer: observability?.metrics })
+    ? await (await import('./feeds/watcher.js')).createFeedWatcher({
+        storage,
+        replicaId: config.replicaId,
+        service: replication ? writer : service,
+        senders: [],
+        config: config.feeds,
+        logger,
+        incidents: [...core.index.all()],
+        observer: observability?.metrics,
+        ...(replication ? { gates: replication.gates } : {}),
+      })
     : undefined;
   if (watcher) observability?.watchFeeds(storage);
   const stops: (() => Promise<void>)[] = [];
@@ -99,7 +110,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
     await syncer?.stop();
     await watcher?.stop();
     await Promise.allSettled(stops.map((s) => s()));
-    await storage.close();
+    await data.close();
   };
 
   try {
@@ -138,7 +149,7 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
       // Distributed, each workspace's bot token lives in its installation in the store (sealed when a key is set).
       const oauth = distribution && {
         ...distribution,
-        installations: new SqliteSlackInstallationRepo(store, { sealer: createTextSealer(distribution.encryptionKey) }),
+        installations: data.repos.installations,
       };
       await run('slack', createSlackAdapter({ ...slack, ...(oauth ? { oauth } : {}), ...shared }));
     }

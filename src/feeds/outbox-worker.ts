@@ -5,6 +5,7 @@ import type { Storage } from '../store/storage.js';
 import { feedLabel } from './pipeline.js';
 import { AlertSendError, type AlertPost, type AlertSender, type AlertTarget, type OutgoingMessage } from './types.js';
 import { createRunLoop } from './run-loop.js';
+import type { ChannelGate } from '../store/replica-gates.js';
 
 /** Slack allows about one message per second per channel (chat.postMessage, "Rate limits": special tier). */
 export const SLACK_MIN_INTERVAL_MS = 1000;
@@ -45,6 +46,8 @@ export interface OutboxWorkerOptions {
   idleMs?: number;
   /** Told the outcome of every send attempt (metrics); optional. */
   observer?: DeliveryObserver;
+  /** Several replicas on one database: each channel's alerts are delivered by the replica holding its lease. */
+  channels?: ChannelGate;
 }
 
 /** What a send attempt came to: delivered, to be tried again, or given up. */
@@ -106,10 +109,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   const channelKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}\u0000${r.channelId}`;
 
-  async function recover(): Promise<number> {
+  async function recover(ours: (row: OutboxRow) => boolean = () => true): Promise<number> {
     let resolved = 0;
     for (const row of await storage.outbox.byStatus('sending')) {
-      if (inFlight.has(row.id)) continue;
+      if (inFlight.has(row.id) || !ours(row)) continue;
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
@@ -227,11 +230,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   async function round(): Promise<number> {
-    await recover();
-    let due = await storage.outbox.due(now());
+    // With several replicas this one handles only the channels whose lease it holds: their pace, their digests and
+    // their interrupted sends (a row `sending` there and not in flight here lost its sender) are then its own.
+    const gate = options.channels;
+    const leaseKey = (r: OutboxRow) => `${r.platform}:${r.channelId}`;
+    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.byStatus('sending'))].map(leaseKey)) : undefined;
+    const ours = (r: OutboxRow) => !mine || mine.has(leaseKey(r));
+    await recover(ours);
+    let due = (await storage.outbox.due(now())).filter(ours);
     if (due.some((r) => r.kind === 'alert')) {
       await fold(due);
-      due = await storage.outbox.due(now());
+      due = (await storage.outbox.due(now())).filter(ours);
     }
     const t = now();
     const started: Promise<boolean>[] = [];
@@ -274,7 +283,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const t = now();
     let at = (await storage.outbox.nextDue()) ?? t + idleMs;
     for (const until of heldUntil.values()) if (until > t) at = Math.min(Math.max(at, t), until);
-    return Math.max(10, Math.min(idleMs, at - t));
+    // Rows due in channels other replicas deliver stay due here: look again at a gentler pace than our own sends.
+    return Math.max(options.channels ? 200 : 10, Math.min(idleMs, at - t));
   }
 
   async function drain(timeoutMs = 10_000): Promise<number> {

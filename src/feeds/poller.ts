@@ -8,6 +8,7 @@ import { pruneFeed } from './retention.js';
 import { subscriptionFilters } from './subscriptions.js';
 import type { FetchOptions, FetchResult, ParsedFeed } from './types.js';
 import { createRunLoop } from './run-loop.js';
+import type { FeedPollGate } from '../store/replica-gates.js';
 
 /** Failures in a row after which a feed is marked failing and its channels get one notice (issue 5). */
 export const FAILING_AFTER = 10;
@@ -51,6 +52,8 @@ export interface PollerOptions {
   onQueued?: (count: number) => void;
   /** Told the outcome of every poll (metrics); optional. */
   observer?: PollObserver;
+  /** Several replicas on one database: a due feed is polled by the one replica holding its lease. */
+  gate?: FeedPollGate;
 }
 
 /** What watches polls from outside (metrics): called once per poll, after its outcome is stored; must not throw. */
@@ -251,16 +254,25 @@ export function createPoller(options: PollerOptions): Poller {
   }
 
   /** Starts a poll of a feed (or returns the one running), registering it and its host at once, before any await. */
-  function startPoll(feed: FeedRow): Promise<PollOutcome> {
+  /** Polls a due feed under its lease when replicas share the database; skipped when another polls it or just did. */
+  function duePoll(feedId: number): Promise<PollOutcome> {
+    const gate = options.gate;
+    if (!gate) return poll(feedId);
+    const stillDue = async () => {
+      const current = await storage.feeds.get(feedId);
+      return !!current && !current.removed && (current.nextPollAt ?? 0) <= now();
+    };
+    return gate.poll(feedId, stillDue, () => poll(feedId)).then((outcome) => outcome ?? { feedId, status: 'skipped' });
+  }
+
+  function startPoll(feed: FeedRow, due = false): Promise<PollOutcome> {
     const feedId = feed.id;
     const existing = polling.get(feedId);
     if (existing) return existing;
     const host = hostOf(feed.url);
     const previous = hostGate.get(host) ?? Promise.resolve();
-    const run = previous.then(
-      () => poll(feedId),
-      () => poll(feedId),
-    );
+    const go = () => (due ? duePoll(feedId) : poll(feedId));
+    const run = previous.then(go, go);
     const guarded = run.catch((err: unknown): PollOutcome => {
       log?.error({ feed: redactUrl(feed.url), err: redactText((err as Error).message) }, 'feed poll crashed');
       return { feedId, status: 'error', error: (err as Error).message };
@@ -304,7 +316,7 @@ export function createPoller(options: PollerOptions): Poller {
     for (const feed of await storage.feeds.due(now())) {
       if (polling.size >= maxConcurrent) break;
       if (polling.has(feed.id) || hostGate.has(hostOf(feed.url))) continue;
-      started.push(startPoll(feed));
+      started.push(startPoll(feed, true));
     }
     return Promise.all(started);
   }

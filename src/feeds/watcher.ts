@@ -12,6 +12,7 @@ import { createFeedParser } from './parse-thread.js';
 import { createPipeline, type PipelineDeps } from './pipeline.js';
 import { createPoller, type FeedFetcher, type FeedParser, type PollObserver, type Poller, type PollOutcome } from './poller.js';
 import type { AlertSender, AlertsService, FetchOptions } from './types.js';
+import type { ReplicaGates } from '../store/replica-gates.js';
 
 /** Options for createFeedWatcher. */
 export interface FeedWatcherOptions {
@@ -42,6 +43,8 @@ export interface FeedWatcherOptions {
   random?: () => number;
   /** Told every poll's and every delivery attempt's outcome (metrics); optional. */
   observer?: PollObserver & DeliveryObserver;
+  /** Several replicas on one database: who polls which feed and delivers to which channel (leases). */
+  gates?: Pick<ReplicaGates, 'feeds' | 'channels'>;
 }
 
 /** The running feed watcher: poller, outbox worker and the alerts service the chat commands use. */
@@ -97,7 +100,16 @@ export async function createFeedWatcher(options: FeedWatcherOptions): Promise<Fe
     onQueued: kick,
   });
   const parser = options.parse ? undefined : createFeedParser({ logger });
-  worker = createOutboxWorker({ storage, holder: options.replicaId, senders: options.senders, logger, now, observer: options.observer, ...options.worker });
+  worker = createOutboxWorker({
+    storage,
+    holder: options.replicaId,
+    senders: options.senders,
+    logger,
+    now,
+    observer: options.observer,
+    ...(options.gates ? { channels: options.gates.channels } : {}),
+    ...options.worker,
+  });
   const poller = createPoller({
     storage,
     pipeline,
@@ -111,6 +123,7 @@ export async function createFeedWatcher(options: FeedWatcherOptions): Promise<Fe
     random: options.random,
     onQueued: kick,
     observer: options.observer,
+    ...(options.gates ? { gate: options.gates.feeds } : {}),
   });
   const alerts = createAlertsService({ storage, allowPrivate: config.allowPrivateUrls, limits: config.limits, checkUrl: options.checkUrl, now, logger });
   const w = worker;
@@ -119,7 +132,9 @@ export async function createFeedWatcher(options: FeedWatcherOptions): Promise<Fe
     async start() {
       const subscribed = await subscribeConfiguredChannels(alerts, config);
       if (subscribed) logger.info({ channels: subscribed }, 'configured alert channels subscribed to everything');
-      await w.recover();
+      // Several replicas: another one may be sending right now; each round checks interrupted sends of the channels this
+      // replica holds instead.
+      if (!options.gates) await w.recover();
       await w.start();
       poller.start();
       logger.info({ feeds: (await storage.feeds.list()).length, pollSeconds: config.pollSeconds }, 'feed watcher started');

@@ -2,8 +2,7 @@ import type { Config } from '../config.js';
 import type { IncidentService } from '../core/incident-service.js';
 import type { Logger } from '../logger.js';
 import type { FeedRepos } from '../store/storage.js';
-import { SourceStore } from '../store/source-store.js';
-import type { Store } from '../store/store.js';
+import type { SourceRepo } from '../store/repos/sources.js';
 import { withAnswerTiming } from './answer-timing.js';
 import { createOpsServer, type OpsServer } from './http-server.js';
 import { createMetrics, type BotMetrics } from './metrics.js';
@@ -17,7 +16,10 @@ export { withAnswerTiming } from './answer-timing.js';
 /** What the app's health and metrics need: the configuration (HTTP_PORT, REPLICA_ID, adapters), the store, the index. */
 export interface AppObservabilityOptions {
   config: Pick<Config, 'replicaId' | 'discord' | 'slack'> & { http: NonNullable<Config['http']> };
-  store: Store;
+  /** The records repository: readiness reads a setting through it (the store answers). */
+  store: { getMeta(key: string): unknown };
+  /** The synced sources, for their gauges. */
+  sources: Pick<SourceRepo, 'states'>;
   /** The live index (its record count; loaded by the time this is created). */
   index: Pick<IncidentService, 'size'>;
   logger: Logger;
@@ -60,8 +62,7 @@ export function createAppObservability(options: AppObservabilityOptions): AppObs
   for (const name of ['discord', 'slack'] as const) {
     if (config[name]) readiness.set(name, () => ({ ok: false, detail: 'not started yet' }));
   }
-  const sources = new SourceStore(store.db);
-  metrics.read({ indexRecords: () => options.index.size, sources: () => sources.states() });
+  metrics.read({ indexRecords: () => options.index.size, sources: () => options.sources.states() });
   const server: OpsServer = createOpsServer({ readiness, metrics, replica, logger });
 
   return {

@@ -8,6 +8,7 @@ import { applyToIndex, mergedResolver, type ServedResolver } from './live-index.
 import type { SourceSpec } from './source-list.js';
 import { formatBytes } from './format.js';
 import { SyncAbortedError, syncSources, type SourceSyncResult, type SyncReport } from './sync.js';
+import type { RoundGate } from '../store/replica-gates.js';
 
 /** First retry of a failed source within a running bot; doubled per failure, never beyond its refresh interval. */
 export const RETRY_BASE_MS = 15 * 60_000;
@@ -38,6 +39,8 @@ export interface SourceSyncerOptions {
   fetchHooks?: FetchHooks;
   /** Told every source's sync outcome (metrics); optional. */
   observer?: SyncObserver;
+  /** Several replicas on one database: a round runs only on the one holding this gate (its lease). */
+  gate?: RoundGate;
 }
 
 /** What watches source syncs from outside (metrics): called once per source synced, after its state is stored; must not throw. */
@@ -95,10 +98,21 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
     if (!Number.isFinite(next)) return;
     timer = setTimeout(() => {
       timer = undefined;
-      round = runRound().finally(() => (round = undefined));
+      round = roundNow().finally(() => (round = undefined));
     }, Math.min(MAX_TIMER_MS, Math.max(0, next - t)));
     timer.unref();
   };
+
+  const roundNow = () => (options.gate ? gatedRound(options.gate) : runRound());
+
+  /** Another replica running the round: the sources it syncs are read again later, and synced by then. */
+  async function gatedRound(gate: RoundGate): Promise<void> {
+    const ran = await gate.run(async () => {
+      await runRound();
+      return true;
+    });
+    if (!ran) retryLater();
+  }
 
   async function runRound(): Promise<void> {
     try {
@@ -155,7 +169,7 @@ export function createSourceSyncer(options: SourceSyncerOptions): SourceSyncer {
     if (stopped) return;
     timer = setTimeout(() => {
       timer = undefined;
-      round = runRound().finally(() => (round = undefined));
+      round = roundNow().finally(() => (round = undefined));
     }, options.retryBaseMs ?? RETRY_BASE_MS);
     timer.unref();
   }

@@ -323,9 +323,20 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    // Held for the replicas' step (leases, change bus), which replaces this one when both land; empty until then.
-    name: 'reserved',
-    sql: '',
+    name: 'leases (replicas sharing a database take turns at feeds and syncs)',
+    // One statement, so that the Db interface can run it as well (its statements are prepared one at a time).
+    sql: `
+      CREATE TABLE leases (
+        -- what the lease guards: 'feed:<id>', 'source:<name>'...
+        name        TEXT PRIMARY KEY,
+        -- the replica holding it (REPLICA_ID)
+        holder      TEXT NOT NULL,
+        -- bumped each time another holder takes the lease, so work begun under an older fence can be refused
+        fence       INTEGER NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+      ) STRICT
+    `,
   },
   {
     version: 9,

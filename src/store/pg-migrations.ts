@@ -1,6 +1,7 @@
 import { DbError, type Db } from './db.js';
 import { PG_SCHEMA_FEEDS } from './pg-schema-feeds.js';
 import { PG_RECORDS_MIGRATION } from './pg-schema-records.js';
+import { PG_REPLICA_MIGRATIONS } from './pg-schema-replicas.js';
 
 /** One PostgreSQL schema step; applied once, in order, recorded in `schema_migrations`. */
 export interface PgMigration {
@@ -16,6 +17,7 @@ export interface PgMigration {
 export const PG_MIGRATIONS: PgMigration[] = [
   PG_SCHEMA_FEEDS,
   PG_RECORDS_MIGRATION,
+  ...PG_REPLICA_MIGRATIONS,
 ];
 
 /** Any fixed number: the advisory lock key replicas take so that only one of them migrates at a time. */

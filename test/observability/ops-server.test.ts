@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { COMMANDS } from '../../commands/index.js';
 import { createDiscordAdapter, type DiscordAdapter } from '../../src/adapters/discord/adapter.js';
 import { createAppObservability, type AppObservability } from '../../src/observability/index.js';
+import { recordReposOf } from '../../src/store/repos/index.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { recordingLogger } from '../support/fake-discord-bot.js';
 import { FakeDiscord } from '../support/fake-discord.js';
@@ -58,7 +59,8 @@ describe('health and metrics endpoint: /healthz, /readyz over a real store and a
       shards: { count: 2 },
     });
     const config = { replicaId: 'ops-test-1', http: { port: 0, host: '127.0.0.1' }, discord: { token: 'x', applicationId: fake.applicationId, apiUrl: fake.apiUrl } };
-    obs = createAppObservability({ config, store, index: { size: 42 }, logger: pino({ level: 'silent' }) });
+    const repos = recordReposOf(store);
+    obs = createAppObservability({ config, store: repos.records, sources: repos.sources, index: { size: 42 }, logger: pino({ level: 'silent' }) });
     port = await obs.listen();
   });
 

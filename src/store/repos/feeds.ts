@@ -144,13 +144,15 @@ export class FeedsRepo {
       let feed = await this.getByUrl(spec.url);
       let added = false;
       if (!feed) {
+        // Replicas starting together reconcile one feed list: the one that loses the race finds the winner's row.
         const { lastId } = await this.db.run(
-          'INSERT INTO feeds (url, name, interval_seconds, added_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
+          'INSERT INTO feeds (url, name, interval_seconds, added_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id',
           [spec.url, feedName, spec.intervalSeconds ?? null, addedBy ?? null, now],
         );
-        feed = (await this.get(lastId!))!;
-        added = true;
-      } else if (feed.removed) {
+        added = lastId !== undefined;
+        feed = (added ? await this.get(lastId!) : await this.getByUrl(spec.url))!;
+      }
+      if (!added && feed.removed) {
         // A re-added feed starts over as unseeded: items published while it was removed are stored, not alerted.
         await this.db.run(
           `UPDATE feeds SET removed = 0, name = coalesce(?, name), interval_seconds = ?, added_by = coalesce(?, added_by),
@@ -160,7 +162,7 @@ export class FeedsRepo {
           [feedName, spec.intervalSeconds ?? feed.intervalSeconds, addedBy ?? null, feed.id],
         );
         added = true;
-      } else if (operator && (feedName || spec.intervalSeconds !== undefined)) {
+      } else if (!added && operator && (feedName || spec.intervalSeconds !== undefined)) {
         await this.db.run('UPDATE feeds SET name = coalesce(?, name), interval_seconds = coalesce(?, interval_seconds) WHERE id = ?', [
           feedName,
           spec.intervalSeconds ?? null,

@@ -117,7 +117,8 @@ export class OutboxRepo {
   async claim(id: number, threadOf: string | null, lease?: OutboxLease): Promise<boolean> {
     if (this.db.kind === 'postgres' && lease) {
       const r = await this.db.run(
-        "UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ? WHERE id = ? AND status = 'pending'",
+        // SKIP LOCKED: a row another replica is claiming right now is passed over, not waited for.
+        "UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ? WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)",
         [threadOf, lease.holder, lease.now + lease.ms, id],
       );
       return r.changes > 0;
