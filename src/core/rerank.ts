@@ -1,6 +1,7 @@
 import type { Candidate, RankedHit } from './candidates.js';
 import { CONTEXT_KINDS, type Incident } from './incident.js';
-import { compactNamesOf, FIELD_BOOSTS } from './index-doc.js';
+import { compactNamesOf, FIELD_BOOSTS, recordNames } from './index-doc.js';
+import { nameCoverage, nameWordsOf, type NameWord } from './name-cover.js';
 import type { TermLookup, Work } from './postings.js';
 import type { ParsedQuery } from './query.js';
 import { CORRECTION_WEIGHT, dateFactor, hintFactor } from './rank-signals.js';
@@ -14,6 +15,8 @@ export interface Profile {
   dateEnd: string | null;
   /** CVE ids the record cites: its entities and the ids its text writes. */
   cited: string[];
+  /** The identifying words of each name, for word-by-word matching. */
+  nameWords: NameWord[][];
 }
 
 const CVE_ID = /\bCVE-\d{4}-\d{4,7}\b/gi;
@@ -27,6 +30,7 @@ export function profileOf(incident: Incident): Profile {
     date: incident.date?.value ?? null,
     dateEnd: incident.dateEnd?.value ?? null,
     cited: [...new Set([...e.cves, ...(`${incident.summary}\n${incident.body ?? ''}`.match(CVE_ID) ?? [])].map((c) => c.toUpperCase()))],
+    nameWords: nameWordsOf(recordNames(incident)),
   };
 }
 
@@ -34,6 +38,11 @@ export function profileOf(incident: Incident): Profile {
 const COMMON_TERM_SCORE = 0.04;
 /** Field weight of a word found only in a record's text, for the per-candidate check (the lead summary has 0.6). */
 const TEXT_TERM_WEIGHT = 0.4;
+/**
+ * Bonus for a name of several words that the query covers word by word (each word as typed, of its family, one slip
+ * away or sounding alike), times the coverage both ways: below a whole-name typo (TYPO_BONUS), above a contained name.
+ */
+const NAME_WORDS_BONUS = 1.3;
 /** Bonus for a query word that the record's text writes as a name, times the word's nameness (0..1). */
 const MENTION_BONUS = 0.4;
 
@@ -117,8 +126,10 @@ export function rerank(candidates: Iterable<Candidate>, ctx: RerankContext, filt
       score += 2;
     } else if (ctx.nearIds.has(hit.id)) {
       score += ctx.nearIds.get(hit.id)!;
-    } else if (nameContained > 0) {
-      score += 0.8 * Math.min(1, nameContained / Math.max(8, ctx.compactQuery.length)) + 0.3;
+    } else {
+      const contained = nameContained > 0 ? 0.8 * Math.min(1, nameContained / Math.max(8, ctx.compactQuery.length)) + 0.3 : 0;
+      const byWords = profile ? NAME_WORDS_BONUS * nameCoverage(q.terms, profile.nameWords).share : 0;
+      score += Math.max(contained, byWords);
     }
     if (entityHits > 0) score += 0.5 * Math.min(entityHits, 3);
     // A word the record's text writes as a name ("ViaSat") names something the record is about: a small bonus,

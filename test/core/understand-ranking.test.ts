@@ -1,0 +1,36 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { COMMANDS, findCommand, type CommandContext } from '../../commands/index.js';
+import type { Answer } from '../../src/core/answer-model.js';
+import { createMemoryConversationStore } from '../../src/core/conversation.js';
+import { buildTuneService } from '../support/tune-records.js';
+
+const service = buildTuneService();
+const ctx: CommandContext = { incidents: service, commands: COMMANDS, conversations: createMemoryConversationStore(), channel: { platform: 'console', canManageFeeds: false, canManageChannel: false, conversation: 'ranking' } };
+
+async function ask(query: string): Promise<Answer> {
+  const reply = await findCommand('incident')!.handle({ options: { query } }, ctx);
+  assert.equal(reply.type, 'answer', JSON.stringify(reply).slice(0, 200));
+  return (reply as { answer: Answer }).answer;
+}
+
+describe('ranking what people type', () => {
+  it('a description of something done answers with the incident that tells it, not the group whose profile shares its words', async () => {
+    const a = await ask('fake recruiters sending job offer documents to aerospace engineers in norway');
+    assert.equal(a.incident?.id, 'tune:C1', JSON.stringify(a).slice(0, 300));
+  });
+
+  it('a name of several words typed with a slip or as it sounds in each word finds that name', async () => {
+    assert.equal((await ask('nite falcon')).incident?.id, 'tune:C2');
+    assert.equal((await ask('nigth falcon')).incident?.id, 'tune:C2');
+    assert.equal((await ask('gray falcon')).incident?.id, 'tune:G3');
+  });
+
+  it('two typed words that a name writes as one find it', async () => {
+    assert.equal((await ask('silver birch operation')).incident?.id, 'tune:C3');
+  });
+
+  it('a campaign named by most of its words outranks the group and the flaw whose texts carry them', async () => {
+    assert.equal((await ask('vantor plc defacements')).incident?.id, 'tune:C4');
+  });
+});
