@@ -21,9 +21,10 @@ export interface NameWord {
 /** Shortest sound key that identifies a word: shorter ones ("NT") are shared by too many words. */
 const MIN_SOUND_WORD_CHARS = 4;
 
-/** Returns the words of each name that identify it (no grammar, no kind words like "campaign"), with their keys. */
-export function nameWordsOf(names: readonly string[]): NameWord[][] {
-  return names.map((n) => words(n).filter((w) => !isStopWord(w) && !isKindWord(w)).map(nameWord)).filter((ws) => ws.length > 0);
+/** Returns the words of each name that identify it (no grammar, no kind words like "campaign" unless asked), with their keys. */
+export function nameWordsOf(names: readonly string[], dropKindWords = true): NameWord[][] {
+  // A bracketed part of a name annotates it ("(CVE-2024-1234 & CVE-2024-5678)"): people type the name without it.
+  return names.map((n) => words(n.replace(/\([^)]*\)/g, ' ')).filter((w) => !isStopWord(w) && !(dropKindWords && isKindWord(w))).map(nameWord)).filter((ws) => ws.length > 0);
 }
 
 function nameWord(word: string): NameWord {

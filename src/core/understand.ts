@@ -12,6 +12,7 @@ import { datedInRange, decodeCursor, encodeCursor, FacetIndex, groupsOf, holdsNa
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
+import { nameCoverage, nameWordsOf } from './name-cover.js';
 
 /** What answering needs besides the index: who may see what, the graph, the conversation, the page, and today. */
 export interface UnderstandOptions extends AnswerOptions {
@@ -73,7 +74,10 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   const referent = cursor?.subject ? lookup(cursor.subject) : followUpReferent(index, ws, options.context, lookup, visible);
   const range = readTimeRange(text, options.now ?? new Date());
   const timed = Boolean(range && (range.from || range.to || range.recency));
-  const plan = listPlan(index, range ? words(normalise(foldText(range.rest))) : ws, referent, timed, visible);
+  let plan = listPlan(index, range ? words(normalise(foldText(range.rest))) : ws, referent, timed, visible);
+  // A plural that is part of one record's name ("<product> zero-days" for "<Product> Zero-Day Exploits") names that
+  // record, unless the question asks for many ("which", "all", "list") or for a time.
+  if (plan && !timed && !ws.some((w) => LIST_LEADS.has(w)) && namesOneRecord(index, text, visible)) plan = undefined;
 
   // A time alone lists what happened then, unless the question also names something ("who hacked X in 2017").
   const timeOnly = timed && !referent && !plan && contentWords(range ? words(foldText(range.rest)) : ws).length === 0;
@@ -226,6 +230,19 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
   // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list.
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
+}
+
+/** Least share of a question a record's name must cover, and of the name the question must, for it to name that record. */
+const WHOLE_NAME_COVER = 0.75;
+
+/** Returns whether the question, its kind words included, is (nearly) the name of the record the index ranks first. */
+function namesOneRecord(index: IncidentIndex, text: string, visible?: (id: string) => boolean): boolean {
+  const q = parseQuery(text);
+  const top = index.search(q, 1, visible && ((h) => visible(h.id)))[0];
+  const record = top && index.get(top.id);
+  if (!record) return false;
+  const typed = q.words.filter((w) => !isStopWord(w) && !LIST_LEADS.has(w));
+  return nameCoverage(typed, nameWordsOf([record.title, ...record.aliases], false)).share >= WHOLE_NAME_COVER;
 }
 
 /** Most words a subject's name is looked for in: spans of them are tried, so the work stays bounded. */

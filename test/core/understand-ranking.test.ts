@@ -33,4 +33,12 @@ describe('ranking what people type', () => {
   it('a campaign named by most of its words outranks the group and the flaw whose texts carry them', async () => {
     assert.equal((await ask('vantor plc defacements')).incident?.id, 'tune:C4');
   });
+
+  it('a plural that is part of one record\'s name names that record; asked with "which" or alone it lists', async () => {
+    const named = await ask('brightline transfer zero-days');
+    assert.equal(named.status, 'found');
+    assert.equal(named.incident?.id, 'tune:C5');
+    assert.equal((await ask('which brightline transfer zero-days')).status, 'list');
+    assert.equal((await ask('brightline vulns')).status, 'list');
+  });
 });
