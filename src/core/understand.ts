@@ -365,8 +365,9 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
   if (evidence.share >= MIN_EVIDENCE && !unknownName) return answer;
   // The query's rarest word, held by at most RARE_CARRIERS records, this one among them ("viasat" in "viasat
-  // satellite hack"): that word is the name asked about.
-  if (!unknownName && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
+  // satellite hack"): that word is the name asked about. In a description, one rare word shared ("lithuanian") is
+  // a detail in common, not a name: the share decides.
+  if (!unknownName && q.terms.length <= MAX_NAME_TERMS && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
   const candidates = [answer.incident, ...answer.related].slice(0, 3).map(({ id, title, kind, date, blurb, url }) => ({ id, title, kind, date, blurb, ...(url ? { url } : {}) }));
   return {
     ...answer,

@@ -41,4 +41,16 @@ describe('ranking what people type', () => {
     assert.equal((await ask('which brightline transfer zero-days')).status, 'list');
     assert.equal((await ask('brightline vulns')).status, 'list');
   });
+
+  it('a description that shares one rare word with a record, and little else, is not answered by it', async () => {
+    const a = await ask('keylogger hidden in fake invoices from a forestry supplier in chile');
+    assert.ok(a.status === 'not-found' || a.status === 'ambiguous', `${a.status} ${a.incident?.id}`);
+    assert.equal((await ask('forestry ministries spear phishing')).incident?.id, 'tune:C3');
+  });
+
+  it('every -ing form of a relation verb is grammar, like the others: "abusing X" searches for X', async () => {
+    const a = await ask('crews abusing loomkey');
+    assert.equal(a.status, 'list');
+    assert.deepEqual((a.items ?? []).map((i) => i.id), ['tune:G1']);
+  });
 });
