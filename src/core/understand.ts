@@ -354,6 +354,8 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   const q = parseQuery(answer.query);
   const record = lookup(answer.incident.id);
   if (!record || q.cves.length) return answer;
+  // A record id (its own or one merged into it) asks for that record.
+  if (record.id === q.text || record.sameAs?.includes(q.text)) return answer;
   // A question that is one of the record's names is answered by it, whatever else its text says.
   const typed = compactName(q.words.filter((w) => !isStopWord(w)).join(' '));
   if (typed && [record.title, ...record.aliases].some((name) => compactName(name) === typed)) return answer;
