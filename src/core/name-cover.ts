@@ -33,8 +33,13 @@ function nameWord(word: string): NameWord {
 
 /** How the query's terms cover a record's best-covered name. */
 export interface NameCover {
-  /** Share of the terms matched times share of the name's words matched, 0..1; 0 unless two terms or more match. */
+  /**
+   * Square root of the share of the terms matched times the share of the name's words matched, 0..1 (0 unless two
+   * terms or more match): the name is weighed whole more than the question is, which may name it in passing.
+   */
   share: number;
+  /** Share of the terms matched times share of the name's words matched: 1 when the question is just the name. */
+  whole: number;
   /** The terms that matched that name. */
   terms: Set<string>;
 }
@@ -45,7 +50,7 @@ export interface NameCover {
  * Double Metaphone key); two terms match one word they spell when run together.
  */
 export function nameCoverage(terms: readonly string[], names: readonly NameWord[][]): NameCover {
-  const best: NameCover = { share: 0, terms: new Set() };
+  const best: NameCover = { share: 0, whole: 0, terms: new Set() };
   if (terms.length < 2 || names.length === 0) return best;
   const typed = terms.map(nameWord);
   for (const name of names) {
@@ -68,9 +73,11 @@ export function nameCoverage(terms: readonly string[], names: readonly NameWord[
     // One word in common is a shared word ("Dragon"), which the name index already weighs; this reads names of which
     // the query types several words.
     if (usedTerms.size < 2) continue;
-    const share = (usedTerms.size / typed.length) * (wordsMatched / name.length);
+    const termShare = usedTerms.size / typed.length;
+    const share = Math.sqrt(termShare) * (wordsMatched / name.length);
     if (share > best.share) {
       best.share = share;
+      best.whole = termShare * (wordsMatched / name.length);
       best.terms = new Set([...usedTerms].map((i) => terms[i]));
     }
   }

@@ -242,7 +242,7 @@ function namesOneRecord(index: IncidentIndex, text: string, visible?: (id: strin
   const record = top && index.get(top.id);
   if (!record) return false;
   const typed = q.words.filter((w) => !isStopWord(w) && !LIST_LEADS.has(w));
-  return nameCoverage(typed, nameWordsOf([record.title, ...record.aliases], false)).share >= WHOLE_NAME_COVER;
+  return nameCoverage(typed, nameWordsOf([record.title, ...record.aliases], false)).whole >= WHOLE_NAME_COVER;
 }
 
 /** Most words a subject's name is looked for in: spans of them are tried, so the work stays bounded. */

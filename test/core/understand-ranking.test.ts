@@ -53,4 +53,8 @@ describe('ranking what people type', () => {
     assert.equal(a.status, 'list');
     assert.deepEqual((a.items ?? []).map((i) => i.id), ['tune:G1']);
   });
+
+  it('a question naming a record of two words in passing is about that record, not the group that mentions it', async () => {
+    assert.equal((await ask('how long were the actors inside the oil firms before the night falcon thefts')).incident?.id, 'tune:C2');
+  });
 });

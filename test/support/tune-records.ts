@@ -22,6 +22,10 @@ export const TUNE_RECORDS: IncidentInput[] = [
     id: 'tune:C2', kind: 'incident', title: 'Night Falcon', date: { value: '2019-06', precision: 'month' },
     summary: 'Night Falcon was a campaign against oil and gas firms that stole bidding documents.', sources: src,
   },
+  {
+    id: 'tune:G5', kind: 'group', title: 'Amber Reed', summary: 'Amber Reed is an espionage group whose actors are tied to Night Falcon.',
+    tags: ['campaign:Night Falcon'], sources: src,
+  },
   { id: 'tune:G2', kind: 'group', title: 'Falconry Crew', summary: 'Falconry Crew is a financially motivated group.', sources: src },
   { id: 'tune:G3', kind: 'group', title: 'Grey Falcon', summary: 'Grey Falcon is a group that targets telecoms.', sources: src },
   {
