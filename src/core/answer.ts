@@ -110,7 +110,7 @@ export const EVIDENCE_MIN_TERMS = 3;
  */
 export const DESCRIPTION_TERMS = 5;
 /** Hits re-weighed for a description. */
-export const DESCRIPTION_RERANK = 30;
+export const DESCRIPTION_RERANK = 20;
 /**
  * A description tells of something done (who did what to whom), which is an incident's story; a group or a tool
  * carries the same words in its profile. Context records weigh this much against an incident for a description.

@@ -27,7 +27,8 @@ export function nameWordsOf(names: readonly string[], dropKindWords = true): Nam
   return names.map((n) => words(n.replace(/\([^)]*\)/g, ' ')).filter((w) => !isStopWord(w) && !(dropKindWords && isKindWord(w))).map(nameWord)).filter((ws) => ws.length > 0);
 }
 
-function nameWord(word: string): NameWord {
+/** Returns a typed word with its keys (a query's terms, keyed once per query for `nameCoverage`). */
+export function nameWord(word: string): NameWord {
   return { word, stem: stem(word), sound: word.length >= MIN_SOUND_WORD_CHARS - 1 ? doubleMetaphone(word)[0] : '' };
 }
 
@@ -49,10 +50,10 @@ export interface NameCover {
  * word, of its family (stem), within the typo distance its length allows, or sounds alike (same first letter and
  * Double Metaphone key); two terms match one word they spell when run together.
  */
-export function nameCoverage(terms: readonly string[], names: readonly NameWord[][]): NameCover {
+export function nameCoverage(terms: readonly string[] | readonly NameWord[], names: readonly NameWord[][]): NameCover {
   const best: NameCover = { share: 0, whole: 0, terms: new Set() };
   if (terms.length < 2 || names.length === 0) return best;
-  const typed = terms.map(nameWord);
+  const typed = terms.map((t) => (typeof t === 'string' ? nameWord(t) : t));
   for (const name of names) {
     const usedTerms = new Set<number>();
     let wordsMatched = 0;
@@ -78,7 +79,7 @@ export function nameCoverage(terms: readonly string[], names: readonly NameWord[
     if (share > best.share) {
       best.share = share;
       best.whole = termShare * (wordsMatched / name.length);
-      best.terms = new Set([...usedTerms].map((i) => terms[i]));
+      best.terms = new Set([...usedTerms].map((i) => typed[i].word));
     }
   }
   return best;
