@@ -1,6 +1,6 @@
 import type { Answer, AnswerSource, Fact, IncidentRef, Quote } from './answer-model.js';
 import type { Graph } from './graph.js';
-import { formatIncidentDate, type Incident, type Source } from './incident.js';
+import { CONTEXT_KINDS, formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { weighEvidence } from './confidence.js';
 import { stem } from './stem.js';
@@ -47,7 +47,7 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
-  const hits = byEvidence(index, q, index.search(q, 12, visible && ((h) => visible(h.id))));
+  const hits = byEvidence(index, q, index.search(q, q.terms.length >= DESCRIPTION_TERMS ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))));
   const top = hits[0];
   if (!top || top.score < NOT_FOUND_SCORE) {
     return {
@@ -103,6 +103,19 @@ export function answerAbout(incident: Incident, q: ParsedQuery, lookup: RecordLo
 export const EVIDENCE_RERANK = 10;
 /** Fewest query terms for that re-weighing: a short name is settled by the name index, a description is not. */
 export const EVIDENCE_MIN_TERMS = 3;
+/**
+ * Fewest terms of a description ("russian spies emailing signed remote desktop files"): its answer is the record whose
+ * text tells most of it, which the name index may rank far down (it ranks by names), so more hits are re-weighed, and
+ * evidence decides more (its square).
+ */
+export const DESCRIPTION_TERMS = 5;
+/** Hits re-weighed for a description. */
+export const DESCRIPTION_RERANK = 20;
+/**
+ * A description tells of something done (who did what to whom), which is an incident's story; a group or a tool
+ * carries the same words in its profile. Context records weigh this much against an incident for a description.
+ */
+export const DESCRIPTION_CONTEXT_FACTOR = 0.85;
 
 /**
  * Returns the hits with the leading few re-weighed by how much of the question's weight (rarer words weigh more) each
@@ -113,16 +126,21 @@ function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): Ra
   if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length < 2 || hits[0].exactName) return hits;
   const n = Math.max(1, index.size);
   const weight = (w: string) => Math.log(1 + n / (1 + index.text.df(w)));
-  const head = hits.slice(0, EVIDENCE_RERANK).map((h) => {
+  const description = q.terms.length >= DESCRIPTION_TERMS;
+  const size = description ? DESCRIPTION_RERANK : EVIDENCE_RERANK;
+  const head = hits.slice(0, size).map((h) => {
     const record = index.get(h.id);
     const share = record ? weighEvidence(record, q, weight).share : 0;
-    return { ...h, score: h.score * (0.4 + 0.6 * share) };
+    const factor = description ? share * share * (CONTEXT_KINDS.has(h.kind) ? DESCRIPTION_CONTEXT_FACTOR : 1) : 0.4 + 0.6 * share;
+    return { ...h, score: h.score * factor };
   });
   head.sort((a, b) => b.score - a.score);
-  // The re-weighing orders; how sure the answer is stays the name index's call (NOT_FOUND_SCORE, AMBIGUOUS_RATIO).
-  const original = hits.find((h) => h.id === head[0].id)!.score;
+  // The re-weighing orders; how sure the answer is stays the name index's call (NOT_FOUND_SCORE, AMBIGUOUS_RATIO): its
+  // score for the new top, or for a description its best score (the text, not the names, found the answer there;
+  // whether that text holds enough of the question is notSure's call, by evidence).
+  const original = description ? hits[0].score : hits.find((h) => h.id === head[0].id)!.score;
   const scale = head[0].score > 0 ? original / head[0].score : 1;
-  return [...head.map((h) => ({ ...h, score: h.score * scale })), ...hits.slice(EVIDENCE_RERANK)];
+  return [...head.map((h) => ({ ...h, score: h.score * scale })), ...hits.slice(size)];
 }
 
 function fullRef(incident: Incident): NonNullable<Answer['incident']> {

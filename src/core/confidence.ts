@@ -3,6 +3,7 @@ import type { ParsedQuery } from './query.js';
 import { stem } from './stem.js';
 import { compactName, stripMarkup } from './text.js';
 import { words } from './query.js';
+import { nameCoverage, nameWordsOf, withinEdits } from './name-cover.js';
 
 /**
  * Below this share of the question's weight found in the best record, the bot says it is not sure instead of
@@ -45,6 +46,8 @@ export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWe
   const own = new Set(words(text));
   const stems = new Set([...own].map(stem));
   const compact = names.map(compactName).join(' ');
+  // Words of a name typed as they sound or with a slip each ("lazerus grup") are that name's words.
+  const byName = nameCoverage(terms, nameWordsOf(names)).terms;
   let total = 0;
   let found = 0;
   let unknownMissing = false;
@@ -52,7 +55,7 @@ export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWe
   for (const t of terms) {
     const w = weight(t);
     total += w;
-    const carried = own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && (nearWord(t, own) || inCompound(t, own)));
+    const carried = byName.has(t) || own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && (nearWord(t, own) || inCompound(t, own)));
     if (carried) found += w;
     else if (w >= unknownWeight) unknownMissing = true;
     if (w > rarest.weight) rarest = { weight: w, carried };
@@ -67,29 +70,6 @@ function inCompound(term: string, own: ReadonlySet<string>): boolean {
 }
 
 function nearWord(term: string, own: ReadonlySet<string>): boolean {
-  for (const w of own) if (Math.abs(w.length - term.length) <= 1 && w[0] === term[0] && withinOneEdit(w, term)) return true;
+  for (const w of own) if (Math.abs(w.length - term.length) <= 1 && w[0] === term[0] && withinEdits(w, term, 1)) return true;
   return false;
-}
-
-function withinOneEdit(a: string, b: string): boolean {
-  if (a === b) return true;
-  if (Math.abs(a.length - b.length) > 1) return false;
-  let i = 0;
-  let j = 0;
-  let edits = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
-      i++;
-      j++;
-      continue;
-    }
-    if (++edits > 1) return false;
-    if (a.length > b.length) i++;
-    else if (b.length > a.length) j++;
-    else {
-      i++;
-      j++;
-    }
-  }
-  return edits + (a.length - i) + (b.length - j) <= 1;
 }

@@ -234,6 +234,7 @@ export class IncidentIndex {
     const correctedFrom = new Map<string, string[]>();
     const correctionsOf = new Map<string, string[]>();
     const searchTerms: string[] = [];
+    const joinedNames = new Map<string, string[]>();
     let unknownWords = 0;
     for (const t of q.terms) {
       if (documentFrequency(internals, t) > 0) {
@@ -249,6 +250,14 @@ export class IncidentIndex {
         searchTerms.push(f);
       }
     }
+    // Two typed words that a name writes as one ("cuckoo bees" for "CuckooBees") are searched as that word.
+    for (let i = 0; i + 1 < q.terms.length; i++) {
+      const joined = q.terms[i] + q.terms[i + 1];
+      if (joined.length > MAX_TERM_CHARS || searchTerms.includes(joined) || documentFrequency(internals, joined) === 0) continue;
+      joinedNames.set(joined, [q.terms[i], q.terms[i + 1]]);
+      searchTerms.push(joined);
+    }
+    const coversOf = new Map([...correctedFrom, ...joinedNames]);
     const rareInNames: string[] = [];
     const common: { term: string; df: number }[] = [];
     for (const t of searchTerms) {
@@ -303,7 +312,7 @@ export class IncidentIndex {
         }),
         1,
         true,
-        correctedFrom,
+        coversOf,
       );
     } else if (common.length > 0) {
       // With only common words, candidates come from the postings of the rarest one that names records (else of the
@@ -316,9 +325,9 @@ export class IncidentIndex {
       if (postings <= MAX_COMMON_SCAN) {
         work.postings += postings;
         const fields = naming ? NAME_FIELDS : undefined;
-        add(this.mini.search(rarest, { boost: BOOST, fields, boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1) }), 1, true, correctedFrom);
+        add(this.mini.search(rarest, { boost: BOOST, fields, boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1) }), 1, true, coversOf);
       } else {
-        add(scanPostings(this.internals, rarest, fieldIds, common.map((c) => c.term), FIELD_BOOSTS, MAX_COMMON_SCAN, work).slice(0, CANDIDATES), 1, true, correctedFrom);
+        add(scanPostings(this.internals, rarest, fieldIds, common.map((c) => c.term), FIELD_BOOSTS, MAX_COMMON_SCAN, work).slice(0, CANDIDATES), 1, true, coversOf);
       }
     }
 

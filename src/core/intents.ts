@@ -9,9 +9,10 @@ import type { IncidentKind } from './incident.js';
 
 /** Verbs that state a relation between records ("who deploys X", "campaigns that leveraged X"): grammar, not identity. */
 export const RELATION_VERBS: ReadonlySet<string> = new Set(
-  ('use uses used using utilise utilises utilised utilize utilizes utilized deploy deploys deployed deploying employ employs ' +
-    'employed employing leverage leverages leveraged leveraging wield wields wielded rely relies relied run runs ran ' +
-    'exploit exploits exploited exploiting abuse abuses abused weaponize weaponized weaponise weaponised').split(' '),
+  ('use uses used using utilise utilises utilised utilising utilize utilizes utilized utilizing deploy deploys deployed deploying ' +
+    'employ employs employed employing leverage leverages leveraged leveraging wield wields wielded wielding rely relies relied ' +
+    'relying run runs ran exploit exploits exploited exploiting abuse abuses abused abusing weaponize weaponizes weaponized ' +
+    'weaponizing weaponise weaponises weaponised weaponising').split(' '),
 );
 
 /** Words that ask who did something ("who was behind it", "responsible for", "attributed to"). */

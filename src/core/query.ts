@@ -85,6 +85,11 @@ export function isStopWord(word: string): boolean {
   return STOP_WORDS.has(word);
 }
 
+/** Returns true for words that say what kind of record is meant ("campaign", "group"), not which one. */
+export function isKindWord(word: string): boolean {
+  return KIND_WORDS[word] !== undefined;
+}
+
 /** Parses a raw query into terms, CVE ids, dates and hints; never throws, whatever the input. */
 export function parseQuery(raw: string): ParsedQuery {
   const text = String(raw ?? '').replace(/\s+/g, ' ').trim().slice(0, MAX_QUERY_CHARS);

@@ -1,6 +1,7 @@
 import type { Candidate, RankedHit } from './candidates.js';
 import { CONTEXT_KINDS, type Incident } from './incident.js';
-import { compactNamesOf, FIELD_BOOSTS } from './index-doc.js';
+import { compactNamesOf, FIELD_BOOSTS, recordNames } from './index-doc.js';
+import { nameCoverage, nameWord, nameWordsOf, type NameWord } from './name-cover.js';
 import type { TermLookup, Work } from './postings.js';
 import type { ParsedQuery } from './query.js';
 import { CORRECTION_WEIGHT, dateFactor, hintFactor } from './rank-signals.js';
@@ -14,6 +15,10 @@ export interface Profile {
   dateEnd: string | null;
   /** CVE ids the record cites: its entities and the ids its text writes. */
   cited: string[];
+  /** The identifying words of each name, for word-by-word matching (keyed on first use: most candidates never need them). */
+  nameWords?: NameWord[][];
+  /** The record's names, for `nameWords`. */
+  nameList: string[];
 }
 
 const CVE_ID = /\bCVE-\d{4}-\d{4,7}\b/gi;
@@ -27,6 +32,7 @@ export function profileOf(incident: Incident): Profile {
     date: incident.date?.value ?? null,
     dateEnd: incident.dateEnd?.value ?? null,
     cited: [...new Set([...e.cves, ...(`${incident.summary}\n${incident.body ?? ''}`.match(CVE_ID) ?? [])].map((c) => c.toUpperCase()))],
+    nameList: recordNames(incident),
   };
 }
 
@@ -34,6 +40,13 @@ export function profileOf(incident: Incident): Profile {
 const COMMON_TERM_SCORE = 0.04;
 /** Field weight of a word found only in a record's text, for the per-candidate check (the lead summary has 0.6). */
 const TEXT_TERM_WEIGHT = 0.4;
+/**
+ * Bonus for a name of several words that the query covers word by word (each word as typed, of its family, one slip
+ * away or sounding alike), times the coverage both ways: below a whole-name typo (TYPO_BONUS), above a contained name.
+ */
+const NAME_WORDS_BONUS = 1.3;
+/** Leading candidates whose names are read word by word. */
+const NAME_WORDS_HEAD = 30;
 /** Bonus for a query word that the record's text writes as a name, times the word's nameness (0..1). */
 const MENTION_BONUS = 0.4;
 
@@ -73,7 +86,7 @@ export function rerank(candidates: Iterable<Candidate>, ctx: RerankContext, filt
   const queryWords = new Set(q.words);
   // Short names ("Reg", "Arp") only count as a whole word; longer ones also inside run-together text.
   const mentions = (name: string) => (name.length >= 4 ? ctx.compactAll.includes(name) : queryWords.has(name));
-  const out: RankedHit[] = [];
+  const scored: { hit: RankedHit; profile?: Profile; score: number; contained: number; factor: number }[] = [];
   for (const { hit, base, textBase, coverage } of candidates) {
     const profile = ctx.profileOf(hit.id);
     let score = base;
@@ -117,23 +130,36 @@ export function rerank(candidates: Iterable<Candidate>, ctx: RerankContext, filt
       score += 2;
     } else if (ctx.nearIds.has(hit.id)) {
       score += ctx.nearIds.get(hit.id)!;
-    } else if (nameContained > 0) {
-      score += 0.8 * Math.min(1, nameContained / Math.max(8, ctx.compactQuery.length)) + 0.3;
     }
+    const byName = ctx.exactIds.has(hit.id) || ctx.nearIds.has(hit.id);
+    const contained = !byName && nameContained > 0 ? 0.8 * Math.min(1, nameContained / Math.max(8, ctx.compactQuery.length)) + 0.3 : 0;
+    score += contained;
     if (entityHits > 0) score += 0.5 * Math.min(entityHits, 3);
     // A word the record's text writes as a name ("ViaSat") names something the record is about: a small bonus,
     // well below a name of its own, so a record named X still outranks one that mentions X. Not when another word
     // of the query is unknown everywhere: then the query names something we have never seen ("violet comet"), and
     // a text that mentions "Comet" is no answer to it.
     if (ctx.unknownWords === 0) score += MENTION_BONUS * (ctx.namedInText.get(hit.id) ?? 0);
-    if (q.dates.length > 0) score *= dateFactor(q.dates, profile?.date ?? null, profile?.dateEnd ?? null);
-    if (q.kindHint) score *= hintFactor(q.kindHint, hit.kind, q.weakHint);
+    let factor = 1;
+    if (q.dates.length > 0) factor *= dateFactor(q.dates, profile?.date ?? null, profile?.dateEnd ?? null);
+    if (q.kindHint) factor *= hintFactor(q.kindHint, hit.kind, q.weakHint);
     // "tool" vs "malware", "campaign": the hint word itself may be carried by the record's tags.
-    if (shortId !== undefined) for (const w of q.hintWords) if (terms.weight(w, shortId, FIELD_BOOSTS) > 0) score *= 1.2;
+    if (shortId !== undefined) for (const w of q.hintWords) if (terms.weight(w, shortId, FIELD_BOOSTS) > 0) factor *= 1.2;
     // Context records (groups, software, CVEs) must not outrank an incident that matches as well.
-    if (CONTEXT_KINDS.has(hit.kind)) score *= 0.92;
-    hit.score = score;
-    if (!filter || filter(hit)) out.push(hit);
+    if (CONTEXT_KINDS.has(hit.kind)) factor *= 0.92;
+    hit.score = score * factor;
+    if (!filter || filter(hit)) scored.push({ hit, profile, score, contained: byName ? -1 : contained, factor });
   }
-  return out.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  scored.sort((a, b) => b.hit.score - a.hit.score);
+  // Names of several words matched word by word: read for the leading candidates only (keying names costs more than
+  // the rest of re-ranking), where the records a query names are.
+  if (q.terms.length >= 2) {
+    const typed = q.terms.map(nameWord);
+    for (const s of scored.slice(0, NAME_WORDS_HEAD)) {
+      if (s.contained < 0 || !s.profile) continue;
+      const byWords = NAME_WORDS_BONUS * nameCoverage(typed, (s.profile.nameWords ??= nameWordsOf(s.profile.nameList))).share;
+      if (byWords > s.contained) s.hit.score = (s.score - s.contained + byWords) * s.factor;
+    }
+  }
+  return scored.map((s) => s.hit).sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 }

@@ -12,6 +12,7 @@ import { datedInRange, decodeCursor, encodeCursor, FacetIndex, groupsOf, holdsNa
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
+import { nameCoverage, nameWordsOf } from './name-cover.js';
 
 /** What answering needs besides the index: who may see what, the graph, the conversation, the page, and today. */
 export interface UnderstandOptions extends AnswerOptions {
@@ -73,7 +74,10 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   const referent = cursor?.subject ? lookup(cursor.subject) : followUpReferent(index, ws, options.context, lookup, visible);
   const range = readTimeRange(text, options.now ?? new Date());
   const timed = Boolean(range && (range.from || range.to || range.recency));
-  const plan = listPlan(index, range ? words(normalise(foldText(range.rest))) : ws, referent, timed, visible);
+  let plan = listPlan(index, range ? words(normalise(foldText(range.rest))) : ws, referent, timed, visible);
+  // A plural that is part of one record's name ("<product> zero-days" for "<Product> Zero-Day Exploits") names that
+  // record, unless the question asks for many ("which", "all", "list") or for a time.
+  if (plan && !timed && !ws.some((w) => LIST_LEADS.has(w)) && namesOneRecord(index, text, visible)) plan = undefined;
 
   // A time alone lists what happened then, unless the question also names something ("who hacked X in 2017").
   const timeOnly = timed && !referent && !plan && contentWords(range ? words(foldText(range.rest)) : ws).length === 0;
@@ -228,6 +232,19 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
 }
 
+/** Least share of a question a record's name must cover, and of the name the question must, for it to name that record. */
+const WHOLE_NAME_COVER = 0.75;
+
+/** Returns whether the question, its kind words included, is (nearly) the name of the record the index ranks first. */
+function namesOneRecord(index: IncidentIndex, text: string, visible?: (id: string) => boolean): boolean {
+  const q = parseQuery(text);
+  const top = index.search(q, 1, visible && ((h) => visible(h.id)))[0];
+  const record = top && index.get(top.id);
+  if (!record) return false;
+  const typed = q.words.filter((w) => !isStopWord(w) && !LIST_LEADS.has(w));
+  return nameCoverage(typed, nameWordsOf([record.title, ...record.aliases], false)).whole >= WHOLE_NAME_COVER;
+}
+
 /** Most words a subject's name is looked for in: spans of them are tried, so the work stays bounded. */
 const MAX_SPAN_WORDS = 6;
 
@@ -337,6 +354,8 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   const q = parseQuery(answer.query);
   const record = lookup(answer.incident.id);
   if (!record || q.cves.length) return answer;
+  // A record id (its own or one merged into it) asks for that record.
+  if (record.id === q.text || record.sameAs?.includes(q.text)) return answer;
   // A question that is one of the record's names is answered by it, whatever else its text says.
   const typed = compactName(q.words.filter((w) => !isStopWord(w)).join(' '));
   if (typed && [record.title, ...record.aliases].some((name) => compactName(name) === typed)) return answer;
@@ -348,8 +367,9 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
   if (evidence.share >= MIN_EVIDENCE && !unknownName) return answer;
   // The query's rarest word, held by at most RARE_CARRIERS records, this one among them ("viasat" in "viasat
-  // satellite hack"): that word is the name asked about.
-  if (!unknownName && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
+  // satellite hack"): that word is the name asked about. In a description, one rare word shared ("lithuanian") is
+  // a detail in common, not a name: the share decides.
+  if (!unknownName && q.terms.length <= MAX_NAME_TERMS && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
   const candidates = [answer.incident, ...answer.related].slice(0, 3).map(({ id, title, kind, date, blurb, url }) => ({ id, title, kind, date, blurb, ...(url ? { url } : {}) }));
   return {
     ...answer,
