@@ -131,12 +131,7 @@ export class PostsRepo {
     return rows.filter((r): r is { id: string; url: string } => typeof r.url === 'string');
   }
 
-  /** The origin of a stored incident (its last import), or undefined when it is not in the store. */
-  async incidentOrigin(id: string): Promise<string | undefined> {
-    return (await this.db.one<{ origin: string }>('SELECT origin FROM incidents WHERE id = ?', [id]))?.origin;
-  }
-
-  /** The origins of these stored incidents (id -> origin; ids not in the store are absent), in one query. */
+  /** The origins of these stored incidents (their last import; ids not in the store are absent), in one query. */
   async incidentOrigins(ids: readonly string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
     const rows = await this.db.query<{ id: string; origin: string }>(`SELECT id, origin FROM incidents WHERE id ${inJsonArray(this.db)}`, [JSON.stringify(ids)]);
