@@ -155,19 +155,23 @@ export interface PublishedItem {
 /** What happened, in the items' titles. */
 const EVENTS = ['breach', 'outage', 'leak', 'takedown', 'ransomware', 'phishing', 'defacement'];
 
-/** Feeds that grow while the bot polls them; each document carries the newest `window` items of its feed. */
+/**
+ * Feeds that grow while the bot polls them; each document carries the newest `window` items of its feed. Feed f is
+ * served by `servers[f % servers.length]`: each server is a host of its own (host:port), as real feeds are spread over
+ * many sites, and the poller asks one host one thing at a time.
+ */
 export class FeedPublisher {
   readonly items: PublishedItem[] = [];
   private readonly byFeed: PublishedItem[][];
 
   constructor(
-    private readonly server: FeedServer,
+    private readonly servers: readonly FeedServer[],
     readonly feeds: number,
     private readonly window = 400,
   ) {
     this.byFeed = Array.from({ length: feeds }, () => []);
     for (let f = 0; f < feeds; f++) {
-      this.server.route(this.path(f), (_req, res) => {
+      this.serverOf(f).route(this.path(f), (_req, res) => {
         const list = this.byFeed[f]!.slice(-this.window);
         const now = Date.now();
         for (const item of list) item.firstServedAt ??= now;
@@ -187,7 +191,21 @@ export class FeedPublisher {
   }
 
   url(feed: number): string {
-    return this.server.url(this.path(feed));
+    return this.serverOf(feed).url(this.path(feed));
+  }
+
+  /** The polls of one feed the servers received, oldest first. */
+  requests(feed: number): { at: number }[] {
+    return this.serverOf(feed).requests(this.path(feed));
+  }
+
+  /** The feed served at this URL, or undefined. */
+  feedOf(url: string): number | undefined {
+    return Array.from({ length: this.feeds }, (_, i) => i).find((i) => this.url(i) === url);
+  }
+
+  private serverOf(feed: number): FeedServer {
+    return this.servers[feed % this.servers.length]!;
   }
 
   /** Adds item `n` to feed n % feeds; `seed` items are there before the first poll (stored, never alerted). */

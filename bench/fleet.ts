@@ -2,7 +2,7 @@
  * `npm run bench:fleet`: the bot as a fleet under load and faults. Three `npm start` replicas share one fresh
  * PostgreSQL database (DATABASE_URL), each with its REPLICA_ID, HTTP_PORT (/readyz, /metrics), Slack HTTP port and
  * DISCORD_SHARD_IDS (0,1 / 2 / 3 of 4 shards); the fake Discord (4 shards), the fake Slack (two workspaces installed
- * through the OAuth pages), and a local feed server whose feeds publish FLEET_ITEMS new items over the run while
+ * through the OAuth pages), and local feed servers whose feeds publish FLEET_ITEMS new items over the run while
  * FLEET_INTERACTIONS slash commands and mentions arrive. One replica is killed with SIGKILL mid-run and started again.
  * Then the same load runs against one process on SQLite, for comparison.
  *
@@ -10,7 +10,7 @@
  * a dead replica's feeds and shards, how long a post ingested by one replica takes to be answerable on the others,
  * and PostgreSQL connections (pg_stat_activity). Figures are printed, never asserted; what fails is said.
  *
- * FLEET_ITEMS (10000), FLEET_INTERACTIONS (2000), FLEET_SECONDS (120), FLEET_FEEDS (20), FLEET_SQLITE=0 skips the
+ * FLEET_ITEMS (10000), FLEET_INTERACTIONS (2000), FLEET_SECONDS (120), FLEET_FEEDS (20), FLEET_FEED_HOSTS (5, feed servers on ports of their own), FLEET_SQLITE=0 skips the
  * SQLite run, FLEET_PG=0 skips the fleet; TEST_DATABASE_URL picks the server (default the local one).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,8 @@ const ITEMS = Number(process.env.FLEET_ITEMS ?? 10_000);
 const INTERACTIONS = Number(process.env.FLEET_INTERACTIONS ?? 2_000);
 const SECONDS = Number(process.env.FLEET_SECONDS ?? 120);
 const FEEDS = Number(process.env.FLEET_FEEDS ?? 20);
+/** Feed servers (hosts) the feeds are spread over: the poller polls one host at a time, whatever the feeds on it. */
+const FEED_HOSTS = Number(process.env.FLEET_FEED_HOSTS ?? 5);
 const PROBES = 40;
 const RESTART_AFTER_MS = 5_000;
 const SIGNING_SECRET = 'fleet-bench-signing-secret-0123456789';
@@ -91,11 +93,11 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
   const alertGuild = guilds[0]!;
   const discord = await FakeDiscord.start({ shards: 4, maxConcurrency: 16, guildIds: guilds });
   const slack = await FakeSlack.start();
-  const server = await startFeedServer();
+  const servers = await Promise.all(Array.from({ length: Math.max(1, FEED_HOSTS) }, () => startFeedServer()));
   // Each document keeps its feed's whole run, so an item is lost only if the bot loses it, never by scrolling out.
-  const publisher = new FeedPublisher(server, FEEDS, Math.ceil(ITEMS / FEEDS) + 10);
+  const publisher = new FeedPublisher(servers, FEEDS, Math.ceil(ITEMS / FEEDS) + 10);
   const scratch = engine === 'postgres' ? await createScratchDatabase(ADMIN_URL) : undefined;
-  const cleanups: Array<() => Promise<unknown>> = [() => discord.close(), () => slack.close(), () => server.close()];
+  const cleanups: Array<() => Promise<unknown>> = [() => discord.close(), () => slack.close(), ...servers.map((server) => () => server.close())];
   if (typeof scratch === 'string') {
     figures.notes.push(`skipped: ${scratch}`);
     await Promise.allSettled(cleanups.map((c) => c()));
@@ -165,7 +167,7 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
       if (!/Subscribed/.test(JSON.stringify(reply?.body ?? ''))) figures.notes.push(`FAIL: subscribing a channel in ${team}: ${JSON.stringify(reply?.body ?? 'no reply').slice(0, 200)}`);
     }
     // The first poll of a feed stores what it has and alerts nothing: wait until every feed has been seeded.
-    await waitFor(() => (Array.from({ length: FEEDS }, (_, f) => server.requests(publisher.path(f)).length).every((n) => n > 0) ? true : undefined), 60_000);
+    await waitFor(() => (Array.from({ length: FEEDS }, (_, f) => publisher.requests(f).length).every((n) => n > 0) ? true : undefined), 60_000);
     await sleep(3_000);
 
     // Connections sampled through the run.
@@ -346,12 +348,13 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
         .catch(() => undefined);
       const feedMs: number[] = [];
       for (const url of k.feeds.values()) {
-        const next = server.requests(new URL(url).pathname).find((r) => r.at > k.at);
+        const f = publisher.feedOf(url);
+        const next = f === undefined ? undefined : publisher.requests(f).find((r) => r.at > k.at);
         feedMs.push(next ? next.at - k.at : NaN);
       }
       // Whoever polls: the longest gap between two polls of each feed across the kill.
       const feedGapMs = Array.from({ length: FEEDS }, (_, f) => {
-        const times = server.requests(publisher.path(f)).map((r) => r.at);
+        const times = publisher.requests(f).map((r) => r.at);
         const before = times.filter((t) => t <= k.at).pop();
         const after = times.find((t) => t > k.at);
         return before !== undefined && after !== undefined ? after - before : NaN;
@@ -460,7 +463,7 @@ function report(f: Figures): void {
   if (f.connections) console.log(`  PostgreSQL connections: max ${f.connections.max} at once; per application: ${[...f.connections.byApp].map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
-console.log(`bench:fleet: ${ITEMS} items over ${SECONDS} s in ${FEEDS} feeds, ${INTERACTIONS} questions; node ${process.version}`);
+console.log(`bench:fleet: ${ITEMS} items over ${SECONDS} s in ${FEEDS} feeds on ${FEED_HOSTS} hosts, ${INTERACTIONS} questions; node ${process.version}`);
 if (process.env.FLEET_PG !== '0') report(await run('postgres'));
 if (process.env.FLEET_SQLITE !== '0') report(await run('sqlite'));
 process.exit(0);

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { INCIDENT_BOUNDS, SourceSchema, type Incident, type Source } from '../core/incident.js';
 import type { IncidentService } from '../core/incident-service.js';
 import { redactUrl } from '../core/redact.js';
 import { foldText } from '../core/text.js';
 import type { Logger } from '../logger.js';
 import type { FeedPollUpdate, FeedRow } from '../store/repos/feeds.js';
+import type { OutboxInput } from '../store/repos/outbox.js';
 import type { PostRow } from '../store/repos/posts.js';
 import type { Storage } from '../store/storage.js';
 import { matchesFilter, parseFilter, prepareTarget, type ParsedFilter } from './match.js';
@@ -39,6 +41,8 @@ const DAY_MS = 86_400_000;
  * the 100 ms an interaction may wait.
  */
 export const SLICE_MS = 20;
+/** Skipped item keys recorded per transaction: a few multi-row statements, a few milliseconds on either engine. */
+const SKIPPED_KEYS_PER_SLICE = 1_000;
 
 /** What ingestFeed needs: the stores, the live index, the clock and the in-memory matching indexes. */
 export interface PipelineDeps {
@@ -264,12 +268,11 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
 
   // Skipped keys first, so that after a crash the next poll stores the same newest items.
   const skippedKeys = [...overLimit.map((i) => i.key), ...old.map((i) => i.key), ...unreadableKeys];
-  for (let at = 0; at < skippedKeys.length; ) {
+  for (let at = 0; at < skippedKeys.length; at += SKIPPED_KEYS_PER_SLICE) {
+    const chunk = skippedKeys.slice(at, at + SKIPPED_KEYS_PER_SLICE);
     await storage.db.transaction(async () => {
-      const start = at;
-      do await storage.feeds.insertItem(feed.id, skippedKeys[at]!, null, now);
-      while (++at < skippedKeys.length && !slicer.spent());
-      await storage.feeds.update(feed.id, { addItemsSeen: at - start, addItemsSkipped: at - start });
+      await storage.feeds.insertItems(feed.id, chunk.map((key) => ({ key, postId: null })), now);
+      await storage.feeds.update(feed.id, { addItemsSeen: chunk.length, addItemsSkipped: chunk.length });
     });
     await slicer.pause();
   }
@@ -277,8 +280,10 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
   // Only subscriptions whose tenant sees this feed, with filters compiled once (not at every poll).
   const filters = await subscriptionFilters(storage, feed.id, logger);
   const today = Math.floor(now / DAY_MS);
-  // What one stored item costs in all (its record validated and written, then indexed after the commit, which the
-  // loop's own clock does not see): a slice takes only as many items as fit in its budget.
+  // What one stored item costs the event loop in all (its record validated and written, then indexed after the commit,
+  // which the loop's own clock does not see): a slice takes only as many items as fit in its budget. Time spent
+  // waiting for the database is not counted: on PostgreSQL it is network time, when answers run, and counting it made
+  // slices of a few items, each paying its round trips again.
   let perItemMs = 0.5;
   for (let at = 0; at < kept.length; ) {
     // Per slice: incidents read here are read again in the next slice, so coverage another feed attached meanwhile
@@ -286,11 +291,31 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
     const changed = new Map<string, Incident>();
     const created = new Set<string>();
     let queued = 0;
-    const sliceStart = performance.now();
+    const sliceStart = performance.eventLoopUtilization();
     const start = at;
     const most = Math.max(1, Math.floor(deps.sliceMs / perItemMs));
     await storage.db.transaction(async () => {
       let invalid = 0;
+      // Reads and writes go in batches: on PostgreSQL each statement is a network round trip, so a slice asks once
+      // for the links and privacy it may need and writes its posts, keys and alerts in a few multi-row statements.
+      const operatorFeed = await storage.tenants.isOperatorFeed(feed.id);
+      const chunk = kept.slice(at, at + most);
+      const linked = await storage.posts.incidentsByUrlKeysElsewhere(chunk.flatMap((i) => (urlKey(httpLink(i.link)) ?? '').match(/^.*[/?].*$/) ?? []), feed.id, operatorFeed);
+      const known = new Set([...linked.values(), ...chunk.flatMap((i) => deps.links.find(urlKey(httpLink(i.link)) ?? '') ?? [])]);
+      const privateOf = operatorFeed ? await storage.tenants.privateFeedsOf([...known]) : new Map<string, number>();
+      const mayAttach = async (id: string) => {
+        if (!operatorFeed) return false;
+        // Records made in this slice are the feed's own; others found only through a story are asked for one by one.
+        if (!known.has(id) && !created.has(id)) {
+          const feedOf = await storage.tenants.privateFeedOf(id);
+          if (feedOf !== undefined) privateOf.set(id, feedOf);
+          known.add(id);
+        }
+        return !privateOf.has(id);
+      };
+      const posts: PostRow[] = [];
+      const itemKeys: { key: string; postId: string | null }[] = [];
+      const alerts: OutboxInput[] = [];
       do {
         const item = kept[at]!;
         const postId = postIdFor(feed.url, item.key);
@@ -308,13 +333,13 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
         let incidentId: string | undefined;
         let sameArticle = false;
         if (key && /[/?]/.test(key)) {
-          incidentId = await storage.posts.incidentByUrlKeyElsewhere(key, feed.id) ?? deps.links.find(key);
+          incidentId = linked.get(key) ?? deps.links.find(key);
           sameArticle = incidentId !== undefined;
         }
         const story = storyKey(item.title);
         incidentId ??= deps.stories.find(story, day, feed.id);
         // Tenancy: a private feed's post joins no record, and a public post never joins a private record.
-        if (incidentId && !await storage.feeds.mayAttach(feed.id, incidentId)) [incidentId, sameArticle] = [undefined, false];
+        if (incidentId && !(await mayAttach(incidentId))) [incidentId, sameArticle] = [undefined, false];
         const existing = incidentId ? (changed.get(incidentId) ?? await storage.incidents.get(incidentId) ?? deps.service?.get(incidentId)) : undefined;
 
         let incident: Incident;
@@ -345,7 +370,7 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
           );
           if (!valid) {
             logger?.warn({ feed: redactUrl(feed.url), key: item.key }, `feed ${label}: item skipped, no valid record can be built from it`);
-            await storage.feeds.insertItem(feed.id, item.key, null, now);
+            itemKeys.push({ key: item.key, postId: null });
             invalid++;
             continue;
           }
@@ -368,13 +393,13 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
           summary,
           createdAt: now,
         };
-        await storage.posts.insert(post);
-        await storage.feeds.insertItem(feed.id, item.key, postId, now);
+        posts.push(post);
+        itemKeys.push({ key: item.key, postId });
         // The very same article reached through another feed is no news to the channels.
         if (!alertKeys.has(item.key) || sameArticle) continue;
         const target = prepareTarget({ title: post.title, summary: post.summary, tags: [...new Set([...tags, ...incident.tags])], feedId: feed.id, feedName: label, feedUrl: feed.url });
         for (const [, sub] of channelsMatching(filters, target)) {
-          const id = await storage.outbox.enqueue({
+          alerts.push({
             subscriptionId: sub.id,
             platform: sub.platform,
             channelId: sub.channelId,
@@ -385,16 +410,21 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
             nextAttemptAt: now,
             createdAt: now,
           });
-          if (id !== undefined) queued++;
         }
       } while (++at < kept.length && at - start < most && !slicer.spent());
+
+      // Posts first: item keys and alerts refer to them.
+      await storage.posts.insertMany(posts, operatorFeed);
+      await storage.feeds.insertItems(feed.id, itemKeys, now);
+      queued = await storage.outbox.enqueueMany(alerts);
 
       if (created.size) await storage.incidents.import([...created].map((id) => changed.get(id)!), { origin: `feed:${feed.id}`, format: 'feed' });
       // An attached incident keeps its origin, so removing its first source's records does not take the others along.
       const byOrigin = new Map<string, Incident[]>();
+      const origins = await storage.posts.incidentOrigins([...changed.keys()].filter((id) => !created.has(id)));
       for (const i of changed.values()) {
         if (created.has(i.id)) continue;
-        const origin = await storage.posts.incidentOrigin(i.id) ?? `feed:${feed.id}`;
+        const origin = origins.get(i.id) ?? `feed:${feed.id}`;
         byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), i]);
       }
       for (const [origin, list] of byOrigin) await storage.incidents.import(list, { origin, format: 'feed' });
@@ -404,7 +434,7 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
     result.queued += queued;
     if (changed.size && deps.service) deps.service.upsert([...changed.values()]);
     if (queued > 0) deps.onQueued?.(queued);
-    perItemMs = (perItemMs + (performance.now() - sliceStart) / (at - start)) / 2;
+    perItemMs = (perItemMs + performance.eventLoopUtilization(sliceStart).active / (at - start)) / 2;
     await slicer.pause();
   }
 

@@ -108,6 +108,25 @@ for (const engine of dbCases('contract feeds')) {
       assert.equal(await r.feeds.mayAttach(mine.id, 'post:1'), false, 'a private post joins nothing');
     });
 
+    it('writes posts, item keys and private marks in batches, and answers link and privacy look-ups for many at once', async () => {
+      const pub = (await r.feeds.add({ url: 'https://batch-pub.example/feed' }, T0)).feed;
+      const other = (await r.feeds.add({ url: 'https://batch-other.example/feed' }, T0)).feed;
+      const priv = (await r.feeds.add({ url: 'https://batch-priv.example/feed' }, T0, 'u', { tenant: A, source: 'chat' })).feed;
+      const post = (id: string, feedId: number, urlKey: string | null) => ({ id, feedId, incidentId: id, url: urlKey && `https://${urlKey}`, urlKey, title: id, published: null, summary: id, createdAt: T0 });
+      await r.posts.insertMany([post('post:b1', pub.id, 'batch.example/1'), post('post:b2', pub.id, 'batch.example/2')], true);
+      await r.posts.insertMany([post('post:b3', priv.id, 'batch.example/3')], false);
+      await r.feeds.insertItems(pub.id, [{ key: 'b1', postId: 'post:b1' }, { key: 'b2', postId: 'post:b2' }, { key: 'b9', postId: null }], T0);
+      await r.feeds.insertItems(pub.id, [{ key: 'b1', postId: null }], T0);
+      assert.deepEqual([...(await r.feeds.knownKeys(pub.id, ['b1', 'b2', 'b9', 'b8']))].sort(), ['b1', 'b2', 'b9']);
+      const links = await r.posts.incidentsByUrlKeysElsewhere(['batch.example/1', 'batch.example/2', 'batch.example/3', 'batch.example/4'], other.id, true);
+      assert.deepEqual([...links].sort(), [['batch.example/1', 'post:b1'], ['batch.example/2', 'post:b2']], 'private records and unknown links are not found');
+      assert.equal((await r.posts.incidentsByUrlKeysElsewhere(['batch.example/1'], pub.id, true)).size, 0, 'not within its own feed');
+      assert.equal((await r.posts.incidentsByUrlKeysElsewhere(['batch.example/1'], other.id, false)).size, 0, 'a feed no operator owns joins nothing');
+      assert.deepEqual([...(await r.tenants.privateFeedsOf(['post:b1', 'post:b3']))], [['post:b3', priv.id]]);
+      assert.equal(r.tenants.visibility(B)!('post:b3'), false, 'the visibility snapshot knows the batch');
+      assert.deepEqual([...(await r.posts.incidentOrigins(['post:b1']))], [], 'no record stored for it');
+    });
+
     it('subscribes channels, refuses another tenant the same filter, and removes only the tenant’s own', async () => {
       const s = await r.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', workspaceId: 'T0B', filter: 'lockbit' }, T0);
       assert.equal(s.tenant, B);
@@ -129,14 +148,15 @@ for (const engine of dbCases('contract feeds')) {
       const id1 = await r.outbox.enqueue({ ...base, postId: 'post:o1', incidentId: 'post:o1' });
       assert.equal(typeof id1, 'number');
       assert.equal(await r.outbox.enqueue({ ...base, postId: 'post:o1', incidentId: 'post:o1' }), undefined, 'one row per (channel, post)');
+      assert.equal(await r.outbox.enqueueMany([{ ...base, postId: 'post:o1', incidentId: 'post:o1' }]), 0, 'one row per (channel, post), in a batch too');
       const row = (await r.outbox.due(T0)).find((x) => x.id === id1)!;
       assert.equal(await r.outbox.claim(row.id, null, { holder: 'replica-a', ms: 60_000, now: T0 }), true);
       assert.equal(await r.outbox.claim(row.id, null, { holder: 'replica-b', ms: 60_000, now: T0 }), false, 'claimed once');
       assert.equal(await r.outbox.recentAlertCount('discord', '42', T0), 1);
       assert.equal(await r.outbox.markSent(row, 'm1', T0 + 5), true);
       assert.equal(await r.outbox.threadOf('discord', '42', 'post:o1'), 'm1');
-      const rest = [];
-      for (const p of posts.slice(1)) rest.push((await r.outbox.get((await r.outbox.enqueue({ ...base, postId: p, incidentId: p }))!))!);
+      assert.equal(await r.outbox.enqueueMany(posts.slice(1).map((p) => ({ ...base, postId: p, incidentId: p }))), 2);
+      const rest = (await r.outbox.due(T0)).filter((x) => x.postId !== 'post:o1');
       const digest = (await r.outbox.foldIntoDigest(rest, T0 + 10))!;
       assert.deepEqual((await r.outbox.foldedInto(digest)).map((x) => x.postId), ['post:o2', 'post:o3']);
       assert.deepEqual((await r.posts.prunable(feed.id, '2030-01-01', 0, 10)).map((p) => p.id), ['post:o1'], 'posts an alert waits for stay');

@@ -1,6 +1,7 @@
 import { OPERATOR_TENANT, type FeedSpec, type FeedStatus, type TenantId } from '../../core/feed-model.js';
 import { redactText, redactUrl } from '../../core/redact.js';
 import type { Db, SqlValue } from '../db.js';
+import { insertRows } from './sql.js';
 import type { OwnerSource, TenantsRepo } from './tenants.js';
 
 /** One row of the feeds table, with times as epoch milliseconds. */
@@ -341,6 +342,11 @@ export class FeedsRepo {
   /** Records an item key (ignored when already present). */
   async insertItem(feedId: number, key: string, postId: string | null, now: number): Promise<void> {
     await this.db.run('INSERT INTO feed_items (feed_id, item_key, post_id, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [feedId, key, postId, now]);
+  }
+
+  /** Records item keys, each with its post or null (those already present are left alone), a few hundred per statement. */
+  async insertItems(feedId: number, items: readonly { key: string; postId: string | null }[], now: number): Promise<void> {
+    await insertRows(this.db, 'INSERT INTO feed_items (feed_id, item_key, post_id, first_seen)', items.map((i) => [feedId, i.key, i.postId, now]), 'ON CONFLICT DO NOTHING');
   }
 
   /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db.js';
+import { insertRows } from './sql.js';
 
 /** Outbox row kinds: one post, a digest of folded posts, or a plain notice (feed failing / recovered). */
 export type OutboxKind = 'alert' | 'digest' | 'notice';
@@ -85,6 +86,20 @@ export class OutboxRepo {
       ],
     );
     return changes > 0 ? lastId : undefined;
+  }
+
+  /**
+   * Queues rows as enqueue does, several per statement (one round trip per few hundred rows on PostgreSQL); returns
+   * how many were new.
+   */
+  async enqueueMany(inputs: readonly OutboxInput[]): Promise<number> {
+    return insertRows(
+      this.db,
+      `INSERT INTO outbox (subscription_id, platform, channel_id, post_id, incident_id, kind, status, text, role_id,
+         next_attempt_at, idempotency_key, created_at)`,
+      inputs.map((i) => [i.subscriptionId, i.platform, i.channelId, i.postId ?? null, i.incidentId ?? null, i.kind, 'pending', i.text ?? null, i.roleId ?? null, i.nextAttemptAt, newIdempotencyKey(), i.createdAt]),
+      'ON CONFLICT DO NOTHING',
+    );
   }
 
   /** One outbox row, or undefined. */

@@ -1,4 +1,5 @@
 import type { Db } from '../db.js';
+import { inJsonArray, insertRows } from './sql.js';
 import type { TenantsRepo } from './tenants.js';
 
 /** A stored post (one feed item that was new when first seen). */
@@ -54,6 +55,19 @@ export class PostsRepo {
     if (p.incidentId === p.id && !(await this.tenants.isOperatorFeed(p.feedId))) await this.tenants.markPrivate(p.incidentId, p.feedId);
   }
 
+  /**
+   * Stores posts as insert does, a few hundred per statement; `operatorFeed` says whether an operator owns their feed
+   * (the caller asked once for the batch).
+   */
+  async insertMany(posts: readonly PostRow[], operatorFeed: boolean): Promise<void> {
+    await insertRows(
+      this.db,
+      'INSERT INTO posts (id, feed_id, incident_id, url, url_key, title, published, summary, created_at)',
+      posts.map((p) => [p.id, p.feedId, p.incidentId, p.url, p.urlKey, p.title, p.published, p.summary, p.createdAt]),
+    );
+    if (!operatorFeed) await this.tenants.markPrivateMany(posts.filter((p) => p.incidentId === p.id).map((p) => ({ incidentId: p.id, feedId: p.feedId })));
+  }
+
   /** One post, or undefined. */
   async get(id: string): Promise<PostRow | undefined> {
     const r = await this.db.one<Raw>('SELECT * FROM posts WHERE id = ?', [id]);
@@ -73,6 +87,22 @@ export class PostsRepo {
       [urlKey, feedId],
     );
     return r?.incident_id;
+  }
+
+  /**
+   * Returns incidentByUrlKeyElsewhere for several links in one query: normalised link -> incident, for the links found
+   * (`operatorFeed`: whether an operator owns the feed; no link is looked up otherwise).
+   */
+  async incidentsByUrlKeysElsewhere(urlKeys: readonly string[], feedId: number, operatorFeed: boolean): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!operatorFeed || urlKeys.length === 0) return out;
+    const rows = await this.db.query<{ url_key: string; incident_id: string }>(
+      `SELECT p.url_key, p.incident_id FROM posts p WHERE p.url_key ${inJsonArray(this.db)} AND p.feed_id != ?
+         AND NOT EXISTS (SELECT 1 FROM private_records r WHERE r.incident_id = p.incident_id)`,
+      [JSON.stringify([...new Set(urlKeys)]), feedId],
+    );
+    for (const r of rows) if (!out.has(r.url_key)) out.set(r.url_key, r.incident_id);
+    return out;
   }
 
   /** Posts published on or after this ISO date (for the story index at start). */
@@ -101,9 +131,11 @@ export class PostsRepo {
     return rows.filter((r): r is { id: string; url: string } => typeof r.url === 'string');
   }
 
-  /** The origin of a stored incident (its last import), or undefined when it is not in the store. */
-  async incidentOrigin(id: string): Promise<string | undefined> {
-    return (await this.db.one<{ origin: string }>('SELECT origin FROM incidents WHERE id = ?', [id]))?.origin;
+  /** The origins of these stored incidents (their last import; ids not in the store are absent), in one query. */
+  async incidentOrigins(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; origin: string }>(`SELECT id, origin FROM incidents WHERE id ${inJsonArray(this.db)}`, [JSON.stringify(ids)]);
+    return new Map(rows.map((r) => [r.id, r.origin]));
   }
 
   // ---- retention

@@ -17,17 +17,19 @@ export function inJsonArray(db: Db): string {
 /**
  * Inserts `rows` with multi-row statements (`head` VALUES (...), (...) `tail`), one round trip per statement. Row
  * counts per statement are powers of two, so at most nine statement texts exist per `head` and each is prepared once.
- * Yields to the event loop every ROWS_PER_TURN rows; inside a transaction the rows still commit together.
+ * Yields to the event loop every ROWS_PER_TURN rows; inside a transaction the rows still commit together. Returns the
+ * rows the statements changed (an `ON CONFLICT DO NOTHING` row that was already there counts none).
  */
-export async function insertRows(db: Db, head: string, rows: readonly (readonly SqlValue[])[], tail = '', onRows?: (written: number) => void): Promise<void> {
+export async function insertRows(db: Db, head: string, rows: readonly (readonly SqlValue[])[], tail = '', onRows?: (written: number) => void): Promise<number> {
   let done = 0;
+  let changes = 0;
   let sinceTurn = 0;
   while (done < rows.length) {
     let n = MAX_ROWS_PER_STATEMENT;
     while (n > rows.length - done) n >>= 1;
     const batch = rows.slice(done, done + n);
     const tuple = `(${batch[0]!.map(() => '?').join(', ')})`;
-    await db.run(`${head} VALUES ${Array(n).fill(tuple).join(', ')} ${tail}`, batch.flat());
+    changes += (await db.run(`${head} VALUES ${Array(n).fill(tuple).join(', ')} ${tail}`, batch.flat())).changes;
     done += n;
     sinceTurn += n;
     onRows?.(done);
@@ -36,6 +38,7 @@ export async function insertRows(db: Db, head: string, rows: readonly (readonly 
       await nextTurn();
     }
   }
+  return changes;
 }
 
 /** Runs `fn` over `items` in slices of `size`, yielding to the event loop between slices. */

@@ -1,5 +1,6 @@
 import { OPERATOR_TENANT, type AuditAction, type AuditEntry, type TenantId } from '../../core/feed-model.js';
 import type { Db } from '../db.js';
+import { inJsonArray, insertRows } from './sql.js';
 
 /** How a tenant came to own a feed: FEEDS_FILE, the operator's CLI or console, or a chat command. */
 export type OwnerSource = 'file' | 'cli' | 'chat';
@@ -131,6 +132,20 @@ export class TenantsRepo {
   async markPrivate(incidentId: string, feedId: number): Promise<void> {
     await this.db.run('INSERT INTO private_records (incident_id, feed_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [incidentId, feedId]);
     if (!this.privateRecords.has(incidentId)) this.privateRecords.set(incidentId, feedId);
+  }
+
+  /** Records markPrivate for several records, a few hundred per statement. */
+  async markPrivateMany(records: readonly { incidentId: string; feedId: number }[]): Promise<void> {
+    if (records.length === 0) return;
+    await insertRows(this.db, 'INSERT INTO private_records (incident_id, feed_id)', records.map((r) => [r.incidentId, r.feedId]), 'ON CONFLICT DO NOTHING');
+    for (const r of records) if (!this.privateRecords.has(r.incidentId)) this.privateRecords.set(r.incidentId, r.feedId);
+  }
+
+  /** privateFeedOf for several records in one query: record id -> feed, for the private ones only. */
+  async privateFeedsOf(incidentIds: readonly string[]): Promise<Map<string, number>> {
+    if (incidentIds.length === 0) return new Map();
+    const rows = await this.db.query<{ incident_id: string; feed_id: number }>(`SELECT incident_id, feed_id FROM private_records WHERE incident_id ${inJsonArray(this.db)}`, [JSON.stringify([...new Set(incidentIds)])]);
+    return new Map(rows.map((r) => [r.incident_id, Number(r.feed_id)]));
   }
 
   /** The feed whose owners alone see this record, or undefined for a record everyone sees. */
