@@ -8,7 +8,7 @@ import type { FetchOptions, FetchResult } from './types.js';
 
 /** User-Agent sent when FetchOptions.userAgent is not given: names the bot, as feed publishers ask. */
 export const DEFAULT_USER_AGENT = 'incident-bot/0.1 (feed watcher)';
-/** Whole-request timeout (issue 5: 15 s). */
+/** Whole-request timeout: 15 s, so one slow host cannot hold a poll slot for long. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
 /** Cap on the decompressed body (issue 5: 10 MB). */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;

@@ -10,9 +10,9 @@ import type { FetchOptions, FetchResult, ParsedFeed } from './types.js';
 import { createRunLoop } from './run-loop.js';
 import type { FeedPollGate } from '../store/replica-gates.js';
 
-/** Failures in a row after which a feed is marked failing and its channels get one notice (issue 5). */
+/** Failures in a row after which a feed is marked failing and its channels get one notice: a feed down for hours, not a blip. */
 export const FAILING_AFTER = 10;
-/** Backoff base: 5 minutes (issue 5: "5 min x 2^n"), or the poll interval when that is shorter (tests, local feeds). */
+/** Backoff base: 5 minutes, doubled per failure (5 min x 2^n), or the poll interval when that is shorter (tests, local feeds). */
 export const BACKOFF_BASE_SECONDS = 300;
 /** Backoff cap: one day. */
 export const BACKOFF_MAX_SECONDS = 86_400;
