@@ -10,9 +10,9 @@ import type { FetchOptions, FetchResult } from './types.js';
 export const DEFAULT_USER_AGENT = 'incident-bot/0.1 (feed watcher)';
 /** Whole-request timeout: 15 s, so one slow host cannot hold a poll slot for long. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
-/** Cap on the decompressed body (issue 5: 10 MB). */
+/** Cap on the decompressed body: 10 MB, far above any real feed, so a hostile one cannot fill memory. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
-/** Redirects followed at most (issue 5: 5). */
+/** Redirects followed at most: 5, enough for real moves (http to https, a new domain), not for a loop. */
 export const DEFAULT_MAX_REDIRECTS = 5;
 
 const ACCEPT =
