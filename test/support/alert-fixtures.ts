@@ -1,6 +1,6 @@
 import type { AlertPost } from '../../src/feeds/types.js';
 
-/** The hostile title from issue 5: mass mentions in both platforms' syntax and masked links in both. */
+/** A hostile title: mass mentions in both platforms' syntax and masked links in both. */
 export const HOSTILE = '@everyone <!channel> [x](https://evil) <https://evil|click>';
 
 /** Returns an alert post for tests, with overrides. */

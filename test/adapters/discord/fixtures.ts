@@ -1,10 +1,10 @@
 import type { Answer } from '../../../src/core/answer-model.js';
 import { buildAnswer, buildRef } from '../../support/fake-discord-service.js';
 
-/** The hostile title from issue 3: a mass mention, a role mention and a masked link. */
+/** A hostile title: a mass mention, a role mention and a masked link. */
 export const HOSTILE_TITLE = '@everyone <@&123> [x](https://evil)';
 
-/** Returns an answer with a 20,000-character summary and 60 sources (issue 3's size case). */
+/** Returns an answer with a 20,000-character summary and 60 sources (far past every Discord limit). */
 export function hugeAnswer(): Answer {
   const sentence = 'Investigators followed the money through many exchanges and shell companies across several countries. ';
   const summary = sentence.repeat(Math.ceil(20_000 / sentence.length)).slice(0, 20_000);
