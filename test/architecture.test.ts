@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Platform SDKs the platform-neutral layers must never import (issue 2: "A test fails if src/core, src/store or commands/ imports discord.js or @slack/bolt"). */
+/** Platform SDKs the platform-neutral layers must never import: the core returns data, and only adapters know a platform. */
 const FORBIDDEN = ['discord.js', '@slack/bolt', '@slack/web-api'];
 
 /** Folders that must stay platform-neutral; src/feeds joins when it exists. */
