@@ -57,6 +57,8 @@ export class PgShardLocks {
   private readonly mine = new Set<number>();
   private readonly listeners = new Set<(shards: number[], error?: Error) => void>();
   private closed = false;
+  /** Queries on the lock connection, one at a time (pg's client does not take a query while one runs). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ShardLockOptions) {}
 
@@ -75,15 +77,14 @@ export class PgShardLocks {
   async tryClaim(shards: readonly number[]): Promise<number[]> {
     const wanted = shards.filter((s) => !this.mine.has(s));
     if (wanted.length) {
-      const client = await this.connection();
-      const { rows } = await client.query<{ s: number }>(
+      const { rows } = await this.query<{ s: number }>(
         `SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(${LOCK_KEY}, s)`,
         [wanted],
       );
       const won = rows.map((r) => Number(r.s));
       for (const s of won) this.mine.add(s);
       if (won.length) {
-        await client.query(
+        await this.query(
           `INSERT INTO discord_shards (shard_count, shard_id, holder, claimed_at, updated_at)
            SELECT $1, s, $2, $3, $3 FROM unnest($4::int[]) AS s
            ON CONFLICT (shard_count, shard_id) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at, updated_at = excluded.updated_at`,
@@ -97,13 +98,12 @@ export class PgShardLocks {
   /** Gives a shard back (its row keeps the session, for whoever takes it next). */
   async release(shard: number): Promise<void> {
     if (!this.mine.delete(shard) || !this.client) return;
-    await this.client.query(`SELECT pg_advisory_unlock(${LOCK_KEY}, $1)`, [shard]).catch(() => undefined);
+    await this.query(`SELECT pg_advisory_unlock(${LOCK_KEY}, $1)`, [shard], this.client).catch(() => undefined);
   }
 
   /** Returns every shard's row of this count: who claimed it last and its stored session. */
   async records(): Promise<Map<number, ShardRecord>> {
-    const client = await this.connection();
-    const { rows } = await client.query<ShardRow>(
+    const { rows } = await this.query<ShardRow>(
       'SELECT shard_id, holder, session_id, sequence, resume_url, bot_user FROM discord_shards WHERE shard_count = $1',
       [this.options.shardCount],
     );
@@ -129,7 +129,7 @@ export class PgShardLocks {
     if (!this.mine.has(shard) || !this.client) return false;
     // Written on the lock's own connection and only while its lock shows in pg_locks for this backend: a write queued
     // before the connection died fails with it rather than landing after another replica took the shard.
-    const result = await this.client.query(
+    const result = await this.query(
       `UPDATE discord_shards SET session_id = $3, sequence = $4, resume_url = $5, bot_user = $6, updated_at = $7
        WHERE shard_count = $1 AND shard_id = $2
          AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objid = $2 AND objsubid = 2 AND granted)`,
@@ -142,14 +142,14 @@ export class PgShardLocks {
         session?.botUser ? JSON.stringify(session.botUser) : null,
         Date.now(),
       ],
+      this.client,
     );
     return (result.rowCount ?? 0) > 0;
   }
 
   /** The server process of the lock connection (tests end it to play a replica losing its connection). */
   async backendPid(): Promise<number> {
-    const client = await this.connection();
-    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const { rows } = await this.query<{ pid: number }>('SELECT pg_backend_pid() AS pid', []);
     return rows[0]!.pid;
   }
 
@@ -160,6 +160,13 @@ export class PgShardLocks {
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
+  }
+
+  /** Runs a statement on the lock connection after the ones before it. */
+  private query<R extends pg.QueryResultRow>(sql: string, params: unknown[], client?: pg.Client): Promise<pg.QueryResult<R>> {
+    const next = this.queue.then(async () => (client ?? (await this.connection())).query<R>(sql, params));
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   private connection(): Promise<pg.Client> {

@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits, RESTEvents } from 'discord.js';
+import { Client, Events, GatewayIntentBits, RESTEvents, SimpleIdentifyThrottler, type ClientOptions, type IIdentifyThrottler } from 'discord.js';
 import type { IncidentService } from '../../core/incident-service.js';
 import type { Command } from '../../../commands/types.js';
 import type { AlertsService, VisibilityFor } from '../../core/feed-model.js';
@@ -88,7 +88,12 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     conversations: options.conversations,
   };
   let alertSender: DiscordAlertSender | undefined;
-  const shared = { options, logger, ctx };
+  // One identify throttler for every client of the pool: Discord counts session starts per bot (max_concurrency per
+  // 5 s), not per client, and each discord.js client would otherwise pace only its own.
+  let throttler: Promise<IIdentifyThrottler> | undefined;
+  const identifyThrottler: ClientSetup['identifyThrottler'] = (manager) =>
+    (throttler ??= manager.fetchGatewayInformation().then((info) => new SimpleIdentifyThrottler(info.session_start_limit.max_concurrency)));
+  const shared: ClientSetup = { options, logger, ctx, identifyThrottler };
   const single = options.shardClaims ? undefined : buildClient(shared, clientShardOptions(options.shards));
   let pool: ShardPool | undefined;
   let idle: Client | undefined;
@@ -178,9 +183,17 @@ async function shardCount(options: DiscordAdapterOptions): Promise<number> {
   return Math.max(1, info.shards);
 }
 
+/** What every client of an adapter is built with. */
+interface ClientSetup {
+  options: DiscordAdapterOptions;
+  logger: DiscordLogger;
+  ctx: InteractionContext;
+  identifyThrottler: NonNullable<NonNullable<ClientOptions['ws']>['buildIdentifyThrottler']>;
+}
+
 /** Returns a client with the handlers attached (interactions, errors, rate limits, shard states). */
 function buildClient(
-  { options, logger, ctx }: { options: DiscordAdapterOptions; logger: DiscordLogger; ctx: InteractionContext },
+  { options, logger, ctx, identifyThrottler }: ClientSetup,
   shardOptions: ReturnType<typeof clientShardOptions>,
   strategy?: SessionStrategy,
 ): ShardClient {
@@ -190,7 +203,7 @@ function buildClient(
     intents: [GatewayIntentBits.Guilds],
     allowedMentions: NO_MENTIONS,
     ...shardOptions,
-    ...(strategy ? { ws: { buildStrategy: (manager) => strategy.build(manager) } } : {}),
+    ...(strategy ? { ws: { buildStrategy: (manager) => strategy.build(manager), buildIdentifyThrottler: identifyThrottler } } : {}),
     rest: {
       api: options.apiUrl ?? DEFAULT_DISCORD_API_URL,
       retries: options.restRetries ?? 2,
