@@ -53,7 +53,7 @@ export interface ShardPoolOptions {
   /** How often free shards are tried (default 500 ms): the bound on a takeover after the holder's connection went. */
   claimEveryMs?: number;
   /**
-   * How long after start a shard nobody ever ran may be taken by a replica that does not prefer it (default 15 s),
+   * How long after start a shard nobody ever ran may be taken by a replica that does not prefer it (default 30 s),
    * so that the replica preferring it can start first; a shard some replica ran is taken over at once.
    */
   orphanGraceMs?: number;
@@ -214,7 +214,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     if (stopping) return;
     try {
       const records = await claims.records();
-      const graceOver = now() - startedAt >= (options.orphanGraceMs ?? 15_000);
+      const graceOver = now() - startedAt >= (options.orphanGraceMs ?? 30_000);
       const wanted: number[] = [];
       for (let s = 0; s < count; s++) {
         if (running.has(s)) continue;
