@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { COMMANDS } from '../../../commands/index.js';
 import { createDiscordAdapter, type DiscordAdapter } from '../../../src/adapters/discord/adapter.js';
 import type { ShardClaims } from '../../../src/adapters/discord/shard-pool.js';
 import { applyPgMigrations } from '../../../src/store/pg-migrations.js';
@@ -10,9 +9,8 @@ import { PgShardLocks } from '../../../src/store/shard-locks.js';
 import type { Db } from '../../../src/store/db.js';
 import { createPgDb } from '../../../src/store/pg-db.js';
 import { POSTGRES_SKIP, TEST_DATABASE_URL } from '../../support/databases.js';
-import { recordingLogger, type LogLine } from '../../support/fake-discord-bot.js';
+import { replicaOptions, type LogLine } from '../../support/fake-discord-bot.js';
 import { FakeDiscord, guildIdOnShard, type SentInteraction } from '../../support/fake-discord.js';
-import { createFakeIncidentService } from '../../support/fake-discord-service.js';
 
 const SHARDS = 4;
 
@@ -69,12 +67,7 @@ describe('replicas on PostgreSQL share the shards and take over a dead one\'s', 
     const logs: LogLine[] = [];
     const claims = new FaultyClaims(new PgShardLocks({ url: TEST_DATABASE_URL, schema, replicaId: name, shardCount: SHARDS }));
     const adapter = createDiscordAdapter({
-      token: `token-${name}`,
-      applicationId: fake.applicationId,
-      apiUrl: fake.apiUrl,
-      logger: recordingLogger(logs),
-      service: createFakeIncidentService(),
-      commands: COMMANDS,
+      ...replicaOptions(fake, name, logs),
       shards: { count: SHARDS, ids },
       shardClaims: () => claims,
       claimEveryMs: 100,
