@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { createDiscordAdapter, type DiscordAdapter } from '../../../src/adapters/discord/adapter.js';
 import type { ShardClaims } from '../../../src/adapters/discord/shard-pool.js';
+import { shardsCheck } from '../../../src/observability/readiness.js';
 import { applyPgMigrations } from '../../../src/store/pg-migrations.js';
 import { PgShardLocks } from '../../../src/store/shard-locks.js';
 import type { Db } from '../../../src/store/db.js';
@@ -147,11 +148,31 @@ describe('replicas on PostgreSQL share the shards and take over a dead one\'s', 
     const rows = await db.query<{ shard_id: number; holder: string }>('SELECT shard_id, holder FROM discord_shards ORDER BY shard_id');
     assert.deepEqual(rows.map((r) => `${r.shard_id}:${r.holder}`), ['0:a', '1:a', '2:a', '3:a']);
     assert.ok(took < 15_000);
+    // /readyz: b stands by for shards another replica runs (ready); a runs all four.
+    const standby = await shardsCheck(() => b.adapter.shardStatus())();
+    assert.deepEqual(standby, { ok: true, detail: 'shards 2,3 run by another replica' });
+    assert.deepEqual(await shardsCheck(() => a.adapter.shardStatus())(), { ok: true, detail: 'shards 0,1,2,3 ready' });
   });
 
   it('answers new interactions on the taken-over shards from the replica that took them', async () => {
     const more = [ask(2, 20), ask(3, 21)];
     await waitUntil(() => more.every((s) => fake.acceptedCallbacks(s).length === 1), 'answers after the takeover');
     assert.equal(fake.sessions.filter((s) => s.socket && s.shard >= 2).length, 2, 'one live session per shard');
+  });
+
+  it('hands every shard over when a replica stops, so that the other resumes them', async () => {
+    b.claims.dead = false;
+    const stoppedAt = performance.now();
+    const during = [ask(0, 30), ask(1, 31), ask(2, 32), ask(3, 33)];
+    await a.adapter.stop();
+    const after = [ask(0, 34), ask(1, 35), ask(2, 36), ask(3, 37)];
+    await waitUntil(() => b.adapter.shardStatus().filter((s) => s.state === 'ready').length === 4, 'b running all four shards', 15_000);
+    await waitUntil(() => [...during, ...after].every((s) => fake.acceptedCallbacks(s).length === 1), 'every interaction answered once', 15_000);
+    const resumes = fake.gatewayEvents.filter((e) => e.kind === 'resume' && e.at > stoppedAt);
+    assert.deepEqual(resumes.map((e) => e.shard).sort(), [0, 1, 2, 3]);
+    assert.ok(resumes.every((e) => e.payload?.token === 'token-b'));
+    assert.equal(fake.gatewayEvents.filter((e) => e.kind === 'identify' && e.at > stoppedAt).length, 0, 'the sessions outlived the stop');
+    assert.deepEqual(fake.resumesOfLiveSessions, []);
+    for (const s of sent) assert.equal(fake.acceptedCallbacks(s).length, 1, `interaction ${s.id} answered exactly once`);
   });
 });
