@@ -148,6 +148,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   }
 
   async function stop(): Promise<void> {
+    await idle?.destroy();
     if (pool) return pool.stop();
     if (!single) return;
     single.tracker.stopped();

@@ -97,6 +97,9 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let stopping = false;
+  /** Shards whose client is still closing after a loss. */
+  const closing = new Map<number, Promise<void>>();
+  let unreachable = false;
 
   const watermark = (r: Running) => (r.pending.size ? Math.min(...r.pending) - 1 : r.lastSeq);
 
@@ -197,8 +200,13 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     // Reported (metrics, /readyz) as running elsewhere from now: a preferred one until this replica claims it again.
     if (!stopping) elsewhere.set(shard, now());
     r.sc.tracker.stopped();
-    if (handOver) await r.strategy.handOver(reason).catch(() => undefined);
-    await r.sc.client.destroy().catch(() => undefined);
+    const closed = (async () => {
+      if (handOver) await r.strategy.handOver(reason).catch(() => undefined);
+      await r.sc.client.destroy().catch(() => undefined);
+    })();
+    // Not claimed again here before its socket is closed: the session must never have two connections.
+    closing.set(shard, closed);
+    await closed.finally(() => closing.delete(shard));
   }
 
   claims.onLost((shards, error) => {
@@ -213,16 +221,20 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
   async function tick(): Promise<void> {
     if (stopping) return;
     try {
-      const records = await claims.records();
+      let records = await claims.records();
+      if (unreachable) logger.info({}, 'discord shard claims: database reachable again');
+      unreachable = false;
       const graceOver = now() - startedAt >= (options.orphanGraceMs ?? 30_000);
       const wanted: number[] = [];
       for (let s = 0; s < count; s++) {
-        if (running.has(s)) continue;
+        if (running.has(s) || closing.has(s)) continue;
         // A shard some replica ran and nobody holds now lost its holder: take it over at once.
         if (preferred.has(s) || records.get(s)?.holder !== undefined || graceOver) wanted.push(s);
       }
       if (wanted.length === 0 || stopping) return;
       const won = new Set(await claims.tryClaim(wanted));
+      // Read again once won: the last holder's final writes (its handled sequence) committed before its lock was free.
+      if ([...won].some((s) => !running.has(s))) records = await claims.records();
       for (const s of wanted) {
         if (won.has(s)) {
           if (stopping) await claims.release(s);
@@ -233,7 +245,9 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
         }
       }
     } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'discord shard claims: database unreachable; retrying');
+      // Said once per outage, not twice a second.
+      if (!unreachable) logger.warn({ err: (error as Error).message }, 'discord shard claims: database unreachable; retrying');
+      unreachable = true;
     }
   }
 
