@@ -48,7 +48,6 @@ export function sessionStrategy(hooks: SessionHooks): SessionStrategy {
   const build = (manager: WSManager): IShardingStrategy => {
     let seed = hooks.seed;
     let primed = false;
-    const botUser = new Map<number, Record<string, unknown>>();
     const options = manager.options;
     // The manager's typed emit takes its event map; the strategy forwards whatever its shards emit, untyped.
     const emit = (event: string, payload: unknown): boolean => (manager.emit as (e: string, p: unknown) => boolean).call(manager, event, payload);
@@ -79,7 +78,6 @@ export function sessionStrategy(hooks: SessionHooks): SessionStrategy {
       },
       emit: {
         value(event: string, payload: { shardId: number; data?: any }) {
-          if (event === 'ready' && payload.data?.user) botUser.set(payload.shardId, payload.data.user);
           if (event === 'dispatch' && payload.data?.op === 0) {
             const t = payload.data.t;
             if (t === 'READY') {
@@ -102,7 +100,7 @@ export function sessionStrategy(hooks: SessionHooks): SessionStrategy {
     function prime(shardId: number): void {
       const d = {
         v: 10,
-        user: hooks.seed?.botUser ?? botUser.get(shardId) ?? { id: hooks.applicationId, username: 'bot', discriminator: '0', global_name: null, avatar: null, bot: true },
+        user: hooks.seed?.botUser ?? { id: hooks.applicationId, username: 'bot', discriminator: '0', global_name: null, avatar: null, bot: true },
         guilds: [],
         session_id: hooks.seed?.sessionId,
         resume_gateway_url: hooks.seed?.resumeUrl,

@@ -268,10 +268,11 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       const all = [...running.values()];
       // Sockets first (resumably: whoever takes the shards resumes and gets what arrives from now on), then the
       // interactions in flight, then the handled sequence, then the locks.
+      // discord.js reports the handover's close as a reconnect: the shards are marked stopped first.
+      for (const r of all) r.sc.tracker.stopped();
       await Promise.all(all.map((r) => r.strategy.handOver('replica stopping').catch(() => undefined)));
       await Promise.all(all.map((r) => r.sc.drain()));
       for (const r of all) {
-        r.sc.tracker.stopped();
         await r.saving;
         if (r.session) await claims.saveSession(r.shard, { ...r.session, sequence: watermark(r) }).catch(() => false);
         await r.sc.client.destroy().catch(() => undefined);
