@@ -15,7 +15,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'node:querystring';
 import type { Db } from '../src/store/db.js';
@@ -55,11 +55,13 @@ interface Asked {
   sentAt: number;
   answers: number;
   latency?: number;
-  /** Discord: no gateway session on its shard when it was sent (its replica was down). */
+  /** Discord: no gateway session on its shard when it was sent (none to resume either). */
   noSession?: boolean;
+  /** Discord: answered only after the 3 s deadline (refused with 10062: the user saw "the application did not respond"). */
+  late?: boolean;
   /** Slack: no replica took the request. */
   refused?: boolean;
-  match: (fake: { discord: FakeDiscord; slack: FakeSlack }) => { count: number; at?: number };
+  match: (fake: { discord: FakeDiscord; slack: FakeSlack }) => { count: number; at?: number; late?: boolean };
 }
 
 /** What one run measured. */
@@ -68,7 +70,7 @@ interface Figures {
   notes: string[];
   asked: Asked[];
   alerts?: { expected: number; delivered: number; lost: number; duplicated: number; postsMissing: number; messages: number };
-  takeover?: { shardMs?: number; feedMs: number[]; feedGapMs: number[]; feedsHeld: number; restartAfterMs: number };
+  takeover?: { shardMs?: number; shardBy?: string; shardHow?: string; replayed: number; feedMs: number[]; feedGapMs: number[]; feedsHeld: number; restartAfterMs: number };
   answerableMs: number[];
   answerableFromFetchMs: number[];
   probesUnanswered: number;
@@ -233,6 +235,7 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
     for (const a of figures.asked) {
       const m = a.match({ discord, slack });
       a.answers = m.count;
+      if (m.late) a.late = true;
       if (m.at !== undefined) a.latency = m.at - a.sentAt;
     }
     figures.alerts = await alertFigures(stored, publisher.items.filter((i) => i.n >= 0), discord, slack);
@@ -341,11 +344,15 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
     }
 
     async function takeover(k: NonNullable<typeof killed>): Promise<Figures['takeover']> {
+      // The shard is back when a session runs on it again: the dead one resumed (by another replica, or by the
+      // restarted one), or a new one identified.
       const shard = k.replica.shards[0]!;
-      const identified = await discord
-        .waitForGateway((e) => e.kind === 'identify' && e.shard === shard && e.at > k.perf, 120_000)
-        .then((e) => e.at - k.perf)
+      const back = await discord
+        .waitForGateway((e) => (e.kind === 'identify' || e.kind === 'resume') && e.shard === shard && e.at > k.perf, 120_000)
         .catch(() => undefined);
+      const by = back?.payload?.token === undefined ? undefined : String(back.payload.token).replace(/^token-/, '');
+      const sessions = new Set(discord.sessions.filter((x) => x.shard === shard).map((x) => x.id));
+      const replayed = discord.dispatches.filter((d) => d.buffered && sessions.has(d.session) && d.t === 'INTERACTION_CREATE').length;
       const feedMs: number[] = [];
       for (const url of k.feeds.values()) {
         const f = publisher.feedOf(url);
@@ -359,7 +366,7 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
         const after = times.find((t) => t > k.at);
         return before !== undefined && after !== undefined ? after - before : NaN;
       });
-      return { shardMs: identified, feedMs, feedGapMs, feedsHeld: k.feeds.size, restartAfterMs: RESTART_AFTER_MS };
+      return { shardMs: back && back.at - k.perf, shardBy: by, shardHow: back?.kind, replayed, feedMs, feedGapMs, feedsHeld: k.feeds.size, restartAfterMs: RESTART_AFTER_MS };
     }
   } catch (error) {
     figures.notes.push(`FAIL: ${(error as Error).message}`);
@@ -372,10 +379,10 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
   }
 }
 
-/** Returns the first interaction callback and how many there were. */
-function callbackOf(discord: FakeDiscord, s: SentInteraction): { count: number; at?: number } {
-  const got = discord.requests.filter((r) => r.method === 'POST' && r.path === `/api/v10/interactions/${s.id}/${s.token}/callback`);
-  return { count: got.length, at: got[0]?.at };
+/** Returns the accepted initial responses (in time, first acknowledgement), and whether one came too late. */
+function callbackOf(discord: FakeDiscord, s: SentInteraction): { count: number; at?: number; late?: boolean } {
+  const got = discord.acceptedCallbacks(s);
+  return { count: got.length, at: got[0]?.at, ...(discord.lateCallbacks.some((l) => l.id === s.id) ? { late: true } : {}) };
 }
 
 /** Returns the feeds whose lease `holder` has now: lease name -> feed URL. */
@@ -441,10 +448,11 @@ function report(f: Figures): void {
   const lat = answered.map((a) => a.latency!).filter((x) => Number.isFinite(x));
   const noSession = f.asked.filter((a) => a.noSession).length;
   const refused = f.asked.filter((a) => a.refused).length;
-  const unanswered = f.asked.filter((a) => a.answers === 0 && !a.noSession && !a.refused).length;
+  const late = f.asked.filter((a) => a.answers === 0 && a.late).length;
+  const unanswered = f.asked.filter((a) => a.answers === 0 && !a.late && !a.noSession && !a.refused).length;
   const twice = f.asked.filter((a) => a.answers > 1).length;
-  console.log(`  answers: ${f.asked.length} asked, ${answered.length} answered exactly once, ${twice} more than once, ${unanswered} unanswered` +
-    `${noSession ? `, ${noSession} sent to a shard with no session (its replica down; Discord fails those)` : ''}${refused ? `, ${refused} refused by every replica` : ''}`);
+  console.log(`  answers: ${f.asked.length} asked, ${answered.length} answered exactly once, ${twice} more than once, ${late} late (answered after 3 s: failed, as Discord fails them), ${unanswered} lost (never answered)` +
+    `${noSession ? `, ${noSession} sent to a shard with no session at all (Discord fails those)` : ''}${refused ? `, ${refused} refused by every replica` : ''}`);
   console.log(`  answer latency: p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}`);
   for (const via of ['discord', 'slack-command', 'slack-mention'] as const) {
     const l = answered.filter((a) => a.via === via).map((a) => a.latency!);
@@ -456,14 +464,21 @@ function report(f: Figures): void {
   }
   if (f.takeover) {
     const t = f.takeover;
-    console.log(`  takeover after kill -9 (restarted after ${t.restartAfterMs} ms): shard back in ${ms(t.shardMs)}; ${t.feedsHeld} feeds held by the dead replica, next poll p50 ${ms(percentile(t.feedMs, 50))} max ${ms(percentile(t.feedMs.filter(Number.isFinite), 100))}; longest poll gap of any feed ${ms(Math.max(...t.feedGapMs.filter(Number.isFinite)))}`);
+    console.log(`  takeover after kill -9 (restarted after ${t.restartAfterMs} ms): shard ${t.shardHow === 'resume' ? 'session resumed' : t.shardHow === 'identify' ? 'session identified anew' : 'not back'} in ${ms(t.shardMs)} by ${t.shardBy ?? 'nobody'}, ${t.replayed} interactions kept for the resume and replayed; ${t.feedsHeld} feeds held by the dead replica, next poll p50 ${ms(percentile(t.feedMs, 50))} max ${ms(percentile(t.feedMs.filter(Number.isFinite), 100))}; longest poll gap of any feed ${ms(Math.max(...t.feedGapMs.filter(Number.isFinite)))}`);
   }
   console.log(`  answerable on the replicas that stayed up, after the first could answer: p50 ${ms(percentile(f.answerableMs, 50))}, p99 ${ms(percentile(f.answerableMs, 99))} (${f.answerableMs.length} probes, ${f.probesUnanswered} never answerable everywhere)`);
   console.log(`  from the first fetch of the item: p50 ${ms(percentile(f.answerableFromFetchMs, 50))}, p99 ${ms(percentile(f.answerableFromFetchMs, 99))}`);
   if (f.connections) console.log(`  PostgreSQL connections: max ${f.connections.max} at once; per application: ${[...f.connections.byApp].map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
-console.log(`bench:fleet: ${ITEMS} items over ${SECONDS} s in ${FEEDS} feeds on ${FEED_HOSTS} hosts, ${INTERACTIONS} questions; node ${process.version}`);
-if (process.env.FLEET_PG !== '0') report(await run('postgres'));
-if (process.env.FLEET_SQLITE !== '0') report(await run('sqlite'));
+const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`;
+console.log(`bench:fleet: ${ITEMS} items over ${SECONDS} s in ${FEEDS} feeds on ${FEED_HOSTS} hosts, ${INTERACTIONS} questions; node ${process.version}; ${load()}`);
+if (process.env.FLEET_PG !== '0') {
+  report(await run('postgres'));
+  console.log(`  (${load()} at the end)`);
+}
+if (process.env.FLEET_SQLITE !== '0') {
+  report(await run('sqlite'));
+  console.log(`  (${load()} at the end)`);
+}
 process.exit(0);

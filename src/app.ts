@@ -139,7 +139,11 @@ export async function startApp(config: Config, logger: Logger, io: AppIo = {}): 
     };
     if (config.discord) {
       const { createDiscordAdapter } = await import('./adapters/discord/adapter.js');
-      await run('discord', createDiscordAdapter({ ...config.discord, ...shared }));
+      // On PostgreSQL the replicas share the shards: each runs on the replica holding its lock, and a dead replica's
+      // shards are taken over (their sessions resumed). On SQLite this process runs the shards it is given.
+      const shardLocks = config.databaseUrl ? (await import('./store/shard-locks.js')).PgShardLocks : undefined;
+      const shardClaims = shardLocks && ((count: number) => new shardLocks({ url: config.databaseUrl!, replicaId: config.replicaId, shardCount: count }));
+      await run('discord', createDiscordAdapter({ ...config.discord, ...shared, ...(shardClaims ? { shardClaims } : {}) }));
     }
     if (config.slack) {
       const { createSlackAdapter } = await import('./adapters/slack/index.js');

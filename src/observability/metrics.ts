@@ -19,7 +19,7 @@ export const MAX_FEED_SERIES = 500;
 export const MAX_SOURCE_SERIES = 100;
 
 /** A Discord shard's states, as the adapter reports them. */
-export const SHARD_STATES = ['connecting', 'ready', 'reconnecting', 'down'] as const;
+export const SHARD_STATES = ['connecting', 'ready', 'reconnecting', 'down', 'elsewhere'] as const;
 
 /** A feed as its gauges read it (the feed store's row has these fields). */
 export interface FeedGaugeRow {
@@ -244,7 +244,7 @@ export function createMetrics(options: MetricsOptions): BotMetrics {
   });
   const shardStatus = new Gauge({
     name: 'incident_bot_discord_shard_status',
-    help: 'Discord shards this replica runs: 1 for the state each is in (connecting, ready, reconnecting, down), else 0.',
+    help: 'Discord shards this replica runs or prefers: 1 for the state each is in (connecting, ready, reconnecting, down; elsewhere: run by another replica), else 0.',
     labelNames: ['shard', 'state'],
     registers,
   });

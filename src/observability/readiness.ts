@@ -81,8 +81,17 @@ export function shardsCheck(status: () => readonly ShardReadiness[], now: () => 
   return () => {
     const shards = status();
     if (shards.length === 0) return { ok: false, detail: 'no gateway shard yet (waiting for Discord\'s shard count)' };
-    const notReady = shards.filter((s) => s.state !== 'ready');
-    if (notReady.length === 0) return { ok: true, detail: `shard${shards.length === 1 ? '' : 's'} ${shards.map((s) => s.id).join(',')} ready` };
+    // A shard run by another replica (which took it over) is that replica's to report; this one stands by.
+    const notReady = shards.filter((s) => s.state !== 'ready' && s.state !== 'elsewhere');
+    if (notReady.length === 0) {
+      const ready = shards.filter((s) => s.state === 'ready').map((s) => s.id);
+      const away = shards.filter((s) => s.state === 'elsewhere').map((s) => s.id);
+      const parts = [
+        ...(ready.length ? [`shard${ready.length === 1 ? '' : 's'} ${ready.join(',')} ready`] : []),
+        ...(away.length ? [`shard${away.length === 1 ? '' : 's'} ${away.join(',')} run by another replica`] : []),
+      ];
+      return { ok: true, detail: parts.join('; ') };
+    }
     const parts = notReady.map((s) => {
       const seconds = s.since > 0 ? ` for ${Math.max(0, Math.round((now() - s.since) / 1000))} s` : '';
       return `shard ${s.id} ${s.state}${seconds}${s.lastError ? ` (${s.lastError})` : ''}`;

@@ -32,6 +32,18 @@ export function recordingLogger(logs: LogLine[]): DiscordLogger {
   };
 }
 
+/** Returns the options of one replica against the fake: its own token (the fake records whose session it saw), its log. */
+export function replicaOptions(fake: FakeDiscord, name: string, logs: LogLine[]): DiscordAdapterOptions {
+  return {
+    token: `token-${name}`,
+    applicationId: fake.applicationId,
+    apiUrl: fake.apiUrl,
+    logger: recordingLogger(logs),
+    service: createFakeIncidentService(),
+    commands: COMMANDS,
+  };
+}
+
 /** Starts a fake Discord and the real adapter against it; resolves once discord.js is ready. */
 export async function startFakeDiscordBot(
   options: { service?: IncidentService; commands?: readonly Command[] } & Partial<Omit<DiscordAdapterOptions, 'service' | 'commands'>> = {},

@@ -5,7 +5,9 @@ import type { WebSocket } from 'ws';
  * The fake Discord's gateway: one session per IDENTIFY, each on the shard `[id, count]` it names. A guild's events
  * go only to the sessions of the shard that owns it, `(guild_id >> 22) % count`, as Discord routes them; a DM's go
  * to shard 0. Two live sessions on one shard both get its events, as on Discord (the bug of two replicas running
- * the same shard). Resuming reattaches a session to a new socket.
+ * the same shard). As on Discord, a session outlives its socket unless it was closed with 1000/1001 or a fatal code:
+ * dispatches for it meanwhile are kept with their sequence numbers, and a RESUME (from any process) with the session
+ * id replays every dispatch after the sequence it names, then RESUMED.
  */
 
 /** A gateway event the fake handled, for tests about sessions. */
@@ -29,6 +31,10 @@ export interface GatewaySession {
   /** The socket events go to; undefined while disconnected (the session can still be resumed). */
   socket?: WebSocket;
   seq: number;
+  /** Every dispatch of the session by sequence, for replay on RESUME. */
+  log: { seq: number; frame: string }[];
+  /** Closed for good (1000/1001 from the client, or a fatal code): it can no longer be resumed nor receive events. */
+  invalid?: boolean;
 }
 
 /** One dispatch the fake sent: which event (and the id in it, e.g. an interaction's) went on which session. */
@@ -39,6 +45,8 @@ export interface GatewayDispatch {
   session: string;
   shard: number;
   token: string;
+  /** Kept for a disconnected session (sent if it is resumed). */
+  buffered?: true;
 }
 
 /** What the gateway needs from the rest of the fake. */
@@ -60,6 +68,11 @@ export interface FakeGatewayHost {
   snowflake(): string;
 }
 
+/** Close codes after which Discord does not let a session resume (authentication, shard, version, intents). */
+const FATAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
+/** Dispatches kept per session for replay. */
+const MAX_REPLAY = 20_000;
+
 /** Returns the shard that owns a guild: `(guild_id >> 22) % count`, on the snowflake as a 64-bit integer. */
 export function shardOfGuild(guildId: string, count: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(count));
@@ -78,6 +91,8 @@ export class FakeGateway {
   readonly sessions = new Map<string, GatewaySession>();
   /** Every dispatch sent, in order. */
   readonly dispatches: GatewayDispatch[] = [];
+  /** RESUMEs of a session whose socket was still open: two processes on one session (a shard run twice). */
+  readonly resumesOfLiveSessions: { session: string; shard: number; at: number }[] = [];
   private readonly bySocket = new WeakMap<WebSocket, GatewaySession>();
 
   constructor(private readonly host: FakeGatewayHost) {}
@@ -88,7 +103,11 @@ export class FakeGateway {
     ws.on('message', (data) => this.onFrame(ws, String(data)));
     ws.on('close', (code) => {
       const session = this.bySocket.get(ws);
-      if (session?.socket === ws) session.socket = undefined;
+      if (session?.socket === ws) {
+        session.socket = undefined;
+        // Discord ends a session closed normally (1000, 1001) or fatally; any other close keeps it resumable.
+        if (code === 1000 || code === 1001 || FATAL_CLOSE_CODES.has(code)) session.invalid = true;
+      }
       this.event({ kind: 'close', payload: { code }, shard: session?.shard, at: performance.now() });
     });
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 } }));
@@ -99,13 +118,21 @@ export class FakeGateway {
     return [...this.sessions.values()].filter((s) => s.socket && (shard === undefined || s.shard === shard));
   }
 
-  /** Sends a dispatch on `shard`, or else on the shard owning `d.guild_id`, or else on shard 0. */
+  /** Sessions that get a shard's events: live ones, and disconnected ones that can still be resumed. */
+  resumable(shard: number, count?: number): GatewaySession[] {
+    return [...this.sessions.values()].filter((s) => !s.invalid && s.shard === shard && (count === undefined || s.count === count));
+  }
+
+  /**
+   * Sends a dispatch on `shard`, or else on the shard owning `d.guild_id`, or else on shard 0; a session without a
+   * socket keeps it for its resume. Throws when the shard has no session at all.
+   */
   dispatch(t: string, d: any, shard?: number): void {
     const guildId: unknown = shard === undefined ? d?.guild_id : undefined;
     const targets =
       typeof guildId === 'string'
-        ? [...this.sessions.values()].filter((s) => s.socket && s.shard === shardOfGuild(guildId, s.count))
-        : this.live(shard ?? 0);
+        ? [...this.sessions.values()].filter((s) => !s.invalid && s.shard === shardOfGuild(guildId, s.count))
+        : this.resumable(shard ?? 0);
     if (targets.length === 0) {
       const which = typeof guildId === 'string' ? `the shard of guild ${guildId}` : `shard ${shard ?? 0}`;
       throw new Error(`fake discord: no gateway session on ${which} (did the client log in?)`);
@@ -130,14 +157,20 @@ export class FakeGateway {
   disconnect(shard: number, code: number, reason = 'fake close'): void {
     const targets = this.live(shard);
     if (targets.length === 0) throw new Error(`fake discord: no gateway session on shard ${shard}`);
-    for (const session of targets) session.socket!.close(code, reason);
+    for (const session of targets) {
+      if (FATAL_CLOSE_CODES.has(code)) session.invalid = true;
+      session.socket!.close(code, reason);
+    }
   }
 
   private send(session: GatewaySession, t: string, d: any): void {
     const id = typeof d?.id === 'string' ? d.id : undefined;
-    this.dispatches.push({ t, ...(id ? { id } : {}), session: session.id, shard: session.shard, token: session.token });
+    this.dispatches.push({ t, ...(id ? { id } : {}), session: session.id, shard: session.shard, token: session.token, ...(session.socket ? {} : { buffered: true as const }) });
     session.seq += 1;
-    session.socket!.send(JSON.stringify({ op: 0, t, s: session.seq, d }));
+    const frame = JSON.stringify({ op: 0, t, s: session.seq, d });
+    session.log.push({ seq: session.seq, frame });
+    if (session.log.length > MAX_REPLAY) session.log.splice(0, session.log.length - MAX_REPLAY);
+    session.socket?.send(frame);
   }
 
   private onFrame(ws: WebSocket, text: string): void {
@@ -175,7 +208,7 @@ export class FakeGateway {
       return;
     }
     this.host.onSessionStart();
-    const session: GatewaySession = { id: `session-${this.host.snowflake()}`, shard, count, token: String(d?.token ?? ''), socket: ws, seq: 0 };
+    const session: GatewaySession = { id: `session-${this.host.snowflake()}`, shard, count, token: String(d?.token ?? ''), socket: ws, seq: 0, log: [] };
     this.sessions.set(session.id, session);
     this.bySocket.set(ws, session);
     const guilds = this.host.guildIds().filter((id) => shardOfGuild(id, count) === shard);
@@ -196,12 +229,21 @@ export class FakeGateway {
   private onResume(ws: WebSocket, d: any): void {
     const session = typeof d?.session_id === 'string' ? this.sessions.get(d.session_id) : undefined;
     this.event({ kind: 'resume', payload: d, shard: session?.shard, at: performance.now() });
-    if (!session) {
+    if (!session || session.invalid) {
       ws.send(JSON.stringify({ op: 9, d: false }));
       return;
     }
+    const previous = session.socket;
+    if (previous && previous !== ws && previous.readyState === previous.OPEN) {
+      this.resumesOfLiveSessions.push({ session: session.id, shard: session.shard, at: performance.now() });
+      // Discord moves the session to the new connection; the old one hears no more of it.
+      this.bySocket.delete(previous);
+      previous.close(4000, 'session resumed elsewhere');
+    }
     session.socket = ws;
     this.bySocket.set(ws, session);
+    const after = Number(d?.seq ?? 0);
+    for (const entry of session.log) if (entry.seq > after) ws.send(entry.frame);
     this.send(session, 'RESUMED', {});
   }
 

@@ -55,6 +55,11 @@ export interface FakeDiscordOptions {
   sessionStartRemaining?: number;
   /** Guilds the bot is in besides `guildId`; each is created on the shard that owns it. */
   guildIds?: string[];
+  /**
+   * Milliseconds after an interaction was sent within which its initial response is accepted (default 3,000, as on
+   * Discord); a later one fails with 10062 Unknown interaction, and is recorded in `lateCallbacks`.
+   */
+  interactionDeadlineMs?: number;
 }
 
 /** What `sendInteraction` and its helpers return: enough to find the bot's response. */
@@ -136,8 +141,17 @@ export class FakeDiscord {
   readonly missingChannels = new Set<string>();
   /** Channels that answer 403 Missing Access (code 50001) to message posts. */
   readonly forbiddenChannels = new Set<string>();
+  /** Interactions whose initial response came after the deadline (failed, as Discord fails them), with how late. */
+  readonly lateCallbacks: { id: string; ms: number }[] = [];
+  /** Second initial responses to one interaction (refused with 40060, already acknowledged). */
+  readonly duplicateCallbacks: string[] = [];
   /** Messages by `channel:nonce`, for `enforce_nonce` (Discord keeps them a few minutes; the fake, for its lifetime). */
   private readonly nonces = new Map<string, any>();
+  /** When each interaction was sent (its creation, which Discord's 3 s deadline counts from), by id. */
+  private readonly interactionSentAt = new Map<string, number>();
+  /** Interactions acknowledged by an accepted initial response. */
+  private readonly acknowledged = new Set<string>();
+  private readonly deadlineMs: number;
 
   private readonly server: Server;
   private readonly wss: WebSocketServer;
@@ -160,6 +174,7 @@ export class FakeDiscord {
     this.maxConcurrency = options.maxConcurrency ?? 1;
     this.sessionStartRemaining = options.sessionStartRemaining ?? 999;
     this.guilds = [this.guildId, ...(options.guildIds ?? [])];
+    this.deadlineMs = options.interactionDeadlineMs ?? 3_000;
     this.gateway = new FakeGateway({
       applicationId: this.applicationId,
       botUserId: this.botUserId,
@@ -250,6 +265,17 @@ export class FakeDiscord {
     return this.gateway.dispatches;
   }
 
+  /** RESUMEs of a session whose socket was still open (one shard run by two processes at once). */
+  get resumesOfLiveSessions(): readonly { session: string; shard: number; at: number }[] {
+    return this.gateway.resumesOfLiveSessions;
+  }
+
+  /** Returns the accepted initial responses to an interaction: 1 when it was answered once in time. */
+  acceptedCallbacks(interaction: { id: string }): RecordedRequest[] {
+    const prefix = `/api/v10/interactions/${interaction.id}/`;
+    return this.requests.filter((r) => r.method === 'POST' && r.path.startsWith(prefix) && r.path.endsWith('/callback') && r.status < 300);
+  }
+
   /** Adds a guild the bot joined and sends its GUILD_CREATE on the shard that owns it. */
   joinGuild(guildId: string): void {
     if (!this.guilds.includes(guildId)) this.guilds.push(guildId);
@@ -304,10 +330,12 @@ export class FakeDiscord {
       delete dm.member;
       delete dm.guild_id;
       const sentAt = performance.now();
+      this.interactionSentAt.set(id, sentAt);
       this.dispatch('INTERACTION_CREATE', dm);
       return { id, token, sentAt };
     }
     const sentAt = performance.now();
+    this.interactionSentAt.set(id, sentAt);
     this.dispatch('INTERACTION_CREATE', payload);
     return { id, token, sentAt };
   }
@@ -458,7 +486,7 @@ export class FakeDiscord {
       return [200, {}, { url: this.gatewayUrl, shards: this.shards, session_start_limit: limit }];
     }
     if (r.method === 'GET' && p === '/gateway') return [200, {}, { url: this.gatewayUrl }];
-    if (r.method === 'POST' && /^\/interactions\/[^/]+\/[^/]+\/callback$/.test(p)) return [204, {}, undefined];
+    if (r.method === 'POST' && (m = p.match(/^\/interactions\/([^/]+)\/[^/]+\/callback$/))) return this.callback(m[1], r.at);
     if ((m = p.match(/^\/webhooks\/[^/]+\/[^/]+\/messages\/([^/]+)$/))) {
       if (r.method === 'DELETE') return [204, {}, undefined];
       return [200, {}, this.message({ ...(r.body ?? {}), id: m[1] === '@original' ? snowflake() : m[1] })];
@@ -471,6 +499,21 @@ export class FakeDiscord {
       return [200, {}, commands];
     }
     return [404, {}, { message: '404: Not Found', code: 0 }];
+  }
+
+  /** Accepts an interaction's first initial response within the deadline, as Discord does; refuses any other. */
+  private callback(id: string, at: number): [number, Record<string, string>, unknown] {
+    if (this.acknowledged.has(id)) {
+      this.duplicateCallbacks.push(id);
+      return [400, {}, { message: 'Interaction has already been acknowledged.', code: 40060 }];
+    }
+    const sentAt = this.interactionSentAt.get(id);
+    if (sentAt !== undefined && at - sentAt > this.deadlineMs) {
+      this.lateCallbacks.push({ id, ms: Math.round(at - sentAt) });
+      return [404, {}, { message: 'Unknown interaction', code: 10062 }];
+    }
+    this.acknowledged.add(id);
+    return [204, {}, undefined];
   }
 
   /** Creates a channel message as Discord does, honouring `nonce` with `enforce_nonce` (the same message comes back). */

@@ -180,10 +180,21 @@ export async function handleInteraction(interaction: Interaction, ctx: Interacti
     if (interaction.isChatInputCommand()) return await chatInputCallback(interaction, ctx);
     if (interaction.isButton() || interaction.isStringSelectMenu()) return await componentCallback(interaction, ctx);
   } catch (error) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (code === ANSWERED_ELSEWHERE || code === EXPIRED) {
+      // Replayed by a resumed gateway session after another replica had answered it, or its 3 s had run out: there
+      // is nothing to answer any more, and an error reply would fail the same way.
+      ctx.logger.warn(describe(interaction, error), code === EXPIRED ? 'discord interaction expired before its answer' : 'discord interaction was already answered');
+      return;
+    }
     ctx.logger.error(describe(interaction, error), 'discord interaction failed');
     await reportError(interaction, ctx);
   }
 }
+
+/** Discord's error codes for an interaction already acknowledged (40060) and for one unknown or expired (10062). */
+const ANSWERED_ELSEWHERE = 40060;
+const EXPIRED = 10062;
 
 function describe(interaction: Interaction, error?: unknown): Record<string, unknown> {
   const details: Record<string, unknown> = { interactionId: interaction.id, type: interaction.type };

@@ -12,8 +12,11 @@ export interface DiscordShardPlan {
   ids?: readonly number[];
 }
 
-/** A shard's connection, as /readyz and metrics read it. */
-export type ShardState = 'connecting' | 'ready' | 'reconnecting' | 'down';
+/**
+ * A shard's connection, as /readyz and metrics read it; `elsewhere`: a shard this replica prefers runs on another
+ * replica of the database (it took the shard over), and this one stands by for it.
+ */
+export type ShardState = 'connecting' | 'ready' | 'reconnecting' | 'down' | 'elsewhere';
 
 /** One shard this process runs: its state and since when. */
 export interface ShardStatus {

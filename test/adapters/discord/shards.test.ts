@@ -2,12 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Events } from 'discord.js';
-import { COMMANDS } from '../../../commands/index.js';
 import { createDiscordAdapter, type DiscordAdapter } from '../../../src/adapters/discord/adapter.js';
 import type { DiscordShardPlan } from '../../../src/adapters/discord/shards.js';
-import { recordingLogger, startFakeDiscordBot, type LogLine } from '../../support/fake-discord-bot.js';
+import { replicaOptions, startFakeDiscordBot, type LogLine } from '../../support/fake-discord-bot.js';
 import { FakeDiscord, guildIdOnShard, type SentInteraction } from '../../support/fake-discord.js';
-import { createFakeIncidentService } from '../../support/fake-discord-service.js';
 
 /** A bot process in these tests: its adapter, its log, and the interactions its client received. */
 interface Replica {
@@ -21,15 +19,7 @@ interface Replica {
 /** Builds a replica against the fake with its own token (the fake records which token each session used). */
 function replica(fake: FakeDiscord, name: string, shards?: DiscordShardPlan): Replica {
   const logs: LogLine[] = [];
-  const adapter = createDiscordAdapter({
-    token: `token-${name}`,
-    applicationId: fake.applicationId,
-    apiUrl: fake.apiUrl,
-    logger: recordingLogger(logs),
-    service: createFakeIncidentService(),
-    commands: COMMANDS,
-    shards,
-  });
+  const adapter = createDiscordAdapter({ ...replicaOptions(fake, name, logs), shards });
   const received: Replica['received'] = [];
   adapter.client.on(Events.InteractionCreate, (interaction) => {
     received.push({ id: interaction.id, guildId: interaction.guildId, shard: interaction.guild?.shardId });

@@ -1,0 +1,295 @@
+import { Events, type Client } from 'discord.js';
+import type { DiscordLogger } from './interactions.js';
+import { sessionStrategy, type SeedSession, type SessionStrategy } from './session-strategy.js';
+import type { ShardStatus, ShardTracker } from './shards.js';
+
+/**
+ * Gateway shards shared by the replicas of one database: each shard runs on the replica holding its lock (see
+ * store/shard-locks.ts), in a discord.js Client of its own, so that shards can be gained and lost one at a time. A
+ * replica claims the shards it prefers (DISCORD_SHARD_IDS) and waits while they run elsewhere; it takes over any
+ * shard whose holder died, and resumes that shard's gateway session, so that Discord replays what it sent in between.
+ */
+
+/** A gateway session as the claims store it. */
+export type ClaimedSession = SeedSession;
+
+/** The shard locks and stored sessions of one replica (PgShardLocks implements it). */
+export interface ShardClaims {
+  /** Returns the shards among `shards` this replica holds after trying to take them. */
+  tryClaim(shards: readonly number[]): Promise<number[]>;
+  /** Gives a shard back. */
+  release(shard: number): Promise<void>;
+  /** Every shard's last holder and stored session. */
+  records(): Promise<Map<number, { holder?: string; session?: ClaimedSession }>>;
+  /** Stores a held shard's session; false when the shard is no longer this replica's. */
+  saveSession(shard: number, session: ClaimedSession | undefined): Promise<boolean>;
+  /** Tells `listener` which shards were lost with the lock connection. */
+  onLost(listener: (shards: number[], error?: Error) => void): () => void;
+  /** Releases every shard. */
+  close(): Promise<void>;
+}
+
+/** A client built for one shard by the adapter (handlers attached), and the interactions it is answering. */
+export interface ShardClient {
+  client: Client;
+  tracker: ShardTracker;
+  /** Called with each interaction's handling, so its gateway sequence counts as handled once it settles. */
+  onInteraction(listener: (interactionId: string, handled: Promise<void>) => void): void;
+  /** Waits for the interactions in flight (bounded by the adapter's grace). */
+  drain(): Promise<void>;
+}
+
+/** How a pool runs. */
+export interface ShardPoolOptions {
+  claims: ShardClaims;
+  count: number;
+  /** DISCORD_SHARD_IDS: claimed first; absent, every shard is preferred. */
+  preferred?: readonly number[];
+  token: string;
+  applicationId: string;
+  logger: DiscordLogger;
+  /** Builds the client of one shard with the given sharding strategy. */
+  build(shard: number, strategy: SessionStrategy): ShardClient;
+  /** How often free shards are tried (default 500 ms): the bound on a takeover after the holder's connection went. */
+  claimEveryMs?: number;
+  /**
+   * How long after start a shard nobody ever ran may be taken by a replica that does not prefer it (default 30 s),
+   * so that the replica preferring it can start first; a shard some replica ran is taken over at once.
+   */
+  orphanGraceMs?: number;
+  now?: () => number;
+}
+
+interface Running {
+  shard: number;
+  sc: ShardClient;
+  strategy: SessionStrategy;
+  session?: { sessionId: string; resumeUrl: string; botUser?: Record<string, unknown> };
+  /** Sequence of the last dispatch received, and those of interactions not yet handled. */
+  lastSeq: number;
+  pending: Set<number>;
+  seqOf: Map<string, number>;
+  generation: number;
+  saving?: Promise<void>;
+  dirty: boolean;
+  claimedAt: number;
+  started: Promise<void>;
+}
+
+/** The shards this replica runs out of those the fleet shares. */
+export interface ShardPool {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): ShardStatus[];
+  /** The clients of the shards running here, by shard. */
+  clients(): Map<number, Client>;
+}
+
+/** Returns a pool that claims, runs, hands over and takes over shards through `claims`. */
+export function createShardPool(options: ShardPoolOptions): ShardPool {
+  const { claims, count, logger } = options;
+  const now = options.now ?? Date.now;
+  const preferred = new Set(options.preferred?.length ? options.preferred : Array.from({ length: count }, (_, i) => i));
+  const running = new Map<number, Running>();
+  /** Preferred shards another replica holds, and shards this one ran and lost, since when. */
+  const elsewhere = new Map<number, number>();
+  let startedAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+  let stopping = false;
+  /** Shards whose client is still closing after a loss. */
+  const closing = new Map<number, Promise<void>>();
+  let unreachable = false;
+
+  const watermark = (r: Running) => (r.pending.size ? Math.min(...r.pending) - 1 : r.lastSeq);
+
+  function persist(r: Running): void {
+    if (r.saving) {
+      r.dirty = true;
+      return;
+    }
+    r.dirty = false;
+    const session = r.session && { ...r.session, sequence: watermark(r) };
+    r.saving = claims
+      .saveSession(r.shard, session)
+      .then(
+        () => undefined,
+        (error: unknown) => logger.warn({ shardId: r.shard, err: (error as Error).message }, 'discord shard session could not be stored'),
+      )
+      .finally(() => {
+        r.saving = undefined;
+        if (r.dirty && running.get(r.shard) === r) persist(r);
+      });
+  }
+
+  function launch(shard: number, seed: ClaimedSession | undefined): void {
+    const r = {} as Running;
+    const strategy = sessionStrategy({
+      ...(seed ? { seed } : {}),
+      applicationId: options.applicationId,
+      sessionChanged(_id, session) {
+        r.generation += 1;
+        r.pending.clear();
+        r.seqOf.clear();
+        r.session = session ?? undefined;
+        r.lastSeq = 0;
+        persist(r);
+      },
+    });
+    const sc = options.build(shard, strategy);
+    Object.assign(r, {
+      shard,
+      sc,
+      strategy,
+      ...(seed ? { session: { sessionId: seed.sessionId, resumeUrl: seed.resumeUrl, ...(seed.botUser ? { botUser: seed.botUser } : {}) } } : {}),
+      lastSeq: seed?.sequence ?? 0,
+      pending: new Set<number>(),
+      seqOf: new Map<string, number>(),
+      generation: 0,
+      dirty: false,
+      claimedAt: now(),
+    });
+    sc.client.on(Events.Raw, (packet: { t?: string; s?: number | null; d?: { id?: string } }) => {
+      if (typeof packet.s !== 'number') return;
+      r.lastSeq = Math.max(r.lastSeq, packet.s);
+      if (packet.t === 'INTERACTION_CREATE' && typeof packet.d?.id === 'string') r.seqOf.set(packet.d.id, packet.s);
+      else if (!r.pending.size) persistSoon(r);
+    });
+    sc.onInteraction((id, handled) => {
+      const seq = r.seqOf.get(id);
+      if (seq === undefined) return;
+      r.seqOf.delete(id);
+      const generation = r.generation;
+      r.pending.add(seq);
+      void handled.finally(() => {
+        if (r.generation !== generation) return;
+        r.pending.delete(seq);
+        persist(r);
+      });
+    });
+    running.set(shard, r);
+    elsewhere.delete(shard);
+    logger.info({ shardId: shard, resuming: seed?.sessionId ?? null, sequence: seed?.sequence ?? null }, seed ? 'discord shard claimed: resuming its session' : 'discord shard claimed: identifying');
+    sc.tracker.connecting();
+    r.started = sc.client.login(options.token).then(
+      () => undefined,
+      async (error: unknown) => {
+        logger.error({ shardId: shard, err: (error as Error).message }, 'discord shard failed to connect: giving it back');
+        await drop(shard, 'failed to connect', false);
+        await claims.release(shard);
+      },
+    );
+  }
+
+  // Other dispatches (guild events, heartbeat-free stretches) move the watermark too; one write per quiet moment.
+  const soon = new Set<Running>();
+  function persistSoon(r: Running): void {
+    if (soon.has(r)) return;
+    soon.add(r);
+    setTimeout(() => {
+      soon.delete(r);
+      if (running.get(r.shard) === r) persist(r);
+    }, 250).unref();
+  }
+
+  /** Stops a shard's client; `handOver` keeps its session resumable for the next holder. */
+  async function drop(shard: number, reason: string, handOver: boolean): Promise<void> {
+    const r = running.get(shard);
+    if (!r) return;
+    running.delete(shard);
+    // Reported (metrics, /readyz) as running elsewhere from now: a preferred one until this replica claims it again.
+    if (!stopping) elsewhere.set(shard, now());
+    r.sc.tracker.stopped();
+    const closed = (async () => {
+      if (handOver) await r.strategy.handOver(reason).catch(() => undefined);
+      await r.sc.client.destroy().catch(() => undefined);
+    })();
+    // Not claimed again here before its socket is closed: the session must never have two connections.
+    closing.set(shard, closed);
+    await closed.finally(() => closing.delete(shard));
+  }
+
+  claims.onLost((shards, error) => {
+    if (stopping) return;
+    const lost = shards.filter((s) => running.has(s));
+    if (lost.length === 0) return;
+    // Another replica may hold these locks already: their sockets close now, before it resumes the sessions.
+    logger.error({ shards: lost, err: error?.message }, 'discord shard locks lost with their database connection: stopping those shards');
+    for (const shard of lost) void drop(shard, 'shard lock lost', true);
+  });
+
+  async function tick(): Promise<void> {
+    if (stopping) return;
+    try {
+      let records = await claims.records();
+      if (unreachable) logger.info({}, 'discord shard claims: database reachable again');
+      unreachable = false;
+      const graceOver = now() - startedAt >= (options.orphanGraceMs ?? 30_000);
+      const wanted: number[] = [];
+      for (let s = 0; s < count; s++) {
+        if (running.has(s) || closing.has(s)) continue;
+        // A shard some replica ran and nobody holds now lost its holder: take it over at once.
+        if (preferred.has(s) || records.get(s)?.holder !== undefined || graceOver) wanted.push(s);
+      }
+      if (wanted.length === 0 || stopping) return;
+      const won = new Set(await claims.tryClaim(wanted));
+      // Read again once won: the last holder's final writes (its handled sequence) committed before its lock was free.
+      if ([...won].some((s) => !running.has(s))) records = await claims.records();
+      for (const s of wanted) {
+        if (won.has(s)) {
+          if (stopping) await claims.release(s);
+          else if (!running.has(s)) launch(s, records.get(s)?.session);
+        } else if (preferred.has(s) && !elsewhere.has(s)) {
+          elsewhere.set(s, now());
+          logger.info({ shardId: s }, 'discord shard runs on another replica: standing by for it');
+        }
+      }
+    } catch (error) {
+      // Said once per outage, not twice a second.
+      if (!unreachable) logger.warn({ err: (error as Error).message }, 'discord shard claims: database unreachable; retrying');
+      unreachable = true;
+    }
+  }
+
+  const runTick = () => (ticking ??= tick().finally(() => (ticking = undefined)));
+
+  return {
+    async start() {
+      startedAt = now();
+      await runTick();
+      await Promise.all([...running.values()].map((r) => r.started));
+      timer = setInterval(() => void runTick(), options.claimEveryMs ?? 500);
+      timer.unref();
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(timer);
+      await ticking;
+      const all = [...running.values()];
+      // Sockets first (resumably: whoever takes the shards resumes and gets what arrives from now on), then the
+      // interactions in flight, then the handled sequence, then the locks.
+      // discord.js reports the handover's close as a reconnect: the shards are marked stopped first.
+      for (const r of all) r.sc.tracker.stopped();
+      await Promise.all(all.map((r) => r.strategy.handOver('replica stopping').catch(() => undefined)));
+      await Promise.all(all.map((r) => r.sc.drain()));
+      for (const r of all) {
+        await r.saving;
+        if (r.session) await claims.saveSession(r.shard, { ...r.session, sequence: watermark(r) }).catch(() => false);
+        await r.sc.client.destroy().catch(() => undefined);
+      }
+      running.clear();
+      await claims.close();
+    },
+    status() {
+      const rows: ShardStatus[] = [];
+      for (const s of new Set([...running.keys(), ...preferred, ...elsewhere.keys()])) {
+        const r = running.get(s);
+        if (r) rows.push(...r.sc.tracker.status().filter((row) => row.id === s));
+        else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)! });
+        else rows.push({ id: s, count, state: stopping ? 'down' : 'connecting', since: startedAt });
+      }
+      return rows.sort((a, b) => a.id - b.id);
+    },
+    clients: () => new Map([...running].map(([s, r]) => [s, r.sc.client])),
+  };
+}
