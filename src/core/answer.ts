@@ -3,6 +3,7 @@ import type { Graph } from './graph.js';
 import { CONTEXT_KINDS, formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { weighEvidence } from './confidence.js';
+import { describeCandidates } from './describe.js';
 import { stem } from './stem.js';
 import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
@@ -47,9 +48,12 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
-  const hits = byEvidence(index, q, index.search(q, q.terms.length >= DESCRIPTION_TERMS ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))));
+  const description = q.terms.length >= DESCRIPTION_TERMS;
+  const hits = byEvidence(index, q, index.search(q, description ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))), visible);
   const top = hits[0];
-  if (!top || top.score < NOT_FOUND_SCORE) {
+  // A description's hits are scored by the evidence their texts give; whether the best gives enough is the
+  // evidence check's call (MIN_EVIDENCE, in understand.ts), not the name index's score.
+  if (!top || top.score <= 0 || (!description && top.score < NOT_FOUND_SCORE)) {
     return {
       ...empty,
       summary: `Nothing in the index matches "${truncateWords(q.text, 80)}".`,
@@ -111,6 +115,13 @@ export const EVIDENCE_MIN_TERMS = 3;
 export const DESCRIPTION_TERMS = 5;
 /** Hits re-weighed for a description. */
 export const DESCRIPTION_RERANK = 20;
+/** Records the full-text search over a description (and its synonyms) adds to the hits re-weighed. */
+export const DESCRIBED_CANDIDATES = 20;
+/**
+ * How much the search's score (over the best hit's) counts beside a description's evidence: names and boosted
+ * fields break ties between records whose texts tell as much, but do not outvote what the texts tell.
+ */
+export const SEARCH_SHARE = 0.4;
 /**
  * A description tells of something done (who did what to whom), which is an incident's story; a group or a tool
  * carries the same words in its profile. Context records weigh this much against an incident for a description.
@@ -122,23 +133,36 @@ export const DESCRIPTION_CONTEXT_FACTOR = 0.85;
  * record's whole text carries, for descriptions: the name index ranks by names, and a long question is answered by
  * the record that holds most of what it says, not by the one whose name matches one of its words.
  */
-function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): RankedHit[] {
-  if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length < 2 || hits[0].exactName) return hits;
+function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], visible?: (id: string) => boolean): RankedHit[] {
+  if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length === 0 || hits[0].exactName) return hits;
   const n = Math.max(1, index.size);
   const weight = (w: string) => Math.log(1 + n / (1 + index.text.df(w)));
   const description = q.terms.length >= DESCRIPTION_TERMS;
+  if (!description && hits.length < 2) return hits;
   const size = description ? DESCRIPTION_RERANK : EVIDENCE_RERANK;
-  const head = hits.slice(0, size).map((h) => {
+  const pool = hits.slice(0, size);
+  if (description) {
+    // Records whose texts tell the story in other words than their names: the name index may rank them far down.
+    const seen = new Set(pool.map((h) => h.id));
+    for (const id of describeCandidates(index, q, DESCRIBED_CANDIDATES, visible)) {
+      const record = seen.has(id) ? undefined : index.get(id);
+      if (record) pool.push({ id, title: record.title, kind: record.kind, date: record.date?.value ?? null, score: 0, exactName: false });
+    }
+  }
+  const best = Math.max(...pool.map((h) => h.score), Number.MIN_VALUE);
+  const head = pool.map((h) => {
     const record = index.get(h.id);
     const share = record ? weighEvidence(record, q, weight).share : 0;
+    // A description: the share of it a record's text tells decides (squared: telling most of it beats telling half),
+    // and the search's own score, over its best, moves records that tell as much.
     const factor = description ? share * share * (CONTEXT_KINDS.has(h.kind) ? DESCRIPTION_CONTEXT_FACTOR : 1) : 0.4 + 0.6 * share;
-    return { ...h, score: h.score * factor };
+    return { ...h, score: description ? factor * (1 - SEARCH_SHARE + SEARCH_SHARE * (h.score / best)) : h.score * factor };
   });
-  head.sort((a, b) => b.score - a.score);
+  head.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  if (description) return head;
   // The re-weighing orders; how sure the answer is stays the name index's call (NOT_FOUND_SCORE, AMBIGUOUS_RATIO): its
-  // score for the new top, or for a description its best score (the text, not the names, found the answer there;
-  // whether that text holds enough of the question is notSure's call, by evidence).
-  const original = description ? hits[0].score : hits.find((h) => h.id === head[0].id)!.score;
+  // score for the new top.
+  const original = hits.find((h) => h.id === head[0].id)!.score;
   const scale = head[0].score > 0 ? original / head[0].score : 1;
   return [...head.map((h) => ({ ...h, score: h.score * scale })), ...hits.slice(size)];
 }

@@ -4,6 +4,7 @@ import { stem } from './stem.js';
 import { compactName, stripMarkup } from './text.js';
 import { words } from './query.js';
 import { nameCoverage, nameWordsOf, withinEdits } from './name-cover.js';
+import { alternativesOf } from './synonyms.js';
 
 /**
  * Below this share of the question's weight found in the best record, the bot says it is not sure instead of
@@ -14,6 +15,13 @@ import { nameCoverage, nameWordsOf, withinEdits } from './name-cover.js';
  * real one ("crimson osprey" 0.53) are caught by the word no record carries (Evidence.unknownMissing).
  */
 export const MIN_EVIDENCE = 0.4;
+
+/**
+ * Share of a word's weight a record earns by saying it in other words (synonyms.ts: "hackers" for "actors"): the
+ * record tells the same thing, but a word the question and the text share is surer evidence than a synonym. The
+ * weight is the lesser of the question's word and the record's: a record that says it with a common word earns little.
+ */
+export const SYNONYM_CREDIT = 0.8;
 
 /** How much a word weighs as evidence, from the number of records whose text carries it (rarer weighs more). */
 export type WordWeight = (word: string) => number;
@@ -57,10 +65,27 @@ export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWe
     total += w;
     const carried = byName.has(t) || own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && (nearWord(t, own) || inCompound(t, own)));
     if (carried) found += w;
-    else if (w >= unknownWeight) unknownMissing = true;
+    else {
+      const said = saidOtherwise(t, stems, weight);
+      if (said > 0) found += SYNONYM_CREDIT * Math.min(w, said);
+      else if (w >= unknownWeight) unknownMissing = true;
+    }
     if (w > rarest.weight) rarest = { weight: w, carried };
   }
   return { share: total === 0 ? 1 : found / total, unknownMissing, rarestCarried: rarest.carried ? rarest.weight : 0 };
+}
+
+/**
+ * Returns the weight of the rarest way the text says the term in other words (a synonym, or a phrase whose words it
+ * all holds, weighed by its rarest word), or 0. A common synonym ("actors" for "hackers") is weak evidence.
+ */
+function saidOtherwise(term: string, stems: ReadonlySet<string>, weight: WordWeight): number {
+  let best = 0;
+  for (const alt of alternativesOf(term)) {
+    if (!alt.stems.every((s) => stems.has(s))) continue;
+    best = Math.max(best, ...alt.words.map(weight));
+  }
+  return best;
 }
 
 /** Whether a word of the text starts or ends with the term ("print" and "nightmare" in "printnightmare"). */
