@@ -4,6 +4,7 @@ import { CONTEXT_KINDS, formatIncidentDate, type Incident, type Source } from '.
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { weighEvidence } from './confidence.js';
 import { describeCandidates } from './describe.js';
+import { namesOneIncident } from './event-names.js';
 import { stem } from './stem.js';
 import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
@@ -65,7 +66,17 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   const second = hits[1];
   // Records that share the top hit's name are candidates whatever their scores: the name alone cannot pick one.
   const close = (h: RankedHit) => h.score >= top.score * AMBIGUOUS_RATIO || (h.exactName === top.exactName && sameName(h, top));
-  const ambiguous = !q.isQuestion && second !== undefined && close(second) && (!top.exactName || sameName(second, top));
+  let ambiguous = !q.isQuestion && second !== undefined && close(second) && (!top.exactName || sameName(second, top));
+  // A bare name that is one incident's distinctive name, among records that only carry it (a vendor's CVEs): that
+  // incident is what it names; the others stay offered as suggestions.
+  let alsoNamed: string[] = [];
+  if (ambiguous) {
+    const others = hits.slice(1).filter(close).flatMap((h) => lookup(h.id) ?? []);
+    if (namesOneIncident(q, incident, others)) {
+      ambiguous = false;
+      alsoNamed = others.slice(0, MAX_CANDIDATES - 1).map((o) => o.title);
+    }
+  }
   const candidates = ambiguous ? hits.filter(close).slice(0, MAX_CANDIDATES).flatMap((h) => refOf(lookup(h.id)) ?? []) : [];
   const sources = rankSources(incident.sources);
   return {
@@ -78,7 +89,7 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
     sources,
     related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph),
     candidates,
-    suggestions: ambiguous ? candidates.map((c) => c.title) : [],
+    suggestions: ambiguous ? candidates.map((c) => c.title) : alsoNamed,
   };
 }
 
