@@ -1,0 +1,96 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { COMMANDS, findCommand, type CommandContext } from '../../commands/index.js';
+import type { Answer } from '../../src/core/answer-model.js';
+import { createMemoryConversationStore } from '../../src/core/conversation.js';
+import { createServedService } from '../../src/core/create-service.js';
+import { parseIncident, type IncidentInput } from '../../src/core/incident.js';
+import { buildServed } from '../../src/core/served.js';
+
+// Made-up records: a campaign told in report words, records sharing some of its words, and vendors whose names an
+// incident, several incidents, or only vulnerabilities carry. The questions are phrasings of our own.
+const src = [{ url: 'https://example.org/report' }];
+const kev = (id: string, vendor: string, product: string, what: string): IncidentInput => ({
+  id: `test:${id}`, kind: 'vulnerability', title: `${vendor} ${product} ${what} Vulnerability`,
+  summary: `${vendor} ${product} contains a ${what.toLowerCase()} vulnerability that allows a remote attacker to run code.`,
+  tags: [`vendor:${vendor}`, `product:${product}`], sources: src,
+});
+const RECORDS: IncidentInput[] = [
+  {
+    id: 'test:C1', kind: 'incident', title: 'Operation Glass Harbor', date: { value: '2024-05', precision: 'month' },
+    summary: 'Actors attributed to the Mossy Finch adversary group targeted shipping organizations through supplier invoice portals, exploiting these submissions to deliver remote access trojan malware that gave full control over infected systems.',
+    tags: ['attributed-to:Mossy Finch'], sources: src,
+  },
+  { id: 'test:G1', kind: 'group', title: 'Mossy Finch', summary: 'Mossy Finch is a financially motivated group that targets logistics firms in Europe.', sources: src },
+  {
+    id: 'test:C2', kind: 'incident', title: 'Operation Paper Lantern', date: { value: '2023-02', precision: 'month' },
+    summary: 'Operators sent invoice-themed emails to accounting staff at retailers, installing a loader that fetched a banking trojan.', sources: src,
+  },
+  {
+    id: 'test:C3', kind: 'incident', title: 'Lumaview Compromise', date: { value: '2022-08', precision: 'month' },
+    summary: 'The Lumaview Compromise was a supply chain operation by Mossy Finch that inserted code into a monitoring product update.',
+    tags: ['attributed-to:Mossy Finch'], sources: src,
+  },
+  kev('K1', 'Lumaview', 'Orbit', 'Authentication Bypass'),
+  kev('K2', 'Lumaview', 'Orbit', 'Path Traversal'),
+  kev('K3', 'Lumaview', 'Relay Manager', 'Command Injection'),
+  kev('K4', 'Tesswell', 'Gatekeeper', 'Authentication Bypass'),
+  kev('K5', 'Tesswell', 'Gatekeeper', 'SQL Injection'),
+  kev('K6', 'Tesswell', 'Portal', 'Path Traversal'),
+  {
+    id: 'test:C4', kind: 'incident', title: 'Brindle Compromise', date: { value: '2021-03', precision: 'month' },
+    summary: 'Intruders abused a Brindle appliance to reach internal networks.', sources: src,
+  },
+  {
+    id: 'test:C5', kind: 'incident', title: 'Brindle Exploitation Activity', date: { value: '2023-09', precision: 'month' },
+    summary: 'A second wave of intrusions through Brindle appliances, by another actor.', sources: src,
+  },
+  kev('K7', 'Brindle', 'Edge', 'Command Injection'),
+  kev('K8', 'Brindle', 'Edge', 'Path Traversal'),
+  ...['Amber', 'Cobalt', 'Dune', 'Ember', 'Frost', 'Garnet'].map((w, i): IncidentInput => ({
+    id: `test:F${i}`, kind: 'group', title: `${w} Owl`, summary: `${w} Owl is an espionage group that targets governments and telecoms with phishing and custom malware.`, sources: src,
+  })),
+];
+
+const service = createServedService(buildServed({ bundled: [], files: RECORDS.map((r) => parseIncident(r)) }));
+const ctx: CommandContext = { incidents: service, commands: COMMANDS, conversations: createMemoryConversationStore(), channel: { platform: 'console', canManageFeeds: false, canManageChannel: false } };
+
+async function ask(query: string): Promise<Answer> {
+  const reply = await findCommand('incident')!.handle({ options: { query } }, ctx);
+  assert.equal(reply.type, 'answer', JSON.stringify(reply).slice(0, 200));
+  return (reply as { answer: Answer }).answer;
+}
+
+describe('descriptions in other words than the record', () => {
+  it('everyday words for what a report says ("hackers" for actors, "plant a RAT" for deliver a remote access trojan) find the incident', async () => {
+    const a = await ask('hackers abusing supplier billing portals to plant a RAT at shipping companies');
+    assert.equal(a.status, 'found', `${a.status} ${a.incident?.id} ${a.summary}`);
+    assert.equal(a.incident?.id, 'test:C1');
+  });
+
+  it('a description of something the data does not hold is still not answered', async () => {
+    const a = await ask('teenagers hijacking a lottery website to change the winning numbers');
+    assert.ok(a.status === 'not-found' || a.status === 'ambiguous', `${a.status} ${a.incident?.id}`);
+  });
+});
+
+describe('a bare name shared by an incident and a vendor\'s vulnerabilities', () => {
+  it('answers the incident whose distinctive name it is, with its group related and the vendor\'s flaws suggested', async () => {
+    const a = await ask('lumaview');
+    assert.equal(a.status, 'found', `${a.status} ${a.candidates.map((c) => c.id).join(' ')}`);
+    assert.equal(a.incident?.id, 'test:C3');
+    assert.ok(a.related.some((r) => r.id === 'test:G1'), JSON.stringify(a.related.map((r) => r.id)));
+    assert.ok(a.suggestions.some((s) => s.startsWith('Lumaview Orbit')), JSON.stringify(a.suggestions));
+    assert.equal((await ask('lumaview hack')).incident?.id, 'test:C3');
+  });
+
+  it('a product name besides the vendor\'s asks about the flaw, not the incident', async () => {
+    assert.equal((await ask('lumaview relay manager')).incident?.id, 'test:K3');
+  });
+
+  it('a vendor only vulnerabilities carry, or that two incidents carry, still asks which', async () => {
+    assert.equal((await ask('tesswell')).status, 'ambiguous');
+    const brindle = await ask('brindle');
+    assert.equal(brindle.status, 'ambiguous', `${brindle.status} ${brindle.incident?.id}`);
+  });
+});
