@@ -228,9 +228,17 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   const subject = resolveName(index, content.join(' '), visible) ?? namedSpan(index, content, 1, visible);
   if (subject) return { target, subject, named: true };
   // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
-  // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list.
+  // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list, nor
+  // is a description that mentions a kind in passing ("attackers who stitched free tools together in 2019").
+  if (!lead && content.length > MAX_TIMED_LIST_WORDS) return undefined;
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
 }
+
+/**
+ * Most words besides a kind and a time that a list by time alone may have without a word asking for a list ("which",
+ * "all"): more describe one thing ("attackers who cobbled free open-source tools together in early 2019").
+ */
+const MAX_TIMED_LIST_WORDS = 3;
 
 /** Least share of a question a record's name must cover, and of the name the question must, for it to name that record. */
 const WHOLE_NAME_COVER = 0.75;

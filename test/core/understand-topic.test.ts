@@ -94,3 +94,12 @@ describe('a bare name shared by an incident and a vendor\'s vulnerabilities', ()
     assert.equal(brindle.status, 'ambiguous', `${brindle.status} ${brindle.incident?.id}`);
   });
 });
+
+describe('a description that mentions a kind and a time in passing', () => {
+  it('is answered as a description, not listed by time; asked with "which" it lists', async () => {
+    const a = await ask('intrusions where crooks slipped a backdoor through supplier invoice portals at shipping companies in 2024');
+    assert.notEqual(a.status, 'list', JSON.stringify(a.items?.map((i) => i.id)));
+    assert.equal(a.incident?.id, 'test:C1');
+    assert.equal((await ask('which campaigns in 2024')).status, 'list');
+  });
+});
