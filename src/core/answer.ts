@@ -69,12 +69,12 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   let ambiguous = !q.isQuestion && second !== undefined && close(second) && (!top.exactName || sameName(second, top));
   // A bare name that is one incident's distinctive name, among records that only carry it (a vendor's CVEs): that
   // incident is what it names; the others stay offered as suggestions.
-  let alsoNamed: string[] = [];
+  let alsoNamed: Incident[] = [];
   if (ambiguous) {
     const others = hits.slice(1).filter(close).flatMap((h) => lookup(h.id) ?? []);
     if (namesOneIncident(q, incident, others)) {
       ambiguous = false;
-      alsoNamed = others.slice(0, MAX_CANDIDATES - 1).map((o) => o.title);
+      alsoNamed = others.slice(0, MAX_CANDIDATES - 1);
     }
   }
   const candidates = ambiguous ? hits.filter(close).slice(0, MAX_CANDIDATES).flatMap((h) => refOf(lookup(h.id)) ?? []) : [];
@@ -87,9 +87,9 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
     quote: q.isQuestion ? quoteFor(incident, q, sources[0]) : undefined,
     facts: factsOf(incident),
     sources,
-    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph),
+    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph, alsoNamed.map((o) => o.id)),
     candidates,
-    suggestions: ambiguous ? candidates.map((c) => c.title) : alsoNamed,
+    suggestions: ambiguous ? candidates.map((c) => c.title) : alsoNamed.map((o) => o.title),
   };
 }
 
@@ -323,7 +323,7 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
  * (newest first) and the groups that use it; a CVE's campaigns, groups and software that exploit it. Then the
  * record's curated `related`, the looser links of the data, and finally other incidents the query also matched.
  */
-function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>, graph?: Graph): IncidentRef[] {
+function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>, graph?: Graph, alsoNamed: readonly string[] = []): IncidentRef[] {
   const out: IncidentRef[] = [];
   const seen = new Set([incident.id, ...exclude]);
   const push = (id: string) => {
@@ -333,8 +333,9 @@ function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, 
     seen.add(id);
     out.push(ref);
   };
-  if (graph) {
-    const sections = graphSections(incident, graph, lookup);
+  if (graph || alsoNamed.length) {
+    // Records the question's name also names (a vendor's flaws beside the incident named after it) get a section too.
+    const sections = [...(graph ? graphSections(incident, graph, lookup) : []), [...alsoNamed]];
     // Every section gets a place before any gets a second one beyond its share: a group with many campaigns still
     // shows its software.
     const share = Math.max(1, Math.floor(MAX_RELATED / Math.max(1, sections.filter((s) => s.length > 0).length)));

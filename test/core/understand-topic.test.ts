@@ -81,6 +81,7 @@ describe('a bare name shared by an incident and a vendor\'s vulnerabilities', ()
     assert.equal(a.incident?.id, 'test:C3');
     assert.ok(a.related.some((r) => r.id === 'test:G1'), JSON.stringify(a.related.map((r) => r.id)));
     assert.ok(a.suggestions.some((s) => s.startsWith('Lumaview Orbit')), JSON.stringify(a.suggestions));
+    assert.ok(a.related.some((r) => r.kind === 'vulnerability' && r.title.startsWith('Lumaview')), JSON.stringify(a.related.map((r) => r.id)));
     assert.equal((await ask('lumaview hack')).incident?.id, 'test:C3');
   });
 
