@@ -333,15 +333,16 @@ function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, 
     seen.add(id);
     out.push(ref);
   };
-  if (graph || alsoNamed.length) {
-    // Records the question's name also names (a vendor's flaws beside the incident named after it) get a section too.
-    const sections = [...(graph ? graphSections(incident, graph, lookup) : []), [...alsoNamed]];
+  if (graph) {
+    const sections = graphSections(incident, graph, lookup);
     // Every section gets a place before any gets a second one beyond its share: a group with many campaigns still
     // shows its software.
     const share = Math.max(1, Math.floor(MAX_RELATED / Math.max(1, sections.filter((s) => s.length > 0).length)));
     for (const section of sections) for (const id of section.slice(0, share)) push(id);
     for (const section of sections) for (const id of section) push(id);
   }
+  // Records the question's name also names (a vendor's flaws beside the incident named after it), after the graph's.
+  for (const id of alsoNamed) push(id);
   for (const id of incident.related) push(id);
   if (graph) for (const id of graph.neighbors(incident.id, 'related-to', 'both')) push(id);
   for (const h of hits.slice(1)) if (h.kind === 'incident' && h.score >= hits[0].score * 0.3) push(h.id);
