@@ -5,6 +5,7 @@ import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { weighEvidence } from './confidence.js';
 import { describeCandidates } from './describe.js';
 import { namesOneIncident } from './event-names.js';
+import { nameAlternatives } from './name-alternatives.js';
 import { stem } from './stem.js';
 import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
@@ -152,10 +153,11 @@ function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], vis
   if (!description && hits.length < 2) return hits;
   const size = description ? DESCRIPTION_RERANK : EVIDENCE_RERANK;
   const pool = hits.slice(0, size);
+  const alsoSaid = nameAlternatives(index, q);
   if (description) {
     // Records whose texts tell the story in other words than their names: the name index may rank them far down.
     const seen = new Set(pool.map((h) => h.id));
-    for (const id of describeCandidates(index, q, DESCRIBED_CANDIDATES, visible)) {
+    for (const id of describeCandidates(index, q, DESCRIBED_CANDIDATES, visible, alsoSaid)) {
       const record = seen.has(id) ? undefined : index.get(id);
       if (record) pool.push({ id, title: record.title, kind: record.kind, date: record.date?.value ?? null, score: 0, exactName: false });
     }
@@ -163,7 +165,7 @@ function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], vis
   const best = Math.max(...pool.map((h) => h.score), Number.MIN_VALUE);
   const head = pool.map((h) => {
     const record = index.get(h.id);
-    const share = record ? weighEvidence(record, q, weight).share : 0;
+    const share = record ? weighEvidence(record, q, weight, Infinity, alsoSaid).share : 0;
     // A description: the share of it a record's text tells decides (squared: telling most of it beats telling half),
     // and the search's own score, over its best, moves records that tell as much.
     const factor = description ? share * share * (CONTEXT_KINDS.has(h.kind) ? DESCRIPTION_CONTEXT_FACTOR : 1) : 0.4 + 0.6 * share;

@@ -1,6 +1,6 @@
 import type { IncidentIndex } from './incident-index.js';
 import type { ParsedQuery } from './query.js';
-import { alternativeWords } from './synonyms.js';
+import { alternativeWords, type Alternative } from './synonyms.js';
 
 /**
  * Most postings one description's text search may read (rarest words first). A description has many words; common
@@ -15,14 +15,18 @@ const ALTERNATIVE_BOOST = 0.6;
 
 /**
  * Returns the ids of up to `limit` records whose whole texts best tell what a description says, best first: BM25 over
- * the full text for the question's words and, at a discount, the words reports use for the same things (synonyms.ts).
+ * the full text for the question's words and, at a discount, the words reports use for the same things (synonyms.ts)
+ * and the other names of groups and tools it names (`alsoSaid`).
  * The name index ranks by names, so a record that tells the story in other words may sit far down its list; these
  * join the records answering re-weighs by evidence.
  */
-export function describeCandidates(index: IncidentIndex, q: ParsedQuery, limit: number, keep?: (id: string) => boolean): string[] {
+export function describeCandidates(index: IncidentIndex, q: ParsedQuery, limit: number, keep?: (id: string) => boolean, alsoSaid?: ReadonlyMap<string, readonly Alternative[]>): string[] {
   const typed = new Set(q.terms);
   const words = new Set<string>(q.terms);
-  for (const t of q.terms) for (const w of alternativeWords(t)) words.add(w);
+  for (const t of q.terms) {
+    for (const w of alternativeWords(t)) words.add(w);
+    for (const alt of alsoSaid?.get(t) ?? []) for (const w of alt.words) words.add(w);
+  }
   const plan = [...words]
     .map((w) => ({ w, df: index.text.df(w) }))
     .filter((x) => x.df > 0 && x.df <= MAX_DESCRIBE_DF)

@@ -13,6 +13,7 @@ import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
 import { nameCoverage, nameWordsOf } from './name-cover.js';
+import { nameAlternatives } from './name-alternatives.js';
 
 /** What answering needs besides the index: who may see what, the graph, the conversation, the page, and today. */
 export interface UnderstandOptions extends AnswerOptions {
@@ -369,7 +370,7 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   if (typed && [record.title, ...record.aliases].some((name) => compactName(name) === typed)) return answer;
   const n = Math.max(1, index.size);
   const unknown = Math.log(1 + n);
-  const evidence = weighEvidence(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))), unknown);
+  const evidence = weighEvidence(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))), unknown, nameAlternatives(index, q));
   // A word no record knows is a name the data lacks in a short question ("crimson osprey"); in a long description it
   // is more often a casual word ("on-prem"), and the share alone decides.
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;

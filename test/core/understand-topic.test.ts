@@ -21,7 +21,7 @@ const RECORDS: IncidentInput[] = [
     summary: 'Actors attributed to the Mossy Finch adversary group targeted shipping organizations through supplier invoice portals, exploiting these submissions to deliver remote access trojan malware that gave full control over infected systems.',
     tags: ['attributed-to:Mossy Finch'], sources: src,
   },
-  { id: 'test:G1', kind: 'group', title: 'Mossy Finch', summary: 'Mossy Finch is a financially motivated group that targets logistics firms in Europe.', sources: src },
+  { id: 'test:G1', kind: 'group', title: 'Mossy Finch', aliases: ['Gravel Kite'], summary: 'Mossy Finch is a financially motivated group that targets logistics firms in Europe.', sources: src },
   {
     id: 'test:C2', kind: 'incident', title: 'Operation Paper Lantern', date: { value: '2023-02', precision: 'month' },
     summary: 'Operators sent invoice-themed emails to accounting staff at retailers, installing a loader that fetched a banking trojan.', sources: src,
@@ -45,6 +45,14 @@ const RECORDS: IncidentInput[] = [
     id: 'test:C5', kind: 'incident', title: 'Brindle Exploitation Activity', date: { value: '2023-09', precision: 'month' },
     summary: 'A second wave of intrusions through Brindle appliances, by another actor.', sources: src,
   },
+  {
+    id: 'test:C6', kind: 'incident', title: 'Operation Tin Compass', date: { value: '2020-04', precision: 'month' },
+    summary: 'Frost Owl operators sent poisoned tender documents to port authorities.', sources: src,
+  },
+  {
+    id: 'test:C7', kind: 'incident', title: 'Operation Reed Lantern', date: { value: '2020-06', precision: 'month' },
+    summary: 'Mossy Finch operators sent poisoned tender documents to port authorities.', sources: src,
+  },
   kev('K7', 'Brindle', 'Edge', 'Command Injection'),
   kev('K8', 'Brindle', 'Edge', 'Path Traversal'),
   ...['Amber', 'Cobalt', 'Dune', 'Ember', 'Frost', 'Garnet'].map((w, i): IncidentInput => ({
@@ -66,6 +74,11 @@ describe('descriptions in other words than the record', () => {
     const a = await ask('hackers abusing supplier billing portals to plant a RAT at shipping companies');
     assert.equal(a.status, 'found', `${a.status} ${a.incident?.id} ${a.summary}`);
     assert.equal(a.incident?.id, 'test:C1');
+  });
+
+  it('a group named by another of its names than the one the story uses finds the story that names it', async () => {
+    const a = await ask('gravel kite mailing poisoned tender documents to port authorities');
+    assert.equal(a.incident?.id, 'test:C7', `${a.status} ${a.incident?.id}`);
   });
 
   it('a description of something the data does not hold is still not answered', async () => {
