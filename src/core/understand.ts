@@ -222,7 +222,10 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   const facets = (facetsByIndex.get(index) ?? new FacetIndex()).refresh(() => index.all(), index.size);
   facetsByIndex.set(index, facets);
   const facetWords = content.filter((w) => facets.has(w));
-  if (facetWords.length && (target === 'vulnerability' || facetWords.length === content.length)) {
+  // A vendor or product among many other words, with no word asking for a list, is a detail of a description
+  // ("fancy bear hacking cisco routers through old bugs to spy on networks"), not a request for the vendor's flaws.
+  const describes = !lead && content.length - facetWords.length > MAX_LIST_EXTRA_WORDS;
+  if (facetWords.length && !describes && (target === 'vulnerability' || facetWords.length === content.length)) {
     const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));
     if (any.size) return { target: 'vulnerability', facet: any, facetLabel: facetWords.join(' '), named: true };
   }
@@ -231,15 +234,15 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
   // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list, nor
   // is a description that mentions a kind in passing ("attackers who stitched free tools together in 2019").
-  if (!lead && content.length > MAX_TIMED_LIST_WORDS) return undefined;
+  if (!lead && content.length > MAX_LIST_EXTRA_WORDS) return undefined;
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
 }
 
 /**
- * Most words besides a kind and a time that a list by time alone may have without a word asking for a list ("which",
- * "all"): more describe one thing ("attackers who cobbled free open-source tools together in early 2019").
+ * Most words besides a kind, a time, a vendor or product that a list may have without a word asking for a list
+ * ("which", "all"): more describe one thing ("attackers who cobbled free open-source tools together in early 2019").
  */
-const MAX_TIMED_LIST_WORDS = 3;
+const MAX_LIST_EXTRA_WORDS = 3;
 
 /** Least share of a question a record's name must cover, and of the name the question must, for it to name that record. */
 const WHOLE_NAME_COVER = 0.75;

@@ -116,4 +116,11 @@ describe('a description that mentions a kind and a time in passing', () => {
     assert.equal(a.incident?.id, 'test:C1');
     assert.equal((await ask('which campaigns in 2024')).status, 'list');
   });
+
+  it('a vendor among many other words is a detail of the description, not a request for its flaws', async () => {
+    const a = await ask('gravel kite crooks hacking lumaview boxes through old bugs to read port authority mail');
+    assert.notEqual(a.status, 'list', JSON.stringify(a.items?.map((i) => i.id)));
+    assert.equal((await ask('lumaview bugs')).status, 'list');
+    assert.equal((await ask('which lumaview bugs did crooks use against port authorities')).status, 'list');
+  });
 });
