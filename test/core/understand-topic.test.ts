@@ -53,6 +53,11 @@ const RECORDS: IncidentInput[] = [
     id: 'test:C7', kind: 'incident', title: 'Operation Reed Lantern', date: { value: '2020-06', precision: 'month' },
     summary: 'Mossy Finch operators sent poisoned tender documents to port authorities.', sources: src,
   },
+  {
+    id: 'test:C8', kind: 'incident', title: 'Operation Brass Kettle', date: { value: '2019-11', precision: 'month' },
+    summary: 'Operation Brass Kettle stole tender files from port authorities.', sources: src,
+  },
+  { id: 'test:G9', kind: 'group', title: 'Brass Kettle', summary: 'Brass Kettle is the actor named after the operation.', sources: src },
   kev('K7', 'Brindle', 'Edge', 'Command Injection'),
   kev('K8', 'Brindle', 'Edge', 'Path Traversal'),
   ...['Amber', 'Cobalt', 'Dune', 'Ember', 'Frost', 'Garnet'].map((w, i): IncidentInput => ({
@@ -102,10 +107,12 @@ describe('a bare name shared by an incident and a vendor\'s vulnerabilities', ()
     assert.equal((await ask('lumaview relay manager')).incident?.id, 'test:K3');
   });
 
-  it('a vendor only vulnerabilities carry, or that two incidents carry, still asks which', async () => {
+  it('a vendor only vulnerabilities carry, a name two incidents carry, or a group\'s name, still asks which', async () => {
     assert.equal((await ask('tesswell')).status, 'ambiguous');
     const brindle = await ask('brindle');
     assert.equal(brindle.status, 'ambiguous', `${brindle.status} ${brindle.incident?.id}`);
+    // A group called by the same name as the campaign is its peer: still asks which.
+    assert.equal((await ask('brass kettle')).status, 'ambiguous');
   });
 });
 
