@@ -54,8 +54,8 @@ const RECORDS: IncidentInput[] = [
     summary: 'Mossy Finch operators sent poisoned tender documents to port authorities.', sources: src,
   },
   {
-    id: 'test:C8', kind: 'incident', title: 'Operation Brass Kettle', date: { value: '2019-11', precision: 'month' },
-    summary: 'Operation Brass Kettle stole tender files from port authorities.', sources: src,
+    id: 'test:C8', kind: 'incident', title: 'Brass Kettle', date: { value: '2019-11', precision: 'month' },
+    summary: 'Brass Kettle was a campaign that stole tender files from port authorities.', sources: src,
   },
   { id: 'test:G9', kind: 'group', title: 'Brass Kettle', summary: 'Brass Kettle is the actor named after the operation.', sources: src },
   kev('K7', 'Brindle', 'Edge', 'Command Injection'),
