@@ -146,7 +146,7 @@ export const DESCRIPTION_CONTEXT_FACTOR = 0.85;
  * the record that holds most of what it says, not by the one whose name matches one of its words.
  */
 function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], visible?: (id: string) => boolean): RankedHit[] {
-  if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length === 0 || hits[0].exactName) return hits;
+  if (q.terms.length < EVIDENCE_MIN_TERMS || hits[0]?.exactName) return hits;
   const n = Math.max(1, index.size);
   const weight = (w: string) => Math.log(1 + n / (1 + index.text.df(w)));
   const description = q.terms.length >= DESCRIPTION_TERMS;
