@@ -3,6 +3,9 @@ import type { Graph } from './graph.js';
 import { CONTEXT_KINDS, formatIncidentDate, type Incident, type Source } from './incident.js';
 import type { IncidentIndex, RankedHit } from './incident-index.js';
 import { weighEvidence } from './confidence.js';
+import { describeCandidates } from './describe.js';
+import { namesOneIncident } from './event-names.js';
+import { nameAlternatives } from './name-alternatives.js';
 import { stem } from './stem.js';
 import { FOCUS_CUES } from './intents.js';
 import { isStopWord, parseQuery, words, type ParsedQuery } from './query.js';
@@ -47,9 +50,12 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   if (q.words.length === 0 && q.cves.length === 0) {
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
-  const hits = byEvidence(index, q, index.search(q, q.terms.length >= DESCRIPTION_TERMS ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))));
+  const description = q.terms.length >= DESCRIPTION_TERMS;
+  const hits = byEvidence(index, q, index.search(q, description ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))), visible);
   const top = hits[0];
-  if (!top || top.score < NOT_FOUND_SCORE) {
+  // A description's hits are scored by the evidence their texts give; whether the best gives enough is the
+  // evidence check's call (MIN_EVIDENCE, in understand.ts), not the name index's score.
+  if (!top || top.score <= 0 || (!description && top.score < NOT_FOUND_SCORE)) {
     return {
       ...empty,
       summary: `Nothing in the index matches "${truncateWords(q.text, 80)}".`,
@@ -61,7 +67,17 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
   const second = hits[1];
   // Records that share the top hit's name are candidates whatever their scores: the name alone cannot pick one.
   const close = (h: RankedHit) => h.score >= top.score * AMBIGUOUS_RATIO || (h.exactName === top.exactName && sameName(h, top));
-  const ambiguous = !q.isQuestion && second !== undefined && close(second) && (!top.exactName || sameName(second, top));
+  let ambiguous = !q.isQuestion && second !== undefined && close(second) && (!top.exactName || sameName(second, top));
+  // A bare name that is one incident's distinctive name, among records that only carry it (a vendor's CVEs): that
+  // incident is what it names; the others stay offered as suggestions.
+  let alsoNamed: Incident[] = [];
+  if (ambiguous) {
+    const others = hits.slice(1).filter(close).flatMap((h) => lookup(h.id) ?? []);
+    if (namesOneIncident(q, incident, others)) {
+      ambiguous = false;
+      alsoNamed = others.slice(0, MAX_CANDIDATES - 1);
+    }
+  }
   const candidates = ambiguous ? hits.filter(close).slice(0, MAX_CANDIDATES).flatMap((h) => refOf(lookup(h.id)) ?? []) : [];
   const sources = rankSources(incident.sources);
   return {
@@ -72,9 +88,9 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
     quote: q.isQuestion ? quoteFor(incident, q, sources[0]) : undefined,
     facts: factsOf(incident),
     sources,
-    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph),
+    related: relatedTo(incident, hits, lookup, new Set(candidates.map((c) => c.id)), graph, alsoNamed.map((o) => o.id)),
     candidates,
-    suggestions: ambiguous ? candidates.map((c) => c.title) : [],
+    suggestions: ambiguous ? candidates.map((c) => c.title) : alsoNamed.map((o) => o.title),
   };
 }
 
@@ -111,6 +127,13 @@ export const EVIDENCE_MIN_TERMS = 3;
 export const DESCRIPTION_TERMS = 5;
 /** Hits re-weighed for a description. */
 export const DESCRIPTION_RERANK = 20;
+/** Records the full-text search over a description (and its synonyms) adds to the hits re-weighed. */
+export const DESCRIBED_CANDIDATES = 20;
+/**
+ * How much the search's score (over the best hit's) counts beside a description's evidence: names and boosted
+ * fields break ties between records whose texts tell as much, but do not outvote what the texts tell.
+ */
+export const SEARCH_SHARE = 0.4;
 /**
  * A description tells of something done (who did what to whom), which is an incident's story; a group or a tool
  * carries the same words in its profile. Context records weigh this much against an incident for a description.
@@ -122,23 +145,37 @@ export const DESCRIPTION_CONTEXT_FACTOR = 0.85;
  * record's whole text carries, for descriptions: the name index ranks by names, and a long question is answered by
  * the record that holds most of what it says, not by the one whose name matches one of its words.
  */
-function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[]): RankedHit[] {
-  if (q.terms.length < EVIDENCE_MIN_TERMS || hits.length < 2 || hits[0].exactName) return hits;
+function byEvidence(index: IncidentIndex, q: ParsedQuery, hits: RankedHit[], visible?: (id: string) => boolean): RankedHit[] {
+  if (q.terms.length < EVIDENCE_MIN_TERMS || hits[0]?.exactName) return hits;
   const n = Math.max(1, index.size);
   const weight = (w: string) => Math.log(1 + n / (1 + index.text.df(w)));
   const description = q.terms.length >= DESCRIPTION_TERMS;
+  if (!description && hits.length < 2) return hits;
   const size = description ? DESCRIPTION_RERANK : EVIDENCE_RERANK;
-  const head = hits.slice(0, size).map((h) => {
+  const pool = hits.slice(0, size);
+  const alsoSaid = nameAlternatives(index, q);
+  if (description) {
+    // Records whose texts tell the story in other words than their names: the name index may rank them far down.
+    const seen = new Set(pool.map((h) => h.id));
+    for (const id of describeCandidates(index, q, DESCRIBED_CANDIDATES, visible, alsoSaid)) {
+      const record = seen.has(id) ? undefined : index.get(id);
+      if (record) pool.push({ id, title: record.title, kind: record.kind, date: record.date?.value ?? null, score: 0, exactName: false });
+    }
+  }
+  const best = Math.max(...pool.map((h) => h.score), Number.MIN_VALUE);
+  const head = pool.map((h) => {
     const record = index.get(h.id);
-    const share = record ? weighEvidence(record, q, weight).share : 0;
+    const share = record ? weighEvidence(record, q, weight, Infinity, alsoSaid).share : 0;
+    // A description: the share of it a record's text tells decides (squared: telling most of it beats telling half),
+    // and the search's own score, over its best, moves records that tell as much.
     const factor = description ? share * share * (CONTEXT_KINDS.has(h.kind) ? DESCRIPTION_CONTEXT_FACTOR : 1) : 0.4 + 0.6 * share;
-    return { ...h, score: h.score * factor };
+    return { ...h, score: description ? factor * (1 - SEARCH_SHARE + SEARCH_SHARE * (h.score / best)) : h.score * factor };
   });
-  head.sort((a, b) => b.score - a.score);
+  head.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  if (description) return head;
   // The re-weighing orders; how sure the answer is stays the name index's call (NOT_FOUND_SCORE, AMBIGUOUS_RATIO): its
-  // score for the new top, or for a description its best score (the text, not the names, found the answer there;
-  // whether that text holds enough of the question is notSure's call, by evidence).
-  const original = description ? hits[0].score : hits.find((h) => h.id === head[0].id)!.score;
+  // score for the new top.
+  const original = hits.find((h) => h.id === head[0].id)!.score;
   const scale = head[0].score > 0 ? original / head[0].score : 1;
   return [...head.map((h) => ({ ...h, score: h.score * scale })), ...hits.slice(size)];
 }
@@ -288,7 +325,7 @@ export function quoteFor(incident: Incident, q: ParsedQuery, source: AnswerSourc
  * (newest first) and the groups that use it; a CVE's campaigns, groups and software that exploit it. Then the
  * record's curated `related`, the looser links of the data, and finally other incidents the query also matched.
  */
-function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>, graph?: Graph): IncidentRef[] {
+function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, exclude: Set<string>, graph?: Graph, alsoNamed: readonly string[] = []): IncidentRef[] {
   const out: IncidentRef[] = [];
   const seen = new Set([incident.id, ...exclude]);
   const push = (id: string) => {
@@ -306,6 +343,8 @@ function relatedTo(incident: Incident, hits: RankedHit[], lookup: RecordLookup, 
     for (const section of sections) for (const id of section.slice(0, share)) push(id);
     for (const section of sections) for (const id of section) push(id);
   }
+  // Records the question's name also names (a vendor's flaws beside the incident named after it), after the graph's.
+  for (const id of alsoNamed) push(id);
   for (const id of incident.related) push(id);
   if (graph) for (const id of graph.neighbors(incident.id, 'related-to', 'both')) push(id);
   for (const h of hits.slice(1)) if (h.kind === 'incident' && h.score >= hits[0].score * 0.3) push(h.id);

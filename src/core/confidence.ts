@@ -3,17 +3,28 @@ import type { ParsedQuery } from './query.js';
 import { stem } from './stem.js';
 import { compactName, stripMarkup } from './text.js';
 import { words } from './query.js';
-import { nameCoverage, nameWordsOf, withinEdits } from './name-cover.js';
+import { nameCoverage, nameWordsOf, withinEdits, type NameWord } from './name-cover.js';
+import { alternativesOf, type Alternative } from './synonyms.js';
 
 /**
  * Below this share of the question's weight found in the best record, the bot says it is not sure instead of
- * answering with that record. Calibrated on the natural questions (the public file and our held-out 40) with the
- * answers' records' shares printed: the right records of lookups, facts and topics carry 0.41 and more ("viasat
- * satellite hack" 0.41, most 0.6-1.0); the best records for absent things carry 0.13-0.38 ("marriott starwood data
- * breach" 0.13, "operation endgame botnet takedown" 0.38); 0.40 sits between. Absent names that share a word with a
- * real one ("crimson osprey" 0.53) are caught by the word no record carries (Evidence.unknownMissing).
+ * answering with that record. Calibrated on the natural questions (the public file, our first 40, and 53 topic and
+ * absent questions of our own) with the answers' records' shares printed, synonyms counted: the right records of
+ * topics carry 0.41 and more (most 0.5-1.0; "viasat satellite hack" 0.41 among lookups); the best records for absent
+ * things 0.13-0.54, most under 0.40. The two overlap (an absent "insider at a car dealership selling customer credit
+ * card numbers" shares five of eight words with a group, 0.54, while right topics told in other words sit at
+ * 0.41-0.54): 0.40 keeps every right topic seen and leaves three of our 19 absent descriptions answered; 0.55 would
+ * catch those and lose seven right topics. Absent names that share a word with a real one ("crimson osprey" 0.53) are
+ * caught by the word no record carries (Evidence.unknownMissing).
  */
 export const MIN_EVIDENCE = 0.4;
+
+/**
+ * Share of a word's weight a record earns by saying it in other words (synonyms.ts: "hackers" for "actors"): the
+ * record tells the same thing, but a word the question and the text share is surer evidence than a synonym. The
+ * weight is the lesser of the question's word and the record's: a record that says it with a common word earns little.
+ */
+export const SYNONYM_CREDIT = 0.8;
 
 /** How much a word weighs as evidence, from the number of records whose text carries it (rarer weighs more). */
 export type WordWeight = (word: string) => number;
@@ -37,17 +48,16 @@ export interface Evidence {
   rarestCarried: number;
 }
 
-/** Returns the evidence the record gives for the query; `unknownWeight` is the weight of a word no record carries. */
-export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWeight, unknownWeight = Infinity): Evidence {
+/**
+ * Returns the evidence the record gives for the query; `unknownWeight` is the weight of a word no record carries, and
+ * `alsoSaid` the other ways a word may be said besides synonyms.ts (another name of a group the question names).
+ */
+export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWeight, unknownWeight = Infinity, alsoSaid?: ReadonlyMap<string, readonly Alternative[]>): Evidence {
   const terms = q.terms.filter((t) => !/^\d{1,2}$/.test(t));
   if (terms.length === 0) return { share: 1, unknownMissing: false, rarestCarried: 0 };
-  const names = [incident.title, ...incident.aliases];
-  const text = [...names, stripMarkup(incident.summary), incident.body ? stripMarkup(incident.body).slice(0, 20_000) : '', incident.tags.join(' ')].join(' ');
-  const own = new Set(words(text));
-  const stems = new Set([...own].map(stem));
-  const compact = names.map(compactName).join(' ');
+  const { own, stems, compact, nameWords } = wordsOf(incident);
   // Words of a name typed as they sound or with a slip each ("lazerus grup") are that name's words.
-  const byName = nameCoverage(terms, nameWordsOf(names)).terms;
+  const byName = nameCoverage(terms, nameWords).terms;
   let total = 0;
   let found = 0;
   let unknownMissing = false;
@@ -57,10 +67,55 @@ export function weighEvidence(incident: Incident, q: ParsedQuery, weight: WordWe
     total += w;
     const carried = byName.has(t) || own.has(t) || stems.has(stem(t)) || (t.length >= 4 && compact.includes(t)) || (t.length >= 5 && (nearWord(t, own) || inCompound(t, own)));
     if (carried) found += w;
-    else if (w >= unknownWeight) unknownMissing = true;
+    else {
+      const said = saidOtherwise([...alternativesOf(t), ...(alsoSaid?.get(t) ?? [])], stems, weight);
+      if (said > 0) found += SYNONYM_CREDIT * Math.min(w, said);
+      else if (w >= unknownWeight) unknownMissing = true;
+    }
     if (w > rarest.weight) rarest = { weight: w, carried };
   }
   return { share: total === 0 ? 1 : found / total, unknownMissing, rarestCarried: rarest.carried ? rarest.weight : 0 };
+}
+
+/** What evidence reads of a record: its words, their stems, its names run together, and its names' words. */
+interface RecordWords {
+  own: Set<string>;
+  stems: Set<string>;
+  compact: string;
+  nameWords: NameWord[][];
+}
+
+/**
+ * Records' words kept between questions: a description re-weighs some 40 records, and reading a record's whole text
+ * (with stems and name sounds) costs more than the rest of weighing it. Bounded (cleared when full) for memory.
+ */
+const wordsCache = new Map<Incident, RecordWords>();
+const MAX_CACHED_RECORDS = 4_000;
+
+function wordsOf(incident: Incident): RecordWords {
+  let cached = wordsCache.get(incident);
+  if (cached) return cached;
+  const names = [incident.title, ...incident.aliases];
+  const text = [...names, stripMarkup(incident.summary), incident.body ? stripMarkup(incident.body).slice(0, 20_000) : '', incident.tags.join(' ')].join(' ');
+  const own = new Set(words(text));
+  cached = { own, stems: new Set([...own].map(stem)), compact: names.map(compactName).join(' '), nameWords: nameWordsOf(names) };
+  // Records are replaced, not changed, when data updates: a replaced record is a new key, and the old one ages out.
+  if (wordsCache.size >= MAX_CACHED_RECORDS) wordsCache.clear();
+  wordsCache.set(incident, cached);
+  return cached;
+}
+
+/**
+ * Returns the weight of the rarest way the text says the term in other words (a synonym, or a phrase whose words it
+ * all holds, weighed by its rarest word), or 0. A common synonym ("actors" for "hackers") is weak evidence.
+ */
+function saidOtherwise(alternatives: readonly Alternative[], stems: ReadonlySet<string>, weight: WordWeight): number {
+  let best = 0;
+  for (const alt of alternatives) {
+    if (!alt.stems.every((s) => stems.has(s))) continue;
+    best = Math.max(best, ...alt.words.map(weight));
+  }
+  return best;
 }
 
 /** Whether a word of the text starts or ends with the term ("print" and "nightmare" in "printnightmare"). */

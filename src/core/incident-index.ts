@@ -438,6 +438,11 @@ export class IncidentIndex {
     ).slice(0, limit);
   }
 
+  /** Returns the ids of up to `max` records one of whose names, run together, is exactly `compact` (compactName form). */
+  namedExactly(compact: string, max = 10): string[] {
+    return this.idsWithTerm(compact, this.compactField, this.lastWork, max);
+  }
+
   /** Returns up to `limit` records whose names start with the typed text (compact match), then word matches. */
   suggest(prefix: string, limit = 25): { id: string; name: string }[] {
     const key = compactName(prefix.slice(0, 100));

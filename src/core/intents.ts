@@ -97,3 +97,12 @@ export const DEMONYMS: Readonly<Record<string, string>> = {
   ukrainian: 'UA', american: 'US', british: 'GB', french: 'FR', german: 'DE', nigerian: 'NG', brazilian: 'BR', emirati: 'AE',
   egyptian: 'EG', uzbek: 'UZ', kazakh: 'KZ', spanish: 'ES', italian: 'IT', japanese: 'JP', taiwanese: 'TW', saudi: 'SA',
 };
+
+/**
+ * Words an incident's name uses to say it is an event, not which one ("SolarWinds Compromise", "Operation Honeybee",
+ * "KV Botnet Activity"): what is left of the name without them is its distinctive name.
+ */
+export const EVENT_WORDS: ReadonlySet<string> = new Set(
+  ('compromise compromises attack attacks campaign campaigns operation operations activity activities incident incidents ' +
+    'intrusion intrusions breach breaches hack hacks exploitation exploits takedown').split(' '),
+);

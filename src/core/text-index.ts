@@ -172,6 +172,19 @@ export class TextIndex {
     return [...merged.values()].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1)).slice(0, limit);
   }
 
+  /**
+   * Returns the ids of up to `limit` records whose running text best matches the (folded) words, best first: BM25
+   * with each word's score times its boost (absent: 1). Reads every posting of the words: callers bound them.
+   */
+  searchWeighted(words: readonly string[], boosts: ReadonlyMap<string, number>, limit: number): string[] {
+    const byStem = new Map<string, number>();
+    for (const w of words) byStem.set(stem(w), Math.max(byStem.get(stem(w)) ?? 0, boosts.get(w) ?? 1));
+    return this.mini
+      .search({ queries: [...words], combineWith: 'OR' }, { fields: ['text'], bm25: TEXT_BM25, processTerm: textTerm, boostTerm: (t) => byStem.get(t) ?? 1 })
+      .slice(0, limit)
+      .map((r) => String(r.id));
+  }
+
   /** Returns the ids of up to `max` records whose texts carry the (folded) word or its family, in posting order. */
   scan(word: string, max: number, work: Work): string[] {
     const out: string[] = [];

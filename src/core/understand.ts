@@ -13,6 +13,7 @@ import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
 import { nameCoverage, nameWordsOf } from './name-cover.js';
+import { nameAlternatives } from './name-alternatives.js';
 
 /** What answering needs besides the index: who may see what, the graph, the conversation, the page, and today. */
 export interface UnderstandOptions extends AnswerOptions {
@@ -221,16 +222,27 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   const facets = (facetsByIndex.get(index) ?? new FacetIndex()).refresh(() => index.all(), index.size);
   facetsByIndex.set(index, facets);
   const facetWords = content.filter((w) => facets.has(w));
-  if (facetWords.length && (target === 'vulnerability' || facetWords.length === content.length)) {
+  // A vendor or product among many other words, with no word asking for a list, is a detail of a description
+  // ("fancy bear hacking cisco routers through old bugs to spy on networks"), not a request for the vendor's flaws.
+  const describes = !lead && content.length - facetWords.length > MAX_LIST_EXTRA_WORDS;
+  if (facetWords.length && !describes && (target === 'vulnerability' || facetWords.length === content.length)) {
     const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));
     if (any.size) return { target: 'vulnerability', facet: any, facetLabel: facetWords.join(' '), named: true };
   }
   const subject = resolveName(index, content.join(' '), visible) ?? namedSpan(index, content, 1, visible);
   if (subject) return { target, subject, named: true };
   // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
-  // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list.
+  // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list, nor
+  // is a description that mentions a kind in passing ("attackers who stitched free tools together in 2019").
+  if (!lead && content.length > MAX_LIST_EXTRA_WORDS) return undefined;
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
 }
+
+/**
+ * Most words besides a kind, a time, a vendor or product that a list may have without a word asking for a list
+ * ("which", "all"): more describe one thing ("attackers who cobbled free open-source tools together in early 2019").
+ */
+const MAX_LIST_EXTRA_WORDS = 3;
 
 /** Least share of a question a record's name must cover, and of the name the question must, for it to name that record. */
 const WHOLE_NAME_COVER = 0.75;
@@ -361,7 +373,7 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   if (typed && [record.title, ...record.aliases].some((name) => compactName(name) === typed)) return answer;
   const n = Math.max(1, index.size);
   const unknown = Math.log(1 + n);
-  const evidence = weighEvidence(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))), unknown);
+  const evidence = weighEvidence(record, q, (w) => Math.log(1 + n / (1 + index.text.df(w))), unknown, nameAlternatives(index, q));
   // A word no record knows is a name the data lacks in a short question ("crimson osprey"); in a long description it
   // is more often a casual word ("on-prem"), and the share alone decides.
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
