@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { createIncidentService, createIncidentServiceOver } from './core/create-service.js';
 import type { Graph } from './core/graph.js';
-import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
-import type { IncidentIndex } from './core/incident-index.js';
+import { SnapshotError, SNAPSHOT_VERSION } from './core/index-snapshot.js';
+import { IncidentIndex } from './core/incident-index.js';
 import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { buildServed, SERVED_VERSION, servedFromStored, type ServedData } from './core/served.js';
-import { knowledgeOf, readServedSnapshot, servedSnapshotKey, writeServedSnapshot, type LoadedServed } from './core/served-snapshot.js';
+import { knowledgeOf, loadServedBody, servedSnapshotSteps, type LoadedServed } from './core/served-snapshot.js';
+import { readServedSnapshotFile, type ReadSnapshot } from './core/snapshot-file.js';
+import { runSliced, type Steps } from './core/steps.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
 import { recordReposOf } from './store/repos/index.js';
@@ -86,8 +88,9 @@ export function snapshotPathFor(databasePath: string): string | undefined {
 
 /** Returns what the snapshot of these records is keyed by: anything that changes the served records changes it. */
 function snapshotFingerprint(store: Store, bundled: readonly Incident[]): string {
-  // Row counts, newest writes and total sizes change with any import, sync, edit or removal.
-  const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM incidents').get();
+  // Row counts, newest writes and total sizes change with any import, sync, edit or removal. Sizes in bytes: SQLite
+  // reads them from each row's header, where counting characters decodes every row (twice the time at 100k records).
+  const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(octet_length(data)) AS bytes FROM incidents').get();
   const synced = new SourceStore(store.db).stats();
   return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats, synced])).digest('hex');
 }
@@ -104,6 +107,9 @@ export type LoadedService = IncidentService & { index: IncidentIndex; graph: Gra
  * relations are stored (errors are logged, never thrown).
  */
 export async function loadService(store: Store, logger: Logger): Promise<LoadedService> {
+  const file = snapshotPathFor(store.path);
+  // Read and checked off the main thread while the store is asked what it holds (a synchronous query).
+  const reading = file ? settle(readServedSnapshotFile(file)) : undefined;
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
   const fingerprint = snapshotFingerprint(store, bundled);
   // The relations also depend on the feed posts (reported-in). Stored for these very inputs, they give the merges and
@@ -111,8 +117,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   // corpus) and stored.
   const relationsFingerprint = `${fingerprint}:${postsStamp(store.db)}`;
   const stored = readStoredGraph(store.db, relationsFingerprint);
-  const file = snapshotPathFor(store.path);
-  const loaded = file ? await readSnapshotFile(file, fingerprint, logger) : undefined;
+  const loaded = file && reading ? await snapshotIn(file, await reading, fingerprint, logger) : undefined;
   if (loaded && stored) {
     const knowledge = knowledgeOf(loaded, stored);
     // Its checksum matched, so this fails only on a bug: answers then go on from the name index alone.
@@ -136,13 +141,37 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
   // The service's own copy of the merged ids: a running sync keeps it current (see `mergedResolver`).
   const canonical = new Map(served.canonical);
-  const service = createIncidentService(incidents, { graph: served.graph, extractor: served.extractor, canonical });
+  // Built a slice of records per turn of the event loop: at 100k records the index takes seconds.
+  const index = IncidentIndex.build([]);
+  await runSliced(upsertSteps(index, incidents));
+  const service = createIncidentServiceOver(index, { graph: served.graph, extractor: served.extractor, canonical });
   if (file && !loaded) {
+    // Written in slices too, after the bot is up: the next start loads it instead of building.
     writeSnapshotFile(file, fingerprint, incidents, served.canonical, service.index).catch((error: unknown) =>
       logger.warn({ file, err: (error as Error).message }, 'could not write the served snapshot'),
     );
   }
   return Object.assign(service, { canonical, graphStored });
+}
+
+/** Records indexed per step when the index is built in slices. */
+const INDEX_STEP_RECORDS = 100;
+
+function* upsertSteps(index: IncidentIndex, records: readonly Incident[]): Steps<void> {
+  for (let i = 0; i < records.length; i += INDEX_STEP_RECORDS) {
+    index.upsert(records.slice(i, i + INDEX_STEP_RECORDS));
+    yield;
+  }
+}
+
+/** A promise's outcome, so that one started early never goes unhandled while other work runs. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 // A bot stopped while the graph is still being read from the store just has it incomplete: logged, never thrown.
@@ -153,25 +182,28 @@ function graphRead(ready: Promise<void>, logger: Logger): Promise<void> {
 /** Delay before the records of a served snapshot are parsed ahead: the console prompt and first answers come first. */
 const WARM_DELAY_MS = 1_000;
 
-/** Returns the served snapshot in `file` when it was written for `key` and is intact; else undefined, logged once. */
-async function readSnapshotFile(file: string, key: string, logger: Logger): Promise<LoadedServed | undefined> {
-  let data: Buffer;
-  try {
-    data = await readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'served snapshot unreadable: rebuilding');
+/** Returns the served snapshot read from `file` when it was written for `key` and is intact; else undefined, logged once. */
+async function snapshotIn(file: string, read: Settled<ReadSnapshot>, key: string, logger: Logger): Promise<LoadedServed | undefined> {
+  if (!read.ok) {
+    const error = read.error as NodeJS.ErrnoException;
+    if (error instanceof SnapshotError) logger.warn({ file, err: error.message }, 'served snapshot unusable: rebuilding');
+    else if (error.code !== 'ENOENT') logger.warn({ file, err: error.message }, 'served snapshot unreadable: rebuilding');
     return undefined;
   }
-  if (servedSnapshotKey(data) !== undefined && servedSnapshotKey(data) !== key) {
+  if (read.value.key !== key) {
     logger.info({ file }, 'served snapshot is out of date: rebuilding');
     return undefined;
   }
-  try {
-    return readServedSnapshot(data, { deferText: true });
-  } catch (error) {
-    logger.warn({ file, err: (error as Error).message }, 'served snapshot unusable: rebuilding');
+  // Parsed while its checksum is checked; nothing of it is used before the check passed.
+  const [loaded, verified] = await Promise.all([settle(loadServedBody(read.value.body, { deferText: true })), settle(read.value.verified)]);
+  const failure = !verified.ok ? verified.error : !loaded.ok ? loaded.error : undefined;
+  if (failure !== undefined || !loaded.ok) {
+    // Its full text would load from the damaged body a moment later: whatever that does, nobody waits for it.
+    if (loaded.ok) loaded.value.index.textReady.catch(() => undefined);
+    logger.warn({ file, err: (failure as Error).message }, 'served snapshot unusable: rebuilding');
     return undefined;
   }
+  return loaded.value;
 }
 
 /**
@@ -193,7 +225,7 @@ async function writeSnapshotFile(file: string, key: string, records: readonly In
   // Written to a temporary file and renamed, so a crash mid-write never leaves a torn snapshot; the name is unique
   // per writer, since the sync worker and a starting bot may both write one.
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-  await writeFile(tmp, writeServedSnapshot(key, records, canonical, index));
+  await writeFile(tmp, await runSliced(servedSnapshotSteps(key, records, canonical, index)));
   await rename(tmp, file);
   // The index-only snapshot earlier versions wrote beside it is of no use any more.
   await rm(file.replace(/\.served\.bin$/, '.index.json'), { force: true });

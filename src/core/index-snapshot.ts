@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import MiniSearch, { type Options } from 'minisearch';
 import type SearchableMap from 'minisearch/SearchableMap';
+import type { Steps } from './steps.js';
 
 /** Bumped whenever the snapshot layout or the index options change: an older snapshot is rebuilt, never misread. */
 export const SNAPSHOT_VERSION = 3;
@@ -116,6 +117,26 @@ class LazyTermData extends Map<number, Map<number, number>> {
 /** A node of minisearch's radix tree: edge label -> child node, and '' (LEAF) -> the term's postings. */
 type TreeNode = Map<string, TreeNode | LazyTermData>;
 
+/** The terms of a snapshot in the tree's order, each with its postings string (however the snapshot stores them). */
+interface TermSource {
+  term(i: number): string;
+  postings(i: number): string;
+}
+
+/** The terms of a JSON snapshot: term, postings, term, postings, ... */
+function termPairs(terms: string[]): TermSource {
+  return { term: (i) => terms[2 * i], postings: (i) => terms[2 * i + 1] };
+}
+
+/** The terms of a parts snapshot: two long strings and where each term and each postings string ends in them. */
+function termRuns(parts: Pick<IndexParts, 'terms' | 'termEnds' | 'postings' | 'postingEnds'>): TermSource {
+  const { terms, termEnds, postings, postingEnds } = parts;
+  return {
+    term: (i) => terms.slice(i === 0 ? 0 : termEnds[i - 1], termEnds[i]),
+    postings: (i) => postings.slice(i === 0 ? 0 : postingEnds[i - 1], postingEnds[i]),
+  };
+}
+
 /** minisearch's key for a term's value inside its tree node. */
 const LEAF = '';
 
@@ -127,10 +148,10 @@ const LEAF = '';
  * insertion. Children keep the order of a tree built by insertion (the snapshot walked each node's keys last first).
  */
 class LazyNode extends Map<string, TreeNode | LazyTermData> {
-  private pending: { terms: string[]; start: number; end: number; depth: number } | undefined;
+  private pending: { terms: TermSource; start: number; end: number; depth: number } | undefined;
 
-  /** `terms` is term, postings, term, postings...; this node holds pairs `start` to `end` (exclusive), `depth` chars in. */
-  constructor(terms: string[], start: number, end: number, depth: number) {
+  /** This node holds terms `start` to `end` (exclusive) of `terms`, `depth` chars in. */
+  constructor(terms: TermSource, start: number, end: number, depth: number) {
     super();
     this.pending = { terms, start, end, depth };
   }
@@ -142,9 +163,9 @@ class LazyNode extends Map<string, TreeNode | LazyTermData> {
     const { terms, start, end, depth } = pending;
     const children: Array<[string, TreeNode | LazyTermData]> = [];
     for (let i = start; i < end; ) {
-      const term = terms[2 * i];
+      const term = terms.term(i);
       if (term.length === depth) {
-        children.push([LEAF, new LazyTermData(terms[2 * i + 1])]);
+        children.push([LEAF, new LazyTermData(terms.postings(i))]);
         i++;
         continue;
       }
@@ -153,14 +174,14 @@ class LazyNode extends Map<string, TreeNode | LazyTermData> {
       let shared = term.length;
       let j = i + 1;
       for (; j < end; j++) {
-        const other = terms[2 * j];
+        const other = terms.term(j);
         if (other.length <= depth || other.charCodeAt(depth) !== first) break;
         let k = depth + 1;
         while (k < shared && k < other.length && other.charCodeAt(k) === term.charCodeAt(k)) k++;
         shared = k;
       }
       const edge = term.slice(depth, shared);
-      children.push([edge, j === i + 1 ? new Map([[LEAF, new LazyTermData(terms[2 * i + 1])]]) : new LazyNode(terms, i, j, shared)]);
+      children.push([edge, j === i + 1 ? new Map([[LEAF, new LazyTermData(terms.postings(i))]]) : new LazyNode(terms, i, j, shared)]);
       i = j;
     }
     for (let c = children.length - 1; c >= 0; c--) super.set(children[c][0], children[c][1]);
@@ -211,6 +232,17 @@ class LazyNode extends Map<string, TreeNode | LazyTermData> {
   }
 }
 
+/** Returns a term's postings in the snapshot's compact form: `field:doc,freq,doc,freq|field:...`, in base 36. */
+function postingsText(fields: Map<number, Map<number, number>>): string {
+  const parts: string[] = [];
+  for (const [fieldId, docs] of fields) {
+    const nums: string[] = [];
+    for (const [doc, freq] of docs) nums.push(doc.toString(36), freq.toString(36));
+    parts.push(`${fieldId.toString(36)}:${nums.join(',')}`);
+  }
+  return parts.join('|');
+}
+
 /**
  * Returns a snapshot of a minisearch index built with `options`, in the compact lazily-decoded form, led by a
  * checksum of its own content.
@@ -225,15 +257,7 @@ export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options
     for (let f = 0; f < options.fields.length; f++) fieldLength.push(lengths[f] ?? 0);
   }
   const terms: string[] = [];
-  for (const [term, fields] of s._index) {
-    const parts: string[] = [];
-    for (const [fieldId, docs] of fields) {
-      const nums: string[] = [];
-      for (const [doc, freq] of docs) nums.push(doc.toString(36), freq.toString(36));
-      parts.push(`${fieldId.toString(36)}:${nums.join(',')}`);
-    }
-    terms.push(term, parts.join('|'));
-  }
+  for (const [term, fields] of s._index) terms.push(term, postingsText(fields));
   const content: Omit<SnapshotJson, 'format' | 'version' | 'sha256'> = {
     fields: options.fields,
     documentCount: s._documentCount,
@@ -246,6 +270,104 @@ export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options
   };
   const rest = JSON.stringify(content).slice(1); // the members and the closing brace
   return `{"format":"incident-index","version":${SNAPSHOT_VERSION},"sha256":"${sha256(rest)}",${rest}`;
+}
+
+/**
+ * A minisearch index as the served snapshot stores it: the same content as the JSON snapshot, but as typed arrays
+ * and two long strings, so that loading parses no JSON (at 100k records JSON.parse alone took over 100 ms) and the
+ * file stores the text once, as UTF-8. It carries no checksum: the served snapshot's covers it.
+ */
+export interface IndexParts {
+  fields: string[];
+  documentCount: number;
+  nextId: number;
+  dirtCount: number;
+  averageFieldLength: number[];
+  /** The documents' short ids, in minisearch's order; `ids` holds their ids, in the same order. */
+  shortIds: Uint32Array;
+  ids: string[];
+  /** One length per field for each document, in the order of `shortIds`. */
+  fieldLength: Uint32Array;
+  /** Every term, one after another, in the tree's order; the `i`th ends at `termEnds[i]`. */
+  terms: string;
+  termEnds: Uint32Array;
+  /** Each term's postings (see `postingsText`), one after another; the `i`th ends at `postingEnds[i]`. */
+  postings: string;
+  postingEnds: Uint32Array;
+}
+
+/** Terms written per step: a few milliseconds of work (see `snapshotPartsSteps`). */
+const TERMS_PER_STEP = 2_000;
+
+/** Returns the parts of a minisearch index built with `options`, yielding between steps (see `Steps`). */
+export function* snapshotPartsSteps(mini: MiniSearch<never> | MiniSearch<any>, options: Options<any>): Steps<IndexParts> {
+  const s = mini as unknown as MiniState;
+  const shortIds = new Uint32Array(s._documentIds.size);
+  const ids: string[] = [];
+  for (const [shortId, id] of s._documentIds) shortIds[ids.push(id) - 1] = shortId;
+  const fields = options.fields.length;
+  const fieldLength = new Uint32Array(shortIds.length * fields);
+  shortIds.forEach((shortId, d) => {
+    const lengths = s._fieldLength.get(shortId) ?? [];
+    for (let f = 0; f < fields; f++) fieldLength[d * fields + f] = lengths[f] ?? 0;
+  });
+  yield;
+  const terms: string[] = [];
+  const postings: string[] = [];
+  const termEnds: number[] = [];
+  const postingEnds: number[] = [];
+  let termEnd = 0;
+  let postingEnd = 0;
+  for (const [term, data] of s._index) {
+    const text = postingsText(data);
+    terms.push(term);
+    postings.push(text);
+    termEnds.push((termEnd += term.length));
+    postingEnds.push((postingEnd += text.length));
+    if (terms.length % TERMS_PER_STEP === 0) yield;
+  }
+  return {
+    fields: options.fields,
+    documentCount: s._documentCount,
+    nextId: s._nextId,
+    dirtCount: s._dirtCount,
+    averageFieldLength: s._avgFieldLength,
+    shortIds,
+    ids,
+    fieldLength,
+    terms: terms.join(''),
+    termEnds: Uint32Array.from(termEnds),
+    postings: postings.join(''),
+    postingEnds: Uint32Array.from(postingEnds),
+  };
+}
+
+/**
+ * Returns the minisearch index `parts` hold; `options` must be the ones they were written with (SnapshotError
+ * otherwise). The term tree is built as queries walk it, as for a JSON snapshot (see LazyNode).
+ */
+export function readSnapshotParts<T>(parts: IndexParts, options: Options<T>): MiniSearch<T> {
+  if (parts.fields.join(',') !== options.fields.join(',')) {
+    throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
+  }
+  const mini = new MiniSearch<T>(options);
+  const s = mini as unknown as MiniState;
+  s._documentCount = parts.documentCount;
+  s._nextId = parts.nextId;
+  s._dirtCount = parts.dirtCount;
+  s._avgFieldLength = parts.averageFieldLength;
+  const fields = options.fields.length;
+  for (let d = 0; d < parts.shortIds.length; d++) {
+    const shortId = parts.shortIds[d];
+    const id = parts.ids[d];
+    s._documentIds.set(shortId, id);
+    s._idToShortId.set(id, shortId);
+    const lengths = new Array<number>(fields);
+    for (let f = 0; f < fields; f++) lengths[f] = parts.fieldLength[d * fields + f];
+    s._fieldLength.set(shortId, lengths);
+  }
+  (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(termRuns(parts), 0, parts.termEnds.length, 0);
+  return mini;
 }
 
 function sha256(text: string): string {
@@ -303,6 +425,6 @@ export function readSnapshot<T>(snapshot: string, options: Options<T>): MiniSear
     s._fieldLength.set(json.fieldLength[i], json.fieldLength.slice(i + 1, i + stride));
   }
   // The term tree is built as queries walk it (see LazyNode); minisearch keeps it in `_tree` and counts it on demand.
-  (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(json.terms, 0, Math.floor(json.terms.length / 2), 0);
+  (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(termPairs(json.terms), 0, Math.floor(json.terms.length / 2), 0);
   return mini;
 }
