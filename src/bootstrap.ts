@@ -19,6 +19,7 @@ import type { Logger } from './logger.js';
 import { recordReposOf } from './store/repos/index.js';
 import { SourceStore } from './store/source-store.js';
 import { postsStamp, readStoredGraph, saveRelations, storyPosts } from './store/relations-store.js';
+import { rowToIncident, type StoredRow } from './store/repos/records.js';
 import type { ImportResult, Store } from './store/store.js';
 
 /**
@@ -28,6 +29,35 @@ import type { ImportResult, Store } from './store/store.js';
 export function storedRecords(store: Store | undefined): Incident[] {
   if (!store) return [];
   return [...store.allIncidents(), ...new SourceStore(store.db).allRecords()];
+}
+
+/** Rows read per step when the store's records are read in slices (a few milliseconds each). */
+const READ_STEP_ROWS = 500;
+
+/**
+ * Returns what `storedRecords` returns, in the same order, reading a page of rows per step (see `Steps`): at 100k
+ * records reading them at once holds the event loop for over a second. Pages follow the keys, so rows written
+ * meanwhile are read or not, never twice.
+ */
+function* storedRecordsSteps(store: Store): Steps<Incident[]> {
+  const out: Incident[] = [];
+  const incidents = store.db.prepare<[string, number], StoredRow>('SELECT id, data, body FROM incidents WHERE id > ? ORDER BY id LIMIT ?');
+  for (let after = ''; ; yield) {
+    const rows = incidents.all(after, READ_STEP_ROWS);
+    for (const row of rows) out.push(rowToIncident(row, `${store.path} incident ${row.id}`));
+    if (rows.length < READ_STEP_ROWS) break;
+    after = rows[rows.length - 1].id;
+  }
+  const synced = store.db.prepare<[string, string, number], StoredRow & { source: string }>(
+    'SELECT source, id, data, body FROM source_records WHERE (id, source) > (?, ?) ORDER BY id, source LIMIT ?',
+  );
+  for (let after = ['', '']; ; yield) {
+    const rows = synced.all(after[0], after[1], READ_STEP_ROWS);
+    for (const row of rows) out.push(rowToIncident(row, `source ${row.source} record ${row.id}`));
+    if (rows.length < READ_STEP_ROWS) break;
+    after = [rows[rows.length - 1].id, rows[rows.length - 1].source];
+  }
+  return out;
 }
 
 /**
@@ -127,7 +157,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
     logger.debug({ records: loaded.index.size }, 'records, merges and index loaded from the served snapshot');
     return Object.assign(createIncidentServiceOver(loaded.index, knowledge), { canonical: loaded.canonical, graphStored: graphRead(knowledge.graphReady, logger) });
   }
-  const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
+  const inputs = { bundled, stored: await runSliced(storedRecordsSteps(store)), posts: storyPosts(store.db) };
   const served = stored ? servedFromStored(inputs, stored) : buildServed(inputs, { background: true });
   const incidents = served.records;
   const graphStored = stored
@@ -136,6 +166,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
         .then(async () => {
           logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
           if (store.db.open) await saveRelations(store.db, served.graph, relationsFingerprint);
+          logger.debug({ relations: served.graph.size }, 'relations stored');
         })
         .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
   if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
