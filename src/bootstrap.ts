@@ -35,26 +35,26 @@ export function storedRecords(store: Store | undefined): Incident[] {
 const READ_STEP_ROWS = 500;
 
 /**
- * Returns what `storedRecords` returns, in the same order, reading a page of rows per step (see `Steps`): at 100k
+ * Returns what `storedRecords` returns, in the same order, reading `pageRows` rows per step (see `Steps`): at 100k
  * records reading them at once holds the event loop for over a second. Pages follow the keys, so rows written
  * meanwhile are read or not, never twice.
  */
-function* storedRecordsSteps(store: Store): Steps<Incident[]> {
+export function* storedRecordsSteps(store: Store, pageRows = READ_STEP_ROWS): Steps<Incident[]> {
   const out: Incident[] = [];
   const incidents = store.db.prepare<[string, number], StoredRow>('SELECT id, data, body FROM incidents WHERE id > ? ORDER BY id LIMIT ?');
   for (let after = ''; ; yield) {
-    const rows = incidents.all(after, READ_STEP_ROWS);
+    const rows = incidents.all(after, pageRows);
     for (const row of rows) out.push(rowToIncident(row, `${store.path} incident ${row.id}`));
-    if (rows.length < READ_STEP_ROWS) break;
+    if (rows.length < pageRows) break;
     after = rows[rows.length - 1].id;
   }
   const synced = store.db.prepare<[string, string, number], StoredRow & { source: string }>(
     'SELECT source, id, data, body FROM source_records WHERE (id, source) > (?, ?) ORDER BY id, source LIMIT ?',
   );
   for (let after = ['', '']; ; yield) {
-    const rows = synced.all(after[0], after[1], READ_STEP_ROWS);
+    const rows = synced.all(after[0], after[1], pageRows);
     for (const row of rows) out.push(rowToIncident(row, `source ${row.source} record ${row.id}`));
-    if (rows.length < READ_STEP_ROWS) break;
+    if (rows.length < pageRows) break;
     after = [rows[rows.length - 1].id, rows[rows.length - 1].source];
   }
   return out;
