@@ -1,6 +1,6 @@
 import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
-import { readSnapshot, readSnapshotParts, SnapshotError, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
+import { fillDocTables, readSnapshot, readSnapshotParts, SnapshotError, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
 import { documentFrequency, idsWithTerm, postingCount, prefixWithin, scanPostings, TermLookup, type MiniInternals, type Work } from './postings.js';
@@ -114,7 +114,11 @@ export class IncidentIndex {
     if (!options.deferText) return new IncidentIndex(names, TextIndex.fromParts(parts.text), [], records);
     const index = new IncidentIndex(names, TextIndex.empty(), [], records);
     index.textBacklog = new Set();
-    index.textReady = new Promise<void>((resolve) => setTimeout(resolve, TEXT_LOAD_DELAY_MS)).then(() => {
+    index.textReady = new Promise<void>((resolve) => setTimeout(resolve, TEXT_LOAD_DELAY_MS)).then(async () => {
+      // The name index's tables first (unless a query filled them already), then the full text a turn later: one
+      // piece of work each.
+      fillDocTables(names);
+      await new Promise((resolve) => setImmediate(resolve));
       try {
         const text = TextIndex.fromParts(parts.text);
         for (const id of index.textBacklog ?? []) {

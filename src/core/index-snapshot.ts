@@ -156,6 +156,75 @@ export function* snapshotPartsSteps(mini: MiniSearch<never> | MiniSearch<any>, o
 }
 
 /**
+ * One of minisearch's per-document tables (id by short id, short id by id, field lengths), filled from the parts on
+ * first use of any of them: at 100k records filling them takes ~80 ms, which start-up need not wait for (see
+ * `fillDocTables`).
+ */
+class DocTable<K, V> extends Map<K, V> {
+  private fill: (() => void) | undefined;
+
+  constructor(fill: () => void) {
+    super();
+    this.fill = fill;
+  }
+
+  private ready(): void {
+    const fill = this.fill;
+    this.fill = undefined;
+    fill?.();
+  }
+
+  override get(key: K) {
+    this.ready();
+    return super.get(key);
+  }
+  override has(key: K) {
+    this.ready();
+    return super.has(key);
+  }
+  override set(key: K, value: V) {
+    this.ready();
+    return super.set(key, value);
+  }
+  override delete(key: K) {
+    this.ready();
+    return super.delete(key);
+  }
+  override clear() {
+    this.fill = undefined;
+    super.clear();
+  }
+  override get size() {
+    this.ready();
+    return super.size;
+  }
+  override keys() {
+    this.ready();
+    return super.keys();
+  }
+  override values() {
+    this.ready();
+    return super.values();
+  }
+  override entries() {
+    this.ready();
+    return super.entries();
+  }
+  override forEach(fn: (value: V, key: K, map: Map<K, V>) => void, thisArg?: unknown) {
+    this.ready();
+    super.forEach(fn, thisArg);
+  }
+  override [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+/** Fills the per-document tables of an index `readSnapshotParts` returned now, instead of on first use. */
+export function fillDocTables(mini: MiniSearch<any>): void {
+  void (mini as unknown as MiniState)._documentIds.size;
+}
+
+/**
  * Returns the minisearch index `parts` hold; `options` must be the ones they were written with (SnapshotError
  * otherwise). The term tree is built as queries walk it, as for a JSON snapshot (see LazyNode).
  */
@@ -170,15 +239,23 @@ export function readSnapshotParts<T>(parts: IndexParts, options: Options<T>): Mi
   s._dirtCount = parts.dirtCount;
   s._avgFieldLength = parts.averageFieldLength;
   const fields = options.fields.length;
-  for (let d = 0; d < parts.shortIds.length; d++) {
-    const shortId = parts.shortIds[d];
-    const id = parts.ids[d];
-    s._documentIds.set(shortId, id);
-    s._idToShortId.set(id, shortId);
-    const lengths = new Array<number>(fields);
-    for (let f = 0; f < fields; f++) lengths[f] = parts.fieldLength[d * fields + f];
-    s._fieldLength.set(shortId, lengths);
-  }
+  let filled = false;
+  const fill = () => {
+    if (filled) return;
+    filled = true;
+    for (let d = 0; d < parts.shortIds.length; d++) {
+      const shortId = parts.shortIds[d];
+      const id = parts.ids[d];
+      s._documentIds.set(shortId, id);
+      s._idToShortId.set(id, shortId);
+      const lengths = new Array<number>(fields);
+      for (let f = 0; f < fields; f++) lengths[f] = parts.fieldLength[d * fields + f];
+      s._fieldLength.set(shortId, lengths);
+    }
+  };
+  s._documentIds = new DocTable(fill);
+  s._idToShortId = new DocTable(fill);
+  s._fieldLength = new DocTable(fill);
   (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(termRuns(parts), 0, parts.termEnds.length, 0);
   return mini;
 }

@@ -44,7 +44,8 @@ interface ServedHead {
   sections: number[];
 }
 
-type IndexHead = Omit<IndexParts, 'terms' | 'postings'>;
+/** An index's parts without its terms and postings; `ids` null when they are the records' ids, in order (as usual). */
+type IndexHead = Omit<IndexParts, 'terms' | 'postings' | 'ids'> & { ids: string[] | null };
 
 /** What start-up gets from a served snapshot: the records (parsed on first use), merged ids, and the index. */
 export interface LoadedServed {
@@ -140,7 +141,8 @@ export function* servedSnapshotSteps(key: string, records: Iterable<Incident>, c
     ...recordChunks,
     ...[parts.names, parts.text].flatMap((p) => [Buffer.from(p.terms, 'utf8'), Buffer.from(p.postings, 'utf8')]),
   ];
-  const withoutText = ({ terms: _t, postings: _p, ...rest }: IndexParts): IndexHead => rest;
+  const sameIds = (other: string[]) => other.length === ids.length && other.every((id, i) => id === ids[i]);
+  const withoutText = ({ terms: _t, postings: _p, ids: own, ...rest }: IndexParts): IndexHead => ({ ...rest, ids: sameIds(own) ? null : own });
   const head: ServedHead = {
     ids,
     ends: Uint32Array.from(ends),
@@ -233,12 +235,12 @@ function* servedBodySteps(body: Buffer, options: { deferText?: boolean }): Steps
   const records = LazyRecords.of(head.ids, section(), head.ends);
   yield;
   const text = (bytes: Buffer) => bytes.toString('utf8');
-  const names: IndexParts = { ...head.names, terms: text(section()), postings: text(section()) };
+  const names: IndexParts = { ...head.names, ids: head.names.ids ?? head.ids, terms: text(section()), postings: text(section()) };
   const textTerms = section();
   const textPostings = section();
   yield;
   // The full text's terms are decoded when it loads (a moment later with `deferText`).
-  const fullText = { ...head.text, get terms() { return text(textTerms); }, get postings() { return text(textPostings); } };
+  const fullText = { ...head.text, ids: head.text.ids ?? head.ids, get terms() { return text(textTerms); }, get postings() { return text(textPostings); } };
   const index = IncidentIndex.fromSnapshotParts({ names, text: fullText }, records, options);
   yield;
   return { records, canonical: new Map(head.canonical), index };
