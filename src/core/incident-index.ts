@@ -61,6 +61,8 @@ export class IncidentIndex {
   private fullText: TextIndex;
   /** Ids upserted or removed while the full-text index was still loading: replayed into it once it is in. */
   private textBacklog: Set<string> | undefined;
+  /** How many upserts and removals the index has taken: a snapshot written across turns checks it did not change. */
+  changes = 0;
   /** Postings read by the most recent search: the bound on work per query, made observable. */
   lastWork: Work = { postings: 0 };
   /** The records, by id: answers need them whole, and re-ranking reads names and entities of candidates. */
@@ -167,6 +169,7 @@ export class IncidentIndex {
 
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
+    this.changes++;
     for (const incident of incidents) {
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
@@ -179,6 +182,7 @@ export class IncidentIndex {
 
   /** Removes records by id (unknown ids are ignored). */
   remove(ids: Iterable<string>): void {
+    this.changes++;
     for (const id of ids) {
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);

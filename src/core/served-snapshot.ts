@@ -119,6 +119,24 @@ const HASH_STEP_BYTES = 16 << 20;
  * bot writes it without holding the event loop (see `runSliced`).
  */
 export function* servedSnapshotSteps(key: string, records: Iterable<Incident>, canonical: Iterable<[string, string]>, index: IncidentIndex): Steps<Buffer[]> {
+  return yield* unchanged(index, servedSnapshotParts(key, records, canonical, index));
+}
+
+/**
+ * Runs `steps` over `index`, throwing when the index changes between two steps (a feed story upserted while the bot
+ * writes its snapshot): a snapshot mixing two states of the index under one key would answer wrongly from then on.
+ */
+function* unchanged<T>(index: IncidentIndex, steps: Steps<T>): Steps<T> {
+  const changes = index.changes;
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    yield;
+    if (index.changes !== changes) throw new Error('the index changed while its snapshot was being written; the next start writes one');
+  }
+}
+
+function* servedSnapshotParts(key: string, records: Iterable<Incident>, canonical: Iterable<[string, string]>, index: IncidentIndex): Steps<Buffer[]> {
   const ids: string[] = [];
   const ends: number[] = [];
   const recordChunks: Buffer[] = [];
@@ -136,6 +154,8 @@ export function* servedSnapshotSteps(key: string, records: Iterable<Incident>, c
     }
   }
   recordChunks.push(Buffer.from(texts.join(''), 'utf8'));
+  // Record ends are stored as 32-bit numbers; no corpus comes near (100k records are ~90 MB).
+  if (end >= 2 ** 32) throw new Error('the records take 4 GB or more: too many for a served snapshot');
   const parts = yield* index.snapshotPartsSteps();
   const sectionBytes = [
     ...recordChunks,

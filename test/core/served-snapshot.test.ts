@@ -7,9 +7,9 @@ import { storedRecords, storedRecordsSteps } from '../../src/bootstrap.js';
 import { createIncidentService } from '../../src/core/create-service.js';
 import { SnapshotError } from '../../src/core/index-snapshot.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from '../../src/core/load-data.js';
-import { loadServedBody, readServedSnapshot, writeServedSnapshot } from '../../src/core/served-snapshot.js';
+import { loadServedBody, readServedSnapshot, servedSnapshotSteps, writeServedSnapshot } from '../../src/core/served-snapshot.js';
 import { readServedSnapshotFile } from '../../src/core/snapshot-file.js';
-import { runAtOnce } from '../../src/core/steps.js';
+import { runAtOnce, runSliced } from '../../src/core/steps.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
 const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
@@ -64,6 +64,15 @@ describe('served snapshot file', () => {
   it('is refused when it lost its end', async () => {
     writeFileSync(file, intact.subarray(0, intact.length - 1));
     await assert.rejects((await readServedSnapshotFile(file)).verified, SnapshotError);
+  });
+
+  it('is not written when the index changes between two of its slices', async () => {
+    const index = createIncidentService(bundled).index;
+    const writing = runSliced(servedSnapshotSteps('key-1', bundled, canonical, index), 0);
+    index.upsert([{ ...bundled[0], id: 'test:late' }]);
+    await assert.rejects(writing, /changed while its snapshot was being written/);
+    // Left alone, the same steps write what is written at once.
+    assert.ok(Buffer.concat(await runSliced(servedSnapshotSteps('key-1', bundled, canonical, service.index), 0)).equals(intact));
   });
 
   it('names the missing file', async () => {
