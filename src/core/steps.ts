@@ -18,7 +18,7 @@ export function runAtOnce<T>(steps: Steps<T>): T {
  * Most milliseconds stepped work runs before it lets the event loop turn: well under the ~200 ms any piece of work may
  * hold it (Discord's 3 s reply deadline is shared by everything waiting behind it).
  */
-export const SLICE_MS = 40;
+export const SLICE_MS = 25;
 
 /** Runs stepped work, letting the event loop turn every `sliceMs`; resolves to its result. */
 export async function runSliced<T>(steps: Steps<T>, sliceMs = SLICE_MS): Promise<T> {
