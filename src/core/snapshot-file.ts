@@ -14,6 +14,11 @@ export interface ReadSnapshot {
 
 /** Bytes read from the file at a time: each piece is hashed while the next one is read. */
 const READ_BYTES = 16 << 20;
+/**
+ * Bodies up to this size are hashed on the main thread, a piece at a time as they are read (~15 ms per piece here):
+ * starting a worker costs more than that (a real corpus of ~6,000 records makes a body of a few MB).
+ */
+const WORKER_HASH_BYTES = 32 << 20;
 
 /**
  * Hashes pieces of a shared buffer as they are posted, then posts the SHA-256 (hex). Plain CommonJS run with
@@ -74,8 +79,9 @@ function mainThreadHasher(): PieceHasher {
  * takes ~120 ms, which start-up then does not wait for). Use the body only once `verified` resolves. Rejects with the
  * file system's error (ENOENT when there is none) or SnapshotError when the header is not one this version reads.
  * The file is read through one descriptor, so a snapshot renamed over it meanwhile cannot mix into what is read.
+ * `workerAboveBytes` sets the body size above which the worker hashes (tests check both ways).
  */
-export async function readServedSnapshotFile(file: string): Promise<ReadSnapshot> {
+export async function readServedSnapshotFile(file: string, options: { workerAboveBytes?: number } = {}): Promise<ReadSnapshot> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
@@ -84,7 +90,7 @@ export async function readServedSnapshotFile(file: string): Promise<ReadSnapshot
     const header = checkHeader(servedSnapshotHeader(start));
     const shared = new SharedArrayBuffer(size - header.length);
     const body = Buffer.from(shared);
-    const hasher = workerHasher();
+    const hasher = body.length > (options.workerAboveBytes ?? WORKER_HASH_BYTES) ? workerHasher() : mainThreadHasher();
     for (let at = 0; at < body.length; ) {
       const { bytesRead } = await handle.read(body, at, Math.min(READ_BYTES, body.length - at), header.length + at);
       if (bytesRead === 0) break; // shorter than it was a moment ago: the checksum says so

@@ -32,12 +32,19 @@ describe('served snapshot file', () => {
     assert.ok(writeServedSnapshot('key-1', bundled, canonical, service.index).equals(intact));
   });
 
+  /** Both ways a file's checksum is checked: in a worker thread (large files), on the main thread (small ones). */
+  const checkers: Array<[string, number]> = [['in a worker', 0], ['on the main thread', Infinity]];
+
   it('reads back the records, merged ids and index, from a buffer and from the file', async () => {
     writeFileSync(file, intact);
-    const read = await readServedSnapshotFile(file);
-    assert.equal(read.key, 'key-1');
-    await read.verified;
-    for (const loaded of [readServedSnapshot(intact), await loadServedBody(read.body)]) {
+    const fromFile = [];
+    for (const [, workerAboveBytes] of checkers) {
+      const read = await readServedSnapshotFile(file, { workerAboveBytes });
+      assert.equal(read.key, 'key-1');
+      await read.verified;
+      fromFile.push(await loadServedBody(read.body));
+    }
+    for (const loaded of [readServedSnapshot(intact), ...fromFile]) {
       assert.deepEqual([...loaded.records.values()], bundled);
       assert.deepEqual([...loaded.canonical], canonical);
       await loaded.index.textReady;
@@ -51,20 +58,24 @@ describe('served snapshot file', () => {
     ['the full-text terms', (f) => f.length - 5],
   ];
   for (const [where, at] of damage) {
-    it(`is refused when a byte of ${where} changed, before anything of it is used`, async () => {
-      const damaged = Buffer.from(intact);
-      damaged[at(intact)] ^= 0x20;
-      writeFileSync(file, damaged);
-      const read = await readServedSnapshotFile(file);
-      await assert.rejects(read.verified, (e: Error) => e instanceof SnapshotError && /checksum/.test(e.message) && /rebuild/.test(e.message));
-      assert.throws(() => readServedSnapshot(damaged), SnapshotError);
-    });
+    for (const [how, workerAboveBytes] of checkers) {
+      it(`is refused when a byte of ${where} changed, checked ${how}`, async () => {
+        const damaged = Buffer.from(intact);
+        damaged[at(intact)] ^= 0x20;
+        writeFileSync(file, damaged);
+        const read = await readServedSnapshotFile(file, { workerAboveBytes });
+        await assert.rejects(read.verified, (e: Error) => e instanceof SnapshotError && /checksum/.test(e.message) && /rebuild/.test(e.message));
+        assert.throws(() => readServedSnapshot(damaged), SnapshotError);
+      });
+    }
   }
 
-  it('is refused when it lost its end', async () => {
-    writeFileSync(file, intact.subarray(0, intact.length - 1));
-    await assert.rejects((await readServedSnapshotFile(file)).verified, SnapshotError);
-  });
+  for (const [how, workerAboveBytes] of checkers) {
+    it(`is refused when it lost its end, checked ${how}`, async () => {
+      writeFileSync(file, intact.subarray(0, intact.length - 1));
+      await assert.rejects((await readServedSnapshotFile(file, { workerAboveBytes })).verified, SnapshotError);
+    });
+  }
 
   it('is not written when the index changes between two of its slices', async () => {
     const index = createIncidentService(bundled).index;
