@@ -1,13 +1,13 @@
 import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
-import { fillDocTables, readSnapshot, readSnapshotParts, SnapshotError, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
+import { fillDocTablesSteps, readSnapshot, readSnapshotParts, SnapshotError, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
 import { documentFrequency, idsWithTerm, postingCount, prefixWithin, scanPostings, TermLookup, type MiniInternals, type Work } from './postings.js';
 import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery } from './query.js';
 import { CORRECTION_WEIGHT, fuzzyFor, transpositions, TYPO_BONUS } from './rank-signals.js';
 import { profileOf, rerank, type Profile } from './rerank.js';
-import type { Steps } from './steps.js';
+import { runSliced, type Steps } from './steps.js';
 import { TextIndex } from './text-index.js';
 import { compactName } from './text.js';
 
@@ -117,12 +117,11 @@ export class IncidentIndex {
     const index = new IncidentIndex(names, TextIndex.empty(), [], records);
     index.textBacklog = new Set();
     index.textReady = new Promise<void>((resolve) => setTimeout(resolve, TEXT_LOAD_DELAY_MS)).then(async () => {
-      // The name index's tables first (unless a query filled them already), then the full text a turn later: one
-      // piece of work each.
-      fillDocTables(names);
-      await new Promise((resolve) => setImmediate(resolve));
+      // The name index's tables first (unless a query filled them already), then the full text, in slices.
+      await runSliced(fillDocTablesSteps(names));
       try {
         const text = TextIndex.fromParts(parts.text);
+        await runSliced(fillDocTablesSteps(text.mini));
         for (const id of index.textBacklog ?? []) {
           const record = index.records.get(id);
           if (record) text.add(record);

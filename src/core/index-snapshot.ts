@@ -158,7 +158,7 @@ export function* snapshotPartsSteps(mini: MiniSearch<never> | MiniSearch<any>, o
 /**
  * One of minisearch's per-document tables (id by short id, short id by id, field lengths), filled from the parts on
  * first use of any of them: at 100k records filling them takes ~80 ms, which start-up need not wait for (see
- * `fillDocTables`).
+ * `fillDocTablesSteps`).
  */
 class DocTable<K, V> extends Map<K, V> {
   private fill: (() => void) | undefined;
@@ -219,9 +219,24 @@ class DocTable<K, V> extends Map<K, V> {
   }
 }
 
-/** Fills the per-document tables of an index `readSnapshotParts` returned now, instead of on first use. */
-export function fillDocTables(mini: MiniSearch<any>): void {
-  void (mini as unknown as MiniState)._documentIds.size;
+/** How to fill the tables of an index `readSnapshotParts` returned, a part at a time (see `fillDocTablesSteps`). */
+const pendingFills = new WeakMap<object, { fillTo(end: number): void; documents: number }>();
+
+/** Documents whose table entries are filled per step: a few milliseconds. */
+const FILL_STEP_DOCUMENTS = 5_000;
+
+/**
+ * Fills the per-document tables of an index `readSnapshotParts` returned ahead of their first use, yielding between
+ * steps (see `Steps`); a query meanwhile fills the rest at once.
+ */
+export function* fillDocTablesSteps(mini: MiniSearch<any>): Steps<void> {
+  const pending = pendingFills.get(mini);
+  if (!pending) return;
+  for (let end = FILL_STEP_DOCUMENTS; end < pending.documents + FILL_STEP_DOCUMENTS; end += FILL_STEP_DOCUMENTS) {
+    pending.fillTo(end);
+    yield;
+  }
+  pendingFills.delete(mini);
 }
 
 /**
@@ -239,23 +254,25 @@ export function readSnapshotParts<T>(parts: IndexParts, options: Options<T>): Mi
   s._dirtCount = parts.dirtCount;
   s._avgFieldLength = parts.averageFieldLength;
   const fields = options.fields.length;
-  let filled = false;
-  const fill = () => {
-    if (filled) return;
-    filled = true;
-    for (let d = 0; d < parts.shortIds.length; d++) {
+  let filled = 0;
+  // Fills the tables with the documents up to `end` (exclusive), from where the last call stopped.
+  const fillTo = (end: number) => {
+    for (; filled < Math.min(end, parts.shortIds.length); filled++) {
+      const d = filled;
       const shortId = parts.shortIds[d];
       const id = parts.ids[d];
-      s._documentIds.set(shortId, id);
-      s._idToShortId.set(id, shortId);
+      Map.prototype.set.call(s._documentIds, shortId, id);
+      Map.prototype.set.call(s._idToShortId, id, shortId);
       const lengths = new Array<number>(fields);
       for (let f = 0; f < fields; f++) lengths[f] = parts.fieldLength[d * fields + f];
-      s._fieldLength.set(shortId, lengths);
+      Map.prototype.set.call(s._fieldLength, shortId, lengths);
     }
   };
+  const fill = () => fillTo(Infinity);
   s._documentIds = new DocTable(fill);
   s._idToShortId = new DocTable(fill);
   s._fieldLength = new DocTable(fill);
+  pendingFills.set(mini, { fillTo, documents: parts.shortIds.length });
   (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(termRuns(parts), 0, parts.termEnds.length, 0);
   return mini;
 }

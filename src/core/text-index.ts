@@ -1,5 +1,5 @@
 import MiniSearch, { type Options, type SearchResult } from 'minisearch';
-import { fillDocTables, readSnapshot, readSnapshotParts, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
+import { readSnapshot, readSnapshotParts, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { foldWord, processIndexTerm, recordNames, tokenizeWords } from './index-doc.js';
 import { postingCount, type MiniInternals, type Work } from './postings.js';
@@ -109,10 +109,7 @@ export class TextIndex {
 
   /** Returns the full-text index `snapshotPartsSteps()` wrote. */
   static fromParts(parts: IndexParts): TextIndex {
-    const mini = readSnapshotParts<TextDoc>(parts, TEXT_INDEX_OPTIONS);
-    // Loaded in the background (see IncidentIndex.fromSnapshotParts): its tables are filled there, not by a query.
-    fillDocTables(mini);
-    return new TextIndex(mini);
+    return new TextIndex(readSnapshotParts<TextDoc>(parts, TEXT_INDEX_OPTIONS));
   }
 
   /** Returns this index in the served snapshot's form, yielding between steps (see `Steps`). */
