@@ -1,22 +1,25 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { createIncidentService, createIncidentServiceOver } from './core/create-service.js';
 import type { Graph } from './core/graph.js';
-import { SNAPSHOT_VERSION } from './core/index-snapshot.js';
-import type { IncidentIndex } from './core/incident-index.js';
+import { SnapshotError, SNAPSHOT_VERSION } from './core/index-snapshot.js';
+import { IncidentIndex } from './core/incident-index.js';
 import type { Incident } from './core/incident.js';
 import type { IncidentService } from './core/incident-service.js';
 import { BUNDLED_DATA_DIR, loadIncidentDir } from './core/load-data.js';
 import { buildServed, SERVED_VERSION, servedFromStored, type ServedData } from './core/served.js';
-import { knowledgeOf, readServedSnapshot, servedSnapshotKey, writeServedSnapshot, type LoadedServed } from './core/served-snapshot.js';
+import { knowledgeOf, loadServedBody, servedSnapshotSteps, type LoadedServed } from './core/served-snapshot.js';
+import { readServedSnapshotFile, type ReadSnapshot } from './core/snapshot-file.js';
+import { runSliced, type Steps } from './core/steps.js';
 import { detectFormat, importFile, type ImportFormat } from './importers/index.js';
 import type { Logger } from './logger.js';
 import { recordReposOf } from './store/repos/index.js';
 import { SourceStore } from './store/source-store.js';
 import { postsStamp, readStoredGraph, saveRelations, storyPosts } from './store/relations-store.js';
+import { rowToIncident, type StoredRow } from './store/repos/records.js';
 import type { ImportResult, Store } from './store/store.js';
 
 /**
@@ -26,6 +29,35 @@ import type { ImportResult, Store } from './store/store.js';
 export function storedRecords(store: Store | undefined): Incident[] {
   if (!store) return [];
   return [...store.allIncidents(), ...new SourceStore(store.db).allRecords()];
+}
+
+/** Rows read per step when the store's records are read in slices (a few milliseconds each). */
+const READ_STEP_ROWS = 500;
+
+/**
+ * Returns what `storedRecords` returns, in the same order, reading `pageRows` rows per step (see `Steps`): at 100k
+ * records reading them at once holds the event loop for over a second. Pages follow the keys, so rows written
+ * meanwhile are read or not, never twice.
+ */
+export function* storedRecordsSteps(store: Store, pageRows = READ_STEP_ROWS): Steps<Incident[]> {
+  const out: Incident[] = [];
+  const incidents = store.db.prepare<[string, number], StoredRow>('SELECT id, data, body FROM incidents WHERE id > ? ORDER BY id LIMIT ?');
+  for (let after = ''; ; yield) {
+    const rows = incidents.all(after, pageRows);
+    for (const row of rows) out.push(rowToIncident(row, `${store.path} incident ${row.id}`));
+    if (rows.length < pageRows) break;
+    after = rows[rows.length - 1].id;
+  }
+  const synced = store.db.prepare<[string, string, number], StoredRow & { source: string }>(
+    'SELECT source, id, data, body FROM source_records WHERE (id, source) > (?, ?) ORDER BY id, source LIMIT ?',
+  );
+  for (let after = ['', '']; ; yield) {
+    const rows = synced.all(after[0], after[1], pageRows);
+    for (const row of rows) out.push(rowToIncident(row, `source ${row.source} record ${row.id}`));
+    if (rows.length < pageRows) break;
+    after = [rows[rows.length - 1].id, rows[rows.length - 1].source];
+  }
+  return out;
 }
 
 /**
@@ -86,8 +118,9 @@ export function snapshotPathFor(databasePath: string): string | undefined {
 
 /** Returns what the snapshot of these records is keyed by: anything that changes the served records changes it. */
 function snapshotFingerprint(store: Store, bundled: readonly Incident[]): string {
-  // Row counts, newest writes and total sizes change with any import, sync, edit or removal.
-  const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(length(data)) AS bytes FROM incidents').get();
+  // Row counts, newest writes and total sizes change with any import, sync, edit or removal. Sizes in bytes: SQLite
+  // reads them from each row's header, where counting characters decodes every row (twice the time at 100k records).
+  const stats = store.db.prepare('SELECT count(*) AS n, max(updated_at) AS t, total(octet_length(data)) AS bytes FROM incidents').get();
   const synced = new SourceStore(store.db).stats();
   return createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, SERVED_VERSION, bundled, stats, synced])).digest('hex');
 }
@@ -104,6 +137,9 @@ export type LoadedService = IncidentService & { index: IncidentIndex; graph: Gra
  * relations are stored (errors are logged, never thrown).
  */
 export async function loadService(store: Store, logger: Logger): Promise<LoadedService> {
+  const file = snapshotPathFor(store.path);
+  // Read and checked off the main thread while the store is asked what it holds (a synchronous query).
+  const reading = file ? settle(readServedSnapshotFile(file)) : undefined;
   const bundled = loadIncidentDir(BUNDLED_DATA_DIR);
   const fingerprint = snapshotFingerprint(store, bundled);
   // The relations also depend on the feed posts (reported-in). Stored for these very inputs, they give the merges and
@@ -111,8 +147,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   // corpus) and stored.
   const relationsFingerprint = `${fingerprint}:${postsStamp(store.db)}`;
   const stored = readStoredGraph(store.db, relationsFingerprint);
-  const file = snapshotPathFor(store.path);
-  const loaded = file ? await readSnapshotFile(file, fingerprint, logger) : undefined;
+  const loaded = file && reading ? await snapshotIn(file, await reading, fingerprint, logger) : undefined;
   if (loaded && stored) {
     const knowledge = knowledgeOf(loaded, stored);
     // Its checksum matched, so this fails only on a bug: answers then go on from the name index alone.
@@ -122,7 +157,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
     logger.debug({ records: loaded.index.size }, 'records, merges and index loaded from the served snapshot');
     return Object.assign(createIncidentServiceOver(loaded.index, knowledge), { canonical: loaded.canonical, graphStored: graphRead(knowledge.graphReady, logger) });
   }
-  const inputs = { bundled, stored: storedRecords(store), posts: storyPosts(store.db) };
+  const inputs = { bundled, stored: await runSliced(storedRecordsSteps(store)), posts: storyPosts(store.db) };
   const served = stored ? servedFromStored(inputs, stored) : buildServed(inputs, { background: true });
   const incidents = served.records;
   const graphStored = stored
@@ -131,18 +166,43 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
         .then(async () => {
           logger.debug({ records: incidents.length, merges: served.merges.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph built');
           if (store.db.open) await saveRelations(store.db, served.graph, relationsFingerprint);
+          logger.debug({ relations: served.graph.size }, 'relations stored');
         })
         .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not store the relations; answers use the graph in memory'));
   if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
   // The service's own copy of the merged ids: a running sync keeps it current (see `mergedResolver`).
   const canonical = new Map(served.canonical);
-  const service = createIncidentService(incidents, { graph: served.graph, extractor: served.extractor, canonical });
+  // Built a slice of records per turn of the event loop: at 100k records the index takes seconds.
+  const index = IncidentIndex.build([]);
+  await runSliced(upsertSteps(index, incidents));
+  const service = createIncidentServiceOver(index, { graph: served.graph, extractor: served.extractor, canonical });
   if (file && !loaded) {
+    // Written in slices too, after the bot is up: the next start loads it instead of building.
     writeSnapshotFile(file, fingerprint, incidents, served.canonical, service.index).catch((error: unknown) =>
       logger.warn({ file, err: (error as Error).message }, 'could not write the served snapshot'),
     );
   }
   return Object.assign(service, { canonical, graphStored });
+}
+
+/** Records indexed per step when the index is built in slices. */
+const INDEX_STEP_RECORDS = 100;
+
+function* upsertSteps(index: IncidentIndex, records: readonly Incident[]): Steps<void> {
+  for (let i = 0; i < records.length; i += INDEX_STEP_RECORDS) {
+    index.upsert(records.slice(i, i + INDEX_STEP_RECORDS));
+    yield;
+  }
+}
+
+/** A promise's outcome, so that one started early never goes unhandled while other work runs. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 // A bot stopped while the graph is still being read from the store just has it incomplete: logged, never thrown.
@@ -153,25 +213,28 @@ function graphRead(ready: Promise<void>, logger: Logger): Promise<void> {
 /** Delay before the records of a served snapshot are parsed ahead: the console prompt and first answers come first. */
 const WARM_DELAY_MS = 1_000;
 
-/** Returns the served snapshot in `file` when it was written for `key` and is intact; else undefined, logged once. */
-async function readSnapshotFile(file: string, key: string, logger: Logger): Promise<LoadedServed | undefined> {
-  let data: Buffer;
-  try {
-    data = await readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ file, err: (error as Error).message }, 'served snapshot unreadable: rebuilding');
+/** Returns the served snapshot read from `file` when it was written for `key` and is intact; else undefined, logged once. */
+async function snapshotIn(file: string, read: Settled<ReadSnapshot>, key: string, logger: Logger): Promise<LoadedServed | undefined> {
+  if (!read.ok) {
+    const error = read.error as NodeJS.ErrnoException;
+    if (error instanceof SnapshotError) logger.warn({ file, err: error.message }, 'served snapshot unusable: rebuilding');
+    else if (error.code !== 'ENOENT') logger.warn({ file, err: error.message }, 'served snapshot unreadable: rebuilding');
     return undefined;
   }
-  if (servedSnapshotKey(data) !== undefined && servedSnapshotKey(data) !== key) {
+  if (read.value.key !== key) {
     logger.info({ file }, 'served snapshot is out of date: rebuilding');
     return undefined;
   }
-  try {
-    return readServedSnapshot(data, { deferText: true });
-  } catch (error) {
-    logger.warn({ file, err: (error as Error).message }, 'served snapshot unusable: rebuilding');
+  // Parsed while its checksum is checked; nothing of it is used before the check passed.
+  const [loaded, verified] = await Promise.all([settle(loadServedBody(read.value.body, { deferText: true })), settle(read.value.verified)]);
+  const failure = !verified.ok ? verified.error : !loaded.ok ? loaded.error : undefined;
+  if (failure !== undefined || !loaded.ok) {
+    // Its full text would load from the damaged body a moment later: whatever that does, nobody waits for it.
+    if (loaded.ok) loaded.value.index.textReady.catch(() => undefined);
+    logger.warn({ file, err: (failure as Error).message }, 'served snapshot unusable: rebuilding');
     return undefined;
   }
+  return loaded.value;
 }
 
 /**
@@ -193,7 +256,7 @@ async function writeSnapshotFile(file: string, key: string, records: readonly In
   // Written to a temporary file and renamed, so a crash mid-write never leaves a torn snapshot; the name is unique
   // per writer, since the sync worker and a starting bot may both write one.
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-  await writeFile(tmp, writeServedSnapshot(key, records, canonical, index));
+  await writeFile(tmp, await runSliced(servedSnapshotSteps(key, records, canonical, index)));
   await rename(tmp, file);
   // The index-only snapshot earlier versions wrote beside it is of no use any more.
   await rm(file.replace(/\.served\.bin$/, '.index.json'), { force: true });

@@ -1,12 +1,13 @@
 import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
-import { readSnapshot, SnapshotError, writeSnapshot } from './index-snapshot.js';
+import { fillDocTablesSteps, readSnapshot, readSnapshotParts, SnapshotError, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
 import { documentFrequency, idsWithTerm, postingCount, prefixWithin, scanPostings, TermLookup, type MiniInternals, type Work } from './postings.js';
 import { isStopWord, MAX_TERM_CHARS, parseQuery, words, type ParsedQuery } from './query.js';
 import { CORRECTION_WEIGHT, fuzzyFor, transpositions, TYPO_BONUS } from './rank-signals.js';
 import { profileOf, rerank, type Profile } from './rerank.js';
+import { runSliced, type Steps } from './steps.js';
 import { TextIndex } from './text-index.js';
 import { compactName } from './text.js';
 
@@ -36,6 +37,12 @@ const MAX_PREFIX_POSTINGS = 2_000;
  */
 const TEXT_WEIGHT = 0.7;
 
+/** An index in the served snapshot's form: the name index and the full-text index (see `IndexParts`). */
+export interface IndexSnapshotParts {
+  names: IndexParts;
+  text: IndexParts;
+}
+
 /** How long after start-up a put-off full-text index loads: the console prompt and first answers come first. */
 const TEXT_LOAD_DELAY_MS = 50;
 
@@ -54,6 +61,8 @@ export class IncidentIndex {
   private fullText: TextIndex;
   /** Ids upserted or removed while the full-text index was still loading: replayed into it once it is in. */
   private textBacklog: Set<string> | undefined;
+  /** How many upserts and removals the index has taken: a snapshot written across turns checks it did not change. */
+  changes = 0;
   /** Postings read by the most recent search: the bound on work per query, made observable. */
   lastWork: Work = { postings: 0 };
   /** The records, by id: answers need them whole, and re-ranking reads names and entities of candidates. */
@@ -98,23 +107,21 @@ export class IncidentIndex {
   }
 
   /**
-   * Returns an index loaded from a snapshot of the records `records` holds, serving them from that map (which may
-   * parse each record on first read: see LazyRecords).
+   * Returns an index loaded from the parts `snapshotPartsSteps()` wrote, serving the records `records` holds (which
+   * may parse each record on first read: see LazyRecords). With `deferText`, the full-text part loads on a later turn
+   * of the event loop (`textReady`): answers meanwhile come from the name index, and start-up does not pay for it.
    */
-  static fromSnapshotRecords(snapshot: string, records: Map<string, Incident>, options: { deferText?: boolean } = {}): IncidentIndex {
-    if (!options.deferText) {
-      const loaded = IncidentIndex.fromSnapshot(snapshot, []);
-      return new IncidentIndex(loaded.mini, loaded.text, [], records);
-    }
-    // With `deferText`, the full-text part loads on a later turn of the event loop (`textReady`): answers meanwhile
-    // come from the name index, and the start-up path does not pay for the longer part.
-    const newline = snapshot.indexOf('\n');
-    if (newline < 0) throw new SnapshotError('index snapshot has no full-text part; rebuild it');
-    const index = new IncidentIndex(readSnapshot<IndexDoc>(snapshot.slice(0, newline), INDEX_OPTIONS), TextIndex.empty(), [], records);
+  static fromSnapshotParts(parts: IndexSnapshotParts, records: Map<string, Incident>, options: { deferText?: boolean } = {}): IncidentIndex {
+    const names = readSnapshotParts<IndexDoc>(parts.names, INDEX_OPTIONS);
+    if (!options.deferText) return new IncidentIndex(names, TextIndex.fromParts(parts.text), [], records);
+    const index = new IncidentIndex(names, TextIndex.empty(), [], records);
     index.textBacklog = new Set();
-    index.textReady = new Promise<void>((resolve) => setTimeout(resolve, TEXT_LOAD_DELAY_MS)).then(() => {
+    index.textReady = new Promise<void>((resolve) => setTimeout(resolve, TEXT_LOAD_DELAY_MS)).then(async () => {
+      // The name index's tables first (unless a query filled them already), then the full text, in slices.
+      await runSliced(fillDocTablesSteps(names));
       try {
-        const text = TextIndex.fromSnapshot(snapshot.slice(newline + 1));
+        const text = TextIndex.fromParts(parts.text);
+        await runSliced(fillDocTablesSteps(text.mini));
         for (const id of index.textBacklog ?? []) {
           const record = index.records.get(id);
           if (record) text.add(record);
@@ -126,6 +133,12 @@ export class IncidentIndex {
       }
     });
     return index;
+  }
+
+  /** Returns this index in the served snapshot's form (see `fromSnapshotParts`), yielding between steps. */
+  *snapshotPartsSteps(): Steps<IndexSnapshotParts> {
+    const names = yield* snapshotPartsSteps(this.mini, INDEX_OPTIONS);
+    return { names, text: yield* this.text.snapshotPartsSteps() };
   }
 
   /** The whole text of every record: searched for rare words only (see TextIndex). */
@@ -155,6 +168,7 @@ export class IncidentIndex {
 
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
+    this.changes++;
     for (const incident of incidents) {
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
@@ -167,6 +181,7 @@ export class IncidentIndex {
 
   /** Removes records by id (unknown ids are ignored). */
   remove(ids: Iterable<string>): void {
+    this.changes++;
     for (const id of ids) {
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);

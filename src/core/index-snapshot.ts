@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import MiniSearch, { type Options } from 'minisearch';
 import type SearchableMap from 'minisearch/SearchableMap';
+import { LazyNode, termPairs, termRuns, type TreeNode } from './lazy-term-tree.js';
+import type { Steps } from './steps.js';
 
 /** Bumped whenever the snapshot layout or the index options change: an older snapshot is rebuilt, never misread. */
 export const SNAPSHOT_VERSION = 3;
@@ -43,172 +45,15 @@ interface SnapshotJson {
   terms: string[];
 }
 
-/**
- * A term's postings, decoded on first use. Loading a snapshot then costs one parse of short strings instead of
- * millions of Map entries (minisearch's own loadJSON spends most of its time there: ~2 s at 100k records).
- */
-class LazyTermData extends Map<number, Map<number, number>> {
-  private raw: string | undefined;
-
-  constructor(raw: string) {
-    super();
-    this.raw = raw;
+/** Returns a term's postings in the snapshot's compact form: `field:doc,freq,doc,freq|field:...`, in base 36. */
+function postingsText(fields: Map<number, Map<number, number>>): string {
+  const parts: string[] = [];
+  for (const [fieldId, docs] of fields) {
+    const nums: string[] = [];
+    for (const [doc, freq] of docs) nums.push(doc.toString(36), freq.toString(36));
+    parts.push(`${fieldId.toString(36)}:${nums.join(',')}`);
   }
-
-  private decode(): void {
-    const raw = this.raw;
-    if (raw === undefined) return;
-    this.raw = undefined;
-    for (const part of raw.split('|')) {
-      const colon = part.indexOf(':');
-      const docs = new Map<number, number>();
-      const nums = part.slice(colon + 1).split(',');
-      for (let i = 0; i + 1 < nums.length; i += 2) docs.set(parseInt(nums[i], 36), parseInt(nums[i + 1], 36));
-      super.set(parseInt(part.slice(0, colon), 36), docs);
-    }
-  }
-
-  override get(key: number) {
-    this.decode();
-    return super.get(key);
-  }
-  override has(key: number) {
-    this.decode();
-    return super.has(key);
-  }
-  override set(key: number, value: Map<number, number>) {
-    this.decode();
-    return super.set(key, value);
-  }
-  override delete(key: number) {
-    this.decode();
-    return super.delete(key);
-  }
-  override clear() {
-    this.raw = undefined;
-    super.clear();
-  }
-  override get size() {
-    this.decode();
-    return super.size;
-  }
-  override keys() {
-    this.decode();
-    return super.keys();
-  }
-  override values() {
-    this.decode();
-    return super.values();
-  }
-  override entries() {
-    this.decode();
-    return super.entries();
-  }
-  override forEach(fn: (value: Map<number, number>, key: number, map: Map<number, Map<number, number>>) => void, thisArg?: unknown) {
-    this.decode();
-    super.forEach(fn, thisArg);
-  }
-  override [Symbol.iterator]() {
-    return this.entries();
-  }
-}
-
-/** A node of minisearch's radix tree: edge label -> child node, and '' (LEAF) -> the term's postings. */
-type TreeNode = Map<string, TreeNode | LazyTermData>;
-
-/** minisearch's key for a term's value inside its tree node. */
-const LEAF = '';
-
-/**
- * A node of the term tree, built from the snapshot's terms on first use: loading a snapshot then costs nothing per
- * term (at 100k records, inserting 170k terms one by one took a quarter of a second), and a query builds only the
- * nodes it walks. The snapshot lists terms depth first (the tree's own order), so the terms under one node, and under
- * each of its children, lie in one run each; a child's edge is the longest prefix its run shares, as in a tree built by
- * insertion. Children keep the order of a tree built by insertion (the snapshot walked each node's keys last first).
- */
-class LazyNode extends Map<string, TreeNode | LazyTermData> {
-  private pending: { terms: string[]; start: number; end: number; depth: number } | undefined;
-
-  /** `terms` is term, postings, term, postings...; this node holds pairs `start` to `end` (exclusive), `depth` chars in. */
-  constructor(terms: string[], start: number, end: number, depth: number) {
-    super();
-    this.pending = { terms, start, end, depth };
-  }
-
-  private build(): void {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = undefined;
-    const { terms, start, end, depth } = pending;
-    const children: Array<[string, TreeNode | LazyTermData]> = [];
-    for (let i = start; i < end; ) {
-      const term = terms[2 * i];
-      if (term.length === depth) {
-        children.push([LEAF, new LazyTermData(terms[2 * i + 1])]);
-        i++;
-        continue;
-      }
-      // The run of terms going on with the same character, and the prefix they all share.
-      const first = term.charCodeAt(depth);
-      let shared = term.length;
-      let j = i + 1;
-      for (; j < end; j++) {
-        const other = terms[2 * j];
-        if (other.length <= depth || other.charCodeAt(depth) !== first) break;
-        let k = depth + 1;
-        while (k < shared && k < other.length && other.charCodeAt(k) === term.charCodeAt(k)) k++;
-        shared = k;
-      }
-      const edge = term.slice(depth, shared);
-      children.push([edge, j === i + 1 ? new Map([[LEAF, new LazyTermData(terms[2 * i + 1])]]) : new LazyNode(terms, i, j, shared)]);
-      i = j;
-    }
-    for (let c = children.length - 1; c >= 0; c--) super.set(children[c][0], children[c][1]);
-  }
-
-  override get(key: string) {
-    this.build();
-    return super.get(key);
-  }
-  override has(key: string) {
-    this.build();
-    return super.has(key);
-  }
-  override set(key: string, value: TreeNode | LazyTermData) {
-    this.build();
-    return super.set(key, value);
-  }
-  override delete(key: string) {
-    this.build();
-    return super.delete(key);
-  }
-  override clear() {
-    this.pending = undefined;
-    super.clear();
-  }
-  override get size() {
-    this.build();
-    return super.size;
-  }
-  override keys() {
-    this.build();
-    return super.keys();
-  }
-  override values() {
-    this.build();
-    return super.values();
-  }
-  override entries() {
-    this.build();
-    return super.entries();
-  }
-  override forEach(fn: (value: TreeNode | LazyTermData, key: string, map: Map<string, TreeNode | LazyTermData>) => void, thisArg?: unknown) {
-    this.build();
-    super.forEach(fn, thisArg);
-  }
-  override [Symbol.iterator]() {
-    return this.entries();
-  }
+  return parts.join('|');
 }
 
 /**
@@ -225,15 +70,7 @@ export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options
     for (let f = 0; f < options.fields.length; f++) fieldLength.push(lengths[f] ?? 0);
   }
   const terms: string[] = [];
-  for (const [term, fields] of s._index) {
-    const parts: string[] = [];
-    for (const [fieldId, docs] of fields) {
-      const nums: string[] = [];
-      for (const [doc, freq] of docs) nums.push(doc.toString(36), freq.toString(36));
-      parts.push(`${fieldId.toString(36)}:${nums.join(',')}`);
-    }
-    terms.push(term, parts.join('|'));
-  }
+  for (const [term, fields] of s._index) terms.push(term, postingsText(fields));
   const content: Omit<SnapshotJson, 'format' | 'version' | 'sha256'> = {
     fields: options.fields,
     documentCount: s._documentCount,
@@ -246,6 +83,198 @@ export function writeSnapshot(mini: MiniSearch<never> | MiniSearch<any>, options
   };
   const rest = JSON.stringify(content).slice(1); // the members and the closing brace
   return `{"format":"incident-index","version":${SNAPSHOT_VERSION},"sha256":"${sha256(rest)}",${rest}`;
+}
+
+/**
+ * A minisearch index as the served snapshot stores it: the same content as the JSON snapshot, but as typed arrays
+ * and two long strings, so that loading parses no JSON (at 100k records JSON.parse alone took over 100 ms) and the
+ * file stores the text once, as UTF-8. It carries no checksum: the served snapshot's covers it.
+ */
+export interface IndexParts {
+  fields: string[];
+  documentCount: number;
+  nextId: number;
+  dirtCount: number;
+  averageFieldLength: number[];
+  /** The documents' short ids, in minisearch's order; `ids` holds their ids, in the same order. */
+  shortIds: Uint32Array;
+  ids: string[];
+  /** One length per field for each document, in the order of `shortIds`. */
+  fieldLength: Uint32Array;
+  /** Every term, one after another, in the tree's order; the `i`th ends at `termEnds[i]`. */
+  terms: string;
+  termEnds: Uint32Array;
+  /** Each term's postings (see `postingsText`), one after another; the `i`th ends at `postingEnds[i]`. */
+  postings: string;
+  postingEnds: Uint32Array;
+}
+
+/** Terms written per step: a few milliseconds of work (see `snapshotPartsSteps`). */
+const TERMS_PER_STEP = 2_000;
+
+/** Returns the parts of a minisearch index built with `options`, yielding between steps (see `Steps`). */
+export function* snapshotPartsSteps(mini: MiniSearch<never> | MiniSearch<any>, options: Options<any>): Steps<IndexParts> {
+  const s = mini as unknown as MiniState;
+  const shortIds = new Uint32Array(s._documentIds.size);
+  const ids: string[] = [];
+  for (const [shortId, id] of s._documentIds) shortIds[ids.push(id) - 1] = shortId;
+  const fields = options.fields.length;
+  const fieldLength = new Uint32Array(shortIds.length * fields);
+  shortIds.forEach((shortId, d) => {
+    const lengths = s._fieldLength.get(shortId) ?? [];
+    for (let f = 0; f < fields; f++) fieldLength[d * fields + f] = lengths[f] ?? 0;
+  });
+  yield;
+  const terms: string[] = [];
+  const postings: string[] = [];
+  const termEnds: number[] = [];
+  const postingEnds: number[] = [];
+  let termEnd = 0;
+  let postingEnd = 0;
+  for (const [term, data] of s._index) {
+    const text = postingsText(data);
+    terms.push(term);
+    postings.push(text);
+    termEnds.push((termEnd += term.length));
+    postingEnds.push((postingEnd += text.length));
+    if (terms.length % TERMS_PER_STEP === 0) yield;
+  }
+  return {
+    fields: options.fields,
+    documentCount: s._documentCount,
+    nextId: s._nextId,
+    dirtCount: s._dirtCount,
+    averageFieldLength: s._avgFieldLength,
+    shortIds,
+    ids,
+    fieldLength,
+    terms: terms.join(''),
+    termEnds: Uint32Array.from(termEnds),
+    postings: postings.join(''),
+    postingEnds: Uint32Array.from(postingEnds),
+  };
+}
+
+/**
+ * One of minisearch's per-document tables (id by short id, short id by id, field lengths), filled from the parts on
+ * first use of any of them: at 100k records filling them takes ~80 ms, which start-up need not wait for (see
+ * `fillDocTablesSteps`).
+ */
+class DocTable<K, V> extends Map<K, V> {
+  private fill: (() => void) | undefined;
+
+  constructor(fill: () => void) {
+    super();
+    this.fill = fill;
+  }
+
+  private ready(): void {
+    const fill = this.fill;
+    this.fill = undefined;
+    fill?.();
+  }
+
+  override get(key: K) {
+    this.ready();
+    return super.get(key);
+  }
+  override has(key: K) {
+    this.ready();
+    return super.has(key);
+  }
+  override set(key: K, value: V) {
+    this.ready();
+    return super.set(key, value);
+  }
+  override delete(key: K) {
+    this.ready();
+    return super.delete(key);
+  }
+  override clear() {
+    this.fill = undefined;
+    super.clear();
+  }
+  override get size() {
+    this.ready();
+    return super.size;
+  }
+  override keys() {
+    this.ready();
+    return super.keys();
+  }
+  override values() {
+    this.ready();
+    return super.values();
+  }
+  override entries() {
+    this.ready();
+    return super.entries();
+  }
+  override forEach(fn: (value: V, key: K, map: Map<K, V>) => void, thisArg?: unknown) {
+    this.ready();
+    super.forEach(fn, thisArg);
+  }
+  override [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+/** How to fill the tables of an index `readSnapshotParts` returned, a part at a time (see `fillDocTablesSteps`). */
+const pendingFills = new WeakMap<object, { fillTo(end: number): void; documents: number }>();
+
+/** Documents whose table entries are filled per step: a few milliseconds. */
+const FILL_STEP_DOCUMENTS = 5_000;
+
+/**
+ * Fills the per-document tables of an index `readSnapshotParts` returned ahead of their first use, yielding between
+ * steps (see `Steps`); a query meanwhile fills the rest at once.
+ */
+export function* fillDocTablesSteps(mini: MiniSearch<any>): Steps<void> {
+  const pending = pendingFills.get(mini);
+  if (!pending) return;
+  for (let end = FILL_STEP_DOCUMENTS; end < pending.documents + FILL_STEP_DOCUMENTS; end += FILL_STEP_DOCUMENTS) {
+    pending.fillTo(end);
+    yield;
+  }
+  pendingFills.delete(mini);
+}
+
+/**
+ * Returns the minisearch index `parts` hold; `options` must be the ones they were written with (SnapshotError
+ * otherwise). The term tree is built as queries walk it, as for a JSON snapshot (see LazyNode).
+ */
+export function readSnapshotParts<T>(parts: IndexParts, options: Options<T>): MiniSearch<T> {
+  if (parts.fields.join(',') !== options.fields.join(',')) {
+    throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
+  }
+  const mini = new MiniSearch<T>(options);
+  const s = mini as unknown as MiniState;
+  s._documentCount = parts.documentCount;
+  s._nextId = parts.nextId;
+  s._dirtCount = parts.dirtCount;
+  s._avgFieldLength = parts.averageFieldLength;
+  const fields = options.fields.length;
+  let filled = 0;
+  // Fills the tables with the documents up to `end` (exclusive), from where the last call stopped.
+  const fillTo = (end: number) => {
+    for (; filled < Math.min(end, parts.shortIds.length); filled++) {
+      const d = filled;
+      const shortId = parts.shortIds[d];
+      const id = parts.ids[d];
+      Map.prototype.set.call(s._documentIds, shortId, id);
+      Map.prototype.set.call(s._idToShortId, id, shortId);
+      const lengths = new Array<number>(fields);
+      for (let f = 0; f < fields; f++) lengths[f] = parts.fieldLength[d * fields + f];
+      Map.prototype.set.call(s._fieldLength, shortId, lengths);
+    }
+  };
+  const fill = () => fillTo(Infinity);
+  s._documentIds = new DocTable(fill);
+  s._idToShortId = new DocTable(fill);
+  s._fieldLength = new DocTable(fill);
+  pendingFills.set(mini, { fillTo, documents: parts.shortIds.length });
+  (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(termRuns(parts), 0, parts.termEnds.length, 0);
+  return mini;
 }
 
 function sha256(text: string): string {
@@ -303,6 +332,6 @@ export function readSnapshot<T>(snapshot: string, options: Options<T>): MiniSear
     s._fieldLength.set(json.fieldLength[i], json.fieldLength.slice(i + 1, i + stride));
   }
   // The term tree is built as queries walk it (see LazyNode); minisearch keeps it in `_tree` and counts it on demand.
-  (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(json.terms, 0, Math.floor(json.terms.length / 2), 0);
+  (s._index as unknown as { _tree: TreeNode })._tree = new LazyNode(termPairs(json.terms), 0, Math.floor(json.terms.length / 2), 0);
   return mini;
 }

@@ -4,35 +4,48 @@ import { deserialize, serialize } from 'node:v8';
 import { SnapshotError } from './index-snapshot.js';
 import type { Graph } from './graph.js';
 import { IncidentIndex } from './incident-index.js';
+import type { IndexParts } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { RelationExtractor } from './relations.js';
 import { graphFromStored, type Knowledge, type StoredRelations } from './served.js';
+import { runAtOnce, runSliced, type Steps } from './steps.js';
 
 /** Bumped whenever the served snapshot's layout changes: an older file is rebuilt, never misread. */
-export const SERVED_SNAPSHOT_VERSION = 1;
+export const SERVED_SNAPSHOT_VERSION = 2;
 
 /** Records parsed per turn of the event loop when the lazy records are read ahead in the background. */
 const WARM_SLICE_RECORDS = 2_000;
 
 /**
- * The first line of a served snapshot: format, version, the SHA-256 of the payload after the line, and the key of
- * the inputs it was written for (see `snapshotFingerprint` in bootstrap). ASCII, so it is read without the payload.
+ * The first line of a served snapshot: format, version, the SHA-256 of the body after the line, and the key of the
+ * inputs it was written for (see `snapshotFingerprint` in bootstrap). ASCII, so it is read without the body.
  */
 const HEADER = /^incident-served v(\d+) sha256:([0-9a-f]{64}) key:(\S+)\n/;
+/** Bytes read to find the header: its fixed part and a key of a few hundred characters at most. */
+export const HEADER_BYTES = 1_024;
 
-/** What a served snapshot holds, v8-serialized: cheap to read back (a few strings and arrays, no object graph). */
-interface ServedPayload {
+/**
+ * The body after the header line: the length of the head (uint32, little-endian), the head (v8-serialized), then the
+ * sections the head lists, raw: the records' JSON texts and the indexes' terms and postings, as UTF-8. Raw sections
+ * are used where they lie in the file's buffer (records) or decoded once (terms), never copied by deserialising: at
+ * 100k records they are ~130 MB of the ~135.
+ */
+interface ServedHead {
   /** The served records' ids, in order. */
   ids: string[];
-  /** The served (merged) records' JSON texts, one after another (UTF-8): each is parsed when first read. */
-  records: Uint8Array;
-  /** Where each record's text ends in `records`, as `ids`. */
-  ends: number[];
+  /** Where each record's text ends in the records section, as `ids`. */
+  ends: Uint32Array;
   /** Every id merged into another record -> the id it is served as. */
   canonical: Array<[string, string]>;
-  /** The index over the records (`IncidentIndex.toSnapshot()`). */
-  index: string;
+  /** The name index and the full-text index, without their terms and postings (which are sections). */
+  names: IndexHead;
+  text: IndexHead;
+  /** Byte lengths of the sections after the head: records, names' terms and postings, text's terms and postings. */
+  sections: number[];
 }
+
+/** An index's parts without its terms and postings; `ids` null when they are the records' ids, in order (as usual). */
+type IndexHead = Omit<IndexParts, 'terms' | 'postings' | 'ids'> & { ids: string[] | null };
 
 /** What start-up gets from a served snapshot: the records (parsed on first use), merged ids, and the index. */
 export interface LoadedServed {
@@ -47,10 +60,10 @@ export interface LoadedServed {
  */
 export class LazyRecords extends Map<string, Incident> {
   /** The records' texts, until every record is parsed. */
-  private texts: { bytes: Uint8Array; ends: number[] } | undefined;
+  private texts: { bytes: Uint8Array; ends: ArrayLike<number> } | undefined;
 
   /** Returns a map over records whose JSON texts lie one after another in `bytes`, the `i`th ending at `ends[i]`. */
-  static of(ids: readonly string[], bytes: Uint8Array, ends: number[]): LazyRecords {
+  static of(ids: readonly string[], bytes: Uint8Array, ends: ArrayLike<number>): LazyRecords {
     const map = new LazyRecords();
     map.texts = { bytes, ends };
     // The record's position stands in for it until it is read (see `get`); insertion order is kept.
@@ -95,48 +108,162 @@ export class LazyRecords extends Map<string, Incident> {
   }
 }
 
+/** Records serialised per step when a served snapshot is written (see `servedSnapshotSteps`). */
+const RECORDS_PER_STEP = 1_000;
+/** Bytes hashed per step: ~15 ms of SHA-256 here. */
+const HASH_STEP_BYTES = 16 << 20;
+
 /**
- * Returns the served snapshot of these records, merged ids and index, keyed by `key`: a header line with its
- * checksum, then the v8-serialized payload.
+ * Returns the served snapshot of these records, merged ids and index, keyed by `key`, as buffers to write one after
+ * another: a header line with the checksum of the rest, then the body (see `ServedHead`). Yields between steps, so the
+ * bot writes it without holding the event loop (see `runSliced`).
  */
-export function writeServedSnapshot(key: string, records: Iterable<Incident>, canonical: Iterable<[string, string]>, index: IncidentIndex): Buffer {
+export function* servedSnapshotSteps(key: string, records: Iterable<Incident>, canonical: Iterable<[string, string]>, index: IncidentIndex): Steps<Buffer[]> {
+  return yield* unchanged(index, servedSnapshotParts(key, records, canonical, index));
+}
+
+/**
+ * Runs `steps` over `index`, throwing when the index changes between two steps (a feed story upserted while the bot
+ * writes its snapshot): a snapshot mixing two states of the index under one key would answer wrongly from then on.
+ */
+function* unchanged<T>(index: IncidentIndex, steps: Steps<T>): Steps<T> {
+  const changes = index.changes;
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    yield;
+    if (index.changes !== changes) throw new Error('the index changed while its snapshot was being written; the next start writes one');
+  }
+}
+
+function* servedSnapshotParts(key: string, records: Iterable<Incident>, canonical: Iterable<[string, string]>, index: IncidentIndex): Steps<Buffer[]> {
   const ids: string[] = [];
-  const texts: Buffer[] = [];
   const ends: number[] = [];
+  const recordChunks: Buffer[] = [];
+  let texts: string[] = [];
   let end = 0;
   for (const r of records) {
-    const text = Buffer.from(JSON.stringify(r), 'utf8');
+    const text = JSON.stringify(r);
     ids.push(r.id);
     texts.push(text);
-    ends.push((end += text.length));
+    ends.push((end += Buffer.byteLength(text, 'utf8')));
+    if (texts.length === RECORDS_PER_STEP) {
+      recordChunks.push(Buffer.from(texts.join(''), 'utf8'));
+      texts = [];
+      yield;
+    }
   }
-  const payload: ServedPayload = { ids, records: Buffer.concat(texts), ends, canonical: [...canonical], index: index.toSnapshot() };
-  const body = serialize(payload);
-  const header = `incident-served v${SERVED_SNAPSHOT_VERSION} sha256:${sha256(body)} key:${key}\n`;
-  return Buffer.concat([Buffer.from(header, 'ascii'), body]);
+  recordChunks.push(Buffer.from(texts.join(''), 'utf8'));
+  // Record ends are stored as 32-bit numbers; no corpus comes near (100k records are ~90 MB).
+  if (end >= 2 ** 32) throw new Error('the records take 4 GB or more: too many for a served snapshot');
+  const parts = yield* index.snapshotPartsSteps();
+  const sectionBytes = [
+    ...recordChunks,
+    ...[parts.names, parts.text].flatMap((p) => [Buffer.from(p.terms, 'utf8'), Buffer.from(p.postings, 'utf8')]),
+  ];
+  const sameIds = (other: string[]) => other.length === ids.length && other.every((id, i) => id === ids[i]);
+  const withoutText = ({ terms: _t, postings: _p, ids: own, ...rest }: IndexParts): IndexHead => ({ ...rest, ids: sameIds(own) ? null : own });
+  const head: ServedHead = {
+    ids,
+    ends: Uint32Array.from(ends),
+    canonical: [...canonical],
+    names: withoutText(parts.names),
+    text: withoutText(parts.text),
+    sections: [end, ...sectionBytes.slice(recordChunks.length).map((b) => b.length)],
+  };
+  const headBytes = serialize(head);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(headBytes.length);
+  yield;
+  const body = [length, headBytes, ...sectionBytes];
+  const hash = createHash('sha256');
+  for (const chunk of body) {
+    for (let at = 0; at < chunk.length; at += HASH_STEP_BYTES) {
+      hash.update(chunk.subarray(at, at + HASH_STEP_BYTES));
+      yield;
+    }
+  }
+  const header = `incident-served v${SERVED_SNAPSHOT_VERSION} sha256:${hash.digest('hex')} key:${key}\n`;
+  return [Buffer.from(header, 'ascii'), ...body];
+}
+
+/** Returns the served snapshot of these records, merged ids and index, keyed by `key`, in one buffer (see `servedSnapshotSteps`). */
+export function writeServedSnapshot(key: string, records: Iterable<Incident>, canonical: Iterable<[string, string]>, index: IncidentIndex): Buffer {
+  return Buffer.concat(runAtOnce(servedSnapshotSteps(key, records, canonical, index)));
+}
+
+/** A served snapshot file's header: its version, checksum and key, and how many bytes the header line takes. */
+export interface ServedHeader {
+  version: number;
+  sha256: string;
+  key: string;
+  length: number;
+}
+
+/** Returns the header at the start of a served snapshot, or undefined when there is none (damaged, another format). */
+export function servedSnapshotHeader(start: Buffer): ServedHeader | undefined {
+  const header = HEADER.exec(start.subarray(0, HEADER_BYTES).toString('latin1'));
+  return header ? { version: Number(header[1]), sha256: header[2], key: header[3], length: Buffer.byteLength(header[0], 'latin1') } : undefined;
 }
 
 /** Returns the key a served snapshot was written for, or undefined when its header is not one this version reads. */
 export function servedSnapshotKey(file: Buffer): string | undefined {
-  const header = HEADER.exec(file.subarray(0, 300).toString('latin1'));
-  return header && Number(header[1]) === SERVED_SNAPSHOT_VERSION ? header[3] : undefined;
+  const header = servedSnapshotHeader(file);
+  return header?.version === SERVED_SNAPSHOT_VERSION ? header.key : undefined;
 }
+
+/** Throws SnapshotError (saying to rebuild) unless `header` is one of this version's. */
+export function checkHeader(header: ServedHeader | undefined): ServedHeader {
+  if (!header) throw new SnapshotError('served snapshot has no readable header (damaged or of another format); rebuild it');
+  if (header.version !== SERVED_SNAPSHOT_VERSION) throw new SnapshotError(`served snapshot is v${header.version}, expected v${SERVED_SNAPSHOT_VERSION}; rebuild it`);
+  return header;
+}
+
+/** What a served snapshot whose body does not match its checksum is refused with. */
+export const CHECKSUM_MISMATCH = 'served snapshot does not match its checksum (damaged or changed since it was written); rebuild it';
 
 /**
  * Returns the records, merged ids and index a served snapshot holds. Throws SnapshotError (saying to rebuild) when it
- * is of another version, or its payload does not match its checksum: a torn write or a flipped byte would otherwise
+ * is of another version, or its body does not match its checksum: a torn write or a flipped byte would otherwise
  * serve wrong records without any other sign. With `deferText`, the index's full-text part loads a moment later
  * (`index.textReady`).
  */
 export function readServedSnapshot(file: Buffer, options: { deferText?: boolean } = {}): LoadedServed {
-  const header = HEADER.exec(file.subarray(0, 300).toString('latin1'));
-  if (!header) throw new SnapshotError('served snapshot has no readable header (damaged or of another format); rebuild it');
-  if (Number(header[1]) !== SERVED_SNAPSHOT_VERSION) throw new SnapshotError(`served snapshot is v${header[1]}, expected v${SERVED_SNAPSHOT_VERSION}; rebuild it`);
-  const body = file.subarray(Buffer.byteLength(header[0], 'latin1'));
-  if (sha256(body) !== header[2]) throw new SnapshotError('served snapshot does not match its checksum (damaged or changed since it was written); rebuild it');
-  const payload = deserialize(body) as ServedPayload;
-  const records = LazyRecords.of(payload.ids, payload.records, payload.ends);
-  return { records, canonical: new Map(payload.canonical), index: IncidentIndex.fromSnapshotRecords(payload.index, records, options) };
+  const header = checkHeader(servedSnapshotHeader(file));
+  const body = file.subarray(header.length);
+  if (createHash('sha256').update(body).digest('hex') !== header.sha256) throw new SnapshotError(CHECKSUM_MISMATCH);
+  return runAtOnce(servedBodySteps(body, options));
+}
+
+/** Returns what a served snapshot's body holds, parsed a step per turn of the event loop (see `servedBodySteps`). */
+export function loadServedBody(body: Buffer, options: { deferText?: boolean } = {}): Promise<LoadedServed> {
+  return runSliced(servedBodySteps(body, options));
+}
+
+/** Returns the records, merged ids and index a served snapshot's body holds (checked already), yielding between steps. */
+function* servedBodySteps(body: Buffer, options: { deferText?: boolean }): Steps<LoadedServed> {
+  const headLength = body.length >= 4 ? body.readUInt32LE(0) : 0;
+  let head: ServedHead;
+  try {
+    head = deserialize(body.subarray(4, 4 + headLength)) as ServedHead;
+  } catch (error) {
+    // Only a snapshot written by a bug gets here: the checksum matched.
+    throw new SnapshotError(`served snapshot's head does not read (${(error as Error).message}); rebuild it`);
+  }
+  let at = 4 + headLength;
+  const section = () => body.subarray(at, (at += head.sections.shift() ?? 0));
+  const records = LazyRecords.of(head.ids, section(), head.ends);
+  yield;
+  const text = (bytes: Buffer) => bytes.toString('utf8');
+  const names: IndexParts = { ...head.names, ids: head.names.ids ?? head.ids, terms: text(section()), postings: text(section()) };
+  const textTerms = section();
+  const textPostings = section();
+  yield;
+  // The full text's terms are decoded when it loads (a moment later with `deferText`).
+  const fullText = { ...head.text, ids: head.text.ids ?? head.ids, get terms() { return text(textTerms); }, get postings() { return text(textPostings); } };
+  const index = IncidentIndex.fromSnapshotParts({ names, text: fullText }, records, options);
+  yield;
+  return { records, canonical: new Map(head.canonical), index };
 }
 
 /**
@@ -158,6 +285,4 @@ export function knowledgeOf(loaded: LoadedServed, stored: StoredRelations): Know
   };
 }
 
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+

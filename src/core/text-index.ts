@@ -1,9 +1,10 @@
 import MiniSearch, { type Options, type SearchResult } from 'minisearch';
-import { readSnapshot, writeSnapshot } from './index-snapshot.js';
+import { readSnapshot, readSnapshotParts, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { foldWord, processIndexTerm, recordNames, tokenizeWords } from './index-doc.js';
 import { postingCount, type MiniInternals, type Work } from './postings.js';
 import { stem } from './stem.js';
+import type { Steps } from './steps.js';
 import { foldText, stripMarkup } from './text.js';
 
 /** One record's whole text (summary and body, markup stripped) as the full-text index holds it. */
@@ -104,6 +105,16 @@ export class TextIndex {
   /** Returns a snapshot of this index (JSON). */
   toSnapshot(): string {
     return writeSnapshot(this.mini, TEXT_INDEX_OPTIONS);
+  }
+
+  /** Returns the full-text index `snapshotPartsSteps()` wrote. */
+  static fromParts(parts: IndexParts): TextIndex {
+    return new TextIndex(readSnapshotParts<TextDoc>(parts, TEXT_INDEX_OPTIONS));
+  }
+
+  /** Returns this index in the served snapshot's form, yielding between steps (see `Steps`). */
+  snapshotPartsSteps(): Steps<IndexParts> {
+    return snapshotPartsSteps(this.mini, TEXT_INDEX_OPTIONS);
   }
 
   /** Adds a record's text, replacing what was indexed under its id. */
