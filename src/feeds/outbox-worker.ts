@@ -155,7 +155,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
-        const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row));
+        // The message, if posted, is no older than the row, and a follow-up sits in the thread chosen at the claim.
+        const near = { since: row.createdAt, ...(row.threadOf ? { threadOf: row.threadOf } : {}) };
+        const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row), near);
         if (found) {
           await storage.outbox.markSent(row, found.messageId, now());
           log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send had been delivered; marked sent');
