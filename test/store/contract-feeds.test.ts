@@ -96,6 +96,9 @@ for (const engine of dbCases('contract feeds')) {
       assert.equal(await r.posts.incidentByUrlKeyElsewhere('news.example/a', one.id), undefined, 'not within its own feed');
       assert.equal(await r.posts.count(one.id), 1);
       assert.deepEqual((await r.posts.publishedSince('2026-01-01')).map((p) => p.id), ['post:1']);
+      await r.posts.insert({ ...post, id: 'post:undated', url: null, urlKey: null, published: null });
+      assert.equal(await r.posts.newestPublished(one.id), '2026-01-09T00:00:00.000Z', 'the newest dated post');
+      assert.equal(await r.posts.newestPublished(two.id), undefined);
     });
 
     it('makes records of a tenant-only feed private to its owners', async () => {
