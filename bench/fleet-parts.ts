@@ -208,6 +208,20 @@ export class FeedPublisher {
     return this.servers[feed % this.servers.length]!;
   }
 
+  /**
+   * Whether the bot has fetched everything published: each feed was asked for again after a document first carried its
+   * newest item. A feed's polls follow one another (one poller at a time holds its lease), so by then the poll that
+   * brought that item has stored it, or skipped it, for good.
+   */
+  caughtUp(): boolean {
+    return this.byFeed.every((items, f) => {
+      const last = items[items.length - 1];
+      if (!last) return true;
+      const served = last.firstServedAt;
+      return served !== undefined && this.requests(f).some((r) => r.at > served);
+    });
+  }
+
   /** Adds item `n` to feed n % feeds; `seed` items are there before the first poll (stored, never alerted). */
   publish(n: number, seed = false): PublishedItem {
     const feed = ((n % this.feeds) + this.feeds) % this.feeds;

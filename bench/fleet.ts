@@ -69,7 +69,7 @@ interface Figures {
   engine: string;
   notes: string[];
   asked: Asked[];
-  alerts?: { expected: number; delivered: number; lost: number; duplicated: number; postsMissing: number; messages: number };
+  alerts?: { expected: number; delivered: number; lost: number; lostBy: Map<string, number>; duplicated: number; postsMissing: number; messages: number };
   takeover?: { shardMs?: number; shardBy?: string; shardHow?: string; replayed: number; feedMs: number[]; feedGapMs: number[]; feedsHeld: number; restartAfterMs: number };
   answerableMs: number[];
   answerableFromFetchMs: number[];
@@ -225,9 +225,20 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
 
     if (killed) figures.takeover = await takeover(killed);
     await Promise.all(probes);
-    // Drain: the outbox empties, late answers arrive.
-    const drained = await waitFor(async () => ((await pendingAlerts(stored!)) === 0 ? true : undefined), 180_000, 1_000);
-    if (!drained) figures.notes.push(`outbox not drained after 180 s (${await pendingAlerts(stored)} rows pending)`);
+    // Drain: every feed fetched to its end, then the outbox empty; late answers arrive. The outbox alone is not enough:
+    // it is empty between two polls, while the last items of feeds not polled since are still to be stored and alerted.
+    const drainFrom = Date.now();
+    let looksEmptyAt: number | undefined;
+    const drained = await waitFor(async () => {
+      if ((await pendingAlerts(stored!)) !== 0) return undefined;
+      looksEmptyAt ??= Date.now();
+      return publisher.caughtUp() && (await pendingAlerts(stored!)) === 0 ? true : undefined;
+    }, 180_000, 250);
+    if (!drained) figures.notes.push(`outbox not drained after 180 s (${await pendingAlerts(stored)} rows pending; feeds fetched to their end: ${publisher.caughtUp()})`);
+    const late = looksEmptyAt === undefined ? 0 : await postsSince(stored, looksEmptyAt);
+    figures.notes.push(
+      `drained in ${((Date.now() - drainFrom) / 1000).toFixed(1)} s; the outbox first looked empty after ${looksEmptyAt === undefined ? 'n/a' : `${((looksEmptyAt - drainFrom) / 1000).toFixed(1)} s`}, and ${late} posts were stored after that`,
+    );
     await sleep(5_000);
     sampling = false;
     await sampler;
@@ -395,6 +406,13 @@ async function heldFeeds(db: Db | undefined, holder: string): Promise<Map<string
   return new Map(rows.map((r) => [r.name, r.url]));
 }
 
+/** Posts (of published items) stored after `at`. */
+async function postsSince(db: Db | undefined, at: number): Promise<number> {
+  if (!db) return 0;
+  const row = await db.one<{ n: number }>("SELECT count(*) AS n FROM posts WHERE url LIKE 'https://news.example.com/item/%' AND created_at > ?", [at]).catch(() => undefined);
+  return Number(row?.n ?? 0);
+}
+
 async function pendingAlerts(db: Db | undefined): Promise<number> {
   if (!db) return 0;
   const row = await db.one<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE status IN ('pending', 'sending')").catch(() => undefined);
@@ -412,6 +430,18 @@ async function alertFigures(db: Db | undefined, items: readonly PublishedItem[],
   );
   const delivered = new Set(rows.filter((r) => posts.has(r.post_id) && (r.status === 'sent' || (r.status === 'folded' && r.digest_status === 'sent'))).map((r) => `${r.platform} ${r.channel_id} ${r.post_id}`));
   const expected = posts.size * subs.length;
+  // Where each undelivered (channel, post) stands: no row, or the row's state (a folded row: its digest's).
+  const lostBy = new Map<string, number>();
+  const rowOf = new Map(rows.map((r) => [`${r.platform} ${r.channel_id} ${r.post_id}`, r]));
+  for (const sub of subs) {
+    for (const postId of posts.keys()) {
+      const k = `${sub.platform} ${sub.channel_id} ${postId}`;
+      if (delivered.has(k)) continue;
+      const r = rowOf.get(k);
+      const state = !r ? 'no row' : r.status === 'folded' ? `in a ${r.digest_status ?? 'missing'} digest` : r.status;
+      lostBy.set(state, (lostBy.get(state) ?? 0) + 1);
+    }
+  }
   // What reached each channel: more messages than sent rows, or a post named twice, is a duplicate.
   const sentRows = await db.query<{ platform: string; channel_id: string; n: number }>("SELECT platform, channel_id, count(*) AS n FROM outbox WHERE status = 'sent' AND kind IN ('alert', 'digest') GROUP BY 1, 2");
   let duplicated = 0;
@@ -432,6 +462,7 @@ async function alertFigures(db: Db | undefined, items: readonly PublishedItem[],
     expected,
     delivered: delivered.size,
     lost: expected - delivered.size,
+    lostBy,
     duplicated,
     postsMissing: items.filter((i) => !stored.has(i.link)).length,
     messages,
@@ -460,7 +491,7 @@ function report(f: Figures): void {
   }
   if (f.alerts) {
     const a = f.alerts;
-    console.log(`  alerts: ${a.expected} expected (posts x subscriptions), ${a.delivered} delivered, lost ${a.lost}, duplicated ${a.duplicated}; ${a.messages} channel messages; ${a.postsMissing} published items never stored as posts`);
+    console.log(`  alerts: ${a.expected} expected (posts x subscriptions), ${a.delivered} delivered, lost ${a.lost}${a.lost ? ` (${[...a.lostBy].map(([k, v]) => `${v} ${k}`).join(', ')})` : ''}, duplicated ${a.duplicated}; ${a.messages} channel messages; ${a.postsMissing} published items never stored as posts`);
   }
   if (f.takeover) {
     const t = f.takeover;

@@ -165,8 +165,17 @@ export interface AlertSender {
    * with that workspace's token). Throws AlertSendError.
    */
   send(channelId: string, message: OutgoingMessage, idempotencyKey: string, target?: AlertTarget): Promise<{ messageId: string }>;
-  /** Returns the message already posted with this key, if any (checked for sends in flight at a crash). */
-  findSent(channelId: string, idempotencyKey: string, target?: AlertTarget): Promise<{ messageId: string } | undefined>;
+  /**
+   * Returns the message already posted with this key, if any (checked for sends in flight at a crash). `near` says
+   * where to look: the message cannot be older than `since`, and a follow-up is a reply in the thread `threadOf`.
+   */
+  findSent(channelId: string, idempotencyKey: string, target?: AlertTarget, near?: SentNear): Promise<{ messageId: string } | undefined>;
+}
+
+/** Where an alert's message can be, if it was posted: not before `since` (epoch ms), in the thread `threadOf` if any. */
+export interface SentNear {
+  since: number;
+  threadOf?: string;
 }
 
 

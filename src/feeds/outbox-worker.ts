@@ -27,7 +27,11 @@ export interface OutboxWorkerOptions {
   storage: Storage;
   /** This replica's name, recorded with each row it claims (PostgreSQL: with a lease of `leaseMs`). */
   holder?: string;
-  /** How long a claimed row stays this replica's (default 5 minutes: far above one platform call with its retries). */
+  /**
+   * How long a claimed row stays this replica's without renewal (PostgreSQL; default 30 s, the channel leases' length).
+   * The lease, with those of the channels being sent to, is renewed every third of it while the send runs, so a
+   * slow send keeps its row, and a dead replica's rows are taken for interrupted within this time.
+   */
   leaseMs?: number;
   /** One sender per platform; rows for a platform without a sender wait. */
   senders: readonly AlertSender[];
@@ -79,7 +83,7 @@ export interface OutboxWorker {
 /** Returns an outbox worker over the store (not started). */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const storage = options.storage;
-  const leaseMs = options.leaseMs ?? 5 * 60_000;
+  const leaseMs = options.leaseMs ?? 30_000;
   const now = options.now ?? Date.now;
   const log = options.logger;
   const senders = new Map(options.senders.map((s) => [s.platform, s]));
@@ -101,6 +105,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   };
   const inFlight = new Map<number, Promise<boolean>>();
+  /** The rows of inFlight, for renewing their leases and their channels' leases. */
+  const inFlightRows = new Map<number, OutboxRow>();
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let renewing: Promise<void> = Promise.resolve();
   const busyChannels = new Set<string>();
   /** Earliest time a channel may get its next message (Slack pacing, 429 Retry-After). */
   const heldUntil = new Map<string, number>();
@@ -108,21 +116,54 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let running: Promise<number> | undefined;
 
   const channelKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}\u0000${r.channelId}`;
+  const leaseKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}:${r.channelId}`;
+
+  /**
+   * Renews the leases of the rows being sent here and of their channels. A round waits for all its sends, so without
+   * this a send slower than a lease (a platform holding the request, a stalled process under load) would let another
+   * replica take the channel, find the row `sending` and not on the platform yet, and send it again.
+   */
+  async function renewLeases(): Promise<void> {
+    const rows = [...inFlightRows.values()];
+    if (rows.length === 0) return;
+    try {
+      if (options.holder) await storage.outbox.renewLeases(rows.map((r) => r.id), { holder: options.holder, ms: leaseMs, now: now() });
+      if (options.channels) await options.channels.claim(rows.map(leaseKey));
+    } catch (err) {
+      log?.warn({ err: (err as Error).message }, 'cannot renew the leases of sends in flight; will retry');
+    }
+  }
+
+  /** Keeps the heartbeat running exactly while sends are in flight. */
+  function pulse(): void {
+    if (inFlightRows.size > 0 && !heartbeat) {
+      heartbeat = setInterval(() => {
+        renewing = renewing.then(renewLeases);
+      }, Math.max(1, Math.floor(leaseMs / 3)));
+      heartbeat.unref?.();
+    } else if (inFlightRows.size === 0 && heartbeat) {
+      clearInterval(heartbeat);
+      heartbeat = undefined;
+    }
+  }
 
   async function recover(ours: (row: OutboxRow) => boolean = () => true): Promise<number> {
     let resolved = 0;
-    for (const row of await storage.outbox.byStatus('sending')) {
+    // Only rows whose lease ran out: a row another replica is still sending has its lease renewed.
+    for (const row of await storage.outbox.interrupted(now())) {
       if (inFlight.has(row.id) || !ours(row)) continue;
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
-        const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row));
+        // The message, if posted, is no older than the row, and a follow-up sits in the thread chosen at the claim.
+        const near = { since: row.createdAt, ...(row.threadOf ? { threadOf: row.threadOf } : {}) };
+        const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row), near);
         if (found) {
           await storage.outbox.markSent(row, found.messageId, now());
           log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send had been delivered; marked sent');
         } else {
           // Not on the platform: send again with the same key, so a late copy of the first attempt is deduplicated.
-          await storage.outbox.requeue(row.id, now());
+          if (!(await storage.outbox.requeue(row.id, now()))) continue; // its sender renewed the lease meanwhile: alive
           log?.info({ outbox: row.id, channel: row.channelId }, 'interrupted send not delivered; sending again with the same key');
         }
         resolved++;
@@ -233,8 +274,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // With several replicas this one handles only the channels whose lease it holds: their pace, their digests and
     // their interrupted sends (a row `sending` there and not in flight here lost its sender) are then its own.
     const gate = options.channels;
-    const leaseKey = (r: OutboxRow) => `${r.platform}:${r.channelId}`;
-    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.byStatus('sending'))].map(leaseKey)) : undefined;
+    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.interrupted(now()))].map(leaseKey)) : undefined;
     const ours = (r: OutboxRow) => !mine || mine.has(leaseKey(r));
     await recover(ours);
     let due = (await storage.outbox.due(now())).filter(ours);
@@ -263,8 +303,12 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         .finally(() => {
           busyChannels.delete(key);
           inFlight.delete(row.id);
+          inFlightRows.delete(row.id);
+          pulse();
         });
       inFlight.set(row.id, p);
+      inFlightRows.set(row.id, row);
+      pulse();
       started.push(p);
     }
     const results = await Promise.all(started);
@@ -314,6 +358,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     async stop() {
       await loop.stop();
       await Promise.allSettled([...inFlight.values()]);
+      await renewing;
     },
     kick() {
       loop.wake();

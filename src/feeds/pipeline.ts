@@ -10,7 +10,7 @@ import type { OutboxInput } from '../store/repos/outbox.js';
 import type { PostRow } from '../store/repos/posts.js';
 import type { Storage } from '../store/storage.js';
 import { matchesFilter, parseFilter, prepareTarget, type ParsedFilter } from './match.js';
-import { clampDates, cleanTags, cvesIn, dateOf, DEFAULT_FEED_BOUNDS, httpLink, newestFirst, skipReason, validIncident, type FeedBounds, type SkippedCounts } from './post-rules.js';
+import { backlogSplit, clampDates, cleanTags, cvesIn, dateOf, DEFAULT_FEED_BOUNDS, httpLink, newestFirst, skipReason, validIncident, type FeedBounds, type SkippedCounts } from './post-rules.js';
 import { pruneSteps, type PruneResult } from './retention.js';
 import { Slicer } from './slices.js';
 import { subscriptionFilters } from './subscriptions.js';
@@ -79,6 +79,8 @@ export interface IngestResult {
   queued: number;
   /** New items not stored (the sum of skippedBy), each logged. */
   skipped: number;
+  /** New items of a backlog over FEED_MAX_ITEMS_PER_POLL left for the next polls (not recorded as seen). */
+  deferred: number;
   skippedBy: SkippedCounts;
   /** Items whose date was more than a day ahead, taken as published at the fetch time. */
   clamped: number;
@@ -166,7 +168,9 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
  * Stores what is new in one parsed document of a feed and queues its alerts, then prunes the feed's posts past the
  * retention or the cap. The first poll of a feed only seeds (alerting at most the newest `backfill` items); an item
  * whose key was seen before is never new, whatever changed in it. At most `bounds.maxItemsPerPoll` new items are stored
- * (the newest); the rest, and items dated before the retention window, are recorded as seen and never alerted.
+ * (the newest); the rest, and items dated before the retention window, are recorded as seen and never alerted. A
+ * backlog over the cap (backlogSplit: every new item published since the newest post, as when polls fall behind) is
+ * stored oldest first, the cap's worth per poll, and the rest are left unrecorded for the next polls.
  *
  * The work is done in slices of about `sliceMs`, each one transaction (item keys, posts, incidents, outbox rows
  * together), so a crash between slices loses and repeats nothing: the items of committed slices are known, the others
@@ -200,6 +204,7 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
     attached: [],
     queued: 0,
     skipped: 0,
+    deferred: 0,
     skippedBy,
     clamped: 0,
     pruned: { posts: 0, incidents: 0, keys: 0 },
@@ -248,8 +253,18 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
   const old = fresh.filter((i) => !inWindow(i));
   const ordered = newestFirst(fresh.filter(inWindow));
   await slicer.pause();
-  const kept = ordered.slice(0, Math.max(0, bounds.maxItemsPerPoll));
-  const overLimit = ordered.slice(kept.length);
+  const cap = Math.max(0, bounds.maxItemsPerPoll);
+  // Over the cap: a backlog (polls fell behind a busy feed) is taken over the next polls; a flood keeps the newest.
+  const backlog = !seeding && ordered.length > cap ? backlogSplit(ordered, cap, await storage.posts.newestPublished(feed.id)) : undefined;
+  const kept = backlog ? backlog.now : ordered.slice(0, cap);
+  const overLimit = backlog ? [] : ordered.slice(kept.length);
+  result.deferred = backlog?.later.length ?? 0;
+  if (backlog) {
+    logger?.info(
+      { feed: redactUrl(feed.url), fresh: fresh.length, stored: kept.length, deferred: result.deferred },
+      `feed ${label}: ${result.deferred} new items over the limit of ${bounds.maxItemsPerPoll} per poll, all published since the newest post, left for the next polls`,
+    );
+  }
   skippedBy.old = old.length;
   skippedBy.limit = overLimit.length;
   if (overLimit.length) {
@@ -442,6 +457,9 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
   const found = result.fresh > 0 || skippedBy.unreadable > 0;
   await storage.feeds.update(feed.id, {
     ...feedUpdate,
+    // Items left for the next polls are in this very document: the next poll must read it again, not take a 304 or the
+    // same bytes for "nothing new".
+    ...(result.deferred ? { etag: null, lastModified: null, bodyHash: null } : {}),
     seeded: true,
     name: feed.name ? undefined : parsed.title?.trim() || undefined,
     ...(found ? { lastSkipped: result.skipped, lastSkipReason: skipReason(skippedBy, bounds) || null } : {}),

@@ -16,7 +16,10 @@ export const FUTURE_SLACK_MS = DAY_MS;
 
 /** How much one feed may store: new items per poll, how long posts are kept, and how many per feed. */
 export interface FeedBounds {
-  /** FEED_MAX_ITEMS_PER_POLL: new items stored per poll; the rest are recorded as seen and skipped. */
+  /**
+   * FEED_MAX_ITEMS_PER_POLL: new items stored per poll; the rest are recorded as seen and skipped, unless they are a
+   * backlog (see backlogSplit), left for the next polls.
+   */
   maxItemsPerPoll: number;
   /** FEED_RETENTION_DAYS: posts older than this are pruned, and an item dated before it is never stored or alerted. */
   retentionDays: number;
@@ -30,6 +33,28 @@ export interface FeedBounds {
  * real feeds the retention is what binds and the cap only stops a flood.
  */
 export const DEFAULT_FEED_BOUNDS: FeedBounds = { maxItemsPerPoll: 200, retentionDays: 365, maxPostsPerFeed: 10_000 };
+
+/**
+ * A backlog is taken over several polls only up to this many times FEED_MAX_ITEMS_PER_POLL: more new items than that
+ * is a flood, however they are dated.
+ */
+export const BACKLOG_POLLS_MAX = 10;
+
+/**
+ * Returns the new items a poll over the cap stores now and those it leaves for the next polls, or undefined when the
+ * document is a flood (then the newest `cap` are stored and the rest recorded as seen). It is a backlog, not a flood,
+ * when every new item is dated at or after the feed's newest stored post (`mark`): published while the feed was not
+ * polled, as when polls fall behind a busy feed; and when they are at most BACKLOG_POLLS_MAX times the cap. A backlog
+ * is taken oldest first: its items stay newer than every post stored, so they are still recognised as such at the next
+ * poll, none waits behind newer ones for ever, and channels get them in the order they were published. Undated items,
+ * items older than what is stored (re-keyed archives, backdated noise) or no stored post at all: a flood, as before.
+ */
+export function backlogSplit(ordered: readonly FeedItem[], cap: number, mark: string | undefined): { now: FeedItem[]; later: FeedItem[] } | undefined {
+  if (mark === undefined || ordered.length <= cap || ordered.length > cap * BACKLOG_POLLS_MAX) return undefined;
+  if (!ordered.every((i) => (dateOf(i) ?? '') >= mark)) return undefined;
+  const oldestFirst = [...ordered].reverse();
+  return { now: oldestFirst.slice(0, cap), later: oldestFirst.slice(cap) };
+}
 
 /** Items of one poll that were recorded as seen but not stored, by reason. */
 export interface SkippedCounts {

@@ -33,23 +33,26 @@ export function createSqliteDb(db: Database.Database): Db {
   };
   // better-sqlite3 binds numbers, strings, bigints, buffers and null; SQLite has no boolean type.
   const bind = (params: readonly SqlValue[]): unknown[] => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
-  const settled = async (): Promise<void> => {
-    while (open !== undefined && als.getStore() === undefined) await open;
-  };
+  /**
+   * Whether a statement from this call chain must wait: another chain's transaction is open. Checked right before the
+   * statement, in the same turn: an `await` between the check and the statement (an async helper's return is one) lets
+   * a transaction begin in between, and the statement would land inside it and go with its rollback.
+   */
+  const mustWait = (): boolean => open !== undefined && als.getStore() === undefined;
 
   const self: Db = {
     kind: 'sqlite',
     async query<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
-      await settled();
+      while (mustWait()) await open;
       const stmt = prepare(sql);
       return (stmt.reader ? stmt.all(...bind(params)) : (stmt.run(...bind(params)), [])) as R[];
     },
     async one<R>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
-      await settled();
+      while (mustWait()) await open;
       return prepare(sql).get(...bind(params)) as R | undefined;
     },
     async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-      await settled();
+      while (mustWait()) await open;
       const stmt = prepare(sql);
       if (stmt.reader) {
         // `INSERT ... RETURNING id` reads: the returned id is the one asked for.

@@ -160,6 +160,55 @@ describe('ingestFeed: what is new', () => {
   });
 });
 
+describe('ingestFeed: more new items than FEED_MAX_ITEMS_PER_POLL', () => {
+  /** A feed seeded with items 20-22 (20 to 22 minutes before T0), subscribed by one channel; polls store 5 at most. */
+  async function busyFeed(url = 'https://busy.example/feed'): Promise<{ feed: FeedRow; deps: PipelineDeps }> {
+    const deps = await pipeline({ bounds: { maxItemsPerPoll: 5 } });
+    const feed = await addFeed(url);
+    await feeds.subscriptions.subscribe({ platform: 'discord', channelId: '100', filter: '' }, clock);
+    await ingest(feed, doc([20, 21, 22].map((i) => item(i))), deps);
+    return { feed, deps };
+  }
+  const alerted = async () => (await pending()).map((r) => r.postId);
+  const keyCount = (feedId: number) => (store.db.prepare('SELECT count(*) AS n FROM feed_items WHERE feed_id = ?').get(feedId) as { n: number }).n;
+
+  it('a backlog (every new item published since the newest post: polls fell behind) is stored over the next polls, oldest first, each once', async () => {
+    const { feed, deps } = await busyFeed();
+    // Twelve items published since the newest post (0 to 11 minutes before T0), more than one poll stores.
+    const busy = doc([...Array.from({ length: 12 }, (_, i) => item(i)), ...[20, 21, 22].map((i) => item(i))]);
+    const order = (ids: number[]) => ids.map((i) => postIdFor(feed.url, item(i).key));
+    const first = await ingestFeed((await feeds.feeds.get(feed.id))!, busy, deps, { etag: '"v1"', bodyHash: 'h1' });
+    assert.deepEqual([first.newIncidents.length, first.deferred, first.skipped], [5, 7, 0]);
+    assert.deepEqual(await alerted(), order([11, 10, 9, 8, 7]), 'the oldest first');
+    assert.equal(keyCount(feed.id), 8, 'the items left for later are not recorded as seen');
+    const row = (await feeds.feeds.get(feed.id))!;
+    assert.deepEqual([row.etag, row.bodyHash], [null, null], 'the next poll reads the document again');
+    const second = await ingest(feed, busy, deps);
+    assert.deepEqual([second.fresh, second.newIncidents.length, second.deferred], [7, 5, 2]);
+    const third = await ingest(feed, busy, deps);
+    assert.deepEqual([third.fresh, third.newIncidents.length, third.deferred, third.skipped], [2, 2, 0, 0]);
+    // The last two fit in one poll, which stores its items newest first, as every poll under the cap does.
+    assert.deepEqual(await alerted(), order([11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 0, 1]), 'every item alerted once, the backlog in the order published');
+    assert.equal((await ingest(feed, busy, deps)).fresh, 0);
+  });
+
+  it('a flood stays bounded: new items older than the newest post (a re-keyed archive), or more than 10 polls\' worth, keep the newest and skip the rest for good', async () => {
+    for (const [label, extra] of [
+      ['re-keyed old items', Array.from({ length: 8 }, (_, i) => item(`old-${30 + i}`, { published: new Date(T0 - (30 + i) * 60_000).toISOString() }))],
+      ['more than 10 polls\' worth', Array.from({ length: 50 }, (_, i) => item(`many-${i}`, { published: new Date(T0 - 30_000).toISOString() }))],
+    ] as const) {
+      const { feed, deps } = await busyFeed(`https://busy.example/${extra.length}.xml`);
+      const flood = doc([...Array.from({ length: 4 }, (_, i) => item(i)), ...extra, ...[20, 21, 22].map((i) => item(i))]);
+      const r = await ingest(feed, flood, deps);
+      const stored = [...r.newIncidents, ...r.attached.map((a) => a.postId)];
+      assert.deepEqual([stored.length, r.deferred, r.skippedBy.limit], [5, 0, 4 + extra.length - 5], label);
+      assert.ok(stored.includes(postIdFor(feed.url, item(0).key)), `${label}: the newest kept`);
+      assert.equal((await ingest(feed, flood, deps)).fresh, 0, `${label}: the rest skipped for good`);
+      await feeds.subscriptions.unsubscribe('discord', '100');
+    }
+  });
+});
+
 describe('ingestFeed: known incidents', () => {
   it('attaches a post with the same link as a known source to that incident, and does not alert the same article again', async () => {
     const known = buildIncident({ id: 'seed:zorblax-leak', title: 'Zorblax data leak', date: day('2025-07-08'), sources: [{ url: 'https://news.example/p/42/', publisher: 'Other' }] });

@@ -120,6 +120,38 @@ describe('outbox delivery by two replicas on one PostgreSQL', { skip: postgres.s
     assert.equal((await storage.outbox.byStatus('sent')).filter((r) => r.channelId === 'K1').length, 1, 'marked sent by the survivor');
   });
 
+  it('a send slower than the leases stays its replica\'s: another neither takes it for interrupted nor sends it again', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const platform = new Platform();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const inCall = new Promise<void>((resolve) => (reached = resolve));
+    // The platform holds the request (as a slow API or a stalled process does) until the test lets it through.
+    const slow = replica('slow', platform.sender('slow', { beforePost: () => (reached(), held) }));
+    const expected = await queue(1, ['L1'], 'slow');
+    const round = slow.runOnce();
+    await inCall;
+    const other = replica('other', platform.sender('other'));
+    const leaseOf = async () => db.one<{ holder: string; until: string }>("SELECT lease_holder AS holder, lease_until AS until FROM outbox WHERE channel_id = 'L1'");
+    // Two minutes on the test clock, far past the 30 s of the row's and the channel's leases, in steps of one renewal.
+    for (let step = 0; step < 12; step++) {
+      clock += 10_000;
+      t.mock.timers.tick(10_000);
+      for (let i = 0; i < 200 && Number((await leaseOf())?.until) < clock + 30_000; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await other.runOnce();
+      assert.deepEqual(platform.posted, [], `step ${step}: nothing posted while the first send is held`);
+      assert.equal((await leaseOf())?.holder, 'slow');
+    }
+    assert.equal(await other.recover(), 0, 'a row whose sender renews its lease is not taken for interrupted');
+    release();
+    assert.equal(await round, 1);
+    assert.deepEqual(platform.posted.map((p) => p.replica), ['slow'], 'posted once, by the replica that claimed it');
+    await other.runOnce();
+    assert.equal(platform.posted.length, expected);
+    assert.equal((await storage.outbox.byStatus('sent')).filter((r) => r.channelId === 'L1').length, 1);
+  });
+
   it('a replica killed before the platform took a message: another sends it, once', async () => {
     const platform = new Platform();
     let reached!: () => void;

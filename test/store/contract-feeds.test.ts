@@ -96,6 +96,9 @@ for (const engine of dbCases('contract feeds')) {
       assert.equal(await r.posts.incidentByUrlKeyElsewhere('news.example/a', one.id), undefined, 'not within its own feed');
       assert.equal(await r.posts.count(one.id), 1);
       assert.deepEqual((await r.posts.publishedSince('2026-01-01')).map((p) => p.id), ['post:1']);
+      await r.posts.insert({ ...post, id: 'post:undated', url: null, urlKey: null, published: null });
+      assert.equal(await r.posts.newestPublished(one.id), '2026-01-09T00:00:00.000Z', 'the newest dated post');
+      assert.equal(await r.posts.newestPublished(two.id), undefined);
     });
 
     it('makes records of a tenant-only feed private to its owners', async () => {
@@ -166,6 +169,27 @@ for (const engine of dbCases('contract feeds')) {
       assert.equal(await r.outbox.nextDue(), T0 + 1_000);
       await r.outbox.markFailed(digest, 'gone');
       assert.ok((await r.outbox.counts()).some((c) => c.status === 'failed' && c.kind === 'digest' && c.n === 1));
+    });
+
+    it('a claimed row is interrupted only once its lease ran out (PostgreSQL; on SQLite, one process, always), and is put back only then', async () => {
+      const { feed } = await r.feeds.add({ url: 'https://contract.example/lease.xml' }, T0);
+      const sub = await r.subscriptions.subscribe({ platform: 'slack', channelId: 'CLEASE', filter: '' }, T0);
+      await r.posts.insert({ id: 'post:lease', feedId: feed.id, incidentId: 'post:lease', url: null, urlKey: null, title: 't', published: null, summary: 's', createdAt: T0 });
+      const id = (await r.outbox.enqueue({ subscriptionId: sub.id, platform: 'slack', channelId: 'CLEASE', postId: 'post:lease', incidentId: 'post:lease', kind: 'alert', nextAttemptAt: T0, createdAt: T0 }))!;
+      assert.equal(await r.outbox.claim(id, null, { holder: 'replica-a', ms: 30_000, now: T0 }), true);
+      const interrupted = async (at: number) => (await r.outbox.interrupted(at)).some((x) => x.id === id);
+      const pg = engine.name === 'postgres';
+      assert.equal(await interrupted(T0 + 29_999), !pg, 'a running lease: not interrupted');
+      assert.equal(await r.outbox.renewLeases([id], { holder: 'replica-b', ms: 30_000, now: T0 + 20_000 }), 0, 'only its holder renews it');
+      assert.equal(await r.outbox.renewLeases([id], { holder: 'replica-a', ms: 30_000, now: T0 + 20_000 }), pg ? 1 : 0);
+      assert.equal(await interrupted(T0 + 40_000), !pg, 'renewed: still running');
+      if (pg) assert.equal(await r.outbox.requeue(id, T0 + 40_000), false, 'not put back while its lease runs');
+      assert.equal(await interrupted(T0 + 50_000), true, 'the lease ran out');
+      assert.equal(await r.outbox.requeue(id, T0 + 50_000), true);
+      const row = (await r.outbox.get(id))!;
+      assert.equal(row.status, 'pending');
+      assert.equal(await r.outbox.markSent(row, 'm-late', T0 + 51_000), true, 'the first send went through after all: marked sent, not sent again');
+      assert.equal((await r.outbox.get(id))!.status, 'sent');
     });
 
     it('prunes a post with its delivered rows, keeping its key, and forgets old keys', async () => {

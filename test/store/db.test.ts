@@ -105,6 +105,20 @@ for (const engine of dbCases('db contract')) {
       if (db.kind === 'sqlite') assert.ok(order.includes('second saw 2'), `the second transaction ran after the first committed: ${order.join(', ')}`);
       assert.equal((await db.one<{ n: number }>('SELECT count(*) AS n FROM items WHERE id IN (40, 41)'))?.n, 2);
     });
+
+    it('a write from another call chain made as a transaction begins is never undone by that transaction\'s rollback', async () => {
+      // The same turn of the event loop: the transaction starts first, the write right after it (an outbox worker
+      // marking a row sent while a feed poll opens a slice that then fails).
+      const failing = db.transaction(async () => {
+        await Promise.resolve();
+        await new Promise((r) => setTimeout(r, 10));
+        throw new Error('the slice fails');
+      });
+      const write = db.run('INSERT INTO items (id, name) VALUES (?, ?)', [50, 'outside']);
+      await assert.rejects(failing, /the slice fails/);
+      await write;
+      assert.equal((await db.one<{ n: number }>('SELECT count(*) AS n FROM items WHERE id = 50'))?.n, 1, 'the write outside the transaction stays');
+    });
   });
 }
 

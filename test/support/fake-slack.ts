@@ -356,6 +356,15 @@ export class FakeSlack {
     json(res, this.#answer(method, params, tokenStatus?.team ?? this.workspaces.defaultTeam));
   }
 
+  /** One page of `list` by `limit` and `cursor` (the offset, as text), with Slack's has_more and next_cursor. */
+  #page(list: readonly FakeSlackMessage[], params: Record<string, any>, defaultLimit: number): { ok: true; messages: FakeSlackMessage[]; has_more: boolean; response_metadata?: { next_cursor: string } } {
+    const limit = Number(params.limit ?? defaultLimit);
+    const from = Number(params.cursor ?? 0);
+    const messages = list.slice(from, from + limit).map((m) => this.#view(m, params.include_all_metadata));
+    const more = from + limit < list.length;
+    return { ok: true, messages, has_more: more, ...(more ? { response_metadata: { next_cursor: String(from + limit) } } : {}) };
+  }
+
   /** Returns a stored message as the history methods show it: metadata only with include_all_metadata. */
   #view(message: FakeSlackMessage, includeMetadata: unknown): FakeSlackMessage {
     if (includeMetadata === true || includeMetadata === 'true' || includeMetadata === '1') return message;
@@ -370,7 +379,9 @@ export class FakeSlack {
       case 'apps.connections.open':
         return { ok: true, url: `ws://127.0.0.1:${this.#port}/socket?ticket=${++this.#tickets}` };
       case 'chat.postMessage': {
-        const ts = `${++this.#ts}.000100`;
+        // Timestamps follow the clock, as Slack's do (findSent reads messages since a time), and stay unique.
+        this.#ts = Math.max(this.#ts + 1, Math.floor(Date.now() / 1000));
+        const ts = `${this.#ts}.000100`;
         const message: FakeSlackMessage = { type: 'message', text: params.text, blocks: params.blocks, bot_id: team.botId, ts };
         if (params.thread_ts) message.thread_ts = params.thread_ts;
         if (params.metadata && typeof params.metadata === 'object') message.metadata = params.metadata;
@@ -387,17 +398,17 @@ export class FakeSlack {
       }
       case 'conversations.history': {
         // Top-level messages (and thread parents), newest first, as Slack returns them; metadata only when asked.
-        const all = (this.channelMessages.get(params.channel) ?? []).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
-        const limit = Number(params.limit ?? 100);
-        const messages = [...all].reverse().slice(0, limit).map((m) => this.#view(m, params.include_all_metadata));
-        return { ok: true, messages, has_more: all.length > limit };
+        const all = (this.channelMessages.get(params.channel) ?? []).filter((m) => (!m.thread_ts || m.thread_ts === m.ts) && (params.oldest === undefined || Number(m.ts) > Number(params.oldest)));
+        return this.#page([...all].reverse(), params, 100);
       }
       case 'conversations.replies': {
         const all = this.channelMessages.get(params.channel) ?? [];
         const parent = all.find((m) => m.ts === params.ts);
         if (!parent) return { ok: false, error: 'thread_not_found' };
-        const thread = all.filter((m) => m === parent || m.thread_ts === params.ts);
-        return { ok: true, messages: thread.map((m) => this.#view(m, params.include_all_metadata)), has_more: false };
+        // Slack returns the parent first on every page, then the replies after `oldest`, oldest first.
+        const replies = all.filter((m) => m !== parent && m.thread_ts === params.ts && (params.oldest === undefined || Number(m.ts) > Number(params.oldest)));
+        const page = this.#page(replies, params, 1000);
+        return { ...page, messages: [this.#view(parent, params.include_all_metadata), ...page.messages] };
       }
       case 'users.info': {
         const flags = this.users.get(params.user) ?? {};

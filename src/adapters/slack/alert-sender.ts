@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import { AlertSendError, type AlertSender, type AlertTarget, type OutgoingMessage } from '../../feeds/types.js';
+import { AlertSendError, type AlertSender, type AlertTarget, type OutgoingMessage, type SentNear } from '../../feeds/types.js';
 import { alertToBlocks } from './render.js';
 import { describeSlackError, slackErrorCode } from './slack-errors.js';
 
@@ -11,6 +11,15 @@ export const FIND_HISTORY_LIMIT = 100;
 
 /** Alert threads findSent also reads (newest replies first): follow-ups are thread replies, absent from the history. */
 export const FIND_THREADS_MAX = 10;
+
+/** Messages per page when findSent reads everything since a time (the most conversations.history returns at once). */
+export const FIND_PAGE_LIMIT = 200;
+
+/** Pages findSent reads since a time before it gives up saying it cannot tell (5,000 messages in one channel). */
+export const FIND_PAGES_MAX = 25;
+
+/** How far Slack's clock may be behind ours: findSent looks this much before the time it is given. */
+const CLOCK_SLACK_MS = 60_000;
 
 /** Wait before retrying after an auth or scope problem: it needs an operator, and hammering Slack will not help. */
 const CONFIG_RETRY_MS = 60_000;
@@ -119,9 +128,10 @@ function hasKey(message: HistoryMessage, key: string): boolean {
  * the idempotency key in the message's metadata. Its client neither retries nor waits out 429s
  * (`rejectRateLimitedCalls`): the outbox worker owns retrying and Slack's 1 message/s per channel pacing.
  *
- * findSent reads the newest FIND_HISTORY_LIMIT messages (conversations.history with include_all_metadata, scopes
- * channels:history / groups:history) and the threads of the newest alerts (conversations.replies), and matches the
- * key in the metadata. Slack limits both methods to 1 call a minute and 15 messages for commercially distributed
+ * findSent matches the key in the messages' metadata (conversations.history / conversations.replies with
+ * include_all_metadata, scopes channels:history / groups:history). Told where the message can be (the outbox knows when
+ * the alert was queued and which thread it answers), it reads every message since then, in that thread or at the top
+ * of the channel; otherwise the newest FIND_HISTORY_LIMIT messages and the threads of the newest alerts. Slack limits both methods to 1 call a minute and 15 messages for commercially distributed
  * apps outside the Marketplace (May 2025); self-hosted internal apps keep the usual limits.
  *
  * With `tokenFor` (OAuth distribution) every call, findSent's included, uses the token of the workspace whose
@@ -148,8 +158,35 @@ export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackA
     return entry.client;
   }
 
-  async function findSent(channelId: string, idempotencyKey: string, target?: AlertTarget): Promise<{ messageId: string } | undefined> {
+  /**
+   * Reads every message of the channel (or of one thread) posted since `near.since`, page by page, for the key: the
+   * newest page alone would miss an alert buried under a busy channel's later messages, and resending it would post it
+   * twice. More than FIND_PAGES_MAX pages: throws (unknown, not "not sent").
+   */
+  async function findSince(client: webApi.WebClient, channelId: string, idempotencyKey: string, near: SentNear): Promise<{ messageId: string } | undefined> {
+    const oldest = (Math.max(0, near.since - CLOCK_SLACK_MS) / 1000).toFixed(6);
+    const method = near.threadOf ? 'conversations.replies' : 'conversations.history';
+    let cursor: string | undefined;
+    for (let page = 0; page < FIND_PAGES_MAX; page++) {
+      let messages: HistoryMessage[];
+      try {
+        const args = { channel: channelId, oldest, limit: FIND_PAGE_LIMIT, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
+        const res = near.threadOf ? await client.conversations.replies({ ...args, ts: near.threadOf }) : await client.conversations.history(args);
+        messages = (res.messages ?? []) as HistoryMessage[];
+        cursor = res.has_more ? res.response_metadata?.next_cursor || undefined : undefined;
+      } catch (error) {
+        throw toAlertSendError(error, channelId, method);
+      }
+      const found = messages.find((m) => m.ts !== near.threadOf && hasKey(m, idempotencyKey));
+      if (found?.ts) return { messageId: found.ts };
+      if (!cursor) return undefined;
+    }
+    throw new AlertSendError(`more than ${FIND_PAGES_MAX * FIND_PAGE_LIMIT} messages in channel ${channelId} since the alert was queued: cannot tell whether it was posted`, true);
+  }
+
+  async function findSent(channelId: string, idempotencyKey: string, target?: AlertTarget, near?: SentNear): Promise<{ messageId: string } | undefined> {
     const client = await clientFor(target);
+    if (near) return findSince(client, channelId, idempotencyKey, near);
     let messages: HistoryMessage[];
     try {
       const history = await client.conversations.history({ channel: channelId, limit: FIND_HISTORY_LIMIT, include_all_metadata: true });
@@ -185,6 +222,7 @@ export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackA
       const client = await clientFor(target);
       const { blocks, text } = alertToBlocks(message);
       const threadTs = message.kind === 'alert' && message.threadOf ? message.threadOf : undefined;
+      const startedAt = Date.now();
       try {
         const result = await client.chat.postMessage({
           channel: channelId,
@@ -200,7 +238,7 @@ export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackA
       } catch (error) {
         if (outcomeUnknown(error)) {
           // The post may have gone through before the failure: look before the worker retries, so it is not doubled.
-          const sent = await findSent(channelId, idempotencyKey, target).catch(() => undefined);
+          const sent = await findSent(channelId, idempotencyKey, target, { since: startedAt, ...(threadTs ? { threadOf: threadTs } : {}) }).catch(() => undefined);
           if (sent) return sent;
         }
         throw toAlertSendError(error, channelId);

@@ -141,10 +141,39 @@ export class OutboxRepo {
     return (await this.db.run("UPDATE outbox SET status = 'sending', thread_of = ? WHERE id = ? AND status = 'pending'", [threadOf, id])).changes > 0;
   }
 
-  /** Marks a sending row sent (and its folded rows, for a digest) and remembers the incident's first alert in the channel. */
+  /**
+   * Extends the lease of rows this holder is sending (PostgreSQL) to `lease.now + lease.ms`; returns how many it still
+   * held. A send may outlast its lease (a slow platform, a stalled process): renewed while it runs, its row is never
+   * taken for an interrupted one by another replica.
+   */
+  async renewLeases(ids: readonly number[], lease: OutboxLease): Promise<number> {
+    if (this.db.kind !== 'postgres' || ids.length === 0) return 0;
+    const r = await this.db.run(
+      "UPDATE outbox SET lease_until = ? WHERE status = 'sending' AND lease_holder = ? AND id IN (SELECT (jsonb_array_elements_text(?::jsonb))::bigint)",
+      [lease.now + lease.ms, lease.holder, JSON.stringify(ids)],
+    );
+    return r.changes;
+  }
+
+  /**
+   * Rows left `sending` whose sender may be gone: on PostgreSQL those claimed without a lease or whose lease ran out by
+   * `now` (a live sender renews its lease); on SQLite, one process, every `sending` row (the caller skips its own).
+   */
+  async interrupted(now: number): Promise<OutboxRow[]> {
+    if (this.db.kind !== 'postgres') return this.byStatus('sending');
+    const rows = await this.db.query<Raw>("SELECT * FROM outbox WHERE status = 'sending' AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id", [now]);
+    return rows.map(toOutbox);
+  }
+
+  /**
+   * Marks a row sent (and its folded rows, for a digest) and remembers the incident's first alert in the channel; the
+   * row must be `sending`, or `pending` again (its lease ran out and another replica put it back, but this send went
+   * through: marking it sent keeps it from going out twice). Returns false when the row was neither.
+   */
   markSent(row: OutboxRow, messageId: string, now: number): Promise<boolean> {
     return this.db.transaction(async () => {
-      const changed = (await this.db.run("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ? AND status = 'sending'", [messageId, now, row.id])).changes > 0;
+      const changed =
+        (await this.db.run("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ? AND status IN ('sending', 'pending')", [messageId, now, row.id])).changes > 0;
       if (!changed) return false;
       if (row.kind === 'digest') await this.db.run("UPDATE outbox SET sent_at = ? WHERE digest_id = ? AND status = 'folded'", [now, row.id]);
       if (row.kind === 'alert' && row.incidentId) {
@@ -162,9 +191,14 @@ export class OutboxRepo {
     await this.db.run("UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?, error = ? WHERE id = ?", [at, error, id]);
   }
 
-  /** Puts a `sending` row back to pending without counting an attempt (an interrupted send found not delivered). */
-  async requeue(id: number, at: number): Promise<void> {
-    await this.db.run("UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'sending'", [at, id]);
+  /**
+   * Puts a `sending` row back to pending without counting an attempt (an interrupted send found not delivered); on
+   * PostgreSQL only while its lease is still out at `at` (its sender may have renewed it meanwhile). Returns whether it did.
+   */
+  async requeue(id: number, at: number): Promise<boolean> {
+    const leaseOut = this.db.kind === 'postgres' ? ' AND (lease_until IS NULL OR lease_until <= ?)' : '';
+    const params = this.db.kind === 'postgres' ? [at, id, at] : [at, id];
+    return (await this.db.run(`UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'sending'${leaseOut}`, params)).changes > 0;
   }
 
   /** Marks a row failed for good. */

@@ -110,6 +110,11 @@ export class PostsRepo {
     return (await this.db.query<Raw>('SELECT * FROM posts WHERE published >= ? ORDER BY published', [iso])).map(toPost);
   }
 
+  /** The date of a feed's newest dated post (ISO 8601), or undefined when it has none. */
+  async newestPublished(feedId: number): Promise<string | undefined> {
+    return (await this.db.one<{ p: string | null }>('SELECT max(published) AS p FROM posts WHERE feed_id = ?', [feedId]))?.p ?? undefined;
+  }
+
   /** Number of stored posts (of one feed when `feedId` is given). */
   async count(feedId?: number): Promise<number> {
     const r =

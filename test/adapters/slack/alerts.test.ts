@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createSlackAlertSender, ALERT_EVENT_TYPE, type SlackAlertSender } from '../../../src/adapters/slack/alert-sender.js';
+import { createSlackAlertSender, ALERT_EVENT_TYPE, FIND_HISTORY_LIMIT, type SlackAlertSender } from '../../../src/adapters/slack/alert-sender.js';
 import { DIGEST_MAX_POSTS, RENDER_BUDGET, alertToBlocks, messageSize } from '../../../src/adapters/slack/render.js';
 import { AlertSendError, type AlertPost, type OutgoingMessage } from '../../../src/feeds/types.js';
 import { buildAlertPost, HOSTILE } from '../../support/alert-fixtures.js';
@@ -235,6 +235,24 @@ describe('SlackAlertSender against the fake Slack', () => {
     const history = fake.callsOf('conversations.history').filter((c) => c.params.channel === channel);
     assert.equal(String(history[0].params.include_all_metadata), 'true');
     assert.ok(Number(history[0].params.limit) >= 100);
+  });
+
+  it('findSent told since when and in which thread reads every message since then, however busy the channel', async () => {
+    const channel = unique('C');
+    const since = Date.now() - 1_000;
+    const parent = await sender.send(channel, { kind: 'alert', post: post() }, 'k-parent');
+    const buried = await sender.send(channel, { kind: 'alert', post: post({ postId: 'buried' }) }, 'k-buried');
+    const reply = await sender.send(channel, { kind: 'alert', post: post({ postId: 'reply' }), threadOf: parent.messageId }, 'k-buried-reply');
+    // A busy channel: more later alerts (each with a thread) than the newest page and the newest threads hold.
+    for (let i = 0; i < FIND_HISTORY_LIMIT + 150; i++) {
+      const later = await sender.send(channel, { kind: 'alert', post: post({ postId: `later${i}` }) }, `k-later-${i}`);
+      if (i % 10 === 0) await sender.send(channel, { kind: 'alert', post: post({ postId: `later-reply${i}` }), threadOf: later.messageId }, `k-later-reply-${i}`);
+    }
+    assert.deepEqual(await sender.findSent(channel, 'k-buried', undefined, { since }), buried);
+    assert.deepEqual(await sender.findSent(channel, 'k-buried-reply', undefined, { since, threadOf: parent.messageId }), reply);
+    assert.equal(await sender.findSent(channel, 'k-never-sent', undefined, { since }), undefined);
+    const history = fake.callsOf('conversations.history').filter((c) => c.params.channel === channel);
+    assert.ok(history.length >= 2 && history.every((c) => Number(c.params.oldest) <= since / 1000), 'paged, from no later than the time given');
   });
 
   it('a 429 becomes a retryable AlertSendError carrying Retry-After, without waiting it out', async () => {
