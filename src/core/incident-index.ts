@@ -1,5 +1,6 @@
 import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
+import { DateOrder } from './date-order.js';
 import { readSnapshot, SnapshotError, writeSnapshot } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
@@ -60,6 +61,8 @@ export class IncidentIndex {
   private readonly records: Map<string, Incident>;
   /** Re-ranking signals of recently seen candidates, computed on demand (bounded; cleared when full). */
   private readonly profiles = new Map<string, Profile>();
+  /** The dated records in date order, built on the first list that needs it and kept current by upsert and remove. */
+  private dates: DateOrder | undefined;
   private readonly internals: MiniInternals;
   private readonly compactField: number;
   private readonly datesField: number;
@@ -153,9 +156,16 @@ export class IncidentIndex {
     return this.records.values();
   }
 
+  /** Returns the dated records newest first, per kind (built on first use; kept current as records change). */
+  byDate(): DateOrder {
+    this.dates ??= DateOrder.build(this.records.values());
+    return this.dates;
+  }
+
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
     for (const incident of incidents) {
+      this.dates?.upsert(incident, this.records.get(incident.id));
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
       this.text.add(incident);
@@ -168,6 +178,8 @@ export class IncidentIndex {
   /** Removes records by id (unknown ids are ignored). */
   remove(ids: Iterable<string>): void {
     for (const id of ids) {
+      const previous = this.dates && this.records.get(id);
+      if (previous) this.dates!.remove(previous);
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);
       this.textBacklog?.add(id);

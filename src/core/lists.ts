@@ -1,3 +1,4 @@
+import type { DateOrder } from './date-order.js';
 import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 import { dateInRange, type TimeRange } from './time-range.js';
@@ -112,16 +113,9 @@ export function inRange(ids: readonly string[], range: TimeRange | undefined, lo
   return ids.filter((id) => dateInRange(lookup(id)?.date, range));
 }
 
-/** Returns the dated records of these kinds in the range, newest first (every record is read: bounded by the store's size). */
-export function datedInRange(all: Iterable<Incident>, kinds: readonly IncidentKind[] | undefined, range: TimeRange | undefined, visible?: (id: string) => boolean): string[] {
-  const rows: Incident[] = [];
-  for (const r of all) {
-    if (!r.date || (kinds && !kinds.includes(r.kind)) || (visible && !visible(r.id))) continue;
-    if (range && !dateInRange(r.date, range)) continue;
-    rows.push(r);
-  }
-  rows.sort((a, b) => (a.date!.value === b.date!.value ? a.id.localeCompare(b.id) : a.date!.value < b.date!.value ? 1 : -1));
-  return rows.map((r) => r.id);
+/** Returns the dated records of a kind (every kind when absent) in the range, newest first, from the index's date order. */
+export function datedInRange(order: DateOrder, kind: IncidentKind | undefined, range: TimeRange | undefined, visible?: (id: string) => boolean): string[] {
+  return order.inRange(kind, range, visible);
 }
 
 /** Where a list's next page starts, and the record a follow-up list was about (so a later page needs no context). */

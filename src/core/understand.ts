@@ -292,7 +292,7 @@ function listIds(
 ): { ids: string[]; title: string } | undefined {
   const when = range?.matched ? ` (${range.matched})` : '';
   if (!plan) {
-    const ids = datedInRange(index.all(), undefined, range, visible);
+    const ids = datedInRange(index.byDate(), undefined, range, visible);
     return { ids, title: `Records dated${when}, newest first.` };
   }
   const kindLabel = plan.target ? KIND_PLURAL[plan.target] : 'Records';
@@ -301,7 +301,7 @@ function listIds(
     return { ids, title: `${kindLabel} of ${plan.facetLabel}${when}, newest first.` };
   }
   if (!plan.subject && !plan.country) {
-    const ids = datedInRange(index.all(), plan.target ? [plan.target] : undefined, range, visible);
+    const ids = datedInRange(index.byDate(), plan.target, range, visible);
     return { ids, title: `${kindLabel}${when}, newest first.` };
   }
   if (!graph) return undefined;
