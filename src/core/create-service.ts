@@ -101,9 +101,9 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
     },
     recent(count, options = {}): IncidentList {
       const merged: SearchOptions = { kinds: ['incident'], ...options };
-      const all = newest(index.all(), merged, Number.POSITIVE_INFINITY);
+      const all = newestIds(merged, Number.POSITIVE_INFINITY);
       const start = offsetOf(options.cursor, all.length);
-      const items = all.slice(start, start + count).map((i) => refOf(i)!);
+      const items = all.slice(start, start + count).map((id) => refOf(index.get(id))!);
       const next = start + count < all.length ? String(start + count) : undefined;
       return { title: 'Recent incidents', items, total: all.length, ...(next ? { cursor: next } : {}), note: all.length === 0 ? 'No dated incidents yet.' : undefined };
     },
@@ -111,7 +111,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
       const text = prefix.trim();
       // Ask for a few more than needed: ids too long to be a choice's value (or hidden from the caller) are dropped below.
       const want = view.visible ? limit * 2 + 5 : limit + 5;
-      const suggestions = text ? index.suggest(text, want) : newest(index.all(), { kinds: ['incident'], visible: view.visible }, want).map((i) => ({ id: i.id, name: i.title }));
+      const suggestions = text ? index.suggest(text, want) : newestIds({ kinds: ['incident'], visible: view.visible }, want).map((id) => ({ id, name: index.get(id)!.title }));
       return suggestions
         .filter((s) => s.id.length <= CHOICE_MAX_CHARS && (!view.visible || view.visible(s.id)))
         .slice(0, limit)
@@ -136,11 +136,10 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
     },
   };
 
-  function newest(all: Iterable<Incident>, options: SearchOptions, limit: number): Incident[] {
-    const out: Incident[] = [];
-    for (const i of all) if (i.date && matches(i, options)) out.push(i);
-    out.sort((a, b) => (b.date!.value > a.date!.value ? 1 : b.date!.value < a.date!.value ? -1 : a.id.localeCompare(b.id)));
-    return out.slice(0, limit);
+  /** The ids of the newest dated records `options` keeps, at most `limit`, from the index's date order (no sort per call). */
+  function newestIds(options: SearchOptions, limit: number): string[] {
+    const kinds = options.kinds;
+    return index.byDate().inRange(kinds?.length === 1 ? kinds[0] : undefined, undefined, (id) => matches(index.get(id), options), limit);
   }
   return service;
 }

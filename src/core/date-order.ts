@@ -74,9 +74,9 @@ export class DateOrder {
 
   /**
    * Returns the ids of dated records of a kind (every kind when absent) whose date overlaps the range (every dated
-   * record when the range is open at both ends), newest first, keeping only those `keep` accepts.
+   * record when the range is open at both ends), newest first, keeping only those `keep` accepts, at most `limit`.
    */
-  inRange(kind: IncidentKind | undefined, range: { from?: string; to?: string } | undefined, keep?: (id: string) => boolean): string[] {
+  inRange(kind: IncidentKind | undefined, range: { from?: string; to?: string } | undefined, keep?: (id: string) => boolean, limit = Infinity): string[] {
     const list = this.orders.get(kind ?? 'all') ?? [];
     const from = range?.from;
     const to = range?.to;
@@ -84,7 +84,7 @@ export class DateOrder {
     // A date's last day is at most the end of its first day's year: before that year nothing can reach `from`.
     const floor = from ? `${from.slice(0, 4)}-01-01` : undefined;
     const out: string[] = [];
-    for (let i = start; i < list.length; i++) {
+    for (let i = start; i < list.length && out.length < limit; i++) {
       const d = list[i]!;
       if (floor && d.from < floor) break;
       if (from && d.to < from) continue;
