@@ -115,6 +115,8 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   const loaded = file ? await readSnapshotFile(file, fingerprint, logger) : undefined;
   if (loaded && stored) {
     const knowledge = knowledgeOf(loaded, stored);
+    // The posts that told a known story: lists of what is new show them (their relations are in the stored graph).
+    knowledge.posts = storyPosts(store.db);
     // Its checksum matched, so this fails only on a bug: answers then go on from the name index alone.
     loaded.index.textReady.catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not load the full-text index; answering from names only'));
     // Parsed ahead in slices once the bot is up, so the first list of every record ("recent") does not pay for it.

@@ -2,6 +2,7 @@ import type { Answer, IncidentList } from './answer-model.js';
 import { refOf } from './answer.js';
 import { understandQuery } from './understand.js';
 import type { Incident } from './incident.js';
+import { FeedPosts } from './feed-posts.js';
 import { Graph } from './graph.js';
 import { IncidentIndex, type RankedHit } from './incident-index.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from './incident-service.js';
@@ -50,6 +51,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
   const graph = knowledge?.graph ?? new Graph();
   // Any id a record was merged from names it too ("misp:threat-actor:<uuid>" is attack:G0007).
   const lookup = (id: string) => index.get(canonical.get(id) ?? id);
+  const posts = FeedPosts.of(knowledge?.posts ?? [], canonical);
   const byId = (query: string) => (ID_SHAPE.test(query.trim()) ? lookup(query.trim()) : undefined);
 
   const matches = (incident: Incident | undefined, options: SearchOptions): boolean => {
@@ -69,7 +71,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
   const service: IncidentService & { index: IncidentIndex; graph: Graph } = {
     index,
     graph,
-    answer: (query, view = {}): Answer => understandQuery(index, lookup, query, { visible: view.visible, graph, context: view.context, cursor: view.cursor }),
+    answer: (query, view = {}): Answer => understandQuery(index, lookup, query, { visible: view.visible, graph, posts, context: view.context, cursor: view.cursor }),
     search(query, options = {}) {
       const hits = index.search(query, options.limit ?? 10, hasFilter(options) ? filtered(options) : undefined);
       const out = hits.map((h): SearchHit => ({ id: h.id, title: h.title, kind: h.kind, score: h.score }));
@@ -128,8 +130,15 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
         for (const [id, label] of labels) graph.setLabel(id, label);
       }
     },
+    addPosts(more) {
+      posts.add(more, canonical);
+      // Each joins the graph as news of the story it reports, as at start-up.
+      if (knowledge) graph.add(knowledge.extractor.extract([], more).relations);
+      for (const p of more) if (p.title) graph.setLabel(p.postId, p.title);
+    },
     remove(ids) {
       index.remove(ids);
+      posts.remove(ids);
     },
     get size() {
       return index.size;

@@ -10,6 +10,9 @@ interface Dated {
   to: string;
 }
 
+/** What the order needs of a record: its id, kind and date. */
+export type DatedRecord = Pick<Incident, 'id' | 'kind' | 'date'>;
+
 /** The orders kept: every dated record, and the dated records of each kind. */
 type OrderKey = IncidentKind | 'all';
 
@@ -31,7 +34,7 @@ export class DateOrder {
   private readonly orders = new Map<OrderKey, Dated[]>();
 
   /** Returns the order of these records. */
-  static build(records: Iterable<Incident>): DateOrder {
+  static build(records: Iterable<DatedRecord>): DateOrder {
     const order = new DateOrder();
     const all: Dated[] = [];
     const kinds = new Map<IncidentKind, Dated[]>();
@@ -49,7 +52,7 @@ export class DateOrder {
   }
 
   /** Puts a record in its place (`previous`: the record it replaces, which leaves its old place). */
-  upsert(record: Incident, previous: Incident | undefined): void {
+  upsert(record: DatedRecord, previous: DatedRecord | undefined): void {
     if (previous) this.remove(previous);
     const d = datedOf(record);
     if (!d) return;
@@ -61,7 +64,7 @@ export class DateOrder {
   }
 
   /** Takes a record out of the order. */
-  remove(record: Incident): void {
+  remove(record: DatedRecord): void {
     const d = datedOf(record);
     if (!d) return;
     for (const key of ['all', record.kind] as const) {
@@ -100,7 +103,7 @@ export class DateOrder {
   }
 }
 
-function datedOf(r: Incident): Dated | undefined {
+function datedOf(r: DatedRecord): Dated | undefined {
   if (!r.date) return undefined;
   const span = incidentDateSpan(r.date);
   return { id: r.id, value: r.date.value, from: span.from, to: span.to };

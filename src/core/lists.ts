@@ -1,6 +1,7 @@
 import type { DateOrder } from './date-order.js';
 import type { Graph } from './graph.js';
-import type { Incident, IncidentKind } from './incident.js';
+import type { FeedPosts } from './feed-posts.js';
+import type { Incident, IncidentDate, IncidentKind } from './incident.js';
 import { dateInRange, type TimeRange } from './time-range.js';
 import { foldText } from './text.js';
 import { words } from './query.js';
@@ -100,17 +101,51 @@ export class FacetIndex {
   }
 }
 
-/** Returns records' ids ordered newest first by date (undated last, in their given order). */
-export function newestFirst(ids: readonly string[], lookup: Lookup): string[] {
-  const rows = ids.map((id, i) => ({ id, i, date: lookup(id)?.date?.value ?? '' }));
+/** Returns the date of a listed id (a record's, or a feed post's), or nothing when it has none or is unknown. */
+export type DateOf = (id: string) => IncidentDate | null | undefined;
+
+/** Returns the date getter of records looked up by id. */
+export const recordDates = (lookup: Lookup): DateOf => (id) => lookup(id)?.date;
+
+/** Returns ids ordered newest first by date (undated last, in their given order). */
+export function newestFirst(ids: readonly string[], dateOf: DateOf): string[] {
+  const rows = ids.map((id, i) => ({ id, i, date: dateOf(id)?.value ?? '' }));
   rows.sort((a, b) => (a.date === b.date ? a.i - b.i : a.date === '' ? 1 : b.date === '' ? -1 : a.date < b.date ? 1 : -1));
   return rows.map((r) => r.id);
 }
 
-/** Returns the ids whose record falls in the time range (every id when there is no bounded range). */
-export function inRange(ids: readonly string[], range: TimeRange | undefined, lookup: Lookup): string[] {
+/** Returns the ids whose date falls in the time range (every id when there is no bounded range). */
+export function inRange(ids: readonly string[], range: TimeRange | undefined, dateOf: DateOf): string[] {
   if (!range || (!range.from && !range.to)) return [...ids];
-  return ids.filter((id) => dateInRange(lookup(id)?.date, range));
+  return ids.filter((id) => dateInRange(dateOf(id), range));
+}
+
+/**
+ * Returns the feed posts about a subject that the caller may see: those reporting the subject itself or one of the
+ * listed records it is linked to (an incident of a group, a story naming it), and those whose title or text names it.
+ */
+export function postsAbout(posts: FeedPosts, subject: Incident, listed: readonly string[], visible: ((id: string) => boolean) | undefined): string[] {
+  const found = new Set([...posts.reporting([subject.id, ...listed]), ...posts.naming([subject.title, ...subject.aliases])]);
+  return [...found].filter((id) => !visible || (visible(id) && visible(posts.storyOf(id)!)));
+}
+
+/**
+ * Returns the records and the feed posts dated in a range, newest first, merged: both lists come newest first, so
+ * this costs the length of the two (no sort).
+ */
+export function withPosts(records: readonly string[], posts: FeedPosts, range: TimeRange | undefined, dateOf: DateOf, visible: ((id: string) => boolean) | undefined): string[] {
+  const news = posts.inRange(range, visible && ((id) => visible(id) && visible(posts.storyOf(id)!)));
+  if (news.length === 0) return [...records];
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < records.length || j < news.length) {
+    const a = i < records.length ? (dateOf(records[i]!)?.value ?? '') : undefined;
+    const b = j < news.length ? posts.dateOf(news[j]!)!.value : undefined;
+    if (b === undefined || (a !== undefined && a >= b)) out.push(records[i++]!);
+    else out.push(news[j++]!);
+  }
+  return out;
 }
 
 /** Returns the dated records of a kind (every kind when absent) in the range, newest first, from the index's date order. */
