@@ -96,6 +96,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
             return hit && index.get(hit.id);
           },
           refOf: (i) => refOf(i)!,
+          byDate: () => index.byDate(),
         },
         text,
         options,
