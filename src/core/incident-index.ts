@@ -1,6 +1,7 @@
 import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
 import { DateOrder } from './date-order.js';
+import { FacetIndex } from './facet-index.js';
 import { readSnapshot, SnapshotError, writeSnapshot } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
@@ -63,6 +64,8 @@ export class IncidentIndex {
   private readonly profiles = new Map<string, Profile>();
   /** The dated records in date order, built on the first list that needs it and kept current by upsert and remove. */
   private dates: DateOrder | undefined;
+  /** The vendor and product words of the records, built on first use and kept current like `dates`. */
+  private facetWords: FacetIndex | undefined;
   private readonly internals: MiniInternals;
   private readonly compactField: number;
   private readonly datesField: number;
@@ -162,10 +165,18 @@ export class IncidentIndex {
     return this.dates;
   }
 
+  /** Returns the vendor and product words of the records (built on first use; kept current as records change). */
+  facets(): FacetIndex {
+    this.facetWords ??= FacetIndex.build(this.records.values());
+    return this.facetWords;
+  }
+
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
     for (const incident of incidents) {
-      this.dates?.upsert(incident, this.records.get(incident.id));
+      const previous = this.records.get(incident.id);
+      this.dates?.upsert(incident, previous);
+      this.facetWords?.upsert(incident, previous);
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
       this.text.add(incident);
@@ -178,8 +189,11 @@ export class IncidentIndex {
   /** Removes records by id (unknown ids are ignored). */
   remove(ids: Iterable<string>): void {
     for (const id of ids) {
-      const previous = this.dates && this.records.get(id);
-      if (previous) this.dates!.remove(previous);
+      const previous = this.records.get(id);
+      if (previous) {
+        this.dates?.remove(previous);
+        this.facetWords?.remove(previous);
+      }
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);
       this.textBacklog?.add(id);

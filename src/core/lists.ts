@@ -45,62 +45,6 @@ export function groupsOf(graph: Graph, countryCode: string, lookup: Lookup): str
   return graph.neighbors(`country:${countryCode}`, 'attributed-to', 'in').filter((id) => lookup(id)?.kind === 'group');
 }
 
-/**
- * The vendor and product words of exploited-vulnerability records (`vendor:`, `product:` tags), word by word, so that
- * "sonicwall vulns" or "PAN-OS bugs" find every record of that vendor or product. Built on first use and again
- * whenever the number of records changes.
- */
-export class FacetIndex {
-  private byWord = new Map<string, Set<string>>();
-  private builtFor = -1;
-
-  /** Rebuilds the words when the number of records changed since the last build. */
-  refresh(all: () => Iterable<Incident>, size: number): this {
-    if (size !== this.builtFor) this.build(all());
-    this.builtFor = size;
-    return this;
-  }
-
-  /** Returns the ids of records whose vendor or product holds every one of `ws` (folded words), or undefined when none. */
-  match(ws: readonly string[]): Set<string> | undefined {
-    let out: Set<string> | undefined;
-    for (const w of ws) {
-      const ids = this.byWord.get(w);
-      if (!ids) return undefined;
-      out = out ? new Set([...out].filter((id) => ids.has(id))) : new Set(ids);
-      if (out.size === 0) return undefined;
-    }
-    return out;
-  }
-
-  /** Returns whether a folded word names a vendor or product. */
-  has(word: string): boolean {
-    return this.byWord.has(word);
-  }
-
-  private build(all: Iterable<Incident>): void {
-    const byWord = new Map<string, Set<string>>();
-    for (const r of all) {
-      for (const tag of r.tags) {
-        const colon = tag.indexOf(':');
-        const key = tag.slice(0, colon);
-        if (key !== 'vendor' && key !== 'product') continue;
-        const value = tag.slice(colon + 1);
-        // "PAN-OS" is typed "pan-os", "panos" or "pan os": its words and their run-together form both count.
-        const ws = words(value);
-        const keys = new Set([...ws, ws.join('')]);
-        for (const k of keys) {
-          if (k.length < 2) continue;
-          let set = byWord.get(k);
-          if (!set) byWord.set(k, (set = new Set()));
-          set.add(r.id);
-        }
-      }
-    }
-    this.byWord = byWord;
-  }
-}
-
 /** Returns the date of a listed id (a record's, or a feed post's), or nothing when it has none or is unknown. */
 export type DateOf = (id: string) => IncidentDate | null | undefined;
 

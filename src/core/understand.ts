@@ -9,7 +9,7 @@ import type { Incident, IncidentKind } from './incident.js';
 import type { IncidentIndex } from './incident-index.js';
 import { COMPARE_PATTERNS, FOCUS_CUES, RELATION_VERBS, DEEDS_WORDS, DEMONYMS, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
 import type { FeedPosts } from './feed-posts.js';
-import { datedInRange, decodeCursor, encodeCursor, FacetIndex, groupsOf, holdsName, inRange, LIST_PAGE_SIZE, newestFirst, postsAbout, relatedOfKind, withPosts } from './lists.js';
+import { datedInRange, decodeCursor, encodeCursor, groupsOf, holdsName, inRange, LIST_PAGE_SIZE, newestFirst, postsAbout, relatedOfKind, withPosts } from './lists.js';
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
@@ -45,8 +45,6 @@ const GENERIC_ASKS: ReadonlySet<string> = new Set([
 
 /** Words around a subject that describe it without naming it ("pakistani apt groups", "state-sponsored actors"). */
 const DESCRIBERS: ReadonlySet<string> = new Set('apt state sponsored backed based nation linked affiliated threat cyber espionage criminal hacking security'.split(' '));
-
-const facetsByIndex = new WeakMap<IncidentIndex, FacetIndex>();
 
 /**
  * Returns the answer to one question as people type it: a comparison, a list (from the graph, by vendor or product,
@@ -233,8 +231,7 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   const country = countryOf(content);
   if (country && country.rest.length === 0) return { target: target === 'incident' ? 'incident' : 'group', country: country.code, named: true };
 
-  const facets = (facetsByIndex.get(index) ?? new FacetIndex()).refresh(() => index.all(), index.size);
-  facetsByIndex.set(index, facets);
+  const facets = index.facets();
   const facetWords = content.filter((w) => facets.has(w));
   if (facetWords.length && (target === 'vulnerability' || facetWords.length === content.length)) {
     const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { COMMANDS, findCommand, type CommandContext } from '../../commands/index.js';
 import type { Answer } from '../../src/core/answer-model.js';
 import { createMemoryConversationStore } from '../../src/core/conversation.js';
+import { parseIncident } from '../../src/core/incident.js';
 import { buildUnderstandService } from '../support/understand-records.js';
 
 const service = buildUnderstandService();
@@ -31,5 +32,25 @@ describe('lists by time are labelled by what the question asked', () => {
     const recent = await ask('most recent operations relying on harrow');
     assert.equal(recent.intent, 'latest');
     assert.equal(recent.items![0].id, 'test:C2');
+  });
+});
+
+describe('lists stay current as records arrive and leave', () => {
+  it('a record added after the first list is in the next one, by date and by vendor, and a removed one is gone', async () => {
+    const fresh = buildUnderstandService();
+    const askFresh = async (query: string) => {
+      const ctx: CommandContext = { incidents: fresh, commands: COMMANDS, channel: { platform: 'console', canManageFeeds: false, canManageChannel: false } };
+      const reply = await findCommand('incident')!.handle({ options: { query } }, ctx);
+      return (reply as { answer: Answer }).answer;
+    };
+    assert.equal((await askFresh('newest acme holes')).items![0].id, 'test:CVE-2023-1111');
+    const added = parseIncident({ id: 'test:CVE-2025-3333', kind: 'vulnerability', title: 'Acme Gateway path traversal', date: { value: '2025-02-03', precision: 'day' }, summary: 'A flaw in Acme Gateway.', tags: ['vendor:Acme', 'product:Acme Gateway'], sources: [{ url: 'https://example.org/a' }] });
+    const initech = parseIncident({ id: 'test:CVE-2025-4444', kind: 'vulnerability', title: 'Initech Portal bypass', date: { value: '2025-03-01', precision: 'day' }, summary: 'A flaw in Initech Portal.', tags: ['vendor:Initech', 'product:Initech Portal'], sources: [{ url: 'https://example.org/b' }] });
+    fresh.upsert([added, initech]);
+    assert.equal((await askFresh('newest acme holes')).items![0].id, 'test:CVE-2025-3333');
+    assert.deepEqual((await askFresh('initech vulns')).items!.map((i) => i.id), ['test:CVE-2025-4444']);
+    assert.equal((await askFresh('anything since 2025?')).items![0].id, 'test:CVE-2025-4444');
+    fresh.remove(['test:CVE-2025-3333']);
+    assert.equal((await askFresh('newest acme holes')).items![0].id, 'test:CVE-2023-1111');
   });
 });
