@@ -97,6 +97,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
           },
           refOf: (i) => refOf(i)!,
           byDate: () => index.byDate(),
+          names: () => index.names(),
         },
         text,
         options,

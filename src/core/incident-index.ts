@@ -2,6 +2,7 @@ import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
 import { DateOrder } from './date-order.js';
 import { FacetIndex } from './facet-index.js';
+import { NameText } from './name-text.js';
 import { readSnapshot, SnapshotError, writeSnapshot } from './index-snapshot.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
@@ -66,6 +67,8 @@ export class IncidentIndex {
   private dates: DateOrder | undefined;
   /** The vendor and product words of the records, built on first use and kept current like `dates`. */
   private facetWords: FacetIndex | undefined;
+  /** Every record's folded names in one string, built on first use and kept current like `dates`. */
+  private nameText: NameText | undefined;
   private readonly internals: MiniInternals;
   private readonly compactField: number;
   private readonly datesField: number;
@@ -171,12 +174,19 @@ export class IncidentIndex {
     return this.facetWords;
   }
 
+  /** Returns every record's folded names and tag values, searchable for a word (built on first use; kept current). */
+  names(): NameText {
+    this.nameText ??= NameText.build(this.records.values());
+    return this.nameText;
+  }
+
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
     for (const incident of incidents) {
       const previous = this.records.get(incident.id);
       this.dates?.upsert(incident, previous);
       this.facetWords?.upsert(incident, previous);
+      this.nameText?.upsert(incident);
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
       this.text.add(incident);
@@ -194,6 +204,7 @@ export class IncidentIndex {
         this.dates?.remove(previous);
         this.facetWords?.remove(previous);
       }
+      this.nameText?.remove(id);
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);
       this.textBacklog?.add(id);

@@ -3,6 +3,7 @@ import type { Incident, IncidentKind } from './incident.js';
 import type { SearchOptions } from './incident-service.js';
 import { foldText, truncateWords } from './text.js';
 import type { DateOrder } from './date-order.js';
+import { foldedNames, type NameText } from './name-text.js';
 import { incidentDateSpan, readDateSpan, readTimeRange } from './time-range.js';
 
 /** What `/incidents search` can be narrowed by, for help text and error replies: the key, its values, what it keeps. */
@@ -76,6 +77,11 @@ export const MAX_LISTED = 1_000;
  * the event loop too long.
  */
 export const FULL_TEXT_SCAN_MAX = 5_000;
+/**
+ * Up to this many records whose names hold a search word are sorted by date; beyond it, records are walked newest
+ * first until the list is full (a word that common fills it fast).
+ */
+const NAMED_SORT_MAX = 3_000;
 
 /** What a search list needs of the service: the records, the ranked search, and how to show a record. */
 export interface SearchListDeps {
@@ -90,6 +96,8 @@ export interface SearchListDeps {
   now?: () => Date;
   /** The dated records newest first (the index's): a search by time reads its range, not every record. */
   byDate?: () => DateOrder;
+  /** Every record's folded names in one string (the index's): the records a rare word names are found without a test per record. */
+  names?: () => NameText;
 }
 
 /** Options for one page: the service's filters, and the cursor of the page to show. */
@@ -155,7 +163,13 @@ export function searchList(deps: SearchListDeps, text: string, options: SearchLi
     // The word-by-word matches newest first, only as many as can still make the list: a word thousands of records
     // carry ("ransomware") stops the walk early instead of collecting and sorting them all.
     const need = byDate ? MAX_LISTED : MAX_LISTED - ranked.length;
-    const literal = terms.length && need > 0 ? (order ? newestMatches(deps, order, oneKind, bounded ? range : undefined, matches, need) : newestFirst([...filter(pool(), matches)])) : [];
+    let literal: Incident[] = [];
+    if (terms.length && need > 0) {
+      // A word few records' names hold: those records, sorted; a common one: the walk newest first, which stops early.
+      const named = !withText && deps.names ? deps.names().withWord(terms.reduce((a, b) => (b.length > a.length ? b : a))) : undefined;
+      if (named && named.length <= NAMED_SORT_MAX) literal = newestFirst([...filter(recordsOf(deps, named), matches)]).slice(0, need);
+      else literal = order ? newestMatches(deps, order, oneKind, bounded ? range : undefined, matches, need) : newestFirst([...filter(pool(), matches)]);
+    }
     ids = byDate ? newestFirst([...ranked.map((id) => deps.get(id)!).filter(Boolean), ...literal]).map((i) => i.id) : [...ranked, ...literal.map((i) => i.id)];
   }
   ids = ids.slice(0, MAX_LISTED);
@@ -316,10 +330,7 @@ const NAMES_FOLDED = new WeakMap<Incident, string>();
 
 function haystack(i: Incident, withText: boolean): string {
   let names = NAMES_FOLDED.get(i);
-  if (names === undefined) {
-    names = ` ${foldText([i.title, ...i.aliases, ...i.tags.map((t) => t.replace(/^[^:]*:/, ''))].join(' ')).replace(/[^\p{L}\p{N}]+/gu, ' ')} `;
-    NAMES_FOLDED.set(i, names);
-  }
+  if (names === undefined) NAMES_FOLDED.set(i, (names = foldedNames(i)));
   return withText ? `${names}${foldText(i.summary).replace(/[^\p{L}\p{N}]+/gu, ' ')} ` : names;
 }
 
