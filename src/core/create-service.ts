@@ -7,7 +7,7 @@ import { Graph } from './graph.js';
 import { IncidentIndex, type RankedHit } from './incident-index.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from './incident-service.js';
 import type { Knowledge, ServedData } from './served.js';
-import { offsetOf, searchList } from './search-list.js';
+import { NAME_TEXT_MIN_RECORDS, offsetOf, searchList } from './search-list.js';
 import { foldText, truncateWords } from './text.js';
 
 /** What a record id looks like ("attack:G0016", "misp:threat-actor:<uuid>"): such a query is looked up by id first. */
@@ -97,7 +97,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
           },
           refOf: (i) => refOf(i)!,
           byDate: () => index.byDate(),
-          names: () => index.names(),
+          ...(index.size >= NAME_TEXT_MIN_RECORDS ? { names: () => index.names() } : {}),
         },
         text,
         options,

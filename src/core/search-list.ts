@@ -82,6 +82,12 @@ export const FULL_TEXT_SCAN_MAX = 5_000;
  * first until the list is full (a word that common fills it fast).
  */
 const NAMED_SORT_MAX = 3_000;
+/**
+ * From this many records on, searches use the one string of every record's names (`SearchListDeps.names`). Below it a
+ * test per record costs a few milliseconds, and bench/answers.ts measured searches at 10k slower with the string than
+ * without it (p99 of least CPU time ~25 ms against ~16 ms), while at 100k it saves ~10-20 ms per rare word.
+ */
+export const NAME_TEXT_MIN_RECORDS = 25_000;
 
 /** What a search list needs of the service: the records, the ranked search, and how to show a record. */
 export interface SearchListDeps {
