@@ -138,7 +138,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   if (stored) logger.debug({ records: incidents.length, relations: served.graph.size, cpuMs: served.timings }, 'records merged, graph loaded from the store');
   // The service's own copy of the merged ids: a running sync keeps it current (see `mergedResolver`).
   const canonical = new Map(served.canonical);
-  const service = createIncidentService(incidents, { graph: served.graph, extractor: served.extractor, canonical });
+  const service = createIncidentService(incidents, { graph: served.graph, extractor: served.extractor, canonical, posts: served.posts });
   if (file && !loaded) {
     writeSnapshotFile(file, fingerprint, incidents, served.canonical, service.index).catch((error: unknown) =>
       logger.warn({ file, err: (error as Error).message }, 'could not write the served snapshot'),
