@@ -150,6 +150,8 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   const loaded = file && reading ? await snapshotIn(file, await reading, fingerprint, logger) : undefined;
   if (loaded && stored) {
     const knowledge = knowledgeOf(loaded, stored);
+    // The posts that told a known story: lists of what is new show them (their relations are in the stored graph).
+    knowledge.posts = storyPosts(store.db);
     // Its checksum matched, so this fails only on a bug: answers then go on from the name index alone.
     loaded.index.textReady.catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not load the full-text index; answering from names only'));
     // Parsed ahead in slices once the bot is up, so the first list of every record ("recent") does not pay for it.
@@ -175,7 +177,7 @@ export async function loadService(store: Store, logger: Logger): Promise<LoadedS
   // Built a slice of records per turn of the event loop: at 100k records the index takes seconds.
   const index = IncidentIndex.build([]);
   await runSliced(upsertSteps(index, incidents));
-  const service = createIncidentServiceOver(index, { graph: served.graph, extractor: served.extractor, canonical });
+  const service = createIncidentServiceOver(index, { graph: served.graph, extractor: served.extractor, canonical, posts: served.posts });
   if (file && !loaded) {
     // Written in slices too, after the bot is up: the next start loads it instead of building.
     writeSnapshotFile(file, fingerprint, incidents, served.canonical, service.index).catch((error: unknown) =>

@@ -2,11 +2,12 @@ import type { Answer, IncidentList } from './answer-model.js';
 import { refOf } from './answer.js';
 import { understandQuery } from './understand.js';
 import type { Incident } from './incident.js';
+import { FeedPosts } from './feed-posts.js';
 import { Graph } from './graph.js';
 import { IncidentIndex, type RankedHit } from './incident-index.js';
 import type { Choice, IncidentService, SearchHit, SearchOptions } from './incident-service.js';
 import type { Knowledge, ServedData } from './served.js';
-import { offsetOf, searchList } from './search-list.js';
+import { NAME_TEXT_MIN_RECORDS, offsetOf, searchList } from './search-list.js';
 import { foldText, truncateWords } from './text.js';
 
 /** What a record id looks like ("attack:G0016", "misp:threat-actor:<uuid>"): such a query is looked up by id first. */
@@ -50,6 +51,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
   const graph = knowledge?.graph ?? new Graph();
   // Any id a record was merged from names it too ("misp:threat-actor:<uuid>" is attack:G0007).
   const lookup = (id: string) => index.get(canonical.get(id) ?? id);
+  const posts = FeedPosts.of(knowledge?.posts ?? [], canonical);
   const byId = (query: string) => (ID_SHAPE.test(query.trim()) ? lookup(query.trim()) : undefined);
 
   const matches = (incident: Incident | undefined, options: SearchOptions): boolean => {
@@ -69,7 +71,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
   const service: IncidentService & { index: IncidentIndex; graph: Graph } = {
     index,
     graph,
-    answer: (query, view = {}): Answer => understandQuery(index, lookup, query, { visible: view.visible, graph, context: view.context, cursor: view.cursor }),
+    answer: (query, view = {}): Answer => understandQuery(index, lookup, query, { visible: view.visible, graph, posts, context: view.context, cursor: view.cursor }),
     search(query, options = {}) {
       const hits = index.search(query, options.limit ?? 10, hasFilter(options) ? filtered(options) : undefined);
       const out = hits.map((h): SearchHit => ({ id: h.id, title: h.title, kind: h.kind, score: h.score }));
@@ -94,6 +96,8 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
             return hit && index.get(hit.id);
           },
           refOf: (i) => refOf(i)!,
+          byDate: () => index.byDate(),
+          ...(index.size >= NAME_TEXT_MIN_RECORDS ? { names: () => index.names() } : {}),
         },
         text,
         options,
@@ -101,9 +105,9 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
     },
     recent(count, options = {}): IncidentList {
       const merged: SearchOptions = { kinds: ['incident'], ...options };
-      const all = newest(index.all(), merged, Number.POSITIVE_INFINITY);
+      const all = newestIds(merged, Number.POSITIVE_INFINITY);
       const start = offsetOf(options.cursor, all.length);
-      const items = all.slice(start, start + count).map((i) => refOf(i)!);
+      const items = all.slice(start, start + count).map((id) => refOf(index.get(id))!);
       const next = start + count < all.length ? String(start + count) : undefined;
       return { title: 'Recent incidents', items, total: all.length, ...(next ? { cursor: next } : {}), note: all.length === 0 ? 'No dated incidents yet.' : undefined };
     },
@@ -111,7 +115,7 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
       const text = prefix.trim();
       // Ask for a few more than needed: ids too long to be a choice's value (or hidden from the caller) are dropped below.
       const want = view.visible ? limit * 2 + 5 : limit + 5;
-      const suggestions = text ? index.suggest(text, want) : newest(index.all(), { kinds: ['incident'], visible: view.visible }, want).map((i) => ({ id: i.id, name: i.title }));
+      const suggestions = text ? index.suggest(text, want) : newestIds({ kinds: ['incident'], visible: view.visible }, want).map((id) => ({ id, name: index.get(id)!.title }));
       return suggestions
         .filter((s) => s.id.length <= CHOICE_MAX_CHARS && (!view.visible || view.visible(s.id)))
         .slice(0, limit)
@@ -128,19 +132,25 @@ function serviceOver(index: IncidentIndex, knowledge?: Knowledge): IncidentServi
         for (const [id, label] of labels) graph.setLabel(id, label);
       }
     },
+    addPosts(more) {
+      posts.add(more, canonical);
+      // Each joins the graph as news of the story it reports, as at start-up.
+      if (knowledge) graph.add(knowledge.extractor.extract([], more).relations);
+      for (const p of more) if (p.title) graph.setLabel(p.postId, p.title);
+    },
     remove(ids) {
       index.remove(ids);
+      posts.remove(ids);
     },
     get size() {
       return index.size;
     },
   };
 
-  function newest(all: Iterable<Incident>, options: SearchOptions, limit: number): Incident[] {
-    const out: Incident[] = [];
-    for (const i of all) if (i.date && matches(i, options)) out.push(i);
-    out.sort((a, b) => (b.date!.value > a.date!.value ? 1 : b.date!.value < a.date!.value ? -1 : a.id.localeCompare(b.id)));
-    return out.slice(0, limit);
+  /** The ids of the newest dated records `options` keeps, at most `limit`, from the index's date order (no sort per call). */
+  function newestIds(options: SearchOptions, limit: number): string[] {
+    const kinds = options.kinds;
+    return index.byDate().inRange(kinds?.length === 1 ? kinds[0] : undefined, undefined, (id) => matches(index.get(id), options), limit);
   }
   return service;
 }

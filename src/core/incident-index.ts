@@ -1,6 +1,9 @@
 import MiniSearch from 'minisearch';
 import { CANDIDATES, CandidateSet, type RankedHit } from './candidates.js';
+import { DateOrder } from './date-order.js';
+import { FacetIndex } from './facet-index.js';
 import { fillDocTablesSteps, readSnapshot, readSnapshotParts, SnapshotError, snapshotPartsSteps, writeSnapshot, type IndexParts } from './index-snapshot.js';
+import { NameText } from './name-text.js';
 import type { Incident } from './incident.js';
 import { BOOST, dateKeys, FIELD_BOOSTS, INDEX_OPTIONS, toIndexDoc, type IndexDoc } from './index-doc.js';
 import { documentFrequency, idsWithTerm, postingCount, prefixWithin, scanPostings, TermLookup, type MiniInternals, type Work } from './postings.js';
@@ -69,6 +72,12 @@ export class IncidentIndex {
   private readonly records: Map<string, Incident>;
   /** Re-ranking signals of recently seen candidates, computed on demand (bounded; cleared when full). */
   private readonly profiles = new Map<string, Profile>();
+  /** The dated records in date order, built on the first list that needs it and kept current by upsert and remove. */
+  private dates: DateOrder | undefined;
+  /** The vendor and product words of the records, built on first use and kept current like `dates`. */
+  private facetWords: FacetIndex | undefined;
+  /** Every record's folded names in one string, built on first use and kept current like `dates`. */
+  private nameText: NameText | undefined;
   private readonly internals: MiniInternals;
   private readonly compactField: number;
   private readonly datesField: number;
@@ -166,10 +175,32 @@ export class IncidentIndex {
     return this.records.values();
   }
 
+  /** Returns the dated records newest first, per kind (built on first use; kept current as records change). */
+  byDate(): DateOrder {
+    this.dates ??= DateOrder.build(this.records.values());
+    return this.dates;
+  }
+
+  /** Returns the vendor and product words of the records (built on first use; kept current as records change). */
+  facets(): FacetIndex {
+    this.facetWords ??= FacetIndex.build(this.records.values());
+    return this.facetWords;
+  }
+
+  /** Returns every record's folded names and tag values, searchable for a word (built on first use; kept current). */
+  names(): NameText {
+    this.nameText ??= NameText.build(this.records.values());
+    return this.nameText;
+  }
+
   /** Adds or replaces records. */
   upsert(incidents: readonly Incident[]): void {
     this.changes++;
     for (const incident of incidents) {
+      const previous = this.records.get(incident.id);
+      this.dates?.upsert(incident, previous);
+      this.facetWords?.upsert(incident, previous);
+      this.nameText?.upsert(incident);
       if (this.mini.has(incident.id)) this.mini.discard(incident.id);
       this.mini.add(toIndexDoc(incident));
       this.text.add(incident);
@@ -183,6 +214,12 @@ export class IncidentIndex {
   remove(ids: Iterable<string>): void {
     this.changes++;
     for (const id of ids) {
+      const previous = this.records.get(id);
+      if (previous) {
+        this.dates?.remove(previous);
+        this.facetWords?.remove(previous);
+      }
+      this.nameText?.remove(id);
       if (this.mini.has(id)) this.mini.discard(id);
       this.text.remove(id);
       this.textBacklog?.add(id);

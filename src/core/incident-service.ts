@@ -2,6 +2,7 @@ import type { Answer, IncidentList } from './answer-model.js';
 import type { ConversationContext } from './conversation.js';
 import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
+import type { StoryPost } from './relations.js';
 
 /** One ranked search result. */
 export interface SearchHit {
@@ -61,7 +62,12 @@ export interface IncidentService {
   readonly graph?: Graph;
   /** Adds or replaces records in the live index. */
   upsert(incidents: readonly Incident[]): void;
-  /** Takes records out of the live index by id (a synced source dropped them); unknown ids are ignored. */
+  /**
+   * Adds feed posts that report a story already known (they made no record of their own): lists of what is new show
+   * them beside the records. Optional: a service without feeds need not hold posts.
+   */
+  addPosts?(posts: readonly StoryPost[]): void;
+  /** Takes records (and feed posts) out of the live index by id (a synced source or a feed's pruning dropped them); unknown ids are ignored. */
   remove(ids: readonly string[]): void;
   /** Number of records indexed. */
   readonly size: number;

@@ -1,5 +1,7 @@
+import type { DateOrder } from './date-order.js';
 import type { Graph } from './graph.js';
-import type { Incident, IncidentKind } from './incident.js';
+import type { FeedPosts } from './feed-posts.js';
+import type { Incident, IncidentDate, IncidentKind } from './incident.js';
 import { dateInRange, type TimeRange } from './time-range.js';
 import { foldText } from './text.js';
 import { words } from './query.js';
@@ -43,85 +45,56 @@ export function groupsOf(graph: Graph, countryCode: string, lookup: Lookup): str
   return graph.neighbors(`country:${countryCode}`, 'attributed-to', 'in').filter((id) => lookup(id)?.kind === 'group');
 }
 
-/**
- * The vendor and product words of exploited-vulnerability records (`vendor:`, `product:` tags), word by word, so that
- * "sonicwall vulns" or "PAN-OS bugs" find every record of that vendor or product. Built on first use and again
- * whenever the number of records changes.
- */
-export class FacetIndex {
-  private byWord = new Map<string, Set<string>>();
-  private builtFor = -1;
+/** Returns the date of a listed id (a record's, or a feed post's), or nothing when it has none or is unknown. */
+export type DateOf = (id: string) => IncidentDate | null | undefined;
 
-  /** Rebuilds the words when the number of records changed since the last build. */
-  refresh(all: () => Iterable<Incident>, size: number): this {
-    if (size !== this.builtFor) this.build(all());
-    this.builtFor = size;
-    return this;
-  }
+/** Returns the date getter of records looked up by id. */
+export const recordDates = (lookup: Lookup): DateOf => (id) => lookup(id)?.date;
 
-  /** Returns the ids of records whose vendor or product holds every one of `ws` (folded words), or undefined when none. */
-  match(ws: readonly string[]): Set<string> | undefined {
-    let out: Set<string> | undefined;
-    for (const w of ws) {
-      const ids = this.byWord.get(w);
-      if (!ids) return undefined;
-      out = out ? new Set([...out].filter((id) => ids.has(id))) : new Set(ids);
-      if (out.size === 0) return undefined;
-    }
-    return out;
-  }
-
-  /** Returns whether a folded word names a vendor or product. */
-  has(word: string): boolean {
-    return this.byWord.has(word);
-  }
-
-  private build(all: Iterable<Incident>): void {
-    const byWord = new Map<string, Set<string>>();
-    for (const r of all) {
-      for (const tag of r.tags) {
-        const colon = tag.indexOf(':');
-        const key = tag.slice(0, colon);
-        if (key !== 'vendor' && key !== 'product') continue;
-        const value = tag.slice(colon + 1);
-        // "PAN-OS" is typed "pan-os", "panos" or "pan os": its words and their run-together form both count.
-        const ws = words(value);
-        const keys = new Set([...ws, ws.join('')]);
-        for (const k of keys) {
-          if (k.length < 2) continue;
-          let set = byWord.get(k);
-          if (!set) byWord.set(k, (set = new Set()));
-          set.add(r.id);
-        }
-      }
-    }
-    this.byWord = byWord;
-  }
-}
-
-/** Returns records' ids ordered newest first by date (undated last, in their given order). */
-export function newestFirst(ids: readonly string[], lookup: Lookup): string[] {
-  const rows = ids.map((id, i) => ({ id, i, date: lookup(id)?.date?.value ?? '' }));
+/** Returns ids ordered newest first by date (undated last, in their given order). */
+export function newestFirst(ids: readonly string[], dateOf: DateOf): string[] {
+  const rows = ids.map((id, i) => ({ id, i, date: dateOf(id)?.value ?? '' }));
   rows.sort((a, b) => (a.date === b.date ? a.i - b.i : a.date === '' ? 1 : b.date === '' ? -1 : a.date < b.date ? 1 : -1));
   return rows.map((r) => r.id);
 }
 
-/** Returns the ids whose record falls in the time range (every id when there is no bounded range). */
-export function inRange(ids: readonly string[], range: TimeRange | undefined, lookup: Lookup): string[] {
+/** Returns the ids whose date falls in the time range (every id when there is no bounded range). */
+export function inRange(ids: readonly string[], range: TimeRange | undefined, dateOf: DateOf): string[] {
   if (!range || (!range.from && !range.to)) return [...ids];
-  return ids.filter((id) => dateInRange(lookup(id)?.date, range));
+  return ids.filter((id) => dateInRange(dateOf(id), range));
 }
 
-/** Returns the dated records of these kinds in the range, newest first (every record is read: bounded by the store's size). */
-export function datedInRange(all: Iterable<Incident>, kinds: readonly IncidentKind[] | undefined, range: TimeRange | undefined, visible?: (id: string) => boolean): string[] {
-  const rows: Incident[] = [];
-  for (const r of all) {
-    if (!r.date || (kinds && !kinds.includes(r.kind)) || (visible && !visible(r.id))) continue;
-    if (range && !dateInRange(r.date, range)) continue;
-    rows.push(r);
+/**
+ * Returns the feed posts about a subject that the caller may see: those reporting the subject itself or one of the
+ * listed records it is linked to (an incident of a group, a story naming it), and those whose title or text names it.
+ */
+export function postsAbout(posts: FeedPosts, subject: Incident, listed: readonly string[], visible: ((id: string) => boolean) | undefined): string[] {
+  const found = new Set([...posts.reporting([subject.id, ...listed]), ...posts.naming([subject.title, ...subject.aliases])]);
+  return [...found].filter((id) => !visible || (visible(id) && visible(posts.storyOf(id)!)));
+}
+
+/**
+ * Returns the records and the feed posts dated in a range, newest first, merged: both lists come newest first, so
+ * this costs the length of the two (no sort).
+ */
+export function withPosts(records: readonly string[], posts: FeedPosts, range: TimeRange | undefined, dateOf: DateOf, visible: ((id: string) => boolean) | undefined): string[] {
+  const news = posts.inRange(range, visible && ((id) => visible(id) && visible(posts.storyOf(id)!)));
+  if (news.length === 0) return [...records];
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < records.length || j < news.length) {
+    const a = i < records.length ? (dateOf(records[i]!)?.value ?? '') : undefined;
+    const b = j < news.length ? posts.dateOf(news[j]!)!.value : undefined;
+    if (b === undefined || (a !== undefined && a >= b)) out.push(records[i++]!);
+    else out.push(news[j++]!);
   }
-  rows.sort((a, b) => (a.date!.value === b.date!.value ? a.id.localeCompare(b.id) : a.date!.value < b.date!.value ? 1 : -1));
-  return rows.map((r) => r.id);
+  return out;
+}
+
+/** Returns the dated records of a kind (every kind when absent) in the range, newest first, from the index's date order. */
+export function datedInRange(order: DateOrder, kind: IncidentKind | undefined, range: TimeRange | undefined, visible?: (id: string) => boolean): string[] {
+  return order.inRange(kind, range, visible);
 }
 
 /** Where a list's next page starts, and the record a follow-up list was about (so a later page needs no context). */

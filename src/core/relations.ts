@@ -9,6 +9,14 @@ export interface StoryPost {
   postId: string;
   incidentId: string;
   title?: string;
+  /** The post's link, when it has one. */
+  url?: string | null;
+  /** When the feed says it was published (ISO 8601), when it says. */
+  published?: string | null;
+  /** When it was stored (epoch milliseconds): its date when the feed gave none. */
+  createdAt?: number;
+  /** Its text (the start of it is enough: lists show its first sentence and look for names in it). */
+  summary?: string;
 }
 
 /** The relations of a set of records, with display names for the nodes that are not records. */

@@ -42,6 +42,8 @@ export interface ServedData {
   extractor: RelationExtractor;
   /** Every id merged into another record -> the id it is served as. */
   canonical: ReadonlyMap<string, string>;
+  /** Feed posts that report a story other than their own (lists of what is new draw on them). */
+  posts?: readonly StoryPost[];
   /** The merges made, for reports and tests. */
   merges: MergeEvidence[];
   /** Time taken per step, in milliseconds of CPU (wall time swings with the machine's load; CPU time does not). */
@@ -49,7 +51,7 @@ export interface ServedData {
 }
 
 /** What the service needs besides the records to answer from the graph and resolve merged ids. */
-export type Knowledge = Pick<ServedData, 'graph' | 'canonical' | 'extractor'>;
+export type Knowledge = Pick<ServedData, 'graph' | 'canonical' | 'extractor' | 'posts'>;
 
 /**
  * Returns the records to serve and their graph, the same way for every entry point (start-up, `ask`, `search`,
@@ -73,7 +75,7 @@ export function buildServed(inputs: ServedInputs, options: { background?: boolea
     const extractor = new RelationExtractor(records, merged.canonical);
     extend(graph, extractor, records, posts);
     timings.graph = cpuMs() - t2;
-    return { records, graph, graphReady: Promise.resolve(), extractor, canonical: merged.canonical, merges: merged.merges, timings };
+    return { records, graph, graphReady: Promise.resolve(), extractor, canonical: merged.canonical, posts, merges: merged.merges, timings };
   }
   const extractor = new RelationExtractor([], merged.canonical);
   const graphReady = (async () => {
@@ -90,7 +92,7 @@ export function buildServed(inputs: ServedInputs, options: { background?: boolea
       timings.graph += cpuMs() - t;
     }
   })();
-  return { records, graph, graphReady, extractor, canonical: merged.canonical, merges: merged.merges, timings };
+  return { records, graph, graphReady, extractor, canonical: merged.canonical, posts, merges: merged.merges, timings };
 }
 
 /** Relations stored for the current inputs, read a slice at a time in key order (implemented by the store). */
@@ -121,7 +123,7 @@ export function servedFromStored(inputs: ServedInputs, stored: StoredRelations):
   const t2 = cpuMs();
   const timings = { union: t1 - t0, merge: t2 - t1, graph: 0 };
   const { graph, graphReady } = graphFromStored(stored, timings);
-  return { records, graph, graphReady, extractor: new RelationExtractor(records, canonical), canonical, merges: [], timings };
+  return { records, graph, graphReady, extractor: new RelationExtractor(records, canonical), canonical, posts: inputs.posts ?? [], merges: [], timings };
 }
 
 /**

@@ -8,7 +8,8 @@ import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 import type { IncidentIndex } from './incident-index.js';
 import { COMPARE_PATTERNS, FOCUS_CUES, RELATION_VERBS, DEEDS_WORDS, DEMONYMS, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
-import { datedInRange, decodeCursor, encodeCursor, FacetIndex, groupsOf, holdsName, inRange, LIST_PAGE_SIZE, newestFirst, relatedOfKind } from './lists.js';
+import type { FeedPosts } from './feed-posts.js';
+import { datedInRange, decodeCursor, encodeCursor, groupsOf, holdsName, inRange, LIST_PAGE_SIZE, newestFirst, postsAbout, relatedOfKind, withPosts } from './lists.js';
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
@@ -23,6 +24,8 @@ export interface UnderstandOptions extends AnswerOptions {
   cursor?: string;
   /** Today, for "latest", "this year", "since March". */
   now?: Date;
+  /** Feed posts that report a known story: lists of what is new show them beside the records. */
+  posts?: FeedPosts;
 }
 
 /** Most records a word may be carried by and still count as naming what the question asks about. */
@@ -43,8 +46,6 @@ const GENERIC_ASKS: ReadonlySet<string> = new Set([
 
 /** Words around a subject that describe it without naming it ("pakistani apt groups", "state-sponsored actors"). */
 const DESCRIBERS: ReadonlySet<string> = new Set('apt state sponsored backed based nation linked affiliated threat cyber espionage criminal hacking security'.split(' '));
-
-const facetsByIndex = new WeakMap<IncidentIndex, FacetIndex>();
 
 /**
  * Returns the answer to one question as people type it: a comparison, a list (from the graph, by vendor or product,
@@ -72,7 +73,11 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   }
 
   const ws = words(folded);
-  const referent = cursor?.subject ? lookup(cursor.subject) : followUpReferent(index, ws, options.context, lookup, visible);
+  // A post listed earlier stands for the story it reports ("tell me more about the second one").
+  const recordOf = (id: string) => lookup(id) ?? lookup(options.posts?.storyOf(id) ?? '');
+  // A later page is the question its first page answered: a follow-up's page names its subject in the cursor, and a
+  // page of any other list is no follow-up of that first page ("anything recent?" asked again for page 2).
+  const referent = cursor?.subject ? lookup(cursor.subject) : cursor ? undefined : followUpReferent(index, ws, options.context, recordOf, visible);
   const range = readTimeRange(text, options.now ?? new Date());
   const timed = Boolean(range && (range.from || range.to || range.recency));
   let plan = listPlan(index, range ? words(normalise(foldText(range.rest))) : ws, referent, timed, visible);
@@ -83,16 +88,24 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   // A time alone lists what happened then, unless the question also names something ("who hacked X in 2017").
   const timeOnly = timed && !referent && !plan && contentWords(range ? words(foldText(range.rest)) : ws).length === 0;
   if (plan || timeOnly) {
-    let list = listIds(index, lookup, plan, range, visible, graph);
-    // A subject with nothing of the kind asked for, in a time range, still has the range's records of that kind.
-    if (plan?.target && timed && (!list || list.ids.length === 0)) list = listIds(index, lookup, { target: plan.target, named: false }, range, visible, graph);
+    let list = listIds(index, lookup, plan, range, visible, graph, options.posts);
+    // A subject with nothing of the kind asked for, in a time range, still has the range's records of that kind: a
+    // list by time, so it is labelled by what the question asked (the latest), not as the subject's list.
+    let listed = plan;
+    if (plan?.target && timed && (!list || list.ids.length === 0)) {
+      listed = { target: plan.target, named: false };
+      list = listIds(index, lookup, listed, range, visible, graph, options.posts);
+      const about = plan.subject ?? referent;
+      const when = range?.matched ? ` (${range.matched})` : '';
+      if (list && about) list.title = `Nothing linked to ${about.title}${when}; the latest ${KIND_PLURAL[plan.target].toLowerCase()}${when} instead, newest first.`;
+    }
     if (list && list.ids.length > 0) {
-      const page = list.ids.slice(offset, offset + LIST_PAGE_SIZE).flatMap((id) => refWithSameAs(lookup(id)) ?? []);
+      const page = list.ids.slice(offset, offset + LIST_PAGE_SIZE).flatMap((id) => options.posts?.refOf(id) ?? refWithSameAs(lookup(id)) ?? []);
       const next = offset + LIST_PAGE_SIZE < list.ids.length ? encodeCursor({ offset: offset + LIST_PAGE_SIZE, subject: referent && !plan?.named ? referent.id : undefined }) : undefined;
       return {
         query: text,
         status: 'list',
-        intent: range?.recency || (range && !plan?.subject) ? 'latest' : 'list',
+        intent: range?.recency || (range && !listed?.subject) ? 'latest' : 'list',
         summary: list.title,
         facts: [],
         sources: [],
@@ -219,8 +232,7 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
   const country = countryOf(content);
   if (country && country.rest.length === 0) return { target: target === 'incident' ? 'incident' : 'group', country: country.code, named: true };
 
-  const facets = (facetsByIndex.get(index) ?? new FacetIndex()).refresh(() => index.all(), index.size);
-  facetsByIndex.set(index, facets);
+  const facets = index.facets();
   const facetWords = content.filter((w) => facets.has(w));
   // A vendor or product among many other words, with no word asking for a list, is a detail of a description
   // ("fancy bear hacking cisco routers through old bugs to spy on networks"), not a request for the vendor's flaws.
@@ -301,19 +313,22 @@ function listIds(
   range: TimeRange | undefined,
   visible: ((id: string) => boolean) | undefined,
   graph: Graph | undefined,
+  posts: FeedPosts | undefined,
 ): { ids: string[]; title: string } | undefined {
   const when = range?.matched ? ` (${range.matched})` : '';
+  const dateOf = (id: string) => posts?.dateOf(id) ?? lookup(id)?.date;
   if (!plan) {
-    const ids = datedInRange(index.all(), undefined, range, visible);
+    const records = datedInRange(index.byDate(), undefined, range, visible);
+    const ids = posts ? withPosts(records, posts, range, dateOf, visible) : records;
     return { ids, title: `Records dated${when}, newest first.` };
   }
   const kindLabel = plan.target ? KIND_PLURAL[plan.target] : 'Records';
   if (plan.facet) {
-    const ids = newestFirst(inRange([...plan.facet].filter((id) => lookup(id)), range, lookup), lookup);
+    const ids = newestFirst(inRange([...plan.facet].filter((id) => lookup(id)), range, dateOf), dateOf);
     return { ids, title: `${kindLabel} of ${plan.facetLabel}${when}, newest first.` };
   }
   if (!plan.subject && !plan.country) {
-    const ids = datedInRange(index.all(), plan.target ? [plan.target] : undefined, range, visible);
+    const ids = datedInRange(index.byDate(), plan.target, range, visible);
     return { ids, title: `${kindLabel}${when}, newest first.` };
   }
   if (!graph) return undefined;
@@ -328,11 +343,13 @@ function listIds(
     // A group's campaigns include those named after it that state no attribution ("<group> TTP evolution").
     if (subject.kind === 'group' && plan.target === 'incident') ids.push(...mentions(index, subject, 'incident', visible));
   } else {
-    // "What's new with X": what the graph links to it, and the dated records and posts that name it.
-    ids = [...graph.neighbors(subject.id, undefined, 'both').filter((id) => lookup(id)?.date), ...mentions(index, subject, undefined, visible)];
+    // "What's new with X": what the graph links to it, the dated records that name it, and the feed posts about it.
+    ids = [...graph.neighbors(subject.id, undefined, 'both').filter((id) => !posts?.has(id) && lookup(id)?.date), ...mentions(index, subject, undefined, visible)];
+    ids = [...new Set(ids)].filter((id) => id !== subject.id && lookup(id));
+    if (posts) ids.push(...postsAbout(posts, subject, ids, visible));
   }
-  ids = [...new Set(ids)].filter((id) => id !== subject.id && lookup(id));
-  ids = newestFirst(inRange(ids, range, lookup), lookup);
+  ids = [...new Set(ids)].filter((id) => id !== subject.id && (posts?.has(id) || lookup(id)));
+  ids = newestFirst(inRange(ids, range, dateOf), dateOf);
   const what = plan.target ? kindLabel : "Newest records";
   return { ids, title: `${what} linked to ${subject.title}${when}${ids.some((id) => lookup(id)?.date) ? ', newest first' : ''}.` };
 }

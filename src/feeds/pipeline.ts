@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { INCIDENT_BOUNDS, SourceSchema, type Incident, type Source } from '../core/incident.js';
 import type { IncidentService } from '../core/incident-service.js';
+import type { StoryPost } from '../core/relations.js';
 import { redactUrl } from '../core/redact.js';
 import { foldText } from '../core/text.js';
 import type { Logger } from '../logger.js';
@@ -306,6 +307,7 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
     const changed = new Map<string, Incident>();
     const created = new Set<string>();
     let queued = 0;
+    let storyPosts: StoryPost[] = [];
     const sliceStart = performance.eventLoopUtilization();
     const start = at;
     const most = Math.max(1, Math.floor(deps.sliceMs / perItemMs));
@@ -430,6 +432,7 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
 
       // Posts first: item keys and alerts refer to them.
       await storage.posts.insertMany(posts, operatorFeed);
+      storyPosts = posts.filter((p) => p.incidentId !== p.id).map((p) => ({ postId: p.id, incidentId: p.incidentId, title: p.title, url: p.url, published: p.published, createdAt: p.createdAt, summary: p.summary }));
       await storage.feeds.insertItems(feed.id, itemKeys, now);
       queued = await storage.outbox.enqueueMany(alerts);
 
@@ -448,6 +451,8 @@ async function ingestSteps(feed: FeedRow, parsed: ParsedFeed, deps: PipelineDeps
     });
     result.queued += queued;
     if (changed.size && deps.service) deps.service.upsert([...changed.values()]);
+    // Posts that told a known story made no record: the live index holds them beside it, for lists of what is new.
+    if (storyPosts.length) deps.service?.addPosts?.(storyPosts);
     if (queued > 0) deps.onQueued?.(queued);
     perItemMs = (perItemMs + performance.eventLoopUtilization(sliceStart).active / (at - start)) / 2;
     await slicer.pause();

@@ -37,17 +37,20 @@ export async function pruneSteps(feedId: number, deps: PipelineDeps, now: number
     let pruned = 0;
     for (let at = 0; at < batch.length; ) {
       const gone: string[] = [];
+      const posts: string[] = [];
       await storage.db.transaction(async () => {
         do {
           const r = await storage.posts.prune(batch[at]!.id);
-          if (r.pruned) pruned++;
+          if (r.pruned) {
+            pruned++;
+            posts.push(batch[at]!.id);
+          }
           if (r.incidentId) gone.push(r.incidentId);
         } while (++at < batch.length && !slicer.spent());
       });
-      if (gone.length) {
-        deps.service?.remove(gone);
-        for (const id of gone) removed.add(id);
-      }
+      // The live index forgets the records only these posts told, and the posts it held beside the stories they told.
+      if (gone.length || posts.length) deps.service?.remove([...gone, ...posts]);
+      for (const id of gone) removed.add(id);
       await slicer.pause();
     }
     result.posts += pruned;

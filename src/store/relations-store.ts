@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Graph, Relation } from '../core/graph.js';
 import { RelationTypeSchema, type RelationType } from '../core/incident.js';
 import type { StoryPost } from '../core/relations.js';
+import { STORY_POSTS_SQL, toStoryPost, type StoryPostRow } from './repos/relations.js';
 import type { StoredRelations } from '../core/served.js';
 
 /** The meta key under which the fingerprint of the stored relations' inputs is kept. */
@@ -145,10 +146,7 @@ export function readLabel(db: Database.Database, node: string): string | undefin
 
 /** Returns the feed posts that report a story other than their own (their `reported-in` relations). */
 export function storyPosts(db: Database.Database): StoryPost[] {
-  return db
-    .prepare<[], { id: string; incident_id: string; title: string }>('SELECT id, incident_id, title FROM posts WHERE id <> incident_id ORDER BY created_at, id')
-    .all()
-    .map((r) => ({ postId: r.id, incidentId: r.incident_id, title: r.title }));
+  return db.prepare<[], StoryPostRow>(STORY_POSTS_SQL).all().map(toStoryPost);
 }
 
 /** Returns a cheap summary of the posts table that changes whenever a post is added or removed. */

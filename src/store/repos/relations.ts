@@ -1,5 +1,6 @@
 import type { Graph, Relation } from '../../core/graph.js';
 import { RelationTypeSchema, type RelationType } from '../../core/incident.js';
+import { POST_TEXT_CHARS } from '../../core/feed-posts.js';
 import type { StoryPost } from '../../core/relations.js';
 import type { Db, SqlValue } from '../db.js';
 import { insertRows } from './sql.js';
@@ -52,6 +53,18 @@ export interface RelationRepo {
 }
 
 type Row = { subject: string; type: string; object: string };
+
+/** The posts that report a story other than their own, oldest first, with what lists show of them (either engine). */
+export const STORY_POSTS_SQL = `SELECT id, incident_id, title, url, published, created_at, substr(summary, 1, ${POST_TEXT_CHARS}) AS summary
+  FROM posts WHERE id <> incident_id ORDER BY created_at, id`;
+
+/** One row of STORY_POSTS_SQL. */
+export type StoryPostRow = { id: string; incident_id: string; title: string; url: string | null; published: string | null; created_at: number | string; summary: string | null };
+
+/** Returns the story post a row of STORY_POSTS_SQL holds. */
+export function toStoryPost(r: StoryPostRow): StoryPost {
+  return { postId: r.id, incidentId: r.incident_id, title: r.title, url: r.url, published: r.published, createdAt: Number(r.created_at), summary: r.summary ?? '' };
+}
 const toRelation = (r: Row): Relation => ({ from: r.subject, type: r.type as RelationType, to: r.object });
 
 /** Returns the relations repository over `db`. */
@@ -142,8 +155,7 @@ export function createRelationRepo(db: Db): RelationRepo {
       return (await db.one<{ label: string }>('SELECT label FROM relation_labels WHERE generation = ? AND node = ?', [await generation(), node]))?.label;
     },
     async storyPosts() {
-      const rows = await db.query<{ id: string; incident_id: string; title: string }>('SELECT id, incident_id, title FROM posts WHERE id <> incident_id ORDER BY created_at, id');
-      return rows.map((r) => ({ postId: r.id, incidentId: r.incident_id, title: r.title }));
+      return (await db.query<StoryPostRow>(STORY_POSTS_SQL)).map(toStoryPost);
     },
     async postsStamp() {
       const row = await db.one<{ n: number; t: number | null }>('SELECT count(*) AS n, max(created_at) AS t FROM posts');
