@@ -36,15 +36,29 @@ export const DESCRIPTION_DOUBTS = {
    * does not hold, since a right record would have had to miss two words the rest of the data never uses either.
    */
   maxUnknownMissing: 1,
-  /** A country the question names (or its people's adjective) that the record never mentions: it tells of another place's events. */
+  /**
+   * A country the question names (or its people's adjective) that neither the record nor the records it links to (its
+   * actors: a campaign rarely restates its group's country) mention: it tells of another place's events.
+   */
   placeMustBeMentioned: true,
 } as const;
 
-/** Returns why the record is doubted as the answer to a description (an unknown thing or a place it lacks), or undefined. */
-export function descriptionDoubt(incident: Incident, q: ParsedQuery, evidence: Evidence): string | undefined {
+/**
+ * Returns why the record is doubted as the answer to a description (an unknown thing or a place it lacks), or
+ * undefined; `linked` are the records it links to (its groups, tools), which may say the place for it.
+ */
+export function descriptionDoubt(incident: Incident, q: ParsedQuery, evidence: Evidence, linked: readonly Incident[] = []): string | undefined {
   if (q.terms.length < DESCRIPTION_DOUBTS.minTerms) return undefined;
   if (evidence.unknownMissingCount > DESCRIPTION_DOUBTS.maxUnknownMissing) return 'unknown';
-  if (DESCRIPTION_DOUBTS.placeMustBeMentioned && placesMissing(incident, q).length > 0) return 'place';
+  if (DESCRIPTION_DOUBTS.placeMustBeMentioned) {
+    const missing = new Set(placesMissing(incident, q));
+    for (const other of linked) {
+      if (missing.size === 0) break;
+      const still = new Set(placesMissing(other, q));
+      for (const p of missing) if (!still.has(p)) missing.delete(p);
+    }
+    if (missing.size > 0) return 'place';
+  }
   return undefined;
 }
 

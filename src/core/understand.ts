@@ -377,7 +377,7 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   // A word no record knows is a name the data lacks in a short question ("crimson osprey"); in a long description it
   // is more often a casual word ("on-prem"), and the share alone decides.
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
-  if (evidence.share >= MIN_EVIDENCE && !unknownName && !descriptionDoubt(record, q, evidence)) return answer;
+  if (evidence.share >= MIN_EVIDENCE && !unknownName && !descriptionDoubt(record, q, evidence, answer.related.flatMap((r) => lookup(r.id) ?? []))) return answer;
   // The query's rarest word, held by at most RARE_CARRIERS records, this one among them ("viasat" in "viasat
   // satellite hack"): that word is the name asked about. In a description, one rare word shared ("lithuanian") is
   // a detail in common, not a name: the share decides.
