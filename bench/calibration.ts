@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { loadServed, readDataFiles } from '../src/bootstrap.js';
 import { rankedHits } from '../src/core/answer.js';
-import { weighEvidence } from '../src/core/confidence.js';
+import { descriptionDoubt, weighEvidence } from '../src/core/confidence.js';
 import { createServedService } from '../src/core/create-service.js';
 import { nameAlternatives } from '../src/core/name-alternatives.js';
 import { parseQuery, words } from '../src/core/query.js';
@@ -53,6 +53,8 @@ for (const file of values.queries) {
       s1: hits[0] ? Number(hits[0].score.toFixed(3)) : null,
       s2: hits[1] ? Number(hits[1].score.toFixed(3)) : null,
       len: top ? lengthOf(top) : null,
+      doubt: top && ev ? descriptionDoubt(top, pq, ev, answer.related.flatMap((r) => index.get(r.id) ?? [])) ?? null : null,
+      unknownMissing: ev?.unknownMissingCount,
       avgLen: Math.round(avgLen),
       n,
       terms: ev?.terms.map((t) => ({ t: t.term, df: index.text.df(t.term), w: Number(t.weight.toFixed(2)), c: Number(t.credit.toFixed(2)) })),

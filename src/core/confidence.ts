@@ -180,13 +180,18 @@ export function placesAsked(ws: readonly string[]): { said: string; code: string
   return out;
 }
 
-/** Whether a record mentions a country in any form: its countries, its name's words, or the adjective for its people. */
+/**
+ * Whether a record mentions a country in any form: its countries, its name's words, a short form ("usa", "uk"), the
+ * adjective for its people, or its code written with dots ("U.S."), which splits into letters as words. Lenient on
+ * purpose ("us" the pronoun counts): a doubt must come from a place the record surely does not name.
+ */
 function mentionsPlace(incident: Incident, own: ReadonlySet<string>, code: string): boolean {
   if (incident.entities.countries.some((c) => countryCode(c) === code)) return true;
   const name = countryName(code);
   if (name && words(name.replace(/\s*\(.*\)$/, '')).every((w) => own.has(w))) return true;
-  for (const w of own) if (DEMONYMS[w] === code || (w.length >= 3 && countryCode(w) === code)) return true;
-  return false;
+  for (const w of own) if (DEMONYMS[w] === code || (w.length >= 2 && countryCode(w) === code)) return true;
+  const dotted = new RegExp(`\\b${code[0]}\\.\\s?${code[1]}\\.`);
+  return dotted.test(incident.summary) || (incident.body !== undefined && dotted.test(incident.body));
 }
 
 /** What evidence reads of a record: its words, their stems, its names run together, and its names' words. */

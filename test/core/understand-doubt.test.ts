@@ -22,6 +22,10 @@ const RECORDS: IncidentInput[] = [
     summary: 'Copper Wren sent fake conference invitations to university researchers, installing a backdoor that copied their papers.',
     tags: ['attributed-to:Copper Wren'], sources: src,
   },
+  {
+    id: 'test:C3', kind: 'incident', title: 'Operation Dry Ledger', date: { value: '2021-05', precision: 'month' },
+    summary: 'Operators phished U.S. water utilities with fake billing notices to harvest passwords of plant staff.', sources: src,
+  },
   { id: 'test:G1', kind: 'group', title: 'Copper Wren', summary: 'Copper Wren is an Iranian espionage group active since 2019.', sources: src },
   ...['Amber', 'Birch', 'Cedar', 'Delta', 'Elm', 'Fern'].map((w, i): IncidentInput => ({
     id: `test:F${i}`, kind: 'group', title: `${w} Gull`, summary: `${w} Gull is a criminal group that sells stolen access to networks of companies.`, sources: src,
@@ -49,6 +53,12 @@ describe('not sure about a description its best record only partly tells', () =>
       assert.equal(here.status, 'found', `${q}: ${here.status}`);
       assert.equal(here.incident?.id, 'test:C1');
     }
+  });
+
+  it('a country written as its dotted code ("U.S.") counts as said', async () => {
+    const a = await ask('american water utilities phished with fake billing notices to harvest passwords');
+    assert.equal(a.status, 'found', `${a.status} ${a.incident?.id} ${a.summary}`);
+    assert.equal(a.incident?.id, 'test:C3');
   });
 
   it('the people\'s adjective said by the group the campaign is attributed to counts as said', async () => {
