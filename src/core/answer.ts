@@ -51,7 +51,7 @@ export function answerQuery(index: IncidentIndex, allRecords: RecordLookup, raw:
     return { ...empty, summary: 'Ask about an incident by name, alias, CVE id or a question, e.g. "skyecc" or "how many users did Sky ECC have?".' };
   }
   const description = q.terms.length >= DESCRIPTION_TERMS;
-  const hits = byEvidence(index, q, index.search(q, description ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))), visible);
+  const hits = rankedHits(index, q, visible);
   const top = hits[0];
   // A description's hits are scored by the evidence their texts give; whether the best gives enough is the
   // evidence check's call (MIN_EVIDENCE, in understand.ts), not the name index's score.
@@ -139,6 +139,12 @@ export const SEARCH_SHARE = 0.4;
  * carries the same words in its profile. Context records weigh this much against an incident for a description.
  */
 export const DESCRIPTION_CONTEXT_FACTOR = 0.85;
+
+/** Returns the records a query may be answered by, best first: the name index's hits, re-weighed by evidence for longer questions. */
+export function rankedHits(index: IncidentIndex, q: ParsedQuery, visible?: (id: string) => boolean): RankedHit[] {
+  const description = q.terms.length >= DESCRIPTION_TERMS;
+  return byEvidence(index, q, index.search(q, description ? DESCRIPTION_RERANK : 12, visible && ((h) => visible(h.id))), visible);
+}
 
 /**
  * Returns the hits with the leading few re-weighed by how much of the question's weight (rarer words weigh more) each

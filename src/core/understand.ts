@@ -1,7 +1,7 @@
 import type { Answer, IncidentRef } from './answer-model.js';
 import { answerAbout, answerQuery, refOf, type AnswerOptions, type RecordLookup } from './answer.js';
 import { compareAnswer } from './compare.js';
-import { evidenceFor, MIN_EVIDENCE, weighEvidence } from './confidence.js';
+import { descriptionDoubt, evidenceFor, MIN_EVIDENCE, weighEvidence } from './confidence.js';
 import type { ConversationContext } from './conversation.js';
 import { countryCode } from './countries.js';
 import type { Graph } from './graph.js';
@@ -394,7 +394,7 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   // A word no record knows is a name the data lacks in a short question ("crimson osprey"); in a long description it
   // is more often a casual word ("on-prem"), and the share alone decides.
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
-  if (evidence.share >= MIN_EVIDENCE && !unknownName) return answer;
+  if (evidence.share >= MIN_EVIDENCE && !unknownName && !descriptionDoubt(record, q, evidence, answer.related.flatMap((r) => lookup(r.id) ?? []))) return answer;
   // The query's rarest word, held by at most RARE_CARRIERS records, this one among them ("viasat" in "viasat
   // satellite hack"): that word is the name asked about. In a description, one rare word shared ("lithuanian") is
   // a detail in common, not a name: the share decides.
