@@ -108,6 +108,8 @@ export function judge(q: NaturalQuery, answer: Answer, canonical: ReadonlyMap<st
     return hits >= need ? undefined : `${hits}/${need} hits: ${got}`;
   }
   const expected = new Set((q.expected_ids ?? []).map(canon));
+  // A not-found answer may still carry its closest record; the user was told the bot does not know, so it is a miss.
+  if (answer.status === 'not-found') return `not found: ${got}`;
   if (!answer.incident || !idsOf(answer.incident).some((id) => expected.has(id))) return `top: ${got}`;
   if (q.answer_contains?.length) {
     const text = `${answer.quote?.text ?? ''} ${answer.summary}`.toLowerCase();
