@@ -20,7 +20,7 @@ import path from 'node:path';
 import { stringify } from 'node:querystring';
 import type { Db } from '../src/store/db.js';
 import { FakeDiscord, guildIdOnShard, type SentInteraction } from '../test/support/fake-discord.js';
-import { FakeSlack, postSigned } from '../test/support/fake-slack.js';
+import { FakeSlack, postSigned, postSignedCommand } from '../test/support/fake-slack.js';
 import { FAKE_SLACK_APP, installThroughPages } from '../test/support/fake-slack-oauth.js';
 import { appMentionBody, slashCommandPayload } from '../test/support/fake-slack-payloads.js';
 import { startFeedServer } from '../test/support/feed-server.js';
@@ -162,10 +162,10 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
       const installed = await installThroughPages(slackOrigin(replicas[0]!), slack.workspaces, team, `Workspace ${team}`);
       if (installed.status !== 200) figures.notes.push(`FAIL: installing ${team} answered ${installed.status}`);
       const url = slack.responseUrl();
-      await postSigned(`${slackOrigin(replicas[0]!)}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text: 'alerts subscribe', response_url: url, team_id: team, channel_id: `C${team}ALERTS`, user_id: user })), {
+      await postSignedCommand(slack, `${slackOrigin(replicas[0]!)}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text: 'alerts subscribe', response_url: url, team_id: team, channel_id: `C${team}ALERTS`, user_id: user })), {
         contentType: 'application/x-www-form-urlencoded',
       });
-      const reply = await waitFor(() => slack.responses.find((r) => url.endsWith(`/${r.id}`)), 10_000);
+      const reply = await waitFor(() => slack.responsesTo(url)[0], 10_000);
       if (!/Subscribed/.test(JSON.stringify(reply?.body ?? ''))) figures.notes.push(`FAIL: subscribing a channel in ${team}: ${JSON.stringify(reply?.body ?? 'no reply').slice(0, 200)}`);
     }
     // The first poll of a feed stores what it has and alerts nothing: wait until every feed has been seeded.
@@ -274,7 +274,8 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
         try {
           if (kind === 3) {
             const url = slack.responseUrl();
-            const { status } = await postSigned(`${slackOrigin(r)}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text, response_url: url, team_id: team, channel_id: channel, user_id: 'UASK' })), {
+            // An answer in the acknowledgement (the response body) is recorded as an answer to the response_url.
+            const { status } = await postSignedCommand(slack, `${slackOrigin(r)}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text, response_url: url, team_id: team, channel_id: channel, user_id: 'UASK' })), {
               contentType: 'application/x-www-form-urlencoded',
             });
             if (status !== 200) continue;
@@ -283,7 +284,8 @@ async function run(engine: 'postgres' | 'sqlite'): Promise<Figures> {
               sentAt,
               answers: 0,
               match: ({ slack }) => {
-                const got = slack.responses.filter((x) => url.endsWith(`/${x.id}`));
+                // Exactly once: answers in the acknowledgement plus answers through the response_url.
+                const got = slack.responsesTo(url);
                 return { count: got.length, at: got[0]?.at };
               },
             };

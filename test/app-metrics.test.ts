@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { startApp, type RunningApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { FakeDiscord } from './support/fake-discord.js';
-import { FakeSlack, postSigned } from './support/fake-slack.js';
+import { FakeSlack, postSigned, postSignedCommand } from './support/fake-slack.js';
 import { slashCommandPayload } from './support/fake-slack-payloads.js';
 import { startDatasetServer, type DatasetServer } from './support/dataset-server.js';
 import { rssFeed, startFeedServer, type FeedServer } from './support/feed-server.js';
@@ -217,7 +217,7 @@ describe('startApp in Slack HTTP mode with HTTP_PORT: two ports, each serving on
   it('answers a slash command on the Slack port and counts it on the metrics port', async () => {
     assert.notEqual(opsPort, slackPort);
     const payload = slashCommandPayload({ text: 'skyecc', response_url: fake.responseUrl() });
-    const { status } = await postSigned(`http://127.0.0.1:${slackPort}/slack/events`, secret, stringify(payload), { contentType: 'application/x-www-form-urlencoded' });
+    const { status } = await postSignedCommand(fake, `http://127.0.0.1:${slackPort}/slack/events`, secret, stringify(payload), { contentType: 'application/x-www-form-urlencoded' });
     assert.equal(status, 200);
     await fake.waitForResponse();
     const metrics = (await call(opsPort, '/metrics')).body;

@@ -77,7 +77,7 @@ export async function startTestSlackBot(mode: 'socket' | 'http', options: TestSl
   await adapter.start();
   const endpoint = mode === 'http' ? `http://127.0.0.1:${adapter.port}${SLACK_EVENTS_PATH}` : undefined;
   if (mode === 'socket') await fake.waitForSocket();
-  const driver = endpoint ? httpDriver(endpoint, TEST_SIGNING_SECRET) : socketDriver(fake);
+  const driver = endpoint ? httpDriver(endpoint, TEST_SIGNING_SECRET, fake) : socketDriver(fake);
   return {
     fake,
     adapter,

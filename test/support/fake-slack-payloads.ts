@@ -1,6 +1,6 @@
 import { stringify } from 'node:querystring';
 import type { FakeSlack } from './fake-slack.js';
-import { postSigned } from './fake-slack.js';
+import { postSigned, postSignedCommand } from './fake-slack.js';
 
 let counter = 0;
 /** Returns a unique suffix, so tests sharing one fake can tell their calls apart. */
@@ -148,15 +148,15 @@ export interface SlackDriver {
   action(payload: Record<string, unknown>): Promise<void>;
 }
 
-/** Returns a driver posting signed requests to Bolt's HTTP endpoint; each must get 200. */
-export function httpDriver(url: string, signingSecret: string): SlackDriver {
+/** Returns a driver posting signed requests to Bolt's HTTP endpoint; each must get 200; answers in acks are recorded on `fake`. */
+export function httpDriver(url: string, signingSecret: string, fake: FakeSlack): SlackDriver {
   const expectOk = async (p: Promise<{ status: number; text: string }>) => {
     const { status, text } = await p;
     if (status !== 200) throw new Error(`Bolt answered ${status}: ${text}`);
   };
   return {
     mode: 'http',
-    command: (payload) => expectOk(postSigned(url, signingSecret, stringify(payload), { contentType: 'application/x-www-form-urlencoded' })),
+    command: (payload) => expectOk(postSignedCommand(fake, url, signingSecret, stringify(payload), { contentType: 'application/x-www-form-urlencoded' })),
     event: (body, retryNum) =>
       expectOk(
         postSigned(url, signingSecret, JSON.stringify(body), {
@@ -169,11 +169,14 @@ export function httpDriver(url: string, signingSecret: string): SlackDriver {
   };
 }
 
-/** Returns a driver sending Socket Mode envelopes through the fake; each resolves on the client's ack. */
+/** Returns a driver sending Socket Mode envelopes through the fake; each resolves on the client's ack (a command's answer in it recorded). */
 export function socketDriver(fake: FakeSlack): SlackDriver {
   return {
     mode: 'socket',
-    command: async (payload) => void (await fake.sendEnvelope('slash_commands', payload)),
+    command: async (payload) => {
+      const ack = await fake.sendEnvelope('slash_commands', payload);
+      if (payload.response_url) fake.recordAckAnswer(payload.response_url, ack.payload);
+    },
     event: async (body, retryNum) => void (await fake.sendEnvelope('events_api', body, { retryAttempt: retryNum })),
     action: async (payload) => void (await fake.sendEnvelope('interactive', payload)),
   };

@@ -24,11 +24,16 @@ export interface FakeSlackCall {
   at: number;
 }
 
-/** One message posted to a response_url. */
+/**
+ * One answer to a request that carried a response_url: a post to that URL, or the message in the acknowledgement
+ * (a slash command's HTTP response body or Socket Mode ack payload), which Slack shows the same way.
+ */
 export interface FakeSlackResponse {
   /** The id in the response_url path. */
   id: string;
-  /** The JSON body respond() sent. */
+  /** How it came: posted to the response_url, or in the acknowledgement. */
+  via: 'response_url' | 'ack';
+  /** The JSON body respond() sent, or the message the acknowledgement carried. */
   body: Record<string, any>;
   /** Block Kit problems found; empty when valid. */
   problems: string[];
@@ -90,7 +95,7 @@ interface Waiter<T> {
 export class FakeSlack {
   /** Every Web API call, in arrival order. */
   readonly calls: FakeSlackCall[] = [];
-  /** Every response_url post, in arrival order. */
+  /** Every response_url post and every answer in an acknowledgement (recordAckAnswer), in arrival order. */
   readonly responses: FakeSlackResponse[] = [];
   /** Every Socket Mode ack, in arrival order. */
   readonly acks: FakeSlackAck[] = [];
@@ -196,7 +201,35 @@ export class FakeSlack {
     return this.#waitFor(this.calls, this.#callWaiters, test, timeoutMs, `Web API call ${method}`);
   }
 
-  /** Resolves with the first response_url post (already received or coming) matching the predicate. */
+  /**
+   * Records the answer a slash command's acknowledgement carried (HTTP response text, or a Socket Mode ack's payload)
+   * as an answer to its response_url, as Slack shows it; an empty acknowledgement records nothing. Returns the answer.
+   */
+  recordAckAnswer(responseUrl: string, ack: string | Record<string, unknown> | undefined): FakeSlackResponse | undefined {
+    // Bolt's Socket Mode client acknowledges with an empty payload object when ack() has no message.
+    if (ack === undefined || ack === '' || (typeof ack === 'object' && Object.keys(ack).length === 0)) return undefined;
+    let body: Record<string, any>;
+    if (typeof ack !== 'string') body = ack;
+    else {
+      try {
+        body = JSON.parse(ack);
+      } catch {
+        // Slack shows a plain-text body as the message's text.
+        body = { text: ack };
+      }
+    }
+    const response: FakeSlackResponse = { id: responseUrl.split('/').pop()!, via: 'ack', body, problems: checkMessage(body), at: performance.now() };
+    this.responses.push(response);
+    this.#notify(this.#responseWaiters, response);
+    return response;
+  }
+
+  /** Returns the answers (response_url posts and acknowledgements) to the request that carried this response_url. */
+  responsesTo(responseUrl: string): FakeSlackResponse[] {
+    return this.responses.filter((r) => responseUrl.endsWith(`/${r.id}`));
+  }
+
+  /** Resolves with the first answer (response_url post or acknowledgement; received or coming) matching the predicate. */
   waitForResponse(match: (response: FakeSlackResponse) => boolean = () => true, timeoutMs = 3000): Promise<FakeSlackResponse> {
     return this.#waitFor(this.responses, this.#responseWaiters, match, timeoutMs, 'response_url post');
   }
@@ -306,7 +339,7 @@ export class FakeSlack {
     if (url.pathname.startsWith('/response/')) {
       const id = url.pathname.slice('/response/'.length);
       const body = JSON.parse(raw || '{}');
-      const response: FakeSlackResponse = { id, body, problems: checkMessage(body), at: performance.now() };
+      const response: FakeSlackResponse = { id, via: 'response_url', body, problems: checkMessage(body), at: performance.now() };
       this.responses.push(response);
       this.#notify(this.#responseWaiters, response);
       const status = this.#responseStatus.get(id) ?? (response.problems.length ? 400 : 200);
@@ -456,6 +489,18 @@ export async function postSigned(url: string, signingSecret: string, rawBody: st
     body: rawBody,
   });
   return { status: response.status, text: await response.text() };
+}
+
+/**
+ * Posts a signed slash command (a form body, as postSigned) and, when Bolt answers 200 with a message, records it on
+ * `fake` as the answer to the command's response_url (recordAckAnswer): the message and the acknowledgement are one
+ * HTTP response.
+ */
+export async function postSignedCommand(fake: FakeSlack, url: string, signingSecret: string, rawBody: string, options: SignedPostOptions): Promise<{ status: number; text: string }> {
+  const result = await postSigned(url, signingSecret, rawBody, options);
+  const responseUrl = parseQuery(rawBody).response_url;
+  if (result.status === 200 && typeof responseUrl === 'string') fake.recordAckAnswer(responseUrl, result.text);
+  return result;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { SLACK_BOT_SCOPES } from '../../src/adapters/slack/manifest.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { FakeSlack, postSigned } from '../support/fake-slack.js';
+import { FakeSlack, postSigned, postSignedCommand } from '../support/fake-slack.js';
 import { messageTexts } from '../support/fake-slack-blocks.js';
 import { FAKE_SLACK_APP, installThroughPages, type InstalledWorkspace } from '../support/fake-slack-oauth.js';
 import { appMentionBody, appUninstalledBody, slashCommandPayload, tokensRevokedBody, unique } from '../support/fake-slack-payloads.js';
@@ -108,7 +108,7 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
   /** Sends `/incident <text>` from a workspace, signed as Slack signs it; resolves with the reply's text (response_url). */
   async function command(team: string, user: string, channel: string, text: string): Promise<string> {
     const url = fake.responseUrl();
-    const { status } = await postSigned(`${origin}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text, response_url: url, team_id: team, channel_id: channel, user_id: user })), {
+    const { status } = await postSignedCommand(fake, `${origin}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text, response_url: url, team_id: team, channel_id: channel, user_id: user })), {
       contentType: 'application/x-www-form-urlencoded',
     });
     assert.equal(status, 200, `ack of /incident ${text}`);
@@ -221,7 +221,7 @@ describe('Slack distributed to two workspaces (OAuth install, per-workspace toke
 
     // A's commands reach no listener any more: Bolt finds no installation for the workspace.
     const url = fake.responseUrl();
-    const sent = await postSigned(`${origin}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text: 'feeds list', response_url: url, team_id: 'TA', channel_id: CA, user_id: 'UMEMBERA' })), {
+    const sent = await postSignedCommand(fake, `${origin}/slack/events`, SIGNING_SECRET, stringify(slashCommandPayload({ text: 'feeds list', response_url: url, team_id: 'TA', channel_id: CA, user_id: 'UMEMBERA' })), {
       contentType: 'application/x-www-form-urlencoded',
     });
     assert.equal(sent.status, 200);

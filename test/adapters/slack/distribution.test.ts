@@ -16,7 +16,7 @@ import { createFakeAlertsService, type FakeAlertsService } from '../../support/f
 import { FakeSlack } from '../../support/fake-slack.js';
 import { recordingLogger, settle, type LogLine } from '../../support/fake-slack-bot.js';
 import { FAKE_SLACK_APP, installThroughPages } from '../../support/fake-slack-oauth.js';
-import { appMentionBody, slashCommandPayload, tokensRevokedBody, unique } from '../../support/fake-slack-payloads.js';
+import { appMentionBody, slashCommandPayload, socketDriver, tokensRevokedBody, unique } from '../../support/fake-slack-payloads.js';
 import { createFakeSlackService } from '../../support/fake-slack-service.js';
 
 const STATE_SECRET = 'distribution-test-state-secret-0123456789';
@@ -94,7 +94,7 @@ describe('Slack distribution in Socket Mode: install pages on their own port, ev
     assert.doesNotMatch(JSON.stringify(answer.params.blocks), /UTABOT/, 'the bot\'s own mention (its id in that workspace) was stripped');
 
     const url = bot.fake.responseUrl();
-    await bot.fake.sendEnvelope('slash_commands', slashCommandPayload({ text: 'skyecc', response_url: url, team_id: 'TNOPE' }));
+    await socketDriver(bot.fake).command(slashCommandPayload({ text: 'skyecc', response_url: url, team_id: 'TNOPE' }));
     await settle(200);
     assert.ok(!bot.fake.responses.some((r) => url.endsWith(`/${r.id}`)), 'a workspace without an installation gets no answer');
     assert.ok(bot.logs.some((l: LogLine) => /not installed in workspace TNOPE/.test(l.text)), 'and the log says why');

@@ -9,7 +9,7 @@ import { createSlackAdapter } from '../../../src/adapters/slack/app.js';
 import { createSlackHttpServer, SLACK_HTTP_LIMITS } from '../../../src/adapters/slack/http-server.js';
 import { ReplayCache } from '../../../src/adapters/slack/replay-cache.js';
 import { ConfigError, loadConfig } from '../../../src/config.js';
-import { FakeSlack, postSigned } from '../../support/fake-slack.js';
+import { FakeSlack, postSigned, postSignedCommand } from '../../support/fake-slack.js';
 import { recordingLogger, settle, startTestSlackBot, type TestSlackBot } from '../../support/fake-slack-bot.js';
 import { appMentionBody, slashCommandPayload, unique } from '../../support/fake-slack-payloads.js';
 import { createFakeSlackService, type FakeSlackService } from '../../support/fake-slack-service.js';
@@ -96,8 +96,8 @@ describe('Slack HTTP endpoint: replays', () => {
     const body = stringify(slashCommandPayload({ text: 'skyecc', response_url: url, channel_id: unique('C') }));
     const timestamp = nowSeconds();
     const queries = service.queries.length;
-    const first = await postSigned(bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp });
-    const second = await postSigned(bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp });
+    const first = await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp });
+    const second = await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp });
     assert.equal(first.status, 200);
     assert.equal(second.status, 200, 'a replay is acknowledged, so nothing retries it');
     await bot.fake.waitForResponse((r) => url.endsWith(`/${r.id}`));
@@ -110,8 +110,8 @@ describe('Slack HTTP endpoint: replays', () => {
     const url = bot.fake.responseUrl();
     const payload = slashCommandPayload({ text: 'skyecc', response_url: url });
     const body = stringify(payload);
-    assert.equal((await postSigned(bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp: nowSeconds() - 2 })).status, 200);
-    assert.equal((await postSigned(bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp: nowSeconds() })).status, 200);
+    assert.equal((await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp: nowSeconds() - 2 })).status, 200);
+    assert.equal((await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp: nowSeconds() })).status, 200);
     await bot.fake.waitForResponse((r) => url.endsWith(`/${r.id}`));
     await settle();
     assert.equal(bot.fake.responses.filter((r) => url.endsWith(`/${r.id}`)).length, 1);
@@ -137,7 +137,7 @@ describe('Slack HTTP endpoint: replays', () => {
     const queries = service.queries.length;
     const url = bot.fake.responseUrl();
     const body = stringify(slashCommandPayload({ text: 'skyecc', response_url: url }));
-    const future = await postSigned(bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp: nowSeconds() + 6 * 60 });
+    const future = await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, body, { contentType: FORM, timestamp: nowSeconds() + 6 * 60 });
     assert.equal(future.status, 401);
     await settle();
     assert.equal(service.queries.length, queries, 'the command ran');
@@ -146,7 +146,7 @@ describe('Slack HTTP endpoint: replays', () => {
     // A clock a little behind Slack's is not an attack.
     const skewed = bot.fake.responseUrl();
     const ahead = stringify(slashCommandPayload({ text: 'skyecc', response_url: skewed }));
-    assert.equal((await postSigned(bot.endpoint!, bot.signingSecret, ahead, { contentType: FORM, timestamp: nowSeconds() + 4 * 60 })).status, 200);
+    assert.equal((await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, ahead, { contentType: FORM, timestamp: nowSeconds() + 4 * 60 })).status, 200);
     await bot.fake.waitForResponse((r) => skewed.endsWith(`/${r.id}`));
   });
 });
@@ -176,7 +176,7 @@ describe('Slack HTTP endpoint: body size', () => {
     // Just under the cap is fine.
     const url = bot.fake.responseUrl();
     const big = stringify(slashCommandPayload({ text: `skyecc ${'x'.repeat(1_000_000)}`, response_url: url }));
-    assert.equal((await postSigned(bot.endpoint!, bot.signingSecret, big, { contentType: FORM })).status, 200);
+    assert.equal((await postSignedCommand(bot.fake, bot.endpoint!, bot.signingSecret, big, { contentType: FORM })).status, 200);
   });
 
   it('cuts an endless chunked body at 1 MB with 413, without reading the rest', async () => {

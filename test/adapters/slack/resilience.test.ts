@@ -3,7 +3,7 @@ import { stringify } from 'node:querystring';
 import { after, before, describe, it } from 'node:test';
 import { COMMANDS } from '../../../commands/index.js';
 import { createSlackAdapter, SlackConfigError } from '../../../src/adapters/slack/app.js';
-import { FakeSlack, postSigned } from '../../support/fake-slack.js';
+import { FakeSlack, postSigned, postSignedCommand } from '../../support/fake-slack.js';
 import { recordingLogger, settle, startTestSlackBot, type TestSlackBot } from '../../support/fake-slack-bot.js';
 import { appMentionBody, slashCommandPayload, unique } from '../../support/fake-slack-payloads.js';
 import { createFakeSlackService, type FakeSlackService } from '../../support/fake-slack-service.js';
@@ -25,7 +25,7 @@ describe('HTTP mode request verification', () => {
     const url = bot.fake.responseUrl();
     const before = { queries: service.queries.length, calls: bot.fake.calls.length, responses: bot.fake.responses.length };
     const body = stringify(slashCommandPayload({ text: 'skyecc', response_url: url }));
-    const result = await postSigned(bot.endpoint!, options.secret ?? bot.signingSecret, body, {
+    const result = await postSignedCommand(bot.fake, bot.endpoint!, options.secret ?? bot.signingSecret, body, {
       contentType: 'application/x-www-form-urlencoded',
       signature: options.signature,
       timestamp: options.timestamp,
