@@ -106,6 +106,8 @@ export function withDataHints(service: IncidentService, status: () => DataStatus
     get: (id, view) => service.get(id, view),
     upsert: (incidents) => service.upsert(incidents),
     remove: (ids) => service.remove(ids),
+    // The feed pipeline hands its story posts to the service it was given: this wrapper must not swallow them.
+    ...(service.addPosts ? { addPosts: (posts: Parameters<NonNullable<IncidentService['addPosts']>>[0]) => service.addPosts!(posts) } : {}),
     get size() {
       return service.size;
     },
