@@ -258,8 +258,15 @@ async function writeSnapshotFile(file: string, key: string, records: readonly In
   // Written to a temporary file and renamed, so a crash mid-write never leaves a torn snapshot; the name is unique
   // per writer, since the sync worker and a starting bot may both write one.
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-  await writeFile(tmp, await runSliced(servedSnapshotSteps(key, records, canonical, index)));
-  await rename(tmp, file);
+  const body = await runSliced(servedSnapshotSteps(key, records, canonical, index));
+  try {
+    await writeFile(tmp, body);
+    await rename(tmp, file);
+  } catch (error) {
+    // A full disk or a vanished directory must not leave a 100 MB partial file behind at every start.
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  }
   // The index-only snapshot earlier versions wrote beside it is of no use any more.
   await rm(file.replace(/\.served\.bin$/, '.index.json'), { force: true });
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -114,5 +115,26 @@ describe('reading the store in slices', () => {
     const atOnce = storedRecords(store);
     assert.equal(atOnce.length, 6);
     for (const pageRows of [1, 2, 3, 500]) assert.deepEqual(runAtOnce(storedRecordsSteps(store, pageRows)), atOnce, `pages of ${pageRows}`);
+  });
+});
+
+describe('served snapshot written at start-up', () => {
+  it('leaves no partial file behind when the write fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incident-served-fail-'));
+    const store = openStore(join(dir, 'bot.db'));
+    try {
+      // A directory where the snapshot goes: the rename over it fails after the temporary file was written.
+      mkdirSync(join(dir, 'bot.db.served.bin'));
+      const warned: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warned.push(line) });
+      const { loadService } = await import('../../src/bootstrap.js');
+      await loadService(store, logger);
+      for (let i = 0; i < 200 && !warned.some((l) => l.includes('could not write the served snapshot')); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(warned.some((l) => l.includes('could not write the served snapshot')), 'the failed write is logged');
+      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
