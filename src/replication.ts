@@ -26,6 +26,11 @@ export interface ReplicationOptions {
   read: RecordReader;
   /** Ids of records written or removed since an epoch-ms time: the catch-up after notices were missed. */
   changedSince?: (since: number) => Promise<string[]>;
+  /**
+   * Which records are private to a feed's owners (the store's TenantsRepo): told of the ids another replica wrote
+   * before they are served, so a private record is never shown to every tenant here.
+   */
+  tenants?: { learnPrivate(ids: readonly string[]): Promise<void> };
   /** Where the feed posts another replica stored are read (the store's RelationRepo); without it they wait for a restart. */
   posts?: StoryPostReader;
   logger?: Logger;
@@ -100,6 +105,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
       // back (its removal comes as a records notice, like any id taken out of the index).
       if (ids.length) {
         try {
+          await options.tenants?.learnPrivate(ids);
           await updater.apply(ids);
         } catch (error) {
           log?.error({ err: (error as Error).message, ids: ids.length }, 'change notices: index update failed');
