@@ -107,6 +107,19 @@ describe('feed posts across two replicas on one PostgreSQL', { skip: postgres.sk
     await eventually(() => !b.listed(OTHER).includes(lantern), 'replica b to drop the pruned post');
     assert.ok(b.core.get('test:C9'), 'the story it reported stays');
   });
+
+  it('after notices may have been missed, a replica catches up the story posts stored meanwhile', async () => {
+    const a = await replica('gap-a');
+    const b = await replica('gap-b');
+    const { feed } = await a.storage.feeds.add({ url: 'https://quiet.example/feed' }, T0);
+    // Stored without a notice, as while b's listening connection was down.
+    const post = { id: 'post:quiet-1', feedId: feed.id, incidentId: 'test:C9', url: 'https://quiet.example/1', urlKey: 'quiet.example/1', title: 'Dim Lantern, quietly', published: new Date(T0).toISOString(), summary: 'x', createdAt: Date.now() };
+    await a.storage.posts.insertMany([post], true);
+    assert.ok(!b.listed(OTHER).includes(post.id));
+    // A change too large to name goes out as a gap: every listener catches up from the store.
+    await a.replication.bus.publish('posts', ['x'.repeat(8_000)]);
+    await eventually(() => b.listed(OTHER).includes(post.id), 'replica b to catch the post up');
+  });
 });
 
 describe('feed posts with one process on SQLite', () => {
