@@ -81,6 +81,8 @@ export async function openReplicaData(config: Config, logger: Logger, bundled: R
       canonical: pgData.served.canonical,
       read: pgData.resolve,
       changedSince: pgData.changedSince,
+      posts: pgData.repos.relations,
+      tenants: pgData.storage.tenants,
       logger,
     });
     // A dead replica's poll is taken over within one poll interval (and never waits more than 30 s).

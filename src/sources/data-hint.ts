@@ -105,6 +105,8 @@ export function withDataHints(service: IncidentService, status: () => DataStatus
     autocomplete: (prefix, limit, view) => service.autocomplete(prefix, limit, view),
     get: (id, view) => service.get(id, view),
     upsert: (incidents) => service.upsert(incidents),
+    // Feed posts that joined a known story reach the index through here too (the feed watcher holds this service).
+    ...(service.addPosts ? { addPosts: (posts: Parameters<NonNullable<IncidentService['addPosts']>>[0]) => service.addPosts!(posts) } : {}),
     remove: (ids) => service.remove(ids),
     // The feed pipeline hands its story posts to the service it was given: this wrapper must not swallow them.
     ...(service.addPosts ? { addPosts: (posts: Parameters<NonNullable<IncidentService['addPosts']>>[0]) => service.addPosts!(posts) } : {}),

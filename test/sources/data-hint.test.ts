@@ -40,6 +40,14 @@ describe('data hint', () => {
     assert.equal(service.size, core.size);
   });
 
+  it('passes feed posts on to the index (the feed watcher writes through this service)', () => {
+    const core = createIncidentService(loadIncidentDir(BUNDLED_DATA_DIR));
+    const service = withDataHints(core, () => empty);
+    const story = core.recent(1).items[0]!.id;
+    service.addPosts!([{ postId: 'feed-post:hint', incidentId: story, title: 'A fresh look at an old breach', url: null, published: '2099-01-02', createdAt: 0, summary: '' }]);
+    assert.equal(core.answer('anything recent?').items?.[0]?.id, 'feed-post:hint');
+  });
+
   it('is rendered by every adapter: console, Discord, Slack', () => {
     const service = withDataHints(createIncidentService(loadIncidentDir(BUNDLED_DATA_DIR)), () => empty);
     const miss = service.answer('volt typhoon');

@@ -3,7 +3,7 @@ import { RelationTypeSchema, type RelationType } from '../../core/incident.js';
 import { POST_TEXT_CHARS } from '../../core/feed-posts.js';
 import type { StoryPost } from '../../core/relations.js';
 import type { Db, SqlValue } from '../db.js';
-import { insertRows } from './sql.js';
+import { inJsonArray, insertRows } from './sql.js';
 
 /** The meta key under which the fingerprint of the stored relations' inputs is kept. */
 export const RELATIONS_FINGERPRINT_KEY = 'relations_fingerprint';
@@ -48,14 +48,21 @@ export interface RelationRepo {
   label(node: string): Promise<string | undefined>;
   /** The feed posts that report a story other than their own (their `reported-in` relations). */
   storyPosts(): Promise<StoryPost[]>;
+  /** The story posts among these ids, in one query: ids of posts that made a record of their own, or are gone, are absent. */
+  storyPostsById(ids: readonly string[]): Promise<StoryPost[]>;
+  /** Ids of the story posts stored since an epoch-ms time: the catch-up after change notices were missed. */
+  storyPostsSince(since: number): Promise<string[]>;
   /** A cheap summary of the posts table that changes whenever a post is added or removed. */
   postsStamp(): Promise<string>;
 }
 
 type Row = { subject: string; type: string; object: string };
 
+/** The columns of STORY_POSTS_SQL, for reading some of those posts. */
+const STORY_POST_COLUMNS = `id, incident_id, title, url, published, created_at, substr(summary, 1, ${POST_TEXT_CHARS}) AS summary`;
+
 /** The posts that report a story other than their own, oldest first, with what lists show of them (either engine). */
-export const STORY_POSTS_SQL = `SELECT id, incident_id, title, url, published, created_at, substr(summary, 1, ${POST_TEXT_CHARS}) AS summary
+export const STORY_POSTS_SQL = `SELECT ${STORY_POST_COLUMNS}
   FROM posts WHERE id <> incident_id ORDER BY created_at, id`;
 
 /** One row of STORY_POSTS_SQL. */
@@ -156,6 +163,16 @@ export function createRelationRepo(db: Db): RelationRepo {
     },
     async storyPosts() {
       return (await db.query<StoryPostRow>(STORY_POSTS_SQL)).map(toStoryPost);
+    },
+    async storyPostsById(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.query<StoryPostRow>(`SELECT ${STORY_POST_COLUMNS} FROM posts WHERE id ${inJsonArray(db)} AND id <> incident_id ORDER BY created_at, id`, [
+        JSON.stringify([...new Set(ids)]),
+      ]);
+      return rows.map(toStoryPost);
+    },
+    async storyPostsSince(since) {
+      return (await db.query<{ id: string }>('SELECT id FROM posts WHERE created_at >= ? AND id <> incident_id', [since])).map((r) => r.id);
     },
     async postsStamp() {
       const row = await db.one<{ n: number; t: number | null }>('SELECT count(*) AS n, max(created_at) AS t FROM posts');

@@ -141,6 +141,27 @@ export class TenantsRepo {
     for (const r of records) if (!this.privateRecords.has(r.incidentId)) this.privateRecords.set(r.incidentId, r.feedId);
   }
 
+  /**
+   * Brings the snapshot `visibility` reads up to date for records another process wrote (another replica's feed made
+   * them): which of these ids are private, and who owns their feeds. Call before serving those records, so a private
+   * one is never shown to every tenant in between.
+   */
+  async learnPrivate(incidentIds: readonly string[]): Promise<void> {
+    const found = await this.privateFeedsOf(incidentIds);
+    if (found.size === 0) return;
+    for (const [id, feed] of found) if (!this.privateRecords.has(id)) this.privateRecords.set(id, feed);
+    const feeds = [...new Set(found.values())];
+    // Compared as text: the list arrives as JSON text on either engine.
+    const rows = await this.db.query<{ tenant: string; feed_id: number }>(`SELECT tenant, feed_id FROM feed_owners WHERE CAST(feed_id AS TEXT) ${inJsonArray(this.db)}`, [
+      JSON.stringify(feeds.map(String)),
+    ]);
+    for (const r of rows) {
+      let set = this.owned.get(r.tenant);
+      if (!set) this.owned.set(r.tenant, (set = new Set()));
+      set.add(Number(r.feed_id));
+    }
+  }
+
   /** privateFeedOf for several records in one query: record id -> feed, for the private ones only. */
   async privateFeedsOf(incidentIds: readonly string[]): Promise<Map<string, number>> {
     if (incidentIds.length === 0) return new Map();
