@@ -108,8 +108,6 @@ export function withDataHints(service: IncidentService, status: () => DataStatus
     // Feed posts that joined a known story reach the index through here too (the feed watcher holds this service).
     ...(service.addPosts ? { addPosts: (posts: Parameters<NonNullable<IncidentService['addPosts']>>[0]) => service.addPosts!(posts) } : {}),
     remove: (ids) => service.remove(ids),
-    // The feed pipeline hands its story posts to the service it was given: this wrapper must not swallow them.
-    ...(service.addPosts ? { addPosts: (posts: Parameters<NonNullable<IncidentService['addPosts']>>[0]) => service.addPosts!(posts) } : {}),
     get size() {
       return service.size;
     },

@@ -59,11 +59,4 @@ describe('data hint', () => {
     assert.match(JSON.stringify(slack.blocks), /I know only 5 records so far/);
     assert.match(slack.text, /I know only 5 records so far/, 'the notification fallback has it too');
   });
-  it('hands the feed pipeline’s story posts on to the service it wraps (what’s-new lists read them there)', () => {
-    const seen: string[] = [];
-    const inner = { ...createIncidentService(loadIncidentDir(BUNDLED_DATA_DIR)), addPosts: (posts: readonly { postId: string }[]) => void seen.push(...posts.map((p) => p.postId)) };
-    const hinted = withDataHints(inner, () => ({ ...empty, records: 6000, sourcesWithData: 7 }));
-    hinted.addPosts?.([{ postId: 'post:1', incidentId: 'seed:skyecc-2021', title: 'Follow-up on the takedown' }]);
-    assert.deepEqual(seen, ['post:1']);
-  });
 });
