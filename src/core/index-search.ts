@@ -231,7 +231,7 @@ export function searchIndex(ix: SearchableIndex, q: ParsedQuery, work: Work, lim
       const fields = naming ? NAME_FIELDS : undefined;
       add(ix.mini.search(rarest, { boost: BOOST, fields, boostTerm: (term) => (correctedFrom.has(term) ? CORRECTION_WEIGHT : 1) }), 1, true, coversOf);
     } else {
-      add(scanPostings(ix.internals, rarest, fieldIds, common.map((c) => c.term), FIELD_BOOSTS, MAX_COMMON_SCAN, work).slice(0, CANDIDATES), 1, true, coversOf);
+      add(scanPostings(internals, rarest, fieldIds, common.map((c) => c.term), FIELD_BOOSTS, MAX_COMMON_SCAN, work).slice(0, CANDIDATES), 1, true, coversOf);
     }
   }
 
@@ -257,7 +257,7 @@ export function searchIndex(ix: SearchableIndex, q: ParsedQuery, work: Work, lim
     const cited = ix.profile(r.id)?.cited ?? [];
     if (cited.length === 0 || cited.length > MAX_CITED) continue;
     for (const cve of cited) {
-      for (const id of idsWithTerm(ix.internals, compactName(cve), ix.fields.compact, work)) {
+      for (const id of idsWithTerm(internals, compactName(cve), ix.fields.compact, work)) {
         if (id === r.id) continue;
         const c = candidates.ensure(id);
         if (!c) continue;
@@ -318,21 +318,21 @@ function nameMatches(ix: SearchableIndex, q: ParsedQuery, work: Work, candidates
 
   const exactIds = new Set<string>();
   for (const key of new Set([compactQuery, compactAll, ...q.cves.map(compactName)])) {
-    for (const id of idsWithTerm(ix.internals, key, ix.fields.compact, work)) exactIds.add(id);
+    for (const id of idsWithTerm(internals, key, ix.fields.compact, work)) exactIds.add(id);
   }
   // One typo in a name (a dropped, doubled, swapped or wrong letter) still names the record. Swaps are looked up
   // directly (n variants); the rest through a one-edit walk of the names' radix tree, not of every indexed word.
   const nearIds = new Map<string, number>();
   const named = compactName(q.words.filter((w) => !isStopWord(w) && w.length <= MAX_TERM_CHARS).join(''));
   const note = (name: string, bonus: number) => {
-    for (const id of idsWithTerm(ix.internals, name, ix.fields.compact, work)) {
+    for (const id of idsWithTerm(internals, name, ix.fields.compact, work)) {
       if (!exactIds.has(id) && bonus > (nearIds.get(id) ?? 0)) nearIds.set(id, bonus);
     }
   };
   for (const key of new Set([compactQuery, named])) {
     if (key.length < 4 || key.length > MAX_TYPO_CHARS) continue;
     for (const swapped of transpositions(key)) note(swapped, TYPO_BONUS.swap);
-    for (const [name, [fields, distance]] of ix.internals._index.fuzzyGet(key, 1)) {
+    for (const [name, [fields, distance]] of internals._index.fuzzyGet(key, 1)) {
       if (distance === 0 || !fields.has(ix.fields.compact)) continue;
       // Typists double a letter or skip one more often than they hit a wrong key: rank those names first.
       const bonus = name.length < key.length ? TYPO_BONUS.extraLetter : name.length > key.length ? TYPO_BONUS.missingLetter : TYPO_BONUS.wrongLetter;
@@ -343,7 +343,7 @@ function nameMatches(ix: SearchableIndex, q: ParsedQuery, work: Work, candidates
   for (const d of q.dates) {
     if (d.month === undefined) continue;
     const key = dateKeys(`${d.year}-${String(d.month).padStart(2, '0')}${d.day ? `-${String(d.day).padStart(2, '0')}` : ''}`)[0];
-    dated.push(...idsWithTerm(ix.internals, key, ix.fields.dates, work, MAX_DATED_CANDIDATES - dated.length));
+    dated.push(...idsWithTerm(internals, key, ix.fields.dates, work, MAX_DATED_CANDIDATES - dated.length));
   }
   // Exact names that minisearch ranked below the candidate cut still belong in the candidate set.
   for (const id of [...exactIds, ...nearIds.keys(), ...dated]) candidates.ensure(id, 0.5);
