@@ -2,7 +2,7 @@ import type { Subscription } from '../core/feed-model.js';
 import { compactName } from '../core/text.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../store/storage.js';
-import { feedNameMatches, parseFilter, type ParsedFilter } from './match.js';
+import { feedNameMatches, matchesFilter, parseFilter, type ParsedFilter, type prepareTarget } from './match.js';
 
 /** A subscription with its filter, ready to match posts of one feed. */
 export interface SubscriptionFilter {
@@ -66,6 +66,34 @@ export async function subscriptionFilters(storage: Storage, feedId: number, logg
     const keys = keysFor(sub.tenant);
     if (!filter.feeds.some((f) => feedNameMatches(f, { feedId, keys }))) continue;
     out.push({ sub, filter: { ...filter, feeds: [] } });
+  }
+  return out;
+}
+
+/** Returns each subscription with its parsed filter; a stored filter that no longer parses is logged and skipped. */
+export function compileFilters(subs: readonly Subscription[], logger?: Logger): SubscriptionFilter[] {
+  const out: SubscriptionFilter[] = [];
+  for (const sub of subs) {
+    try {
+      out.push({ sub, filter: parseFilter(sub.filter, { stored: true }) });
+    } catch (err) {
+      logger?.warn({ subscription: sub.id, filter: sub.filter, err: (err as Error).message }, 'subscription filter skipped');
+    }
+  }
+  return out;
+}
+
+/**
+ * Returns, per channel, the subscription an alert goes out under: one alert per post per channel however many of the
+ * channel's filters match; a matching subscription that names a role wins, so the role is mentioned.
+ */
+export function channelsMatching(filters: readonly SubscriptionFilter[], target: ReturnType<typeof prepareTarget>): Map<string, Subscription> {
+  const out = new Map<string, Subscription>();
+  for (const { sub, filter } of filters) {
+    if (!matchesFilter(filter, target)) continue;
+    const k = `${sub.platform}\u0000${sub.channelId}`;
+    const current = out.get(k);
+    if (!current || (!current.roleId && sub.roleId)) out.set(k, sub);
   }
   return out;
 }
