@@ -27,6 +27,8 @@ export interface ShardClaims {
   onLost(listener: (shards: number[], error?: Error) => void): () => void;
   /** Releases every shard. */
   close(): Promise<void>;
+  /** Replicas of another shard count that keep this one from claiming (see the last tryClaim); undefined: none. */
+  countConflict?(): { counts: number[]; replicas: string[] } | undefined;
 }
 
 /** A client built for one shard by the adapter (handlers attached), and the interactions it is answering. */
@@ -100,6 +102,8 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
   /** Shards whose client is still closing after a loss. */
   const closing = new Map<number, Promise<void>>();
   let unreachable = false;
+  /** Why this replica claims nothing: replicas of another shard count run the shards (undefined: they do not). */
+  let waitingFor: string | undefined;
 
   const watermark = (r: Running) => (r.pending.size ? Math.min(...r.pending) - 1 : r.lastSeq);
 
@@ -233,6 +237,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       }
       if (wanted.length === 0 || stopping) return;
       const won = new Set(await claims.tryClaim(wanted));
+      noteConflict(claims.countConflict?.());
       // Read again once won: the last holder's final writes (its handled sequence) committed before its lock was free.
       if ([...won].some((s) => !running.has(s))) records = await claims.records();
       for (const s of wanted) {
@@ -249,6 +254,17 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       if (!unreachable) logger.warn({ err: (error as Error).message }, 'discord shard claims: database unreachable; retrying');
       unreachable = true;
     }
+  }
+
+  function noteConflict(conflict: { counts: number[]; replicas: string[] } | undefined): void {
+    const why = conflict
+      ? `replicas with shard count ${conflict.counts.join(',')} (${conflict.replicas.join(', ')}) run the shards; this replica (count ${count}) claims none until they stop`
+      : undefined;
+    if (why === waitingFor) return;
+    // Said once per change: during a rolling restart with a new count this lasts until the last old replica stopped.
+    if (why) logger.warn({ shardCount: count, otherCounts: conflict!.counts, replicas: conflict!.replicas }, `discord shards: waiting: ${why}`);
+    else logger.info({ shardCount: count }, 'discord shards: no replica of another shard count left; claiming shards');
+    waitingFor = why;
   }
 
   const runTick = () => (ticking ??= tick().finally(() => (ticking = undefined)));
@@ -285,7 +301,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       for (const s of new Set([...running.keys(), ...preferred, ...elsewhere.keys()])) {
         const r = running.get(s);
         if (r) rows.push(...r.sc.tracker.status().filter((row) => row.id === s));
-        else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)! });
+        else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)!, ...(waitingFor ? { waitingFor } : {}) });
         else rows.push({ id: s, count, state: stopping ? 'down' : 'connecting', since: startedAt });
       }
       return rows.sort((a, b) => a.id - b.id);

@@ -1,0 +1,137 @@
+import { describe, it, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { Client } from 'discord.js';
+import { createShardPool, type ShardClaims, type ShardClient, type ShardPoolOptions } from '../../../src/adapters/discord/shard-pool.js';
+import type { ShardStatus } from '../../../src/adapters/discord/shards.js';
+import { shardsCheck } from '../../../src/observability/readiness.js';
+import type { LogLine } from '../../support/fake-discord-bot.js';
+
+/**
+ * The pool on its own, with claims and clients that stand in for PostgreSQL and discord.js in-process, so that faults
+ * (a refused login, a claim that fails or never answers) and time (mock.timers) are the test's to set.
+ */
+
+/** Claims held in memory, with the faults a test injects. */
+class MemoryClaims implements ShardClaims {
+  readonly mine = new Set<number>();
+  claims = 0;
+  released: number[] = [];
+  conflict: { counts: number[]; replicas: string[] } | undefined;
+  /** Set: every query fails with it. */
+  failing?: Error;
+  /** True: every query from now on never answers (a connection cut without a reset). */
+  hung = false;
+  private readonly lost = new Set<(shards: number[], error?: Error) => void>();
+  private call<T>(value: () => T): Promise<T> {
+    if (this.hung) return new Promise(() => undefined);
+    return this.failing ? Promise.reject(this.failing) : Promise.resolve(value());
+  }
+  tryClaim(shards: readonly number[]) {
+    return this.call(() => {
+      this.claims += 1;
+      if (!this.conflict) for (const s of shards) this.mine.add(s);
+      return shards.filter((s) => this.mine.has(s));
+    });
+  }
+  release(shard: number) {
+    return this.call(() => {
+      this.released.push(shard);
+      this.mine.delete(shard);
+    });
+  }
+  records() {
+    return this.call(() => new Map<number, { holder?: string }>());
+  }
+  saveSession(shard: number) {
+    return this.call(() => this.mine.has(shard));
+  }
+  onLost(listener: (shards: number[], error?: Error) => void) {
+    this.lost.add(listener);
+    return () => this.lost.delete(listener);
+  }
+  close() {
+    return this.call(() => this.mine.clear());
+  }
+  countConflict() {
+    return this.conflict;
+  }
+}
+
+/** A shard client whose login succeeds, or fails with `refuse` (Discord refusing the token). */
+function stubClient(shard: number, login: () => Promise<string>, destroyed: number[]): ShardClient {
+  const client = Object.assign(new EventEmitter(), {
+    login,
+    destroy: async () => void destroyed.push(shard),
+  }) as unknown as Client;
+  let state: ShardStatus['state'] = 'connecting';
+  return {
+    client,
+    tracker: {
+      status: () => [{ id: shard, count: 2, state, since: 0 }],
+      connecting: () => void (state = 'ready'),
+      stopped: () => void (state = 'down'),
+    },
+    onInteraction: () => undefined,
+    drain: async () => undefined,
+  };
+}
+
+function pool(claims: MemoryClaims, logs: LogLine[], extra: Partial<ShardPoolOptions> & { login?: () => Promise<string> } = {}) {
+  const destroyed: number[] = [];
+  const built: number[] = [];
+  const log = (level: LogLine['level']) => (details: Record<string, unknown>, message: string) => void logs.push({ level, message, details });
+  const p = createShardPool({
+    claims,
+    count: 2,
+    token: 't',
+    applicationId: '1',
+    logger: { info: log('info'), warn: log('warn'), error: log('error') },
+    build: (shard) => {
+      built.push(shard);
+      return stubClient(shard, extra.login ?? (async () => 't'), destroyed);
+    },
+    claimEveryMs: 500,
+    now: () => Date.now(),
+    ...extra,
+  });
+  return { pool: p, destroyed, built };
+}
+
+/** Lets the promises queued by a timer settle. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+describe('shard pool', () => {
+  it('claims nothing while replicas of another shard count run the shards, says so once, and shows it in /readyz', async () => {
+    mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
+    try {
+      const claims = new MemoryClaims();
+      claims.conflict = { counts: [1], replicas: ['old-1'] };
+      const logs: LogLine[] = [];
+      const { pool: p, built } = pool(claims, logs);
+      await p.start();
+      for (let i = 0; i < 10; i++) {
+        mock.timers.tick(500);
+        await settle();
+      }
+      assert.deepEqual(built, []);
+      const waits = logs.filter((l) => /waiting/.test(l.message));
+      assert.equal(waits.length, 1, 'once, not every tick');
+      assert.match(waits[0]!.message, /shard count 1 \(old-1\).*this replica \(count 2\)/);
+      const ready = await shardsCheck(() => p.status())();
+      assert.equal(ready.ok, true, 'standing by: a rolling restart must be able to go on');
+      assert.match(ready.detail, /^shards 0,1 waiting: replicas with shard count 1 \(old-1\) run the shards/);
+
+      claims.conflict = undefined;
+      mock.timers.tick(500);
+      await settle();
+      assert.deepEqual(built, [0, 1]);
+      assert.ok(logs.some((l) => /no replica of another shard count left/.test(l.message)));
+      await p.stop();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});
