@@ -59,6 +59,9 @@ export interface ShardPoolOptions {
    * so that the replica preferring it can start first; a shard some replica ran is taken over at once.
    */
   orphanGraceMs?: number;
+  /** First wait before a shard whose login failed is claimed again (default 1 s), doubled per failure up to the cap (60 s). */
+  loginBackoffMs?: number;
+  loginBackoffMaxMs?: number;
   now?: () => number;
 }
 
@@ -102,6 +105,8 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
   /** Shards whose client is still closing after a loss. */
   const closing = new Map<number, Promise<void>>();
   let unreachable = false;
+  /** Shards whose login failed: how many times in a row, since when, and when they may be claimed again. */
+  const failing = new Map<number, { failures: number; since: number; retryAt: number; error: string }>();
   /** Why this replica claims nothing: replicas of another shard count run the shards (undefined: they do not). */
   let waitingFor: string | undefined;
 
@@ -176,10 +181,17 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     logger.info({ shardId: shard, resuming: seed?.sessionId ?? null, sequence: seed?.sequence ?? null }, seed ? 'discord shard claimed: resuming its session' : 'discord shard claimed: identifying');
     sc.tracker.connecting();
     r.started = sc.client.login(options.token).then(
-      () => undefined,
+      () => void failing.delete(shard),
       async (error: unknown) => {
-        logger.error({ shardId: shard, err: (error as Error).message }, 'discord shard failed to connect: giving it back');
+        // Claimed again at once, a bad token would log in twice a second and run into Discord's limit on invalid
+        // requests (10,000 per 10 minutes bans the IP for an hour): back off per shard, one line per step.
+        const failures = (failing.get(shard)?.failures ?? 0) + 1;
+        const waitMs = Math.min(options.loginBackoffMaxMs ?? 60_000, (options.loginBackoffMs ?? 1_000) * 2 ** (failures - 1));
+        const message = (error as Error).message;
+        failing.set(shard, { failures, since: now(), retryAt: now() + waitMs, error: message });
+        logger.error({ shardId: shard, err: message, failures, retryInMs: waitMs }, `discord shard failed to connect: giving it back; claiming it again in ${waitMs / 1000} s`);
         await drop(shard, 'failed to connect', false);
+        elsewhere.delete(shard);
         await claims.release(shard);
       },
     );
@@ -231,7 +243,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       const graceOver = now() - startedAt >= (options.orphanGraceMs ?? 30_000);
       const wanted: number[] = [];
       for (let s = 0; s < count; s++) {
-        if (running.has(s) || closing.has(s)) continue;
+        if (running.has(s) || closing.has(s) || (failing.get(s)?.retryAt ?? 0) > now()) continue;
         // A shard some replica ran and nobody holds now lost its holder: take it over at once.
         if (preferred.has(s) || records.get(s)?.holder !== undefined || graceOver) wanted.push(s);
       }
@@ -298,9 +310,14 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     },
     status() {
       const rows: ShardStatus[] = [];
-      for (const s of new Set([...running.keys(), ...preferred, ...elsewhere.keys()])) {
+      for (const s of new Set([...running.keys(), ...preferred, ...elsewhere.keys(), ...failing.keys()])) {
         const r = running.get(s);
+        const failed = failing.get(s);
         if (r) rows.push(...r.sc.tracker.status().filter((row) => row.id === s));
+        else if (failed && !elsewhere.has(s)) {
+          const again = Math.max(0, Math.ceil((failed.retryAt - now()) / 1000));
+          rows.push({ id: s, count, state: 'down', since: failed.since, lastError: `login failed ${failed.failures}× (${failed.error}); trying again in ${again} s` });
+        }
         else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)!, ...(waitingFor ? { waitingFor } : {}) });
         else rows.push({ id: s, count, state: stopping ? 'down' : 'connecting', since: startedAt });
       }

@@ -134,4 +134,38 @@ describe('shard pool', () => {
       mock.timers.reset();
     }
   });
+
+  it('backs off a shard whose login fails, 1 s doubling to 60 s, with one line per step', async () => {
+    mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
+    try {
+      const claims = new MemoryClaims();
+      const logs: LogLine[] = [];
+      let logins = 0;
+      const { pool: p } = pool(claims, logs, {
+        count: 1,
+        login: async () => {
+          logins += 1;
+          throw new Error('An invalid token was provided.');
+        },
+      });
+      await p.start();
+      // Ten minutes of ticks: claimed again every 500 ms, that was about 1,200 refused logins.
+      for (let i = 0; i < 1_200; i++) {
+        mock.timers.tick(500);
+        await settle();
+      }
+      const steps = logs.filter((l) => /failed to connect/.test(l.message));
+      assert.equal(steps.length, logins);
+      assert.ok(logins <= 20, `${logins} logins in 10 min`);
+      assert.deepEqual(steps.slice(0, 8).map((l) => l.details.retryInMs), [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+      assert.ok(claims.released.length === logins, 'each time given back for another replica to try');
+      const [row] = p.status();
+      assert.equal(row?.state, 'down', 'not reported as running elsewhere');
+      assert.match(row?.lastError ?? '', /invalid token.*trying again in \d+ s/);
+      assert.equal((await shardsCheck(() => p.status())()).ok, false);
+      await p.stop();
+    } finally {
+      mock.timers.reset();
+    }
+  });
 });
