@@ -49,6 +49,12 @@ export interface ShardLockOptions {
   replicaId: string;
   /** Shards across the fleet; rows are per (count, id), and a replica waits while one of another count holds its count. */
   shardCount: number;
+  /**
+   * How long a statement on the lock connection may take (default 3 s) before the connection is given up, with its
+   * shards: far below the minutes TCP keepalive takes to notice a silently cut connection, during which PostgreSQL
+   * may have freed the locks (its side ended) and another replica taken the shards.
+   */
+  queryTimeoutMs?: number;
 }
 
 interface ShardRow {
@@ -81,6 +87,8 @@ export class PgShardLocks {
   /** Whether this connection holds its count's shared lock (lost with the connection). */
   private countHeld = false;
   private conflict?: CountConflict;
+  /** Gives up the current connection and reports its shards lost. */
+  private abandon?: (error: Error) => void;
   /** Queries on the lock connection, one at a time (pg's client does not take a query while one runs). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -225,7 +233,8 @@ export class PgShardLocks {
     this.countHeld = false;
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    // A dead peer would keep end() waiting for its answer.
+    await bounded(client?.end().catch(() => undefined), this.timeoutMs);
   }
 
   /** Runs a statement on the lock connection after the ones before it. */
@@ -235,7 +244,17 @@ export class PgShardLocks {
 
   /** Runs `work` on the lock connection after what was queued before it, with nothing else in between. */
   private run<T>(work: (client: pg.Client) => Promise<T>, client?: pg.Client): Promise<T> {
-    const next = this.queue.then(async () => work(client ?? (await this.connection())));
+    const next = this.queue.then(async () => {
+      const c = client ?? (await this.connection());
+      try {
+        return await work(c);
+      } catch (error) {
+        // A statement that failed or overran leaves it unknown whether PostgreSQL still counts this connection's
+        // locks: give the connection up (its shards stop now) and start over on a new one.
+        if (c === this.client) this.abandon?.(error as Error);
+        throw error;
+      }
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -254,6 +273,11 @@ export class PgShardLocks {
       // whose locks PostgreSQL already gave away.
       keepAlive: true,
       keepAliveInitialDelayMillis: 5_000,
+      // Keepalive alone takes minutes; a tick queries every half second, so a cut is noticed within this bound. The
+      // server cancels a slow statement a little earlier, so a merely slow server answers with an error.
+      connectionTimeoutMillis: this.timeoutMs,
+      query_timeout: this.timeoutMs,
+      statement_timeout: Math.max(1, Math.round(this.timeoutMs * 0.8)),
       ...(this.options.schema ? { options: `-c search_path=${this.options.schema}` } : {}),
     });
     let lost = false;
@@ -273,6 +297,20 @@ export class PgShardLocks {
     client.on('end', () => onLost(new Error('shard lock connection ended')));
     await client.connect();
     this.client = client;
+    this.abandon = (error) => {
+      onLost(new Error(`shard lock connection given up: ${error.message}`));
+      void client.end().catch(() => undefined);
+    };
     return client;
   }
+
+  private get timeoutMs(): number {
+    return this.options.queryTimeoutMs ?? 3_000;
+  }
+}
+
+/** Waits for `promise`, at most `ms`. */
+function bounded(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(() => clearTimeout(timer));
 }

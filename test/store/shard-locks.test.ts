@@ -10,11 +10,11 @@ import { POSTGRES_SKIP, TEST_DATABASE_URL } from '../support/databases.js';
 const SESSION = { sessionId: 'session-1', sequence: 41, resumeUrl: 'ws://127.0.0.1:1/resume', botUser: { id: '7', username: 'bot' } };
 
 describe('PgShardLocks', { skip: POSTGRES_SKIP, timeout: 30_000 }, () => {
-  const schemas = [1, 2, 3].map((n) => `t_shardlocks_${process.pid}_${n}_${Math.random().toString(36).slice(2, 8)}`);
+  const schemas = [1, 2, 3, 4].map((n) => `t_shardlocks_${process.pid}_${n}_${Math.random().toString(36).slice(2, 8)}`);
   const dbs: Db[] = [];
   const locks: PgShardLocks[] = [];
-  const open = (schema: string, replicaId: string, shardCount = 4) => {
-    const l = new PgShardLocks({ url: TEST_DATABASE_URL, schema, replicaId, shardCount });
+  const open = (schema: string, replicaId: string, shardCount = 4, queryTimeoutMs?: number) => {
+    const l = new PgShardLocks({ url: TEST_DATABASE_URL, schema, replicaId, shardCount, ...(queryTimeoutMs ? { queryTimeoutMs } : {}) });
     locks.push(l);
     return l;
   };
@@ -94,5 +94,34 @@ describe('PgShardLocks', { skip: POSTGRES_SKIP, timeout: 30_000 }, () => {
     await two.close();
     await twoToo.close();
     assert.deepEqual(await late.tryClaim([0]), [0]);
+  });
+
+  it('gives its connection and shards up when a statement overruns, instead of waiting on it', async () => {
+    const slow = open(schemas[3]!, 'slow', 4, 400);
+    const other = open(schemas[3]!, 'other', 4);
+    assert.deepEqual(await slow.tryClaim([0, 1]), [0, 1]);
+    const lost = new Promise<{ shards: number[]; error?: Error }>((resolve) => slow.onLost((shards, error) => resolve({ shards, error })));
+    // The fault: the table the tick reads stays locked, so the read hangs as it would on a connection cut silently.
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query(`LOCK TABLE ${schemas[3]}.discord_shards IN ACCESS EXCLUSIVE MODE`);
+      const started = Date.now();
+      await assert.rejects(slow.records());
+      const { shards, error } = await lost;
+      assert.deepEqual(shards, [0, 1]);
+      assert.match(error?.message ?? '', /given up/);
+      assert.ok(Date.now() - started < 5_000, 'within the statement bound, not the minutes of keepalive');
+      assert.deepEqual(slow.held(), []);
+      await admin.query('ROLLBACK');
+      // The server let the locks go with the connection: the other replica may run them now.
+      const until = Date.now() + 5_000;
+      let taken: number[] = [];
+      while (taken.length < 2 && Date.now() < until) taken = await other.tryClaim([0, 1]);
+      assert.deepEqual(taken, [0, 1]);
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -59,6 +59,11 @@ export interface ShardPoolOptions {
    * so that the replica preferring it can start first; a shard some replica ran is taken over at once.
    */
   orphanGraceMs?: number;
+  /**
+   * How long one round of claims may take (default 5 s): past it, or when it fails, this replica can no longer tell
+   * its shards are its own and stops them; stop() waits no longer for a round in progress either.
+   */
+  tickTimeoutMs?: number;
   /** First wait before a shard whose login failed is claimed again (default 1 s), doubled per failure up to the cap (60 s). */
   loginBackoffMs?: number;
   loginBackoffMaxMs?: number;
@@ -101,6 +106,8 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
   let startedAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
+  /** Bumped when a round of claims is given up, so that it launches nothing if it ever ends. */
+  let round = 0;
   let stopping = false;
   /** Shards whose client is still closing after a loss. */
   const closing = new Map<number, Promise<void>>();
@@ -234,8 +241,17 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     for (const shard of lost) void drop(shard, 'shard lock lost', true);
   });
 
+  /** Stops every running shard because the claims could not be confirmed; the next round claims them again. */
+  function dropAll(why: string, error?: Error): void {
+    const shards = [...running.keys()];
+    if (shards.length === 0) return;
+    logger.error({ shards, err: error?.message }, `discord shard claims ${why}: stopping this replica's shards until they are claimed again`);
+    for (const shard of shards) void drop(shard, 'shard claims unconfirmed', true).then(() => claims.release(shard).catch(() => undefined));
+  }
+
   async function tick(): Promise<void> {
     if (stopping) return;
+    const mine = round;
     try {
       let records = await claims.records();
       if (unreachable) logger.info({}, 'discord shard claims: database reachable again');
@@ -254,7 +270,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       if ([...won].some((s) => !running.has(s))) records = await claims.records();
       for (const s of wanted) {
         if (won.has(s)) {
-          if (stopping) await claims.release(s);
+          if (stopping || mine !== round) await claims.release(s);
           else if (!running.has(s)) launch(s, records.get(s)?.session);
         } else if (preferred.has(s) && !elsewhere.has(s)) {
           elsewhere.set(s, now());
@@ -262,6 +278,8 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
         }
       }
     } catch (error) {
+      if (mine !== round) return;
+      dropAll('failed', error as Error);
       // Said once per outage, not twice a second.
       if (!unreachable) logger.warn({ err: (error as Error).message }, 'discord shard claims: database unreachable; retrying');
       unreachable = true;
@@ -279,7 +297,27 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     waitingFor = why;
   }
 
-  const runTick = () => (ticking ??= tick().finally(() => (ticking = undefined)));
+  const tickTimeoutMs = options.tickTimeoutMs ?? 5_000;
+  function runTick(): Promise<void> {
+    if (ticking) return ticking;
+    let timer: NodeJS.Timeout | undefined;
+    const current: Promise<void> = Promise.race([
+      tick(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          // The round hangs (a query without an answer): its result would come too late to trust.
+          round += 1;
+          dropAll(`gave no answer within ${tickTimeoutMs / 1000} s`);
+          resolve();
+        }, tickTimeoutMs);
+      }),
+    ]).finally(() => {
+      clearTimeout(timer);
+      if (ticking === current) ticking = undefined;
+    });
+    ticking = current;
+    return current;
+  }
 
   return {
     async start() {
@@ -293,6 +331,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       stopping = true;
       clearInterval(timer);
       await ticking;
+      round += 1;
       const all = [...running.values()];
       // Sockets first (resumably: whoever takes the shards resumes and gets what arrives from now on), then the
       // interactions in flight, then the handled sequence, then the locks.
@@ -301,12 +340,13 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       await Promise.all(all.map((r) => r.strategy.handOver('replica stopping').catch(() => undefined)));
       await Promise.all(all.map((r) => r.sc.drain()));
       for (const r of all) {
-        await r.saving;
-        if (r.session) await claims.saveSession(r.shard, { ...r.session, sequence: watermark(r) }).catch(() => false);
+        // Bounded: a database without an answer must not keep the process from stopping.
+        await within(r.saving, tickTimeoutMs);
+        if (r.session) await within(claims.saveSession(r.shard, { ...r.session, sequence: watermark(r) }).catch(() => false), tickTimeoutMs);
         await r.sc.client.destroy().catch(() => undefined);
       }
       running.clear();
-      await claims.close();
+      await within(claims.close().catch(() => undefined), tickTimeoutMs);
     },
     status() {
       const rows: ShardStatus[] = [];
@@ -325,4 +365,10 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     },
     clients: () => new Map([...running].map(([s, r]) => [s, r.sc.client])),
   };
+}
+
+/** Waits for `promise`, at most `ms`. */
+function within(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(() => clearTimeout(timer));
 }

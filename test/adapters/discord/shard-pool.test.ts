@@ -103,10 +103,19 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 };
 
+/** Runs `test` on mocked timers and clock. */
+async function withClock(test: () => Promise<void>): Promise<void> {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
+  try {
+    await test();
+  } finally {
+    mock.timers.reset();
+  }
+}
+
 describe('shard pool', () => {
   it('claims nothing while replicas of another shard count run the shards, says so once, and shows it in /readyz', async () => {
-    mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
-    try {
+    await withClock(async () => {
       const claims = new MemoryClaims();
       claims.conflict = { counts: [1], replicas: ['old-1'] };
       const logs: LogLine[] = [];
@@ -130,14 +139,11 @@ describe('shard pool', () => {
       assert.deepEqual(built, [0, 1]);
       assert.ok(logs.some((l) => /no replica of another shard count left/.test(l.message)));
       await p.stop();
-    } finally {
-      mock.timers.reset();
-    }
+    });
   });
 
   it('backs off a shard whose login fails, 1 s doubling to 60 s, with one line per step', async () => {
-    mock.timers.enable({ apis: ['setInterval', 'setTimeout', 'Date'], now: 1_000_000 });
-    try {
+    await withClock(async () => {
       const claims = new MemoryClaims();
       const logs: LogLine[] = [];
       let logins = 0;
@@ -164,8 +170,55 @@ describe('shard pool', () => {
       assert.match(row?.lastError ?? '', /invalid token.*trying again in \d+ s/);
       assert.equal((await shardsCheck(() => p.status())()).ok, false);
       await p.stop();
-    } finally {
-      mock.timers.reset();
-    }
+    });
+  });
+
+  it('stops its shards when a round of claims fails, and claims them again once the database answers', async () => {
+    await withClock(async () => {
+      const claims = new MemoryClaims();
+      const logs: LogLine[] = [];
+      const { pool: p, built, destroyed } = pool(claims, logs);
+      await p.start();
+      assert.deepEqual(built, [0, 1]);
+      claims.failing = new Error('canceling statement due to statement timeout');
+      mock.timers.tick(500);
+      await settle();
+      assert.deepEqual(destroyed, [0, 1], 'no shard runs on claims that could not be confirmed');
+      assert.ok(logs.some((l) => l.level === 'error' && /claims failed: stopping/.test(l.message)));
+      claims.failing = undefined;
+      mock.timers.tick(500);
+      await settle();
+      assert.deepEqual(built, [0, 1, 0, 1]);
+      await p.stop();
+    });
+  });
+
+  it('stops its shards when a round of claims never answers, and stops without waiting for it', async () => {
+    await withClock(async () => {
+      const claims = new MemoryClaims();
+      const logs: LogLine[] = [];
+      const { pool: p, destroyed } = pool(claims, logs, { tickTimeoutMs: 2_000 });
+      await p.start();
+      claims.hung = true;
+      mock.timers.tick(500);
+      await settle();
+      mock.timers.tick(1_999);
+      await settle();
+      assert.deepEqual(destroyed, [], 'still within the bound');
+      mock.timers.tick(1);
+      await settle();
+      assert.deepEqual(destroyed, [0, 1]);
+      assert.ok(logs.some((l) => /no answer within 2 s/.test(l.message)));
+      // A round is in progress again (every 500 ms) and hangs too: stop waits for it at most the bound.
+      mock.timers.tick(500);
+      await settle();
+      let stopped = false;
+      void p.stop().then(() => (stopped = true));
+      for (let i = 0; i < 10 && !stopped; i++) {
+        mock.timers.tick(2_000);
+        await settle();
+      }
+      assert.equal(stopped, true);
+    });
   });
 });
