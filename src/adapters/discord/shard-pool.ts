@@ -190,8 +190,8 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     r.started = sc.client.login(options.token).then(
       () => void failing.delete(shard),
       async (error: unknown) => {
-        // Claimed again at once, a bad token would log in twice a second and run into Discord's limit on invalid
-        // requests (10,000 per 10 minutes bans the IP for an hour): back off per shard, one line per step.
+        // Claimed again at once, a bad token would log in twice a second, near Discord's limit on invalid requests
+        // (10,000 per 10 minutes, then the IP is restricted for a while): back off per shard, one line per step.
         const failures = (failing.get(shard)?.failures ?? 0) + 1;
         const waitMs = Math.min(options.loginBackoffMaxMs ?? 60_000, (options.loginBackoffMs ?? 1_000) * 2 ** (failures - 1));
         const message = (error as Error).message;
@@ -357,8 +357,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
         else if (failed && !elsewhere.has(s)) {
           const again = Math.max(0, Math.ceil((failed.retryAt - now()) / 1000));
           rows.push({ id: s, count, state: 'down', since: failed.since, lastError: `login failed ${failed.failures}× (${failed.error}); trying again in ${again} s` });
-        }
-        else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)!, ...(waitingFor ? { waitingFor } : {}) });
+        } else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)!, ...(waitingFor ? { waitingFor } : {}) });
         else rows.push({ id: s, count, state: stopping ? 'down' : 'connecting', since: startedAt });
       }
       return rows.sort((a, b) => a.id - b.id);
