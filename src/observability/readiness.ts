@@ -71,6 +71,7 @@ export interface ShardReadiness {
   state: string;
   since: number;
   lastError?: string;
+  waitingFor?: string;
 }
 
 /**
@@ -85,10 +86,13 @@ export function shardsCheck(status: () => readonly ShardReadiness[], now: () => 
     const notReady = shards.filter((s) => s.state !== 'ready' && s.state !== 'elsewhere');
     if (notReady.length === 0) {
       const ready = shards.filter((s) => s.state === 'ready').map((s) => s.id);
-      const away = shards.filter((s) => s.state === 'elsewhere').map((s) => s.id);
+      const away = shards.filter((s) => s.state === 'elsewhere' && !s.waitingFor).map((s) => s.id);
+      // Standing by for another count's replicas is ready too: a rolling restart to a new count waits on it.
+      const waiting = shards.filter((s) => s.state === 'elsewhere' && s.waitingFor);
       const parts = [
         ...(ready.length ? [`shard${ready.length === 1 ? '' : 's'} ${ready.join(',')} ready`] : []),
         ...(away.length ? [`shard${away.length === 1 ? '' : 's'} ${away.join(',')} run by another replica`] : []),
+        ...(waiting.length ? [`shard${waiting.length === 1 ? '' : 's'} ${waiting.map((s) => s.id).join(',')} waiting: ${waiting[0]!.waitingFor}`] : []),
       ];
       return { ok: true, detail: parts.join('; ') };
     }

@@ -7,7 +7,20 @@ import pg from 'pg';
  * a replica that lost the connection knows at once that its shards are no longer its own. Beside the locks, a row per
  * shard keeps who ran it last and its gateway session (id, sequence, resume URL), written only by the lock's holder,
  * so the replica that takes a shard over can resume that session and receive what Discord sent meanwhile.
+ *
+ * Shard ids mean nothing across counts (shard 1 of 2 is half of shard 0 of 1's servers), so replicas of different
+ * counts must never run shards at once: each replica holds a shared lock on its count for as long as its connection
+ * lives, and takes it (under a short gate lock, so two counts cannot both see the other absent) only while no other
+ * count's lock is held; until then it claims nothing and says which counts and replicas it waits for.
  */
+
+/** Replicas of another shard count that run (or stand by for) shards now: this replica claims none until they stop. */
+export interface CountConflict {
+  /** The other counts whose locks are held. */
+  counts: number[];
+  /** Their replicas (REPLICA_ID, from the lock connections' application_name; `pid N` when unreadable). */
+  replicas: string[];
+}
 
 /** A gateway session as stored for the next holder of its shard. */
 export interface StoredShardSession {
@@ -34,8 +47,14 @@ export interface ShardLockOptions {
   schema?: string;
   /** REPLICA_ID: recorded as the holder of the shards this replica claims. */
   replicaId: string;
-  /** Shards across the fleet; locks and rows are per (count, id), so replicas must agree on it. */
+  /** Shards across the fleet; rows are per (count, id), and a replica waits while one of another count holds its count. */
   shardCount: number;
+  /**
+   * How long a statement on the lock connection may take (default 3 s) before the connection is given up, with its
+   * shards: far below the minutes TCP keepalive takes to notice a silently cut connection, during which PostgreSQL
+   * may have freed the locks (its side ended) and another replica taken the shards.
+   */
+  queryTimeoutMs?: number;
 }
 
 interface ShardRow {
@@ -49,6 +68,14 @@ interface ShardRow {
 
 /** The lock namespace: advisory locks are per database, so tests in schemas of their own must not share keys. */
 const LOCK_KEY = `hashtext(current_schema() || ':discord-shard')`;
+/** Shared per count, held by every replica that may run shards of that count. */
+const COUNT_KEY = `hashtext(current_schema() || ':discord-shard-count')`;
+/** Taken for one transaction around reading the other counts and taking this one's. */
+const GATE_KEY = `hashtext(current_schema() || ':discord-shard-gate')`;
+/** Advisory locks of this database on the two-int4 keys of a namespace, as pg_locks shows them. */
+const ADVISORY = (key: string) =>
+  `l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = (${key})::oid
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
 /** Shard locks of one replica over one dedicated PostgreSQL connection (reopened on the next claim after a loss). */
 export class PgShardLocks {
@@ -57,6 +84,11 @@ export class PgShardLocks {
   private readonly mine = new Set<number>();
   private readonly listeners = new Set<(shards: number[], error?: Error) => void>();
   private closed = false;
+  /** Whether this connection holds its count's shared lock (lost with the connection). */
+  private countHeld = false;
+  private conflict?: CountConflict;
+  /** Gives up the current connection and reports its shards lost. */
+  private abandon?: (error: Error) => void;
   /** Queries on the lock connection, one at a time (pg's client does not take a query while one runs). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -73,10 +105,16 @@ export class PgShardLocks {
     return () => this.listeners.delete(listener);
   }
 
+  /** The other counts seen at the last claim, while they keep this replica from claiming; undefined otherwise. */
+  countConflict(): CountConflict | undefined {
+    return this.conflict;
+  }
+
   /** Returns the shards among `shards` this replica now holds (already held ones included); the rest run elsewhere. */
   async tryClaim(shards: readonly number[]): Promise<number[]> {
     const wanted = shards.filter((s) => !this.mine.has(s));
-    if (wanted.length) {
+    // No shard lock without the count's: it was taken first on this connection, and goes with it.
+    if (wanted.length && (await this.joinCount())) {
       const { rows } = await this.query<{ s: number }>(
         `SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_lock(${LOCK_KEY}, s)`,
         [wanted],
@@ -93,6 +131,41 @@ export class PgShardLocks {
       }
     }
     return shards.filter((s) => this.mine.has(s));
+  }
+
+  /** Takes this count's shared lock unless another count's is held; returns whether this replica may claim shards. */
+  private async joinCount(): Promise<boolean> {
+    if (this.countHeld) return true;
+    const count = this.options.shardCount;
+    const others = await this.run(async (client) => {
+      await client.query('BEGIN');
+      try {
+        await client.query(`SELECT pg_advisory_xact_lock(${GATE_KEY}, 0)`);
+        const { rows } = await client.query<{ count: string; pid: number; app: string | null }>(
+          `SELECT l.objid::bigint AS count, l.pid, a.application_name AS app FROM pg_locks l
+           LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE ${ADVISORY(COUNT_KEY)} AND l.objid::bigint <> $1`,
+          [count],
+        );
+        if (rows.length === 0) await client.query(`SELECT pg_advisory_lock_shared(${COUNT_KEY}, $1)`, [count]);
+        await client.query('COMMIT');
+        return rows;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+    if (others.length === 0) {
+      this.countHeld = true;
+      this.conflict = undefined;
+      return true;
+    }
+    const replica = (r: { pid: number; app: string | null }) => /^incident-bot (.+) shard locks$/.exec(r.app ?? '')?.[1] ?? `pid ${r.pid}`;
+    this.conflict = {
+      counts: [...new Set(others.map((r) => Number(r.count)))].sort((a, b) => a - b),
+      replicas: [...new Set(others.map(replica))].sort(),
+    };
+    return false;
   }
 
   /** Gives a shard back (its row keeps the session, for whoever takes it next). */
@@ -132,7 +205,7 @@ export class PgShardLocks {
     const result = await this.query(
       `UPDATE discord_shards SET session_id = $3, sequence = $4, resume_url = $5, bot_user = $6, updated_at = $7
        WHERE shard_count = $1 AND shard_id = $2
-         AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objid = $2 AND objsubid = 2 AND granted)`,
+         AND EXISTS (SELECT 1 FROM pg_locks l WHERE ${ADVISORY(LOCK_KEY)} AND l.pid = pg_backend_pid() AND l.objid = $2)`,
       [
         this.options.shardCount,
         shard,
@@ -157,14 +230,31 @@ export class PgShardLocks {
   async close(): Promise<void> {
     this.closed = true;
     this.mine.clear();
+    this.countHeld = false;
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    // A dead peer would keep end() waiting for its answer.
+    await bounded(client?.end().catch(() => undefined), this.timeoutMs);
   }
 
   /** Runs a statement on the lock connection after the ones before it. */
   private query<R extends pg.QueryResultRow>(sql: string, params: unknown[], client?: pg.Client): Promise<pg.QueryResult<R>> {
-    const next = this.queue.then(async () => (client ?? (await this.connection())).query<R>(sql, params));
+    return this.run((c) => c.query<R>(sql, params), client);
+  }
+
+  /** Runs `work` on the lock connection after what was queued before it, with nothing else in between. */
+  private run<T>(work: (client: pg.Client) => Promise<T>, client?: pg.Client): Promise<T> {
+    const next = this.queue.then(async () => {
+      const c = client ?? (await this.connection());
+      try {
+        return await work(c);
+      } catch (error) {
+        // A statement that failed or overran leaves it unknown whether PostgreSQL still counts this connection's
+        // locks: give the connection up (its shards stop now) and start over on a new one.
+        if (c === this.client) this.abandon?.(error as Error);
+        throw error;
+      }
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -183,13 +273,21 @@ export class PgShardLocks {
       // whose locks PostgreSQL already gave away.
       keepAlive: true,
       keepAliveInitialDelayMillis: 5_000,
+      // Keepalive alone takes minutes; a tick queries every half second, so a cut is noticed within this bound. The
+      // server cancels a slow statement a little earlier, so a merely slow server answers with an error.
+      connectionTimeoutMillis: this.timeoutMs,
+      query_timeout: this.timeoutMs,
+      statement_timeout: Math.max(1, Math.round(this.timeoutMs * 0.8)),
       ...(this.options.schema ? { options: `-c search_path=${this.options.schema}` } : {}),
     });
     let lost = false;
     const onLost = (error?: Error) => {
       if (lost) return;
       lost = true;
-      if (this.client === client) this.client = undefined;
+      if (this.client === client) {
+        this.client = undefined;
+        this.countHeld = false;
+      }
       const shards = this.held();
       this.mine.clear();
       if (this.closed) return;
@@ -199,6 +297,20 @@ export class PgShardLocks {
     client.on('end', () => onLost(new Error('shard lock connection ended')));
     await client.connect();
     this.client = client;
+    this.abandon = (error) => {
+      onLost(new Error(`shard lock connection given up: ${error.message}`));
+      void client.end().catch(() => undefined);
+    };
     return client;
   }
+
+  private get timeoutMs(): number {
+    return this.options.queryTimeoutMs ?? 3_000;
+  }
+}
+
+/** Waits for `promise`, at most `ms`. */
+function bounded(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(() => clearTimeout(timer));
 }

@@ -10,11 +10,11 @@ import { POSTGRES_SKIP, TEST_DATABASE_URL } from '../support/databases.js';
 const SESSION = { sessionId: 'session-1', sequence: 41, resumeUrl: 'ws://127.0.0.1:1/resume', botUser: { id: '7', username: 'bot' } };
 
 describe('PgShardLocks', { skip: POSTGRES_SKIP, timeout: 30_000 }, () => {
-  const schemas = [1, 2].map((n) => `t_shardlocks_${process.pid}_${n}_${Math.random().toString(36).slice(2, 8)}`);
+  const schemas = [1, 2, 3, 4].map((n) => `t_shardlocks_${process.pid}_${n}_${Math.random().toString(36).slice(2, 8)}`);
   const dbs: Db[] = [];
   const locks: PgShardLocks[] = [];
-  const open = (schema: string, replicaId: string) => {
-    const l = new PgShardLocks({ url: TEST_DATABASE_URL, schema, replicaId, shardCount: 4 });
+  const open = (schema: string, replicaId: string, shardCount = 4, queryTimeoutMs?: number) => {
+    const l = new PgShardLocks({ url: TEST_DATABASE_URL, schema, replicaId, shardCount, ...(queryTimeoutMs ? { queryTimeoutMs } : {}) });
     locks.push(l);
     return l;
   };
@@ -72,5 +72,56 @@ describe('PgShardLocks', { skip: POSTGRES_SKIP, timeout: 30_000 }, () => {
   it('keeps the locks of databases in other schemas apart', async () => {
     const c = open(schemas[1]!, 'c');
     assert.deepEqual(await c.tryClaim([0, 1, 2, 3]), [0, 1, 2, 3]);
+  });
+
+  it('never lets replicas of two shard counts run shards at once, and says which count it waits for', async () => {
+    const one = open(schemas[2]!, 'one', 1);
+    const two = open(schemas[2]!, 'two', 2);
+    const twoToo = open(schemas[2]!, 'two-too', 2);
+    assert.deepEqual(await one.tryClaim([0]), [0], 'shard 0 of 1: every server');
+    // Shard 1 of 2 is half of shard 0 of 1's servers: they would be answered twice.
+    assert.deepEqual(await two.tryClaim([0, 1]), []);
+    assert.equal(one.countConflict(), undefined);
+    assert.deepEqual(two.countConflict(), { counts: [1], replicas: ['one'] });
+    await one.close();
+    assert.deepEqual(await two.tryClaim([1]), [1], 'free once the other count is gone');
+    assert.equal(two.countConflict(), undefined);
+    assert.deepEqual(await twoToo.tryClaim([0, 1]), [0], 'replicas of one count share it');
+    const late = open(schemas[2]!, 'late', 1);
+    assert.deepEqual(await late.tryClaim([0]), []);
+    assert.deepEqual(late.countConflict(), { counts: [2], replicas: ['two', 'two-too'] });
+    // Standing by costs nothing: a replica that claimed nothing does not hold the other count off.
+    await two.close();
+    await twoToo.close();
+    assert.deepEqual(await late.tryClaim([0]), [0]);
+  });
+
+  it('gives its connection and shards up when a statement overruns, instead of waiting on it', async () => {
+    const slow = open(schemas[3]!, 'slow', 4, 400);
+    const other = open(schemas[3]!, 'other', 4);
+    assert.deepEqual(await slow.tryClaim([0, 1]), [0, 1]);
+    const lost = new Promise<{ shards: number[]; error?: Error }>((resolve) => slow.onLost((shards, error) => resolve({ shards, error })));
+    // The fault: the table the tick reads stays locked, so the read hangs as it would on a connection cut silently.
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query(`LOCK TABLE ${schemas[3]}.discord_shards IN ACCESS EXCLUSIVE MODE`);
+      const started = Date.now();
+      await assert.rejects(slow.records());
+      const { shards, error } = await lost;
+      assert.deepEqual(shards, [0, 1]);
+      assert.match(error?.message ?? '', /given up/);
+      assert.ok(Date.now() - started < 5_000, 'within the statement bound, not the minutes of keepalive');
+      assert.deepEqual(slow.held(), []);
+      await admin.query('ROLLBACK');
+      // The server let the locks go with the connection: the other replica may run them now.
+      const until = Date.now() + 5_000;
+      let taken: number[] = [];
+      while (taken.length < 2 && Date.now() < until) taken = await other.tryClaim([0, 1]);
+      assert.deepEqual(taken, [0, 1]);
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -27,6 +27,8 @@ export interface ShardClaims {
   onLost(listener: (shards: number[], error?: Error) => void): () => void;
   /** Releases every shard. */
   close(): Promise<void>;
+  /** Replicas of another shard count that keep this one from claiming (see the last tryClaim); undefined: none. */
+  countConflict?(): { counts: number[]; replicas: string[] } | undefined;
 }
 
 /** A client built for one shard by the adapter (handlers attached), and the interactions it is answering. */
@@ -57,6 +59,14 @@ export interface ShardPoolOptions {
    * so that the replica preferring it can start first; a shard some replica ran is taken over at once.
    */
   orphanGraceMs?: number;
+  /**
+   * How long one round of claims may take (default 5 s): past it, or when it fails, this replica can no longer tell
+   * its shards are its own and stops them; stop() waits no longer for a round in progress either.
+   */
+  tickTimeoutMs?: number;
+  /** First wait before a shard whose login failed is claimed again (default 1 s), doubled per failure up to the cap (60 s). */
+  loginBackoffMs?: number;
+  loginBackoffMaxMs?: number;
   now?: () => number;
 }
 
@@ -96,10 +106,16 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
   let startedAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
+  /** Bumped when a round of claims is given up, so that it launches nothing if it ever ends. */
+  let round = 0;
   let stopping = false;
   /** Shards whose client is still closing after a loss. */
   const closing = new Map<number, Promise<void>>();
   let unreachable = false;
+  /** Shards whose login failed: how many times in a row, since when, and when they may be claimed again. */
+  const failing = new Map<number, { failures: number; since: number; retryAt: number; error: string }>();
+  /** Why this replica claims nothing: replicas of another shard count run the shards (undefined: they do not). */
+  let waitingFor: string | undefined;
 
   const watermark = (r: Running) => (r.pending.size ? Math.min(...r.pending) - 1 : r.lastSeq);
 
@@ -172,10 +188,17 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     logger.info({ shardId: shard, resuming: seed?.sessionId ?? null, sequence: seed?.sequence ?? null }, seed ? 'discord shard claimed: resuming its session' : 'discord shard claimed: identifying');
     sc.tracker.connecting();
     r.started = sc.client.login(options.token).then(
-      () => undefined,
+      () => void failing.delete(shard),
       async (error: unknown) => {
-        logger.error({ shardId: shard, err: (error as Error).message }, 'discord shard failed to connect: giving it back');
+        // Claimed again at once, a bad token would log in twice a second, near Discord's limit on invalid requests
+        // (10,000 per 10 minutes, then the IP is restricted for a while): back off per shard, one line per step.
+        const failures = (failing.get(shard)?.failures ?? 0) + 1;
+        const waitMs = Math.min(options.loginBackoffMaxMs ?? 60_000, (options.loginBackoffMs ?? 1_000) * 2 ** (failures - 1));
+        const message = (error as Error).message;
+        failing.set(shard, { failures, since: now(), retryAt: now() + waitMs, error: message });
+        logger.error({ shardId: shard, err: message, failures, retryInMs: waitMs }, `discord shard failed to connect: giving it back; claiming it again in ${waitMs / 1000} s`);
         await drop(shard, 'failed to connect', false);
+        elsewhere.delete(shard);
         await claims.release(shard);
       },
     );
@@ -218,8 +241,17 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
     for (const shard of lost) void drop(shard, 'shard lock lost', true);
   });
 
+  /** Stops every running shard because the claims could not be confirmed; the next round claims them again. */
+  function dropAll(why: string, error?: Error): void {
+    const shards = [...running.keys()];
+    if (shards.length === 0) return;
+    logger.error({ shards, err: error?.message }, `discord shard claims ${why}: stopping this replica's shards until they are claimed again`);
+    for (const shard of shards) void drop(shard, 'shard claims unconfirmed', true).then(() => claims.release(shard).catch(() => undefined));
+  }
+
   async function tick(): Promise<void> {
     if (stopping) return;
+    const mine = round;
     try {
       let records = await claims.records();
       if (unreachable) logger.info({}, 'discord shard claims: database reachable again');
@@ -227,17 +259,18 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       const graceOver = now() - startedAt >= (options.orphanGraceMs ?? 30_000);
       const wanted: number[] = [];
       for (let s = 0; s < count; s++) {
-        if (running.has(s) || closing.has(s)) continue;
+        if (running.has(s) || closing.has(s) || (failing.get(s)?.retryAt ?? 0) > now()) continue;
         // A shard some replica ran and nobody holds now lost its holder: take it over at once.
         if (preferred.has(s) || records.get(s)?.holder !== undefined || graceOver) wanted.push(s);
       }
       if (wanted.length === 0 || stopping) return;
       const won = new Set(await claims.tryClaim(wanted));
+      noteConflict(claims.countConflict?.());
       // Read again once won: the last holder's final writes (its handled sequence) committed before its lock was free.
       if ([...won].some((s) => !running.has(s))) records = await claims.records();
       for (const s of wanted) {
         if (won.has(s)) {
-          if (stopping) await claims.release(s);
+          if (stopping || mine !== round) await claims.release(s);
           else if (!running.has(s)) launch(s, records.get(s)?.session);
         } else if (preferred.has(s) && !elsewhere.has(s)) {
           elsewhere.set(s, now());
@@ -245,13 +278,46 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
         }
       }
     } catch (error) {
+      if (mine !== round) return;
+      dropAll('failed', error as Error);
       // Said once per outage, not twice a second.
       if (!unreachable) logger.warn({ err: (error as Error).message }, 'discord shard claims: database unreachable; retrying');
       unreachable = true;
     }
   }
 
-  const runTick = () => (ticking ??= tick().finally(() => (ticking = undefined)));
+  function noteConflict(conflict: { counts: number[]; replicas: string[] } | undefined): void {
+    const why = conflict
+      ? `replicas with shard count ${conflict.counts.join(',')} (${conflict.replicas.join(', ')}) run the shards; this replica (count ${count}) claims none until they stop`
+      : undefined;
+    if (why === waitingFor) return;
+    // Said once per change: during a rolling restart with a new count this lasts until the last old replica stopped.
+    if (why) logger.warn({ shardCount: count, otherCounts: conflict!.counts, replicas: conflict!.replicas }, `discord shards: waiting: ${why}`);
+    else logger.info({ shardCount: count }, 'discord shards: no replica of another shard count left; claiming shards');
+    waitingFor = why;
+  }
+
+  const tickTimeoutMs = options.tickTimeoutMs ?? 5_000;
+  function runTick(): Promise<void> {
+    if (ticking) return ticking;
+    let timer: NodeJS.Timeout | undefined;
+    const current: Promise<void> = Promise.race([
+      tick(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          // The round hangs (a query without an answer): its result would come too late to trust.
+          round += 1;
+          dropAll(`gave no answer within ${tickTimeoutMs / 1000} s`);
+          resolve();
+        }, tickTimeoutMs);
+      }),
+    ]).finally(() => {
+      clearTimeout(timer);
+      if (ticking === current) ticking = undefined;
+    });
+    ticking = current;
+    return current;
+  }
 
   return {
     async start() {
@@ -265,6 +331,7 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       stopping = true;
       clearInterval(timer);
       await ticking;
+      round += 1;
       const all = [...running.values()];
       // Sockets first (resumably: whoever takes the shards resumes and gets what arrives from now on), then the
       // interactions in flight, then the handled sequence, then the locks.
@@ -273,23 +340,34 @@ export function createShardPool(options: ShardPoolOptions): ShardPool {
       await Promise.all(all.map((r) => r.strategy.handOver('replica stopping').catch(() => undefined)));
       await Promise.all(all.map((r) => r.sc.drain()));
       for (const r of all) {
-        await r.saving;
-        if (r.session) await claims.saveSession(r.shard, { ...r.session, sequence: watermark(r) }).catch(() => false);
+        // Bounded: a database without an answer must not keep the process from stopping.
+        await within(r.saving, tickTimeoutMs);
+        if (r.session) await within(claims.saveSession(r.shard, { ...r.session, sequence: watermark(r) }).catch(() => false), tickTimeoutMs);
         await r.sc.client.destroy().catch(() => undefined);
       }
       running.clear();
-      await claims.close();
+      await within(claims.close().catch(() => undefined), tickTimeoutMs);
     },
     status() {
       const rows: ShardStatus[] = [];
-      for (const s of new Set([...running.keys(), ...preferred, ...elsewhere.keys()])) {
+      for (const s of new Set([...running.keys(), ...preferred, ...elsewhere.keys(), ...failing.keys()])) {
         const r = running.get(s);
+        const failed = failing.get(s);
         if (r) rows.push(...r.sc.tracker.status().filter((row) => row.id === s));
-        else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)! });
+        else if (failed && !elsewhere.has(s)) {
+          const again = Math.max(0, Math.ceil((failed.retryAt - now()) / 1000));
+          rows.push({ id: s, count, state: 'down', since: failed.since, lastError: `login failed ${failed.failures}× (${failed.error}); trying again in ${again} s` });
+        } else if (elsewhere.has(s)) rows.push({ id: s, count, state: 'elsewhere', since: elsewhere.get(s)!, ...(waitingFor ? { waitingFor } : {}) });
         else rows.push({ id: s, count, state: stopping ? 'down' : 'connecting', since: startedAt });
       }
       return rows.sort((a, b) => a.id - b.id);
     },
     clients: () => new Map([...running].map(([s, r]) => [s, r.sc.client])),
   };
+}
+
+/** Waits for `promise`, at most `ms`. */
+function within(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(() => clearTimeout(timer));
 }

@@ -30,6 +30,8 @@ export interface ShardStatus {
   pingMs?: number;
   /** The last error or unrecoverable close the shard reported. */
   lastError?: string;
+  /** `elsewhere` because replicas of another shard count run the shards: what this replica waits for. */
+  waitingFor?: string;
 }
 
 /** Returns the discord.js Client options for a plan; none (discord.js's default: one unsharded session) without one. */
