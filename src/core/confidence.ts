@@ -45,6 +45,11 @@ export const DESCRIPTION_DOUBTS = {
    * actors: a campaign rarely restates its group's country) mention: it tells of another place's events.
    */
   placeMustBeMentioned: true,
+  /**
+   * Fewest terms for the place rule: a country and two more words already tell a story ("iranian hackers going after
+   * water utilities" is four once the place is read); a record that never names the place tells another one.
+   */
+  placeMinTerms: 3,
 } as const;
 
 /**
@@ -52,9 +57,8 @@ export const DESCRIPTION_DOUBTS = {
  * undefined; `linked` are the records it links to (its groups, tools), which may say the place for it.
  */
 export function descriptionDoubt(incident: Incident, q: ParsedQuery, evidence: Evidence, linked: readonly Incident[] = []): string | undefined {
-  if (q.terms.length < DESCRIPTION_DOUBTS.minTerms) return undefined;
-  if (evidence.unknownMissingCount > DESCRIPTION_DOUBTS.maxUnknownMissing) return 'unknown';
-  if (DESCRIPTION_DOUBTS.placeMustBeMentioned) {
+  if (q.terms.length >= DESCRIPTION_DOUBTS.minTerms && evidence.unknownMissingCount > DESCRIPTION_DOUBTS.maxUnknownMissing) return 'unknown';
+  if (DESCRIPTION_DOUBTS.placeMustBeMentioned && q.terms.length >= DESCRIPTION_DOUBTS.placeMinTerms) {
     const missing = new Set(placesMissing(incident, q));
     for (const other of linked) {
       if (missing.size === 0) break;
