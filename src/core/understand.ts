@@ -36,7 +36,9 @@ const MAX_NAME_TERMS = 4;
 
 /** Words that only fill a question ("anything notable in May 2024?"): no identity, no intent. */
 const FILLER: ReadonlySet<string> = new Set(
-  'anything something everything notable noteworthy interesting important significant major big news update updates happening there kind kinds type types sort'.split(' '),
+  ('anything something everything notable noteworthy interesting important significant major big news update updates happening there kind kinds type types sort ' +
+    // Asking what went on names nothing: "what happened last week" is a time alone, not a text that says "last week".
+    'happen happens happened occur occurs occurred going went new').split(' '),
 );
 /** Words that ask about a thing without naming it: with nothing else, a question made of them is an ellipsis. */
 const GENERIC_ASKS: ReadonlySet<string> = new Set([
@@ -116,6 +118,12 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
         total: list.ids.length,
         ...(next ? { cursor: next } : {}),
       };
+    }
+    // A time alone with nothing dated in it has nothing to say: searching the text for "last week" finds records that
+    // happen to say it, which are not what happened then.
+    if (timeOnly) {
+      const when = range?.matched ? ` ${range.matched}` : '';
+      return { query: text, status: 'not-found', intent: 'latest', summary: `Nothing in the data is dated${when}.`, facts: [], sources: [], related: [], candidates: [], suggestions: [] };
     }
   }
 
