@@ -13,7 +13,7 @@ import { datedInRange, decodeCursor, encodeCursor, groupsOf, holdsName, inRange,
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange, type TimeRange } from './time-range.js';
 import { compactName, foldText, truncateWords } from './text.js';
-import { nameCoverage, nameWordsOf } from './name-cover.js';
+import { nameCoverage, nameWord, nameWordsOf, wordMatches } from './name-cover.js';
 import { nameAlternatives } from './name-alternatives.js';
 
 /** What answering needs besides the index: who may see what, the graph, the conversation, the page, and today. */
@@ -249,13 +249,24 @@ function listPlan(index: IncidentIndex, ws: string[], referent: Incident | undef
     const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));
     if (any.size) return { target: 'vulnerability', facet: any, facetLabel: facetWords.join(' '), named: true };
   }
-  const subject = resolveName(index, content.join(' '), visible) ?? namedSpan(index, content, 1, visible);
+  const found = resolveName(index, content.join(' '), visible);
+  const subject = (found && namedByWords(found, content) ? found : undefined) ?? namedSpan(index, content, 1, visible);
   if (subject) return { target, subject, named: true };
   // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
   // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list, nor
   // is a description that mentions a kind in passing ("attackers who stitched free tools together in 2019").
   if (!lead && content.length > MAX_LIST_EXTRA_WORDS) return undefined;
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
+}
+
+/**
+ * Whether the words are the record's name (every word one of its names' words, typos allowed): a list's subject is
+ * what the question names, not a record whose text happens to hold its words ("hospital ransomware" are a topic's
+ * words, and a record that mentions both is not what "hospital ransomware attacks in 2023" asks about).
+ */
+function namedByWords(record: Incident, ws: readonly string[]): boolean {
+  const names = nameWordsOf([record.title, ...record.aliases], false);
+  return ws.every((w) => { const t = nameWord(w); return names.some((name) => name.some((n) => wordMatches(t, n))); });
 }
 
 /**
