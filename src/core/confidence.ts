@@ -46,7 +46,7 @@ export const DESCRIPTION_DOUBTS = {
    */
   placeMustBeMentioned: true,
   /**
-   * Fewest terms for the place rule: a country and two more words already tell a story ("iranian hackers going after
+   * Fewest terms for the place rule: a country and two more words already tell a story ("chilean hackers phishing
    * water utilities" is four once the place is read); a record that never names the place tells another one.
    */
   placeMinTerms: 3,
@@ -71,7 +71,7 @@ export function descriptionDoubt(incident: Incident, q: ParsedQuery, evidence: E
 }
 
 /**
- * Share of a word's weight a record earns by saying it in other words (synonyms.ts: "hackers" for "actors"): the
+ * Share of a word's weight a record earns by saying it in other words (synonyms.ts: "crew" for "group"): the
  * record tells the same thing, but a word the question and the text share is surer evidence than a synonym. The
  * weight is the lesser of the question's word and the record's: a record that says it with a common word earns little.
  */
@@ -232,7 +232,7 @@ function wordsOf(incident: Incident): RecordWords {
 
 /**
  * Returns the weight of the rarest way the text says the term in other words (a synonym, or a phrase whose words it
- * all holds, weighed by its rarest word), or 0. A common synonym ("actors" for "hackers") is weak evidence.
+ * all holds, weighed by its rarest word), or 0. A common synonym ("group" for "crew") is weak evidence.
  */
 function saidOtherwise(alternatives: readonly Alternative[], stems: ReadonlySet<string>, weight: WordWeight): number {
   let best = 0;
