@@ -45,6 +45,11 @@ export const DESCRIPTION_DOUBTS = {
    * actors: a campaign rarely restates its group's country) mention: it tells of another place's events.
    */
   placeMustBeMentioned: true,
+  /**
+   * Fewest terms for the place rule: a country and two more words already tell a story ("chilean hackers phishing
+   * water utilities" is four once the place is read); a record that never names the place tells another one.
+   */
+  placeMinTerms: 3,
 } as const;
 
 /**
@@ -52,9 +57,8 @@ export const DESCRIPTION_DOUBTS = {
  * undefined; `linked` are the records it links to (its groups, tools), which may say the place for it.
  */
 export function descriptionDoubt(incident: Incident, q: ParsedQuery, evidence: Evidence, linked: readonly Incident[] = []): string | undefined {
-  if (q.terms.length < DESCRIPTION_DOUBTS.minTerms) return undefined;
-  if (evidence.unknownMissingCount > DESCRIPTION_DOUBTS.maxUnknownMissing) return 'unknown';
-  if (DESCRIPTION_DOUBTS.placeMustBeMentioned) {
+  if (q.terms.length >= DESCRIPTION_DOUBTS.minTerms && evidence.unknownMissingCount > DESCRIPTION_DOUBTS.maxUnknownMissing) return 'unknown';
+  if (DESCRIPTION_DOUBTS.placeMustBeMentioned && q.terms.length >= DESCRIPTION_DOUBTS.placeMinTerms) {
     const missing = new Set(placesMissing(incident, q));
     for (const other of linked) {
       if (missing.size === 0) break;
@@ -67,7 +71,7 @@ export function descriptionDoubt(incident: Incident, q: ParsedQuery, evidence: E
 }
 
 /**
- * Share of a word's weight a record earns by saying it in other words (synonyms.ts: "hackers" for "actors"): the
+ * Share of a word's weight a record earns by saying it in other words (synonyms.ts: "crew" for "group"): the
  * record tells the same thing, but a word the question and the text share is surer evidence than a synonym. The
  * weight is the lesser of the question's word and the record's: a record that says it with a common word earns little.
  */
@@ -228,7 +232,7 @@ function wordsOf(incident: Incident): RecordWords {
 
 /**
  * Returns the weight of the rarest way the text says the term in other words (a synonym, or a phrase whose words it
- * all holds, weighed by its rarest word), or 0. A common synonym ("actors" for "hackers") is weak evidence.
+ * all holds, weighed by its rarest word), or 0. A common synonym ("group" for "crew") is weak evidence.
  */
 function saidOtherwise(alternatives: readonly Alternative[], stems: ReadonlySet<string>, weight: WordWeight): number {
   let best = 0;

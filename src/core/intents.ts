@@ -1,4 +1,5 @@
 import type { IncidentKind } from './incident.js';
+import { demonymTable } from './demonyms.js';
 
 /**
  * The cues that say what a question asks for, as small named tables. Each table holds ordinary English (the words
@@ -87,16 +88,8 @@ export const FOCUS_CUES: readonly { words: readonly string[]; answer: RegExp }[]
   { words: ['who', 'behind', 'responsible', 'attributed', 'group', 'actor', 'gang'], answer: /\b(?:attributed|group|gang|actors?|operators?|APT\s?\d+|also known as|aka)\b/i },
 ];
 
-/**
- * Demonyms analysts use for where actors come from ("Chinese hackers", "pakistani apt groups"), as ISO codes. Names of
- * countries themselves are read by countries.ts.
- */
-export const DEMONYMS: Readonly<Record<string, string>> = {
-  chinese: 'CN', russian: 'RU', iranian: 'IR', persian: 'IR', korean: 'KP', 'north korean': 'KP', 'south korean': 'KR', pakistani: 'PK',
-  indian: 'IN', vietnamese: 'VN', israeli: 'IL', turkish: 'TR', syrian: 'SY', lebanese: 'LB', palestinian: 'PS', belarusian: 'BY',
-  ukrainian: 'UA', american: 'US', british: 'GB', french: 'FR', german: 'DE', nigerian: 'NG', brazilian: 'BR', emirati: 'AE',
-  egyptian: 'EG', uzbek: 'UZ', kazakh: 'KZ', spanish: 'ES', italian: 'IT', japanese: 'JP', taiwanese: 'TW', saudi: 'SA',
-};
+/** The adjective for each country's people ("chinese hackers", "polish banks") mapped to its ISO code (demonyms.ts). */
+export const DEMONYMS: Readonly<Record<string, string>> = demonymTable();
 
 /**
  * Words an incident's name uses to say it is an event, not which one ("SolarWinds Compromise", "Operation Honeybee",

@@ -1,6 +1,7 @@
 import type { RecordLookup } from './answer.js';
 import { countryCode } from './countries.js';
 import type { FeedPosts } from './feed-posts.js';
+import { nameWord, nameWordsOf, wordMatches } from './name-cover.js';
 import type { Graph } from './graph.js';
 import type { Incident, IncidentKind } from './incident.js';
 import type { IncidentIndex } from './incident-index.js';
@@ -12,7 +13,9 @@ import type { TimeRange } from './time-range.js';
 
 /** Words that only fill a question ("anything notable in May 2024?"): no identity, no intent. */
 export const FILLER: ReadonlySet<string> = new Set(
-  'anything something everything notable noteworthy interesting important significant major big news update updates happening there kind kinds type types sort'.split(' '),
+  ('anything something everything notable noteworthy interesting important significant major big news update updates happening there kind kinds type types sort ' +
+    // Asking what went on names nothing: "what happened last week" is a time alone, not a text that says "last week".
+    'happen happens happened occur occurs occurred going went new').split(' '),
 );
 
 /** Words around a subject that describe it without naming it ("pakistani apt groups", "state-sponsored actors"). */
@@ -68,13 +71,27 @@ export function listPlan(index: IncidentIndex, ws: string[], referent: Incident 
     const any = facets.match(facetWords) ?? union(facetWords.map((w) => facets.match([w]) ?? new Set<string>()));
     if (any.size) return { target: 'vulnerability', facet: any, facetLabel: facetWords.join(' '), named: true };
   }
-  const subject = resolveName(index, content.join(' '), visible) ?? namedSpan(index, content, 1, visible);
+  const found = resolveName(index, content.join(' '), visible);
+  const subject = (found && namedByWords(found, content) ? found : undefined) ?? namedSpan(index, content, 1, visible);
   if (subject) return { target, subject, named: true };
   // "Which CVEs did CISA add in March 2025": a kind and a time, with words that name nothing, list by time; a
   // question that names something besides ("which malware did Sandworm use on substations in 2016") is no list, nor
   // is a description that mentions a kind in passing ("attackers who stitched free tools together in 2019").
   if (!lead && content.length > MAX_LIST_EXTRA_WORDS) return undefined;
   return timed && !namedSpan(index, content, MAX_SPAN_WORDS, visible) ? { target, named: false } : undefined;
+}
+
+/**
+ * Whether the words are the record's name (every word one of its names' words, typos allowed): a list's subject is
+ * what the question names, not a record whose text happens to hold its words ("hospital ransomware" are a topic's
+ * words, and a record that mentions both is not what "hospital ransomware attacks in 2023" asks about).
+ */
+function namedByWords(record: Incident, ws: readonly string[]): boolean {
+  const names = nameWordsOf([record.title, ...record.aliases], false);
+  return ws.every((w) => {
+    const t = nameWord(w);
+    return names.some((name) => name.some((n) => wordMatches(t, n)));
+  });
 }
 
 /**

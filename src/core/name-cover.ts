@@ -85,7 +85,8 @@ export function nameCoverage(terms: readonly string[] | readonly NameWord[], nam
   return best;
 }
 
-function wordMatches(t: NameWord, n: NameWord): boolean {
+/** Whether a typed word is a name's word: the same, of its family, a typo within the allowed distance, or alike in sound. */
+export function wordMatches(t: NameWord, n: NameWord): boolean {
   if (t.word === n.word || t.stem === n.stem) return true;
   if (t.sound && t.sound === n.sound && t.word.length >= MIN_SOUND_WORD_CHARS && t.word[0] === n.word[0]) return true;
   const allowed = fuzzyFor(t.word);

@@ -7,6 +7,7 @@ import type { Incident } from './incident.js';
 import type { IncidentIndex } from './incident-index.js';
 import { COMPARE_PATTERNS, FOCUS_CUES, LATEST_WORDS, LIST_LEADS, LIST_NOUNS, ORDINALS, PRONOUNS } from './intents.js';
 import type { FeedPosts } from './feed-posts.js';
+import type { Graph } from './graph.js';
 import { decodeCursor, encodeCursor, LIST_PAGE_SIZE } from './lists.js';
 import { isStopWord, parseQuery, words } from './query.js';
 import { readTimeRange } from './time-range.js';
@@ -110,6 +111,12 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
         ...(next ? { cursor: next } : {}),
       };
     }
+    // A time alone with nothing dated in it has nothing to say: searching the text for "last week" finds records that
+    // happen to say it, which are not what happened then.
+    if (timeOnly) {
+      const when = range?.matched ? ` ${range.matched}` : '';
+      return { query: text, status: 'not-found', intent: 'latest', summary: `Nothing in the data is dated${when}.`, facts: [], sources: [], related: [], candidates: [], suggestions: [] };
+    }
   }
 
   if (referent) {
@@ -119,7 +126,7 @@ export function understandQuery(index: IncidentIndex, allRecords: RecordLookup, 
   }
 
   const answer = answerQuery(index, allRecords, text, options);
-  return { ...notSure(index, answer, lookup), intent: singleIntent(parseQuery(text)) };
+  return { ...notSure(index, answer, lookup, graph), intent: singleIntent(parseQuery(text)) };
 }
 
 /** Returns the words of a question that may name something: not grammar, filler, cue or kind words. */
@@ -194,10 +201,20 @@ function normalise(folded: string): string {
 }
 
 /**
+ * Returns the records that may say a record's place for it: a campaign's groups and tools, a tool's users, a group's
+ * tools (a campaign rarely restates its group's country). Graph links only: other records the question also matched
+ * share its words, not its story, and would vouch for any place.
+ */
+function placeVouchers(record: Incident, graph: Graph | undefined): string[] {
+  if (!graph) return [];
+  return [...graph.neighbors(record.id, ['attributed-to', 'uses'], 'out'), ...(record.kind === 'software' ? graph.neighbors(record.id, 'uses', 'in') : [])];
+}
+
+/**
  * Returns the answer, or not-found/ambiguous when its record carries too little of the question: a confident answer
  * about an unrelated record is worse than saying so.
  */
-function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): Answer {
+function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup, graph: Graph | undefined): Answer {
   if (answer.status !== 'found' || !answer.incident) return answer;
   const q = parseQuery(answer.query);
   const record = lookup(answer.incident.id);
@@ -213,11 +230,12 @@ function notSure(index: IncidentIndex, answer: Answer, lookup: RecordLookup): An
   // A word no record knows is a name the data lacks in a short question ("crimson osprey"); in a long description it
   // is more often a casual word ("on-prem"), and the share alone decides.
   const unknownName = evidence.unknownMissing && q.terms.length <= MAX_NAME_TERMS;
-  if (evidence.share >= MIN_EVIDENCE && !unknownName && !descriptionDoubt(record, q, evidence, answer.related.flatMap((r) => lookup(r.id) ?? []))) return answer;
+  const doubt = descriptionDoubt(record, q, evidence, placeVouchers(record, graph).flatMap((id) => lookup(id) ?? []));
+  if (evidence.share >= MIN_EVIDENCE && !unknownName && !doubt) return answer;
   // The query's rarest word, held by at most RARE_CARRIERS records, this one among them ("viasat" in "viasat
   // satellite hack"): that word is the name asked about. In a description, one rare word shared ("lithuanian") is
-  // a detail in common, not a name: the share decides.
-  if (!unknownName && q.terms.length <= MAX_NAME_TERMS && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
+  // a detail in common, not a name: the share decides. A place the record never names is another story's, name or not.
+  if (!unknownName && doubt !== 'place' && q.terms.length <= MAX_NAME_TERMS && evidence.rarestCarried >= Math.log(1 + n / (1 + RARE_CARRIERS))) return answer;
   const candidates = [answer.incident, ...answer.related].slice(0, 3).map(({ id, title, kind, date, blurb, url }) => ({ id, title, kind, date, blurb, ...(url ? { url } : {}) }));
   return {
     ...answer,

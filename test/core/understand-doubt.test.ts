@@ -14,7 +14,7 @@ const src = [{ url: 'https://example.org/report' }];
 const RECORDS: IncidentInput[] = [
   {
     id: 'test:C1', kind: 'incident', title: 'Operation Salt Ledger', date: { value: '2023-03', precision: 'month' },
-    summary: 'Actors sent invoice lures to shipping companies in Norway, deploying a remote access trojan that stole credentials from finance staff.',
+    summary: 'Hackers sent invoice lures to shipping companies in Norway, deploying a remote access trojan to steal credentials from finance staff.',
     sources: src,
   },
   {
@@ -28,7 +28,7 @@ const RECORDS: IncidentInput[] = [
   },
   { id: 'test:G1', kind: 'group', title: 'Copper Wren', summary: 'Copper Wren is an Iranian espionage group active since 2019.', sources: src },
   ...['Amber', 'Birch', 'Cedar', 'Delta', 'Elm', 'Fern'].map((w, i): IncidentInput => ({
-    id: `test:F${i}`, kind: 'group', title: `${w} Gull`, summary: `${w} Gull is a criminal group that sells stolen access to networks of companies.`, sources: src,
+    id: `test:F${i}`, kind: 'group', title: `${w} Gull`, summary: `${w} Gull is a criminal group that sells stolen access to networks of companies, Chilean ones among them.`, sources: src,
   })),
 ];
 
@@ -75,5 +75,19 @@ describe('not sure about a description its best record only partly tells', () =>
       assert.equal(a.status, 'found', `${q}: ${a.status}`);
       assert.equal(a.incident?.id, 'test:C1');
     }
+  });
+
+  it('a people\'s adjective is read for every country, not only the common few', async () => {
+    for (const q of ['invoice lures sent to swedish shipping companies to steal finance credentials', 'invoice lures sent to polish shipping companies to steal finance credentials']) {
+      const a = await ask(q);
+      assert.ok(notSure(a), `${q}: ${a.status} ${a.incident?.id}`);
+    }
+  });
+
+  it('a short description (a country and three words) is doubted by a place its record never names', async () => {
+    const a = await ask('chilean water utilities phished');
+    assert.ok(notSure(a), `${a.status} ${a.incident?.id} ${a.summary}`);
+    const here = await ask('american water utilities phished');
+    assert.equal(here.incident?.id, 'test:C3', `${here.status} ${here.incident?.id}`);
   });
 });

@@ -58,6 +58,10 @@ const RECORDS: IncidentInput[] = [
     summary: 'Brass Kettle was a campaign that stole tender files from port authorities.', sources: src,
   },
   { id: 'test:G9', kind: 'group', title: 'Brass Kettle', summary: 'Brass Kettle is the actor named after the operation.', sources: src },
+  {
+    id: 'test:C10', kind: 'incident', title: 'Operation Quiet Ledger', date: { value: '2022-10', precision: 'month' },
+    summary: 'A ransomware group moved from compromised branch office servers into hosted payroll systems, encrypting the ledgers of several credit unions.', sources: src,
+  },
   kev('K7', 'Brindle', 'Edge', 'Command Injection'),
   kev('K8', 'Brindle', 'Edge', 'Path Traversal'),
   ...['Amber', 'Cobalt', 'Dune', 'Ember', 'Frost', 'Garnet'].map((w, i): IncidentInput => ({
@@ -75,10 +79,10 @@ async function ask(query: string): Promise<Answer> {
 }
 
 describe('descriptions in other words than the record', () => {
-  it('everyday words for what a report says ("hackers" for actors, "plant a RAT" for deliver a remote access trojan) find the incident', async () => {
-    const a = await ask('hackers abusing supplier billing portals to plant a RAT at shipping companies');
+  it('a word the synonym table pairs with the text\'s ("crew" for group) finds the incident told in the other word', async () => {
+    const a = await ask('ransomware crew hopping from branch office servers into hosted payroll systems at credit unions');
     assert.equal(a.status, 'found', `${a.status} ${a.incident?.id} ${a.summary}`);
-    assert.equal(a.incident?.id, 'test:C1');
+    assert.equal(a.incident?.id, 'test:C10');
   });
 
   it('a group named by another of its names than the one the story uses finds the story that names it', async () => {
