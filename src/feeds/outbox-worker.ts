@@ -19,6 +19,12 @@ export const RETRY_BASE_MS = 5_000;
 export const RETRY_MAX_MS = 15 * 60_000;
 /** Attempts before a row is given up as failed (about four hours of backoff). */
 export const MAX_ATTEMPTS = 20;
+/**
+ * Checks of an interrupted send that may fail to tell whether it was posted before it is sent again. Each check can
+ * cost up to 25 conversations.history calls, a method Slack limits to 1 a minute for apps outside the Marketplace, so
+ * the checks are spaced out with the retry backoff (or the platform's Retry-After) and then stop.
+ */
+export const MAX_RECOVERY_CHECKS = 5;
 /** Longest summary an alert carries: an alert is read at a glance; the link has the rest. */
 export const ALERT_SUMMARY_CHARS = 400;
 
@@ -44,6 +50,8 @@ export interface OutboxWorkerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   maxAttempts?: number;
+  /** Failed checks of an interrupted send before it is sent again (default MAX_RECOVERY_CHECKS). */
+  maxRecoveryChecks?: number;
   /** Sends in flight at once (different channels; one channel never has two). */
   maxConcurrent?: number;
   /** Longest sleep of the loop between two looks at the outbox. */
@@ -93,6 +101,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const retryBase = options.retryBaseMs ?? RETRY_BASE_MS;
   const retryMax = options.retryMaxMs ?? RETRY_MAX_MS;
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+  const maxRecoveryChecks = options.maxRecoveryChecks ?? MAX_RECOVERY_CHECKS;
   const maxConcurrent = options.maxConcurrent ?? 4;
   const idleMs = options.idleMs ?? 1000;
 
@@ -152,11 +161,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // Only rows whose lease ran out: a row another replica is still sending has its lease renewed.
     for (const row of await storage.outbox.interrupted(now())) {
       if (inFlight.has(row.id) || !ours(row)) continue;
+      // A check that could not tell put the next one off (next_attempt_at is otherwise unused while a row is sending).
+      if (row.recoveryChecks > 0 && row.nextAttemptAt > now()) continue;
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
-        // The message, if posted, is no older than the row, and a follow-up sits in the thread chosen at the claim.
-        const near = { since: row.createdAt, ...(row.threadOf ? { threadOf: row.threadOf } : {}) };
+        // The message, if posted, is no older than the claim (a row may have waited in the queue for hours: searching
+        // from then reads a busy channel's whole day), and a follow-up sits in the thread chosen at the claim.
+        const near = { since: row.claimedAt ?? row.createdAt, ...(row.threadOf ? { threadOf: row.threadOf } : {}) };
         const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row), near);
         if (found) {
           await storage.outbox.markSent(row, found.messageId, now());
@@ -168,10 +180,34 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         }
         resolved++;
       } catch (err) {
-        log?.warn({ outbox: row.id, err: (err as Error).message }, 'cannot check an interrupted send yet; will retry');
+        if (await unresolvable(row, err)) resolved++;
       }
     }
     return resolved;
+  }
+
+  /**
+   * A check of an interrupted send failed (the platform could not tell, or refused): the next check waits like a
+   * retry, and after maxRecoveryChecks the row is sent again. Sending again risks a duplicate (the key still lets
+   * Discord's nonce or a later findSent catch it); giving up would lose the alert silently, and an alert about an
+   * incident missed costs more than one read twice. Returns whether the row was put back to pending.
+   */
+  async function unresolvable(row: OutboxRow, err: unknown): Promise<boolean> {
+    const message = (err as Error)?.message ?? String(err);
+    const checks = row.recoveryChecks + 1;
+    if (checks >= maxRecoveryChecks) {
+      if (!(await storage.outbox.requeue(row.id, now()))) return false;
+      log?.warn(
+        { outbox: row.id, platform: row.platform, channel: row.channelId, checks, err: message },
+        'cannot tell whether an interrupted send was posted; sending it again, a duplicate is possible',
+      );
+      return true;
+    }
+    const retryAfter = err instanceof AlertSendError ? (err.retryAfterMs ?? 0) : 0;
+    const wait = Math.max(Math.min(retryMax, retryBase * 2 ** (checks - 1)), retryAfter);
+    await storage.outbox.deferRecovery(row.id, now() + wait, message);
+    log?.warn({ outbox: row.id, channel: row.channelId, checks, retryInMs: wait, err: message }, 'cannot check an interrupted send yet; will retry');
+    return false;
   }
 
   /** Whose subscription a row serves (a sender for many workspaces picks that workspace's credentials). */
@@ -242,7 +278,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     // `sending` is committed before the platform call: after a crash the row is checked with findSent, never lost.
     const lease = options.holder ? { holder: options.holder, ms: leaseMs, now: now() } : undefined;
-    if (!(await storage.outbox.claim(row.id, built.threadOf, lease))) return false;
+    if (!(await storage.outbox.claim(row.id, built.threadOf, lease, now()))) return false;
     const key = channelKey(row);
     try {
       const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, await targetOf(row));

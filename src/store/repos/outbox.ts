@@ -28,6 +28,10 @@ export interface OutboxRow {
   error: string | null;
   createdAt: number;
   sentAt: number | null;
+  /** When the row was last claimed for sending: a message it posted is no older (null for rows claimed before this was kept). */
+  claimedAt: number | null;
+  /** How many times checking this claim's interrupted send could not tell whether it was posted. */
+  recoveryChecks: number;
 }
 
 /** What a new outbox row needs; the idempotency key is generated. */
@@ -129,16 +133,17 @@ export class OutboxRepo {
    * took it. The one place rows are claimed: the conditional update lets exactly one claimant win, on SQLite and, under
    * PostgreSQL's row locks, across replicas; there the claim also records the holder and its lease.
    */
-  async claim(id: number, threadOf: string | null, lease?: OutboxLease): Promise<boolean> {
+  async claim(id: number, threadOf: string | null, lease?: OutboxLease, at: number = lease?.now ?? Date.now()): Promise<boolean> {
     if (this.db.kind === 'postgres' && lease) {
       const r = await this.db.run(
         // SKIP LOCKED: a row another replica is claiming right now is passed over, not waited for.
-        "UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ? WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)",
-        [threadOf, lease.holder, lease.now + lease.ms, id],
+        `UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ?, claimed_at = ?, recovery_checks = 0
+           WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)`,
+        [threadOf, lease.holder, lease.now + lease.ms, at, id],
       );
       return r.changes > 0;
     }
-    return (await this.db.run("UPDATE outbox SET status = 'sending', thread_of = ? WHERE id = ? AND status = 'pending'", [threadOf, id])).changes > 0;
+    return (await this.db.run("UPDATE outbox SET status = 'sending', thread_of = ?, claimed_at = ?, recovery_checks = 0 WHERE id = ? AND status = 'pending'", [threadOf, at, id])).changes > 0;
   }
 
   /**
@@ -199,6 +204,14 @@ export class OutboxRepo {
     const leaseOut = this.db.kind === 'postgres' ? ' AND (lease_until IS NULL OR lease_until <= ?)' : '';
     const params = this.db.kind === 'postgres' ? [at, id, at] : [at, id];
     return (await this.db.run(`UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'sending'${leaseOut}`, params)).changes > 0;
+  }
+
+  /**
+   * Records that checking an interrupted send could not tell whether it was posted, and puts the next check off until
+   * `next` (the row stays `sending`); returns whether the row was still `sending`.
+   */
+  async deferRecovery(id: number, next: number, error: string): Promise<boolean> {
+    return (await this.db.run("UPDATE outbox SET recovery_checks = recovery_checks + 1, next_attempt_at = ?, error = ? WHERE id = ? AND status = 'sending'", [next, error, id])).changes > 0;
   }
 
   /** Marks a row failed for good. */
@@ -287,5 +300,7 @@ function toOutbox(r: Raw): OutboxRow {
     error: r.error as string | null,
     createdAt: r.created_at as number,
     sentAt: r.sent_at as number | null,
+    claimedAt: (r.claimed_at as number | null) ?? null,
+    recoveryChecks: (r.recovery_checks as number | null) ?? 0,
   };
 }
