@@ -116,8 +116,15 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const inFlight = new Map<number, Promise<boolean>>();
   /** The rows of inFlight, for renewing their leases and their channels' leases. */
   const inFlightRows = new Map<number, OutboxRow>();
+  /**
+   * Rows in flight claimed under a lease (PostgreSQL with a holder): until when the lease is known to run, or lost
+   * (another replica put the row back). A sender checks it just before the platform call.
+   */
+  const leases = new Map<number, { until: number; lost: boolean }>();
+  const leased = Boolean(options.holder) && storage.kind === 'postgres';
   let heartbeat: ReturnType<typeof setInterval> | undefined;
-  let renewing: Promise<void> = Promise.resolve();
+  /** The renewal under way, if any: a database that hangs must not pile up one more renewal every tick. */
+  let renewing: Promise<void> | undefined;
   const busyChannels = new Set<string>();
   /** Earliest time a channel may get its next message (Slack pacing, 429 Retry-After). */
   const heldUntil = new Map<string, number>();
@@ -136,7 +143,23 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const rows = [...inFlightRows.values()];
     if (rows.length === 0) return;
     try {
-      if (options.holder) await storage.outbox.renewLeases(rows.map((r) => r.id), { holder: options.holder, ms: leaseMs, now: now() });
+      const claimed = rows.filter((r) => leases.has(r.id)).map((r) => r.id);
+      if (options.holder && claimed.length > 0) {
+        const at = now();
+        const held = await storage.outbox.renewLeases(claimed, { holder: options.holder, ms: leaseMs, now: at });
+        if (held) {
+          const kept = new Set(held);
+          for (const id of claimed) {
+            const lease = leases.get(id);
+            if (!lease) continue; // its send ended meanwhile
+            if (kept.has(id)) lease.until = Math.max(lease.until, at + leaseMs);
+            else if (!lease.lost) {
+              lease.lost = true;
+              log?.warn({ outbox: id }, 'lost the lease of a row in flight (another replica put it back); its send stops if not under way');
+            }
+          }
+        }
+      }
       if (options.channels) await options.channels.claim(rows.map(leaseKey));
     } catch (err) {
       log?.warn({ err: (err as Error).message }, 'cannot renew the leases of sends in flight; will retry');
@@ -147,7 +170,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   function pulse(): void {
     if (inFlightRows.size > 0 && !heartbeat) {
       heartbeat = setInterval(() => {
-        renewing = renewing.then(renewLeases);
+        if (renewing) return; // the last renewal is still out (a hung database): skip this one
+        renewing = renewLeases().finally(() => (renewing = undefined));
       }, Math.max(1, Math.floor(leaseMs / 3)));
       heartbeat.unref?.();
     } else if (inFlightRows.size === 0 && heartbeat) {
@@ -269,7 +293,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   async function deliver(row: OutboxRow, sender: AlertSender): Promise<boolean> {
-    const built = await messageFor(row);
+    let built = await messageFor(row);
     if ('error' in built) {
       await storage.outbox.markFailed(row.id, built.error);
       observe(row.platform, 'failed');
@@ -278,18 +302,41 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     // `sending` is committed before the platform call: after a crash the row is checked with findSent, never lost.
     const lease = options.holder ? { holder: options.holder, ms: leaseMs, now: now() } : undefined;
-    if (!(await storage.outbox.claim(row.id, built.threadOf, lease, now()))) return false;
+    const claimToken = await storage.outbox.claim(row.id, built.threadOf, lease, now());
+    if (!claimToken) return false;
+    if (leased && lease) leases.set(row.id, { until: lease.now + leaseMs, lost: false });
+    if (row.kind === 'digest') {
+      // Read again now that it is claimed: a late send of a folded row may have taken that row out before the claim.
+      const again = await messageFor(row);
+      if ('error' in again) {
+        await storage.outbox.markFailed(row.id, again.error, claimToken);
+        observe(row.platform, 'failed');
+        log?.warn({ outbox: row.id, channel: row.channelId, error: again.error }, 'digest has nothing left to send; given up');
+        return false;
+      }
+      built = again;
+    }
     const key = channelKey(row);
     try {
-      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, await targetOf(row));
-      await storage.outbox.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
+      const target = await targetOf(row);
+      // Last moment to stay out: once the platform call starts, the message may be posted whatever happens next.
+      const held = leases.get(row.id);
+      if (held && (held.lost || now() >= held.until)) {
+        const released = await storage.outbox.release(row.id, claimToken, now()).catch(() => false);
+        log?.warn({ outbox: row.id, channel: row.channelId, released }, 'lease of a claimed row lost or expired before its send; not sending it');
+        return false;
+      }
+      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, target);
+      if (!(await storage.outbox.markSent({ ...row, threadOf: built.threadOf, claimToken }, messageId, now()))) {
+        log?.warn({ outbox: row.id, channel: row.channelId, messageId }, 'sent after the row was claimed again elsewhere; the alert may appear twice');
+      }
       observe(row.platform, 'sent');
       return true;
     } catch (err) {
       const e = err instanceof AlertSendError ? err : new AlertSendError((err as Error)?.message ?? String(err), true);
       const attempts = row.attempts + 1;
       if (!e.retryable || attempts >= maxAttempts) {
-        await storage.outbox.markFailed(row.id, e.message);
+        await storage.outbox.markFailed(row.id, e.message, claimToken);
         observe(row.platform, 'failed');
         log?.error({ outbox: row.id, platform: row.platform, channel: row.channelId, attempts, error: e.message }, 'alert delivery failed for good');
         return false;
@@ -297,7 +344,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const backoff = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
       const wait = Math.max(backoff, e.retryAfterMs ?? 0);
       if (e.retryAfterMs) heldUntil.set(key, Math.max(heldUntil.get(key) ?? 0, now() + e.retryAfterMs));
-      await storage.outbox.markRetry(row.id, now() + wait, e.message);
+      await storage.outbox.markRetry(row.id, now() + wait, e.message, claimToken);
       observe(row.platform, 'retry');
       log?.warn({ outbox: row.id, channel: row.channelId, attempts, retryInMs: wait, error: e.message }, 'alert delivery failed; will retry');
       return false;
@@ -340,6 +387,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
           busyChannels.delete(key);
           inFlight.delete(row.id);
           inFlightRows.delete(row.id);
+          leases.delete(row.id);
           pulse();
         });
       inFlight.set(row.id, p);

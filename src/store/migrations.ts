@@ -360,6 +360,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox ADD COLUMN recovery_checks INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 11,
+    name: 'outbox claim token (a send marks sent only the claim it made, not one another replica made since)',
+    sql: `
+      ALTER TABLE outbox ADD COLUMN claim_token TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

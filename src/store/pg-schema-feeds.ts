@@ -158,3 +158,12 @@ export const PG_OUTBOX_CLAIMS_MIGRATION: PgMigration = {
     ALTER TABLE outbox ADD COLUMN recovery_checks INTEGER NOT NULL DEFAULT 0;
   `,
 };
+
+/** PostgreSQL counterpart of SQLite step 11: the token of a row's latest claim. */
+export const PG_OUTBOX_CLAIM_TOKEN_MIGRATION: PgMigration = {
+  version: 6,
+  name: 'outbox claim token (a send marks sent only the claim it made, not one another replica made since)',
+  sql: `
+    ALTER TABLE outbox ADD COLUMN claim_token TEXT;
+  `,
+};

@@ -228,6 +228,42 @@ describe('outbox worker after a crash', () => {
     assert.equal((await feeds.outbox.get(id))!.status, 'sent');
   });
 
+  it('renews leases one at a time: a renewal still out (a hung database) is skipped, not queued behind', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const sender = new RecordingSender('slack');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sending = false;
+    sender.send = async function (this: RecordingSender, ...args: Parameters<RecordingSender['send']>) {
+      sending = true;
+      await held;
+      return RecordingSender.prototype.send.apply(this, args);
+    };
+    let claims = 0;
+    let unhang!: () => void;
+    const hung = new Promise<void>((resolve) => (unhang = resolve));
+    const channels = {
+      claim: async (keys: readonly string[]) => {
+        claims++;
+        if (claims > 1) await hung; // every renewal hangs until the database comes back
+        return new Set(keys);
+      },
+    };
+    const sub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
+    await queueAlert(sub);
+    const w = worker(sender, { channels, leaseMs: 30_000 });
+    const round = w.runOnce();
+    for (let i = 0; i < 200 && !sending; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(sending, true);
+    for (let i = 0; i < 6; i++) t.mock.timers.tick(10_000);
+    assert.equal(claims, 2, 'one renewal under way');
+    unhang();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(claims, 2, 'the ticks while it hung were skipped, not run in a burst afterwards');
+    release();
+    assert.equal(await round, 1);
+  });
+
   it('delivers notices', async () => {
     const sender = new RecordingSender('slack');
     const sub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
