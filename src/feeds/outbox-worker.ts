@@ -5,6 +5,7 @@ import type { Storage } from '../store/storage.js';
 import { feedLabel } from './pipeline.js';
 import { AlertSendError, type AlertPost, type AlertSender, type AlertTarget, type OutgoingMessage } from './types.js';
 import { createRunLoop } from './run-loop.js';
+import { channelLeaseKey, createSendLeases } from './outbox-leases.js';
 import type { ChannelGate } from '../store/replica-gates.js';
 
 /** Slack allows about one message per second per channel (chat.postMessage, "Rate limits": special tier). */
@@ -114,17 +115,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   };
   const inFlight = new Map<number, Promise<boolean>>();
-  /** The rows of inFlight, for renewing their leases and their channels' leases. */
-  const inFlightRows = new Map<number, OutboxRow>();
-  /**
-   * Rows in flight claimed under a lease (PostgreSQL with a holder): until when the lease is known to run, or lost
-   * (another replica put the row back). A sender checks it just before the platform call.
-   */
-  const leases = new Map<number, { until: number; lost: boolean }>();
-  const leased = Boolean(options.holder) && storage.kind === 'postgres';
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  /** The renewal under way, if any: a database that hangs must not pile up one more renewal every tick. */
-  let renewing: Promise<void> | undefined;
+  const sendLeases = createSendLeases({ storage, holder: options.holder, leaseMs, now, channels: options.channels, logger: log });
   const busyChannels = new Set<string>();
   /** Earliest time a channel may get its next message (Slack pacing, 429 Retry-After). */
   const heldUntil = new Map<string, number>();
@@ -132,53 +123,6 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let running: Promise<number> | undefined;
 
   const channelKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}\u0000${r.channelId}`;
-  const leaseKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}:${r.channelId}`;
-
-  /**
-   * Renews the leases of the rows being sent here and of their channels. A round waits for all its sends, so without
-   * this a send slower than a lease (a platform holding the request, a stalled process under load) would let another
-   * replica take the channel, find the row `sending` and not on the platform yet, and send it again.
-   */
-  async function renewLeases(): Promise<void> {
-    const rows = [...inFlightRows.values()];
-    if (rows.length === 0) return;
-    try {
-      const claimed = rows.filter((r) => leases.has(r.id)).map((r) => r.id);
-      if (options.holder && claimed.length > 0) {
-        const at = now();
-        const held = await storage.outbox.renewLeases(claimed, { holder: options.holder, ms: leaseMs, now: at });
-        if (held) {
-          const kept = new Set(held);
-          for (const id of claimed) {
-            const lease = leases.get(id);
-            if (!lease) continue; // its send ended meanwhile
-            if (kept.has(id)) lease.until = Math.max(lease.until, at + leaseMs);
-            else if (!lease.lost) {
-              lease.lost = true;
-              log?.warn({ outbox: id }, 'lost the lease of a row in flight (another replica put it back); its send stops if not under way');
-            }
-          }
-        }
-      }
-      if (options.channels) await options.channels.claim(rows.map(leaseKey));
-    } catch (err) {
-      log?.warn({ err: (err as Error).message }, 'cannot renew the leases of sends in flight; will retry');
-    }
-  }
-
-  /** Keeps the heartbeat running exactly while sends are in flight. */
-  function pulse(): void {
-    if (inFlightRows.size > 0 && !heartbeat) {
-      heartbeat = setInterval(() => {
-        if (renewing) return; // the last renewal is still out (a hung database): skip this one
-        renewing = renewLeases().finally(() => (renewing = undefined));
-      }, Math.max(1, Math.floor(leaseMs / 3)));
-      heartbeat.unref?.();
-    } else if (inFlightRows.size === 0 && heartbeat) {
-      clearInterval(heartbeat);
-      heartbeat = undefined;
-    }
-  }
 
   async function recover(ours: (row: OutboxRow) => boolean = () => true): Promise<number> {
     let resolved = 0;
@@ -304,7 +248,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const lease = options.holder ? { holder: options.holder, ms: leaseMs, now: now() } : undefined;
     const claimToken = await storage.outbox.claim(row.id, built.threadOf, lease, now());
     if (!claimToken) return false;
-    if (leased && lease) leases.set(row.id, { until: lease.now + leaseMs, lost: false });
+    if (lease) sendLeases.claimed(row.id, lease.now + leaseMs);
     if (row.kind === 'digest') {
       // Read again now that it is claimed: a late send of a folded row may have taken that row out before the claim.
       const again = await messageFor(row);
@@ -320,8 +264,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     try {
       const target = await targetOf(row);
       // Last moment to stay out: once the platform call starts, the message may be posted whatever happens next.
-      const held = leases.get(row.id);
-      if (held && (held.lost || now() >= held.until)) {
+      if (sendLeases.lost(row.id)) {
         const released = await storage.outbox.release(row.id, claimToken, now()).catch(() => false);
         log?.warn({ outbox: row.id, channel: row.channelId, released }, 'lease of a claimed row lost or expired before its send; not sending it');
         return false;
@@ -357,8 +300,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // With several replicas this one handles only the channels whose lease it holds: their pace, their digests and
     // their interrupted sends (a row `sending` there and not in flight here lost its sender) are then its own.
     const gate = options.channels;
-    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.interrupted(now()))].map(leaseKey)) : undefined;
-    const ours = (r: OutboxRow) => !mine || mine.has(leaseKey(r));
+    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.interrupted(now()))].map(channelLeaseKey)) : undefined;
+    const ours = (r: OutboxRow) => !mine || mine.has(channelLeaseKey(r));
     await recover(ours);
     let due = (await storage.outbox.due(now())).filter(ours);
     if (due.some((r) => r.kind === 'alert')) {
@@ -386,13 +329,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         .finally(() => {
           busyChannels.delete(key);
           inFlight.delete(row.id);
-          inFlightRows.delete(row.id);
-          leases.delete(row.id);
-          pulse();
+          sendLeases.remove(row.id);
         });
       inFlight.set(row.id, p);
-      inFlightRows.set(row.id, row);
-      pulse();
+      sendLeases.add(row);
       started.push(p);
     }
     const results = await Promise.all(started);
@@ -442,7 +382,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     async stop() {
       await loop.stop();
       await Promise.allSettled([...inFlight.values()]);
-      await renewing;
+      await sendLeases.settled();
     },
     kick() {
       loop.wake();
