@@ -173,7 +173,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     const retryAfter = err instanceof AlertSendError ? (err.retryAfterMs ?? 0) : 0;
     const wait = Math.max(Math.min(retryMax, retryBase * 2 ** (checks - 1)), retryAfter);
-    await storage.outbox.deferRecovery(row.id, now() + wait, message);
+    await storage.outbox.deferRecovery(row, now() + wait, message);
     log?.warn({ outbox: row.id, channel: row.channelId, checks, retryInMs: wait, err: message }, 'cannot check an interrupted send yet; will retry');
     return false;
   }

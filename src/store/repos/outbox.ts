@@ -245,10 +245,17 @@ export class OutboxRepo {
 
   /**
    * Records that checking an interrupted send could not tell whether it was posted, and puts the next check off until
-   * `next` (the row stays `sending`); returns whether the row was still `sending`.
+   * `next` (the row stays `sending`); returns whether the row was still `sending` under the claim checked.
    */
-  async deferRecovery(id: number, next: number, error: string): Promise<boolean> {
-    return (await this.db.run("UPDATE outbox SET recovery_checks = recovery_checks + 1, next_attempt_at = ?, error = ? WHERE id = ? AND status = 'sending'", [next, error, id])).changes > 0;
+  async deferRecovery(row: Pick<OutboxRow, 'id' | 'claimToken'>, next: number, error: string): Promise<boolean> {
+    return (
+      await this.db.run("UPDATE outbox SET recovery_checks = recovery_checks + 1, next_attempt_at = ?, error = ? WHERE id = ? AND status = 'sending' AND COALESCE(claim_token, '') = ?", [
+        next,
+        error,
+        row.id,
+        row.claimToken ?? '',
+      ])
+    ).changes > 0;
   }
 
   /**
