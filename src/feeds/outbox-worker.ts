@@ -5,6 +5,7 @@ import type { Storage } from '../store/storage.js';
 import { feedLabel } from './pipeline.js';
 import { AlertSendError, type AlertPost, type AlertSender, type AlertTarget, type OutgoingMessage } from './types.js';
 import { createRunLoop } from './run-loop.js';
+import { channelLeaseKey, createSendLeases } from './outbox-leases.js';
 import type { ChannelGate } from '../store/replica-gates.js';
 
 /** Slack allows about one message per second per channel (chat.postMessage, "Rate limits": special tier). */
@@ -19,6 +20,12 @@ export const RETRY_BASE_MS = 5_000;
 export const RETRY_MAX_MS = 15 * 60_000;
 /** Attempts before a row is given up as failed (about four hours of backoff). */
 export const MAX_ATTEMPTS = 20;
+/**
+ * Checks of an interrupted send that may fail to tell whether it was posted before it is sent again. Each check can
+ * cost up to 25 conversations.history calls, a method Slack limits to 1 a minute for apps outside the Marketplace, so
+ * the checks are spaced out with the retry backoff (or the platform's Retry-After) and then stop.
+ */
+export const MAX_RECOVERY_CHECKS = 5;
 /** Longest summary an alert carries: an alert is read at a glance; the link has the rest. */
 export const ALERT_SUMMARY_CHARS = 400;
 
@@ -44,6 +51,8 @@ export interface OutboxWorkerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   maxAttempts?: number;
+  /** Failed checks of an interrupted send before it is sent again (default MAX_RECOVERY_CHECKS). */
+  maxRecoveryChecks?: number;
   /** Sends in flight at once (different channels; one channel never has two). */
   maxConcurrent?: number;
   /** Longest sleep of the loop between two looks at the outbox. */
@@ -93,6 +102,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const retryBase = options.retryBaseMs ?? RETRY_BASE_MS;
   const retryMax = options.retryMaxMs ?? RETRY_MAX_MS;
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+  const maxRecoveryChecks = options.maxRecoveryChecks ?? MAX_RECOVERY_CHECKS;
   const maxConcurrent = options.maxConcurrent ?? 4;
   const idleMs = options.idleMs ?? 1000;
 
@@ -105,10 +115,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   };
   const inFlight = new Map<number, Promise<boolean>>();
-  /** The rows of inFlight, for renewing their leases and their channels' leases. */
-  const inFlightRows = new Map<number, OutboxRow>();
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
-  let renewing: Promise<void> = Promise.resolve();
+  const sendLeases = createSendLeases({ storage, holder: options.holder, leaseMs, now, channels: options.channels, logger: log });
   const busyChannels = new Set<string>();
   /** Earliest time a channel may get its next message (Slack pacing, 429 Retry-After). */
   const heldUntil = new Map<string, number>();
@@ -116,47 +123,20 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let running: Promise<number> | undefined;
 
   const channelKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}\u0000${r.channelId}`;
-  const leaseKey = (r: Pick<OutboxRow, 'platform' | 'channelId'>) => `${r.platform}:${r.channelId}`;
-
-  /**
-   * Renews the leases of the rows being sent here and of their channels. A round waits for all its sends, so without
-   * this a send slower than a lease (a platform holding the request, a stalled process under load) would let another
-   * replica take the channel, find the row `sending` and not on the platform yet, and send it again.
-   */
-  async function renewLeases(): Promise<void> {
-    const rows = [...inFlightRows.values()];
-    if (rows.length === 0) return;
-    try {
-      if (options.holder) await storage.outbox.renewLeases(rows.map((r) => r.id), { holder: options.holder, ms: leaseMs, now: now() });
-      if (options.channels) await options.channels.claim(rows.map(leaseKey));
-    } catch (err) {
-      log?.warn({ err: (err as Error).message }, 'cannot renew the leases of sends in flight; will retry');
-    }
-  }
-
-  /** Keeps the heartbeat running exactly while sends are in flight. */
-  function pulse(): void {
-    if (inFlightRows.size > 0 && !heartbeat) {
-      heartbeat = setInterval(() => {
-        renewing = renewing.then(renewLeases);
-      }, Math.max(1, Math.floor(leaseMs / 3)));
-      heartbeat.unref?.();
-    } else if (inFlightRows.size === 0 && heartbeat) {
-      clearInterval(heartbeat);
-      heartbeat = undefined;
-    }
-  }
 
   async function recover(ours: (row: OutboxRow) => boolean = () => true): Promise<number> {
     let resolved = 0;
     // Only rows whose lease ran out: a row another replica is still sending has its lease renewed.
     for (const row of await storage.outbox.interrupted(now())) {
       if (inFlight.has(row.id) || !ours(row)) continue;
+      // A check that could not tell put the next one off (next_attempt_at is otherwise unused while a row is sending).
+      if (row.recoveryChecks > 0 && row.nextAttemptAt > now()) continue;
       const sender = senders.get(row.platform);
       if (!sender) continue;
       try {
-        // The message, if posted, is no older than the row, and a follow-up sits in the thread chosen at the claim.
-        const near = { since: row.createdAt, ...(row.threadOf ? { threadOf: row.threadOf } : {}) };
+        // The message, if posted, is no older than the claim (a row may have waited in the queue for hours: searching
+        // from then reads a busy channel's whole day), and a follow-up sits in the thread chosen at the claim.
+        const near = { since: row.claimedAt ?? row.createdAt, ...(row.threadOf ? { threadOf: row.threadOf } : {}) };
         const found = await sender.findSent(row.channelId, row.idempotencyKey, await targetOf(row), near);
         if (found) {
           await storage.outbox.markSent(row, found.messageId, now());
@@ -168,10 +148,34 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         }
         resolved++;
       } catch (err) {
-        log?.warn({ outbox: row.id, err: (err as Error).message }, 'cannot check an interrupted send yet; will retry');
+        if (await unresolvable(row, err)) resolved++;
       }
     }
     return resolved;
+  }
+
+  /**
+   * A check of an interrupted send failed (the platform could not tell, or refused): the next check waits like a
+   * retry, and after maxRecoveryChecks the row is sent again. Sending again risks a duplicate (the key still lets
+   * Discord's nonce or a later findSent catch it); giving up would lose the alert silently, and an alert about an
+   * incident missed costs more than one read twice. Returns whether the row was put back to pending.
+   */
+  async function unresolvable(row: OutboxRow, err: unknown): Promise<boolean> {
+    const message = (err as Error)?.message ?? String(err);
+    const checks = row.recoveryChecks + 1;
+    if (checks >= maxRecoveryChecks) {
+      if (!(await storage.outbox.requeue(row.id, now()))) return false;
+      log?.warn(
+        { outbox: row.id, platform: row.platform, channel: row.channelId, checks, err: message },
+        'cannot tell whether an interrupted send was posted; sending it again, a duplicate is possible',
+      );
+      return true;
+    }
+    const retryAfter = err instanceof AlertSendError ? (err.retryAfterMs ?? 0) : 0;
+    const wait = Math.max(Math.min(retryMax, retryBase * 2 ** (checks - 1)), retryAfter);
+    await storage.outbox.deferRecovery(row, now() + wait, message);
+    log?.warn({ outbox: row.id, channel: row.channelId, checks, retryInMs: wait, err: message }, 'cannot check an interrupted send yet; will retry');
+    return false;
   }
 
   /** Whose subscription a row serves (a sender for many workspaces picks that workspace's credentials). */
@@ -233,7 +237,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   async function deliver(row: OutboxRow, sender: AlertSender): Promise<boolean> {
-    const built = await messageFor(row);
+    let built = await messageFor(row);
     if ('error' in built) {
       await storage.outbox.markFailed(row.id, built.error);
       observe(row.platform, 'failed');
@@ -242,18 +246,40 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     // `sending` is committed before the platform call: after a crash the row is checked with findSent, never lost.
     const lease = options.holder ? { holder: options.holder, ms: leaseMs, now: now() } : undefined;
-    if (!(await storage.outbox.claim(row.id, built.threadOf, lease))) return false;
+    const claimToken = await storage.outbox.claim(row.id, built.threadOf, lease, now());
+    if (!claimToken) return false;
+    if (lease) sendLeases.claimed(row.id, lease.now + leaseMs);
+    if (row.kind === 'digest') {
+      // Read again now that it is claimed: a late send of a folded row may have taken that row out before the claim.
+      const again = await messageFor(row);
+      if ('error' in again) {
+        await storage.outbox.markFailed(row.id, again.error, claimToken);
+        observe(row.platform, 'failed');
+        log?.warn({ outbox: row.id, channel: row.channelId, error: again.error }, 'digest has nothing left to send; given up');
+        return false;
+      }
+      built = again;
+    }
     const key = channelKey(row);
     try {
-      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, await targetOf(row));
-      await storage.outbox.markSent({ ...row, threadOf: built.threadOf }, messageId, now());
+      const target = await targetOf(row);
+      // Last moment to stay out: once the platform call starts, the message may be posted whatever happens next.
+      if (sendLeases.lost(row.id)) {
+        const released = await storage.outbox.release(row.id, claimToken, now()).catch(() => false);
+        log?.warn({ outbox: row.id, channel: row.channelId, released }, 'lease of a claimed row lost or expired before its send; not sending it');
+        return false;
+      }
+      const { messageId } = await sender.send(row.channelId, built.message, row.idempotencyKey, target);
+      if (!(await storage.outbox.markSent({ ...row, threadOf: built.threadOf, claimToken }, messageId, now()))) {
+        log?.warn({ outbox: row.id, channel: row.channelId, messageId }, 'sent after the row was claimed again elsewhere; the alert may appear twice');
+      }
       observe(row.platform, 'sent');
       return true;
     } catch (err) {
       const e = err instanceof AlertSendError ? err : new AlertSendError((err as Error)?.message ?? String(err), true);
       const attempts = row.attempts + 1;
       if (!e.retryable || attempts >= maxAttempts) {
-        await storage.outbox.markFailed(row.id, e.message);
+        await storage.outbox.markFailed(row.id, e.message, claimToken);
         observe(row.platform, 'failed');
         log?.error({ outbox: row.id, platform: row.platform, channel: row.channelId, attempts, error: e.message }, 'alert delivery failed for good');
         return false;
@@ -261,7 +287,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const backoff = Math.min(retryMax, retryBase * 2 ** (attempts - 1));
       const wait = Math.max(backoff, e.retryAfterMs ?? 0);
       if (e.retryAfterMs) heldUntil.set(key, Math.max(heldUntil.get(key) ?? 0, now() + e.retryAfterMs));
-      await storage.outbox.markRetry(row.id, now() + wait, e.message);
+      await storage.outbox.markRetry(row.id, now() + wait, e.message, claimToken);
       observe(row.platform, 'retry');
       log?.warn({ outbox: row.id, channel: row.channelId, attempts, retryInMs: wait, error: e.message }, 'alert delivery failed; will retry');
       return false;
@@ -274,8 +300,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // With several replicas this one handles only the channels whose lease it holds: their pace, their digests and
     // their interrupted sends (a row `sending` there and not in flight here lost its sender) are then its own.
     const gate = options.channels;
-    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.interrupted(now()))].map(leaseKey)) : undefined;
-    const ours = (r: OutboxRow) => !mine || mine.has(leaseKey(r));
+    const mine = gate ? await gate.claim([...(await storage.outbox.due(now())), ...(await storage.outbox.interrupted(now()))].map(channelLeaseKey)) : undefined;
+    const ours = (r: OutboxRow) => !mine || mine.has(channelLeaseKey(r));
     await recover(ours);
     let due = (await storage.outbox.due(now())).filter(ours);
     if (due.some((r) => r.kind === 'alert')) {
@@ -303,12 +329,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         .finally(() => {
           busyChannels.delete(key);
           inFlight.delete(row.id);
-          inFlightRows.delete(row.id);
-          pulse();
+          sendLeases.remove(row.id);
         });
       inFlight.set(row.id, p);
-      inFlightRows.set(row.id, row);
-      pulse();
+      sendLeases.add(row);
       started.push(p);
     }
     const results = await Promise.all(started);
@@ -358,7 +382,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     async stop() {
       await loop.stop();
       await Promise.allSettled([...inFlight.values()]);
-      await renewing;
+      await sendLeases.settled();
     },
     kick() {
       loop.wake();

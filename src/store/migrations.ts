@@ -352,6 +352,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX conversations_expiry ON conversations(expires_at);
     `,
   },
+  {
+    version: 10,
+    name: 'outbox claim time and recovery checks (an interrupted send is looked for from its claim, a bounded number of times)',
+    sql: `
+      ALTER TABLE outbox ADD COLUMN claimed_at INTEGER;
+      ALTER TABLE outbox ADD COLUMN recovery_checks INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 11,
+    name: 'outbox claim token (a send marks sent only the claim it made, not one another replica made since)',
+    sql: `
+      ALTER TABLE outbox ADD COLUMN claim_token TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code expects (the last migration's version). */

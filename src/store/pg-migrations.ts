@@ -1,5 +1,5 @@
 import { DbError, type Db } from './db.js';
-import { PG_SCHEMA_FEEDS } from './pg-schema-feeds.js';
+import { PG_OUTBOX_CLAIM_TOKEN_MIGRATION, PG_OUTBOX_CLAIMS_MIGRATION, PG_SCHEMA_FEEDS } from './pg-schema-feeds.js';
 import { PG_RECORDS_MIGRATION } from './pg-schema-records.js';
 import { PG_REPLICA_MIGRATIONS } from './pg-schema-replicas.js';
 
@@ -18,6 +18,8 @@ export const PG_MIGRATIONS: PgMigration[] = [
   PG_SCHEMA_FEEDS,
   PG_RECORDS_MIGRATION,
   ...PG_REPLICA_MIGRATIONS,
+  PG_OUTBOX_CLAIMS_MIGRATION,
+  PG_OUTBOX_CLAIM_TOKEN_MIGRATION,
 ];
 
 /** Any fixed number: the advisory lock key replicas take so that only one of them migrates at a time. */

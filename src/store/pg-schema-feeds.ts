@@ -148,3 +148,22 @@ export const PG_SCHEMA_FEEDS: PgMigration = {
     CREATE INDEX audit_log_tenant ON audit_log(tenant, at);
   `,
 };
+
+/** PostgreSQL counterpart of SQLite step 10: when a row was claimed, and how often its interrupted send was checked. */
+export const PG_OUTBOX_CLAIMS_MIGRATION: PgMigration = {
+  version: 5,
+  name: 'outbox claim time and recovery checks (an interrupted send is looked for from its claim, a bounded number of times)',
+  sql: `
+    ALTER TABLE outbox ADD COLUMN claimed_at BIGINT;
+    ALTER TABLE outbox ADD COLUMN recovery_checks INTEGER NOT NULL DEFAULT 0;
+  `,
+};
+
+/** PostgreSQL counterpart of SQLite step 11: the token of a row's latest claim. */
+export const PG_OUTBOX_CLAIM_TOKEN_MIGRATION: PgMigration = {
+  version: 6,
+  name: 'outbox claim token (a send marks sent only the claim it made, not one another replica made since)',
+  sql: `
+    ALTER TABLE outbox ADD COLUMN claim_token TEXT;
+  `,
+};

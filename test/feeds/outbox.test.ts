@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/feeds/outbox-worker.js';
-import { AlertSendError, type Subscription } from '../../src/feeds/types.js';
+import { AlertSendError, type AlertSender, type Subscription } from '../../src/feeds/types.js';
 import { storageOverStore, type Storage } from '../../src/store/storage.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { rateLimited, RecordingSender } from '../support/recording-sender.js';
@@ -193,6 +193,75 @@ describe('outbox worker after a crash', () => {
     assert.deepEqual(sender.sent.map((m) => m.key), [key]);
     assert.equal((await feeds.outbox.get(id))!.status, 'sent');
     assert.equal((await feeds.outbox.get(id))!.attempts, 0, 'a crash is not a failed attempt');
+  });
+
+  it('an interrupted send the platform cannot find is looked for from its claim, a few spaced times, then sent again with a warning', async () => {
+    const sender = new RecordingSender('slack');
+    const looks: { at: number; since: number | undefined }[] = [];
+    // As Slack's findSent past its page limit in a busy channel: every check ends "cannot tell".
+    (sender as { findSent: AlertSender['findSent'] }).findSent = async (_channel, _key, _target, near) => {
+      looks.push({ at: clock, since: near?.since });
+      throw new AlertSendError('more than 5000 messages in channel C1 since the alert was claimed: cannot tell whether it was posted', true);
+    };
+    const warnings: string[] = [];
+    const logger = { info() {}, warn: (_o: unknown, msg: string) => warnings.push(msg), error() {} } as unknown as OutboxWorkerOptions['logger'];
+    const sub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
+    const id = await queueAlert(sub);
+    clock += 6 * 3_600_000; // queued hours before its claim (a long outage, a backlog)
+    const claimedAt = clock;
+    await feeds.outbox.claim(id, null, undefined, claimedAt);
+    clock += 5_000;
+    const w = worker(sender, { logger, retryBaseMs: 1_000, maxRecoveryChecks: 3 });
+    assert.equal(await w.recover(), 0);
+    assert.deepEqual(looks.map((l) => l.since), [claimedAt], 'looked for from the claim, not from the queueing');
+    assert.equal(await w.recover(), 0);
+    assert.equal(looks.length, 1, 'the next check waits (each may cost 25 rate-limited history calls)');
+    for (let i = 0; i < 10 && (await feeds.outbox.get(id))!.status === 'sending'; i++) {
+      clock += 60_000;
+      await w.recover();
+    }
+    assert.equal(looks.length, 3, 'checked a bounded number of times');
+    assert.equal((await feeds.outbox.get(id))!.status, 'pending', 'then sent again rather than left sending');
+    assert.ok(warnings.some((m) => /duplicate is possible/.test(m)), 'saying a duplicate is possible');
+    await w.drain();
+    assert.equal(sender.sent.length, 1);
+    assert.equal((await feeds.outbox.get(id))!.status, 'sent');
+  });
+
+  it('renews leases one at a time: a renewal still out (a hung database) is skipped, not queued behind', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const sender = new RecordingSender('slack');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sending = false;
+    sender.send = async function (this: RecordingSender, ...args: Parameters<RecordingSender['send']>) {
+      sending = true;
+      await held;
+      return RecordingSender.prototype.send.apply(this, args);
+    };
+    let claims = 0;
+    let unhang!: () => void;
+    const hung = new Promise<void>((resolve) => (unhang = resolve));
+    const channels = {
+      claim: async (keys: readonly string[]) => {
+        claims++;
+        if (claims > 1) await hung; // every renewal hangs until the database comes back
+        return new Set(keys);
+      },
+    };
+    const sub = await feeds.subscriptions.subscribe({ platform: 'slack', channelId: 'C1', filter: '' }, clock);
+    await queueAlert(sub);
+    const w = worker(sender, { channels, leaseMs: 30_000 });
+    const round = w.runOnce();
+    for (let i = 0; i < 200 && !sending; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(sending, true);
+    for (let i = 0; i < 6; i++) t.mock.timers.tick(10_000);
+    assert.equal(claims, 2, 'one renewal under way');
+    unhang();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(claims, 2, 'the ticks while it hung were skipped, not run in a burst afterwards');
+    release();
+    assert.equal(await round, 1);
   });
 
   it('delivers notices', async () => {

@@ -152,6 +152,39 @@ describe('outbox delivery by two replicas on one PostgreSQL', { skip: postgres.s
     assert.equal((await storage.outbox.byStatus('sent')).filter((r) => r.channelId === 'L1').length, 1);
   });
 
+  it('a replica stalled past its row lease between claim and send: another sends the row, and the stalled one does not', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const platform = new Platform();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const stalled = new Promise<void>((resolve) => (reached = resolve));
+    // The stall falls after the claim and before the platform call (a paused process, a database that hangs).
+    const subscriptions = Object.assign(Object.create(storage.subscriptions) as Storage['subscriptions'], {
+      get: async (id: number) => {
+        reached();
+        await held;
+        return storage.subscriptions.get(id);
+      },
+    });
+    const gates = createReplicaGates(new LeaseRepo(db, 'stalling', { now: () => clock }), { channelLeaseMs: 30_000 });
+    const stalling = createOutboxWorker({ storage: { ...storage, subscriptions } as Storage, holder: 'stalling', senders: [platform.sender('stalling')], channels: gates.channels, now: () => clock, slackMinIntervalMs: 0 });
+    workers.push(stalling);
+    await queue(1, ['S1'], 'stalled');
+    const round = stalling.runOnce();
+    await stalled;
+    clock += 31_000; // no renewal went through: the row's and the channel's leases ran out
+    const other = replica('other-s', platform.sender('other-s'));
+    await other.runOnce();
+    await other.runOnce();
+    assert.deepEqual(platform.posted.filter((p) => p.channelId === 'S1').map((p) => p.replica), ['other-s'], 'the other replica sent it');
+    release();
+    assert.equal(await round, 0);
+    assert.deepEqual(platform.posted.filter((p) => p.channelId === 'S1').map((p) => p.replica), ['other-s'], 'the stalled replica did not post it again');
+    const rows = (await storage.outbox.byStatus('sent')).filter((r) => r.channelId === 'S1');
+    assert.equal(rows.length, 1);
+  });
+
   it('a replica killed before the platform took a message: another sends it, once', async () => {
     const platform = new Platform();
     let reached!: () => void;

@@ -101,8 +101,8 @@ describe('feed retention (FEED_RETENTION_DAYS) and the post cap (FEED_MAX_POSTS_
     assert.equal(second.length, 50);
     assert.equal(oldestThird.length, 20);
     for (const row of second) {
-      await feeds.outbox.claim(row.id, null);
-      await feeds.outbox.markSent(row, `m${row.id}`, clock);
+      const claimToken = await feeds.outbox.claim(row.id, null);
+      await feeds.outbox.markSent({ ...row, claimToken: claimToken! }, `m${row.id}`, clock);
     }
     const digest = (await feeds.outbox.foldIntoDigest(oldestThird, clock))!;
     let r = await pruneFeed(feed.id, deps);
@@ -111,8 +111,8 @@ describe('feed retention (FEED_RETENTION_DAYS) and the post cap (FEED_MAX_POSTS_
     assert.equal((await feeds.outbox.foldedInto(digest)).length, 20, 'the pending digest still carries all its posts');
     assert.equal((await feeds.outbox.byStatus('sent')).length, 0, 'the pruned posts’ delivered rows went with them');
     const row = (await feeds.outbox.get(digest))!;
-    await feeds.outbox.claim(row.id, null);
-    await feeds.outbox.markSent(row, 'digest-message', clock);
+    const claimToken = await feeds.outbox.claim(row.id, null);
+    await feeds.outbox.markSent({ ...row, claimToken: claimToken! }, 'digest-message', clock);
     r = await pruneFeed(feed.id, deps);
     assert.equal(r.posts, 20);
     assert.equal(await feeds.posts.count(feed.id), 100);

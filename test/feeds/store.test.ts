@@ -153,9 +153,10 @@ describe('FeedStore subscriptions and outbox', () => {
       await addPost(fs, feed.id, 'post:2', 'inc:1');
       const sub = await fs.subscriptions.subscribe({ platform: 'discord', channelId: '1', filter: '' }, T0);
       const id = (await fs.outbox.enqueue({ subscriptionId: sub.id, platform: 'discord', channelId: '1', postId: 'post:1', incidentId: 'inc:1', kind: 'alert', nextAttemptAt: T0, createdAt: T0 }))!;
-      const row = (await fs.outbox.get(id))!;
-      assert.equal(await fs.outbox.claim(id, null), true);
-      assert.equal(await fs.outbox.claim(id, null), false, 'a second worker cannot take it');
+      const claimToken = await fs.outbox.claim(id, null);
+      assert.equal(typeof claimToken, 'string');
+      assert.equal(await fs.outbox.claim(id, null), undefined, 'a second worker cannot take it');
+      const row = { ...(await fs.outbox.get(id))!, claimToken: claimToken! };
       assert.deepEqual((await fs.outbox.byStatus('sending')).map((r) => r.id), [id]);
       assert.equal(await fs.outbox.markSent(row, 'm-1', T0), true);
       assert.equal(await fs.outbox.markSent(row, 'm-2', T0), false);

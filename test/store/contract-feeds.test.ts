@@ -153,10 +153,12 @@ for (const engine of dbCases('contract feeds')) {
       assert.equal(await r.outbox.enqueue({ ...base, postId: 'post:o1', incidentId: 'post:o1' }), undefined, 'one row per (channel, post)');
       assert.equal(await r.outbox.enqueueMany([{ ...base, postId: 'post:o1', incidentId: 'post:o1' }]), 0, 'one row per (channel, post), in a batch too');
       const row = (await r.outbox.due(T0)).find((x) => x.id === id1)!;
-      assert.equal(await r.outbox.claim(row.id, null, { holder: 'replica-a', ms: 60_000, now: T0 }), true);
-      assert.equal(await r.outbox.claim(row.id, null, { holder: 'replica-b', ms: 60_000, now: T0 }), false, 'claimed once');
+      const claimToken = await r.outbox.claim(row.id, null, { holder: 'replica-a', ms: 60_000, now: T0 });
+      assert.equal(typeof claimToken, 'string');
+      assert.equal(await r.outbox.claim(row.id, null, { holder: 'replica-b', ms: 60_000, now: T0 }), undefined, 'claimed once');
       assert.equal(await r.outbox.recentAlertCount('discord', '42', T0), 1);
-      assert.equal(await r.outbox.markSent(row, 'm1', T0 + 5), true);
+      assert.equal(await r.outbox.markSent(row, 'm1', T0 + 5), false, 'not without the claim');
+      assert.equal(await r.outbox.markSent({ ...row, claimToken: claimToken! }, 'm1', T0 + 5), true);
       assert.equal(await r.outbox.threadOf('discord', '42', 'post:o1'), 'm1');
       assert.equal(await r.outbox.enqueueMany(posts.slice(1).map((p) => ({ ...base, postId: p, incidentId: p }))), 2);
       const rest = (await r.outbox.due(T0)).filter((x) => x.postId !== 'post:o1');
@@ -176,12 +178,12 @@ for (const engine of dbCases('contract feeds')) {
       const sub = await r.subscriptions.subscribe({ platform: 'slack', channelId: 'CLEASE', filter: '' }, T0);
       await r.posts.insert({ id: 'post:lease', feedId: feed.id, incidentId: 'post:lease', url: null, urlKey: null, title: 't', published: null, summary: 's', createdAt: T0 });
       const id = (await r.outbox.enqueue({ subscriptionId: sub.id, platform: 'slack', channelId: 'CLEASE', postId: 'post:lease', incidentId: 'post:lease', kind: 'alert', nextAttemptAt: T0, createdAt: T0 }))!;
-      assert.equal(await r.outbox.claim(id, null, { holder: 'replica-a', ms: 30_000, now: T0 }), true);
+      assert.equal(typeof (await r.outbox.claim(id, null, { holder: 'replica-a', ms: 30_000, now: T0 })), 'string');
       const interrupted = async (at: number) => (await r.outbox.interrupted(at)).some((x) => x.id === id);
       const pg = engine.name === 'postgres';
       assert.equal(await interrupted(T0 + 29_999), !pg, 'a running lease: not interrupted');
-      assert.equal(await r.outbox.renewLeases([id], { holder: 'replica-b', ms: 30_000, now: T0 + 20_000 }), 0, 'only its holder renews it');
-      assert.equal(await r.outbox.renewLeases([id], { holder: 'replica-a', ms: 30_000, now: T0 + 20_000 }), pg ? 1 : 0);
+      assert.deepEqual(await r.outbox.renewLeases([id], { holder: 'replica-b', ms: 30_000, now: T0 + 20_000 }), pg ? [] : undefined, 'only its holder renews it');
+      assert.deepEqual(await r.outbox.renewLeases([id], { holder: 'replica-a', ms: 30_000, now: T0 + 20_000 }), pg ? [id] : undefined);
       assert.equal(await interrupted(T0 + 40_000), !pg, 'renewed: still running');
       if (pg) assert.equal(await r.outbox.requeue(id, T0 + 40_000), false, 'not put back while its lease runs');
       assert.equal(await interrupted(T0 + 50_000), true, 'the lease ran out');
@@ -190,6 +192,48 @@ for (const engine of dbCases('contract feeds')) {
       assert.equal(row.status, 'pending');
       assert.equal(await r.outbox.markSent(row, 'm-late', T0 + 51_000), true, 'the first send went through after all: marked sent, not sent again');
       assert.equal((await r.outbox.get(id))!.status, 'sent');
+    });
+
+    it('a late send marks sent only its own claim: not the row another replica put back and claimed again', async () => {
+      const { feed } = await r.feeds.add({ url: 'https://contract.example/reclaim.xml' }, T0);
+      const sub = await r.subscriptions.subscribe({ platform: 'slack', channelId: 'CRECLAIM', filter: '' }, T0);
+      await r.posts.insert({ id: 'post:reclaim', feedId: feed.id, incidentId: 'post:reclaim', url: null, urlKey: null, title: 't', published: null, summary: 's', createdAt: T0 });
+      const id = (await r.outbox.enqueue({ subscriptionId: sub.id, platform: 'slack', channelId: 'CRECLAIM', postId: 'post:reclaim', incidentId: 'post:reclaim', kind: 'alert', nextAttemptAt: T0, createdAt: T0 }))!;
+      const first = await r.outbox.claim(id, null, { holder: 'replica-a', ms: 30_000, now: T0 });
+      const asA = { ...(await r.outbox.get(id))!, claimToken: first! };
+      // Replica A stalls past its lease; B finds the send not on the platform, puts the row back and claims it.
+      assert.equal(await r.outbox.requeue(id, T0 + 31_000), true);
+      const second = await r.outbox.claim(id, null, { holder: 'replica-b', ms: 30_000, now: T0 + 31_000 });
+      assert.ok(second && second !== first, 'a fresh claim token');
+      assert.equal(await r.outbox.markSent(asA, 'm-late', T0 + 32_000), false, "A's late send does not mark B's claim sent");
+      await r.outbox.markRetry(id, T0 + 40_000, 'late failure', first!);
+      assert.equal((await r.outbox.get(id))!.status, 'sending', "nor does A's late failure put B's claim back");
+      assert.equal(await r.outbox.markSent({ ...asA, claimToken: second! }, 'm-b', T0 + 33_000), true);
+      assert.equal((await r.outbox.get(id))!.messageId, 'm-b');
+    });
+
+    it('a late send of a row since folded into a pending digest takes it out of the digest; once the digest is claimed, it stays', async () => {
+      const { feed } = await r.feeds.add({ url: 'https://contract.example/fold.xml' }, T0);
+      const sub = await r.subscriptions.subscribe({ platform: 'slack', channelId: 'CFOLD', filter: '' }, T0);
+      const ids: number[] = [];
+      for (const p of ['post:f1', 'post:f2', 'post:f3']) {
+        await r.posts.insert({ id: p, feedId: feed.id, incidentId: p, url: null, urlKey: null, title: p, published: null, summary: 's', createdAt: T0 });
+        ids.push((await r.outbox.enqueue({ subscriptionId: sub.id, platform: 'slack', channelId: 'CFOLD', postId: p, incidentId: p, kind: 'alert', nextAttemptAt: T0, createdAt: T0 }))!);
+      }
+      const lease = { holder: 'replica-a', ms: 30_000, now: T0 };
+      const late = [];
+      for (const id of ids.slice(0, 2)) {
+        const claimToken = await r.outbox.claim(id, null, lease);
+        late.push({ ...(await r.outbox.get(id))!, claimToken: claimToken! });
+        assert.equal(await r.outbox.requeue(id, T0 + 31_000), true);
+      }
+      const digest = (await r.outbox.foldIntoDigest((await r.outbox.due(T0 + 31_000)).filter((x) => x.channelId === 'CFOLD'), T0 + 31_000))!;
+      assert.equal(await r.outbox.markSent(late[0]!, 'm-late', T0 + 32_000), true, 'the digest is still pending: the row leaves it');
+      assert.equal((await r.outbox.get(ids[0]!))!.status, 'sent');
+      assert.deepEqual((await r.outbox.foldedInto(digest)).map((x) => x.id), ids.slice(1));
+      assert.equal(typeof (await r.outbox.claim(digest, null, { holder: 'replica-b', ms: 30_000, now: T0 + 33_000 })), 'string');
+      assert.equal(await r.outbox.markSent(late[1]!, 'm-late-2', T0 + 34_000), false, 'the digest is being sent: too late to take the row out');
+      assert.deepEqual((await r.outbox.foldedInto(digest)).map((x) => x.id), ids.slice(1));
     });
 
     it('prunes a post with its delivered rows, keeping its key, and forgets old keys', async () => {

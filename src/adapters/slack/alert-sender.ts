@@ -130,7 +130,7 @@ function hasKey(message: HistoryMessage, key: string): boolean {
  *
  * findSent matches the key in the messages' metadata (conversations.history / conversations.replies with
  * include_all_metadata, scopes channels:history / groups:history). Told where the message can be (the outbox knows when
- * the alert was queued and which thread it answers), it reads every message since then, in that thread or at the top
+ * the alert was claimed and which thread it answers), it reads every message since then, in that thread or at the top
  * of the channel; otherwise the newest FIND_HISTORY_LIMIT messages and the threads of the newest alerts. Slack limits both methods to 1 call a minute and 15 messages for commercially distributed
  * apps outside the Marketplace (May 2025); self-hosted internal apps keep the usual limits.
  *
@@ -181,7 +181,7 @@ export function createSlackAlertSender(options: SlackAlertSenderOptions): SlackA
       if (found?.ts) return { messageId: found.ts };
       if (!cursor) return undefined;
     }
-    throw new AlertSendError(`more than ${FIND_PAGES_MAX * FIND_PAGE_LIMIT} messages in channel ${channelId} since the alert was queued: cannot tell whether it was posted`, true);
+    throw new AlertSendError(`more than ${FIND_PAGES_MAX * FIND_PAGE_LIMIT} messages in channel ${channelId} since the alert was claimed: cannot tell whether it was posted`, true);
   }
 
   async function findSent(channelId: string, idempotencyKey: string, target?: AlertTarget, near?: SentNear): Promise<{ messageId: string } | undefined> {

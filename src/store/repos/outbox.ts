@@ -28,6 +28,12 @@ export interface OutboxRow {
   error: string | null;
   createdAt: number;
   sentAt: number | null;
+  /** When the row was last claimed for sending: a message it posted is no older (null for rows claimed before this was kept). */
+  claimedAt: number | null;
+  /** How many times checking this claim's interrupted send could not tell whether it was posted. */
+  recoveryChecks: number;
+  /** The token of the row's latest claim (null before any): only that claim's sender may mark it sent. */
+  claimToken: string | null;
 }
 
 /** What a new outbox row needs; the idempotency key is generated. */
@@ -125,34 +131,44 @@ export class OutboxRepo {
   }
 
   /**
-   * Claims a pending row for sending (status `sending`, with its thread parent); returns false when another worker
-   * took it. The one place rows are claimed: the conditional update lets exactly one claimant win, on SQLite and, under
-   * PostgreSQL's row locks, across replicas; there the claim also records the holder and its lease.
+   * Claims a pending row for sending (status `sending`, with its thread parent); returns the claim's token, or
+   * undefined when another worker took it. The one place rows are claimed: the conditional update lets exactly one
+   * claimant win, on SQLite and, under PostgreSQL's row locks, across replicas; there the claim also records the holder
+   * and its lease. The token is fresh per claim, so a sender whose row was put back and claimed again cannot mark the
+   * new claim sent.
    */
-  async claim(id: number, threadOf: string | null, lease?: OutboxLease): Promise<boolean> {
+  async claim(id: number, threadOf: string | null, lease?: OutboxLease, at: number = lease?.now ?? Date.now()): Promise<string | undefined> {
+    const token = newIdempotencyKey();
     if (this.db.kind === 'postgres' && lease) {
       const r = await this.db.run(
         // SKIP LOCKED: a row another replica is claiming right now is passed over, not waited for.
-        "UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ? WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)",
-        [threadOf, lease.holder, lease.now + lease.ms, id],
+        `UPDATE outbox SET status = 'sending', thread_of = ?, lease_holder = ?, lease_until = ?, claimed_at = ?, recovery_checks = 0, claim_token = ?
+           WHERE id = (SELECT id FROM outbox WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED)`,
+        [threadOf, lease.holder, lease.now + lease.ms, at, token, id],
       );
-      return r.changes > 0;
+      return r.changes > 0 ? token : undefined;
     }
-    return (await this.db.run("UPDATE outbox SET status = 'sending', thread_of = ? WHERE id = ? AND status = 'pending'", [threadOf, id])).changes > 0;
+    const r = await this.db.run(
+      "UPDATE outbox SET status = 'sending', thread_of = ?, claimed_at = ?, recovery_checks = 0, claim_token = ? WHERE id = ? AND status = 'pending'",
+      [threadOf, at, token, id],
+    );
+    return r.changes > 0 ? token : undefined;
   }
 
   /**
-   * Extends the lease of rows this holder is sending (PostgreSQL) to `lease.now + lease.ms`; returns how many it still
-   * held. A send may outlast its lease (a slow platform, a stalled process): renewed while it runs, its row is never
-   * taken for an interrupted one by another replica.
+   * Extends the lease of rows this holder is sending (PostgreSQL) to `lease.now + lease.ms`; returns the ids it still
+   * held (a row missing was put back by another replica: its sender must not send it), or undefined where rows have no
+   * leases (SQLite, one process). A send may outlast its lease (a slow platform, a stalled process): renewed while it
+   * runs, its row is never taken for an interrupted one by another replica.
    */
-  async renewLeases(ids: readonly number[], lease: OutboxLease): Promise<number> {
-    if (this.db.kind !== 'postgres' || ids.length === 0) return 0;
-    const r = await this.db.run(
-      "UPDATE outbox SET lease_until = ? WHERE status = 'sending' AND lease_holder = ? AND id IN (SELECT (jsonb_array_elements_text(?::jsonb))::bigint)",
+  async renewLeases(ids: readonly number[], lease: OutboxLease): Promise<number[] | undefined> {
+    if (this.db.kind !== 'postgres') return undefined;
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<{ id: number }>(
+      "UPDATE outbox SET lease_until = ? WHERE status = 'sending' AND lease_holder = ? AND id IN (SELECT (jsonb_array_elements_text(?::jsonb))::bigint) RETURNING id",
       [lease.now + lease.ms, lease.holder, JSON.stringify(ids)],
     );
-    return r.changes;
+    return rows.map((r) => Number(r.id));
   }
 
   /**
@@ -166,29 +182,55 @@ export class OutboxRepo {
   }
 
   /**
-   * Marks a row sent (and its folded rows, for a digest) and remembers the incident's first alert in the channel; the
-   * row must be `sending`, or `pending` again (its lease ran out and another replica put it back, but this send went
-   * through: marking it sent keeps it from going out twice). Returns false when the row was neither.
+   * Marks a row sent (and its folded rows, for a digest) and remembers the incident's first alert in the channel. Only
+   * the claim `row.claimToken` names: the row `sending` under it, or `pending` again (its lease ran out and another
+   * replica put it back, but this send went through: marking it sent keeps it from going out twice). A row claimed
+   * again since is another sender's, and marking it sent would not stop that send. Returns false when it was neither.
    */
   markSent(row: OutboxRow, messageId: string, now: number): Promise<boolean> {
     return this.db.transaction(async () => {
       const changed =
-        (await this.db.run("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ? AND status IN ('sending', 'pending')", [messageId, now, row.id])).changes > 0;
-      if (!changed) return false;
+        (
+          await this.db.run(
+            "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ? AND status IN ('sending', 'pending') AND COALESCE(claim_token, '') = ?",
+            [messageId, now, row.id, row.claimToken ?? ''],
+          )
+        ).changes > 0;
+      if (!changed) return row.kind === 'alert' && this.unfoldSent(row, messageId, now);
       if (row.kind === 'digest') await this.db.run("UPDATE outbox SET sent_at = ? WHERE digest_id = ? AND status = 'folded'", [now, row.id]);
-      if (row.kind === 'alert' && row.incidentId) {
-        await this.db.run(
-          'INSERT INTO alert_threads (platform, channel_id, incident_id, message_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [row.platform, row.channelId, row.incidentId, messageId, now],
-        );
-      }
+      if (row.kind === 'alert') await this.rememberThread(row, messageId, now);
       return true;
     });
   }
 
-  /** Puts a row back to pending for another attempt at `at`. */
-  async markRetry(id: number, at: number, error: string): Promise<void> {
-    await this.db.run("UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?, error = ? WHERE id = ?", [at, error, id]);
+  /**
+   * The late send of a row that was put back and then folded into a digest: marks it sent and takes it out of the
+   * digest while the digest is still pending (locked, so it cannot be claimed meanwhile; its sender reads the folded rows
+   * again after claiming). A digest already claimed carries it: both went out. Returns whether it did.
+   */
+  private async unfoldSent(row: OutboxRow, messageId: string, now: number): Promise<boolean> {
+    const lock = this.db.kind === 'postgres' ? ' FOR UPDATE' : '';
+    const folded = await this.db.one<{ digest_id: number }>(`SELECT digest_id FROM outbox WHERE id = ? AND status = 'folded' AND COALESCE(claim_token, '') = ?${lock}`, [row.id, row.claimToken ?? '']);
+    if (!folded?.digest_id) return false;
+    if (!(await this.db.one(`SELECT id FROM outbox WHERE id = ? AND status = 'pending'${lock}`, [folded.digest_id]))) return false;
+    await this.db.run("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, digest_id = NULL, error = NULL WHERE id = ? AND status = 'folded'", [messageId, now, row.id]);
+    await this.rememberThread(row, messageId, now);
+    return true;
+  }
+
+  /** Remembers a sent alert as its incident's first in the channel (the thread later alerts about it answer). */
+  private async rememberThread(row: OutboxRow, messageId: string, now: number): Promise<void> {
+    if (!row.incidentId) return;
+    await this.db.run(
+      'INSERT INTO alert_threads (platform, channel_id, incident_id, message_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [row.platform, row.channelId, row.incidentId, messageId, now],
+    );
+  }
+
+  /** Puts a row back to pending for another attempt at `at`; with `claimToken`, only while it is `sending` under that claim. */
+  async markRetry(id: number, at: number, error: string, claimToken?: string): Promise<void> {
+    const mine = claimToken === undefined ? '' : " AND status = 'sending' AND COALESCE(claim_token, '') = ?";
+    await this.db.run(`UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?, error = ? WHERE id = ?${mine}`, [at, error, id, ...(claimToken === undefined ? [] : [claimToken])]);
   }
 
   /**
@@ -201,9 +243,33 @@ export class OutboxRepo {
     return (await this.db.run(`UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'sending'${leaseOut}`, params)).changes > 0;
   }
 
-  /** Marks a row failed for good. */
-  async markFailed(id: number, error: string): Promise<void> {
-    await this.db.run("UPDATE outbox SET status = 'failed', attempts = attempts + 1, error = ? WHERE id = ?", [error, id]);
+  /**
+   * Records that checking an interrupted send could not tell whether it was posted, and puts the next check off until
+   * `next` (the row stays `sending`); returns whether the row was still `sending` under the claim checked.
+   */
+  async deferRecovery(row: Pick<OutboxRow, 'id' | 'claimToken'>, next: number, error: string): Promise<boolean> {
+    return (
+      await this.db.run("UPDATE outbox SET recovery_checks = recovery_checks + 1, next_attempt_at = ?, error = ? WHERE id = ? AND status = 'sending' AND COALESCE(claim_token, '') = ?", [
+        next,
+        error,
+        row.id,
+        row.claimToken ?? '',
+      ])
+    ).changes > 0;
+  }
+
+  /**
+   * Puts back a row its sender gave up before sending (its lease was lost or could not be renewed), without counting
+   * an attempt; only while it is still `sending` under that claim. Returns whether it did.
+   */
+  async release(id: number, claimToken: string, at: number): Promise<boolean> {
+    return (await this.db.run("UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'sending' AND claim_token = ?", [at, id, claimToken])).changes > 0;
+  }
+
+  /** Marks a row failed for good; with `claimToken`, only while it is `sending` under that claim. */
+  async markFailed(id: number, error: string, claimToken?: string): Promise<void> {
+    const mine = claimToken === undefined ? '' : " AND status = 'sending' AND COALESCE(claim_token, '') = ?";
+    await this.db.run(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, error = ? WHERE id = ?${mine}`, [error, id, ...(claimToken === undefined ? [] : [claimToken])]);
   }
 
   /** Folds pending alert rows into a digest row (the channel's pending digest, or a new one); returns the digest id. */
@@ -287,5 +353,8 @@ function toOutbox(r: Raw): OutboxRow {
     error: r.error as string | null,
     createdAt: r.created_at as number,
     sentAt: r.sent_at as number | null,
+    claimedAt: (r.claimed_at as number | null) ?? null,
+    recoveryChecks: (r.recovery_checks as number | null) ?? 0,
+    claimToken: (r.claim_token as string | null) ?? null,
   };
 }
