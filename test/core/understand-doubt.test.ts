@@ -1,11 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMMANDS, findCommand, type CommandContext } from '../../commands/index.js';
 import type { Answer } from '../../src/core/answer-model.js';
-import { createMemoryConversationStore } from '../../src/core/conversation.js';
-import { createServedService } from '../../src/core/create-service.js';
-import { parseIncident, type IncidentInput } from '../../src/core/incident.js';
-import { buildServed } from '../../src/core/served.js';
+import type { IncidentInput } from '../../src/core/incident.js';
+import { askerOver } from '../support/ask-command.js';
 
 // Made-up records: campaigns whose texts share many words with the questions below, which are phrasings of our own.
 // Each question about something else still shares most of its words with one record: only what the record fails to
@@ -32,14 +29,7 @@ const RECORDS: IncidentInput[] = [
   })),
 ];
 
-const service = createServedService(buildServed({ bundled: [], files: RECORDS.map((r) => parseIncident(r)) }));
-const ctx: CommandContext = { incidents: service, commands: COMMANDS, conversations: createMemoryConversationStore(), channel: { platform: 'console', canManageFeeds: false, canManageChannel: false } };
-
-async function ask(query: string): Promise<Answer> {
-  const reply = await findCommand('incident')!.handle({ options: { query } }, ctx);
-  assert.equal(reply.type, 'answer', JSON.stringify(reply).slice(0, 200));
-  return (reply as { answer: Answer }).answer;
-}
+const ask = askerOver(RECORDS);
 
 const notSure = (a: Answer) => a.status === 'not-found' || a.status === 'ambiguous';
 

@@ -1,11 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMMANDS, findCommand, type CommandContext } from '../../commands/index.js';
-import type { Answer } from '../../src/core/answer-model.js';
-import { createMemoryConversationStore } from '../../src/core/conversation.js';
-import { createServedService } from '../../src/core/create-service.js';
-import { parseIncident, type IncidentInput } from '../../src/core/incident.js';
-import { buildServed } from '../../src/core/served.js';
+import type { IncidentInput } from '../../src/core/incident.js';
+import { askerOver } from '../support/ask-command.js';
 
 // Made-up records, all dated years ago: one whose text says "last week", a group whose text holds a topic's words,
 // and campaigns of one year. The questions are phrasings of our own.
@@ -17,14 +13,7 @@ const RECORDS: IncidentInput[] = [
   { id: 'test:C2', kind: 'incident', title: 'Operation Chalk Reed', date: { value: '2022-09', precision: 'month' }, summary: 'Phishing against port operators.', sources: src },
 ];
 
-const service = createServedService(buildServed({ bundled: [], files: RECORDS.map((r) => parseIncident(r)) }));
-const ctx: CommandContext = { incidents: service, commands: COMMANDS, conversations: createMemoryConversationStore(), channel: { platform: 'console', canManageFeeds: false, canManageChannel: false } };
-
-async function ask(query: string): Promise<Answer> {
-  const reply = await findCommand('incident')!.handle({ options: { query } }, ctx);
-  assert.equal(reply.type, 'answer', JSON.stringify(reply).slice(0, 200));
-  return (reply as { answer: Answer }).answer;
-}
+const ask = askerOver(RECORDS);
 
 describe('a relative time alone', () => {
   it('asks what is dated then, and says nothing is, rather than answer a record whose text says the same words', async () => {

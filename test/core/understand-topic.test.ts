@@ -1,11 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMMANDS, findCommand, type CommandContext } from '../../commands/index.js';
-import type { Answer } from '../../src/core/answer-model.js';
-import { createMemoryConversationStore } from '../../src/core/conversation.js';
-import { createServedService } from '../../src/core/create-service.js';
-import { parseIncident, type IncidentInput } from '../../src/core/incident.js';
-import { buildServed } from '../../src/core/served.js';
+import type { IncidentInput } from '../../src/core/incident.js';
+import { askerOver } from '../support/ask-command.js';
 
 // Made-up records: a campaign told in report words, records sharing some of its words, and vendors whose names an
 // incident, several incidents, or only vulnerabilities carry. The questions are phrasings of our own.
@@ -69,14 +65,7 @@ const RECORDS: IncidentInput[] = [
   })),
 ];
 
-const service = createServedService(buildServed({ bundled: [], files: RECORDS.map((r) => parseIncident(r)) }));
-const ctx: CommandContext = { incidents: service, commands: COMMANDS, conversations: createMemoryConversationStore(), channel: { platform: 'console', canManageFeeds: false, canManageChannel: false } };
-
-async function ask(query: string): Promise<Answer> {
-  const reply = await findCommand('incident')!.handle({ options: { query } }, ctx);
-  assert.equal(reply.type, 'answer', JSON.stringify(reply).slice(0, 200));
-  return (reply as { answer: Answer }).answer;
-}
+const ask = askerOver(RECORDS);
 
 describe('descriptions in other words than the record', () => {
   it('a word the synonym table pairs with the text\'s ("crew" for group) finds the incident told in the other word', async () => {
