@@ -7,14 +7,12 @@
  * the server (default the local one).
  */
 import { cpus, loadavg } from 'node:os';
-import { createServedService } from '../src/core/create-service.js';
 import { parseIncident } from '../src/core/incident.js';
-import { buildServed } from '../src/core/served.js';
 import { createPipeline, ingestFeed, postIdFor } from '../src/feeds/pipeline.js';
-import { startReplication } from '../src/replication.js';
+
 import { applyPgMigrations } from '../src/store/pg-migrations.js';
 import { createPgDb } from '../src/store/pg-db.js';
-import { storageOverDb } from '../src/store/storage.js';
+import { postsReplica } from '../test/support/posts-replica.js';
 
 const DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROUNDS = Number(process.env.REPLICA_POSTS_ROUNDS ?? 40);
@@ -31,17 +29,7 @@ const schema = `bench_replica_posts_${process.pid}`;
 const db = await createPgDb({ url: DB_URL, schema, max: 4 });
 try {
   await applyPgMigrations(db);
-  const replica = async (id: string) => {
-    const storage = await storageOverDb(db, id);
-    const served = buildServed({ bundled: RECORDS });
-    const core = createServedService(served);
-    const read = async (ids: readonly string[]) => {
-      const stored = await storage.records.incidentsById(ids);
-      return new Map(ids.map((i) => [i, stored.get(i) ?? RECORDS.find((r) => r.id === i)]));
-    };
-    const replication = await startReplication({ db, databaseUrl: DB_URL, replicaId: id, service: core, canonical: served.canonical, read, posts: storage.relations, tenants: storage.tenants });
-    return { storage, core, replication };
-  };
+  const replica = (id: string) => postsReplica(db, DB_URL, id, RECORDS);
   const a = await replica('a');
   const b = await replica('b');
   // The clock starts when the pipeline hands the stored post to its replica's index (and the notice goes out).

@@ -11,8 +11,8 @@ import { startReplication, type Replication } from '../src/replication.js';
 import type { Db } from '../src/store/db.js';
 import { applyPgMigrations } from '../src/store/pg-migrations.js';
 import type { FeedRow } from '../src/store/repos/feeds.js';
-import { storageOverDb, type Storage } from '../src/store/storage.js';
 import { dbCases, TEST_DATABASE_URL } from './support/databases.js';
+import { postsReplica } from './support/posts-replica.js';
 
 // Made-up records: a group, and a campaign attributed to it whose report a feed later links to.
 const RECORDS: Incident[] = [
@@ -50,14 +50,7 @@ describe('feed posts across two replicas on one PostgreSQL', { skip: postgres.sk
 
   /** A replica as the app makes one: its own storage (tenants snapshot included), served index and change notices. */
   async function replica(id: string) {
-    const storage = await storageOverDb(db, id);
-    const served = buildServed({ bundled: RECORDS });
-    const core = createServedService(served);
-    const read = async (ids: readonly string[]) => {
-      const stored = await storage.records.incidentsById(ids);
-      return new Map(ids.map((i) => [i, stored.get(i) ?? RECORDS.find((r) => r.id === i)]));
-    };
-    const replication = await startReplication({ db, databaseUrl: TEST_DATABASE_URL, replicaId: id, service: core, canonical: served.canonical, read, posts: storage.relations, tenants: storage.tenants });
+    const { storage, core, replication } = await postsReplica(db, TEST_DATABASE_URL, id, RECORDS);
     replicas.push(replication);
     /** The ids listed for "what's new with Zorblax Spider", as a tenant sees them. */
     const listed = (tenant: string) => core.answer(WHATS_NEW, { visible: storage.tenants.visibility(tenant) }).items?.map((i) => i.id) ?? [];

@@ -26,6 +26,29 @@ interface MiniState {
   _avgFieldLength: number[];
 }
 
+/** The counts a snapshot's head restores (both the JSON and the parts form carry them). */
+interface SnapshotHead {
+  fields: readonly string[];
+  documentCount: number;
+  nextId: number;
+  dirtCount: number;
+  averageFieldLength: number[];
+}
+
+/** Returns a minisearch index with the snapshot head's counts and nothing else yet, or SnapshotError when it was written with other fields. */
+function emptyIndexOf<T>(head: SnapshotHead, options: Options<T>): { mini: MiniSearch<T>; s: MiniState } {
+  if (head.fields.join(',') !== options.fields.join(',')) {
+    throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
+  }
+  const mini = new MiniSearch<T>(options);
+  const s = mini as unknown as MiniState;
+  s._documentCount = head.documentCount;
+  s._nextId = head.nextId;
+  s._dirtCount = head.dirtCount;
+  s._avgFieldLength = head.averageFieldLength;
+  return { mini, s };
+}
+
 /** The snapshot as stored: posting lists are compact strings, decoded per term on first use. */
 interface SnapshotJson {
   format: 'incident-index';
@@ -244,15 +267,7 @@ export function* fillDocTablesSteps(mini: MiniSearch<any>): Steps<void> {
  * otherwise). The term tree is built as queries walk it, as for a JSON snapshot (see LazyNode).
  */
 export function readSnapshotParts<T>(parts: IndexParts, options: Options<T>): MiniSearch<T> {
-  if (parts.fields.join(',') !== options.fields.join(',')) {
-    throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
-  }
-  const mini = new MiniSearch<T>(options);
-  const s = mini as unknown as MiniState;
-  s._documentCount = parts.documentCount;
-  s._nextId = parts.nextId;
-  s._dirtCount = parts.dirtCount;
-  s._avgFieldLength = parts.averageFieldLength;
+  const { mini, s } = emptyIndexOf(parts, options);
   const fields = options.fields.length;
   let filled = 0;
   // Fills the tables with the documents up to `end` (exclusive), from where the last call stopped.
@@ -309,18 +324,10 @@ export function readSnapshot<T>(snapshot: string, options: Options<T>): MiniSear
   if (json?.format !== 'incident-index' || json.version !== SNAPSHOT_VERSION) {
     throw new SnapshotError(`index snapshot has format ${String(json?.format)} v${String(json?.version)}, expected incident-index v${SNAPSHOT_VERSION}; rebuild it`);
   }
-  if (json.fields.join(',') !== options.fields.join(',')) {
-    throw new SnapshotError('index snapshot was written with other fields: load it with the options used when writing it, or rebuild it');
-  }
   // The header itself was damaged (the version still reads right): the checksum could not be found, so nothing is
-  // known about the rest.
-  if (!verified) throw new SnapshotError('index snapshot has no readable checksum (damaged header); rebuild it');
-  const mini = new MiniSearch<T>(options);
-  const s = mini as unknown as MiniState;
-  s._documentCount = json.documentCount;
-  s._nextId = json.nextId;
-  s._dirtCount = json.dirtCount;
-  s._avgFieldLength = json.averageFieldLength;
+  // known about the rest. Checked after the fields, so an index read with other options says that first.
+  if (json.fields.join(',') === options.fields.join(',') && !verified) throw new SnapshotError('index snapshot has no readable checksum (damaged header); rebuild it');
+  const { mini, s } = emptyIndexOf(json, options);
   for (let i = 0; i + 1 < json.documentIds.length; i += 2) {
     const shortId = json.documentIds[i] as number;
     const id = json.documentIds[i + 1] as string;
